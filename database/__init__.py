@@ -1,0 +1,1 @@
+"""The only package that speaks SQL: connection, migrations, reads and writes."""

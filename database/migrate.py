@@ -1,0 +1,46 @@
+"""Applies database/migrations/NNNN_name.sql in order, each once; the pending ones run in one
+transaction, so a failing migration leaves the schema as it was."""
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+
+import psycopg2.extensions
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+# Serialises concurrent migrate calls (cron crawler, API start, tests) on one database.
+_MIGRATION_LOCK_KEY = 0x656E6D67  # "enmg"
+
+
+def migration_files() -> list[Path]:
+    files = sorted(p for p in MIGRATIONS.iterdir() if _NAME.match(p.name))
+    numbers = [int(_NAME.match(p.name).group(1)) for p in files]
+    if len(set(numbers)) != len(numbers):
+        raise RuntimeError(f"two migrations share a number in {MIGRATIONS}")
+    return files
+
+
+def migrate(conn: psycopg2.extensions.connection) -> list[str]:
+    """Apply pending migrations; return the names applied (empty when up to date)."""
+    applied_now: list[str] = []
+    with conn:
+        with conn.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
+            cur.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migration ("
+                " name text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())"
+            )
+            cur.execute("SELECT name FROM schema_migration")
+            done = {row[0] for row in cur.fetchall()}
+            for path in migration_files():
+                if path.name in done:
+                    continue
+                log.info("applying migration %s", path.name)
+                cur.execute(path.read_text())
+                cur.execute("INSERT INTO schema_migration (name) VALUES (%s)", (path.name,))
+                applied_now.append(path.name)
+    return applied_now

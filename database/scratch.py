@@ -1,0 +1,68 @@
+"""A throw-away database (tests, benchmarks): a scratch database on DATABASE_URL's server
+when it is set, otherwise a fresh embedded PostgreSQL in a temporary folder."""
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+import warnings
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg2
+
+from database.migrate import migrate
+
+DATA_TABLES = ("generation_reading", "net_import", "carbon_intensity", "series", "crawl_run", "raw_payload")
+
+
+@contextmanager
+def scratch_database():
+    """Yield the URL of a new, migrated database; drop it (or the whole server) afterwards."""
+    if os.environ.get("DATABASE_URL"):
+        with _scratch_on(os.environ["DATABASE_URL"]) as url:
+            yield url
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        import pgserver
+    with tempfile.TemporaryDirectory(prefix="energy-data-test-") as tmp:
+        os.chmod(tmp, 0o755)  # pgserver runs postgres as its own user when we are root
+        server = pgserver.get_server(Path(tmp) / "pgdata", cleanup_mode="delete")
+        with server:
+            with _scratch_on(server.get_uri()) as url:
+                yield url
+
+
+@contextmanager
+def _scratch_on(server_url: str):
+    name = f"energy_data_test_{uuid.uuid4().hex[:12]}"
+    admin = psycopg2.connect(server_url)
+    admin.autocommit = True
+    with admin.cursor() as cur:
+        cur.execute(f'CREATE DATABASE "{name}"')
+    url = _with_database(server_url, name)
+    conn = psycopg2.connect(url)
+    migrate(conn)
+    conn.close()
+    try:
+        yield url
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def clean(url: str) -> None:
+    """Empty the data tables between tests (schema, regions, fuels and factors stay)."""
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY")
+        cur.execute("DELETE FROM emission_factor WHERE region_id IS NOT NULL OR valid_from > '1900-01-01'")
+    conn.close()
