@@ -1,0 +1,177 @@
+"""python -m crawler {run,backfill,parse,replay,status,export-payloads}: see README "Crawler"."""
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import logging
+import sys
+from datetime import date, datetime, timezone
+from pathlib import Path
+
+from crawler.crawl import REGISTRY, Crawler, Source, get_source, utc_now
+from crawler.http import RedactingFilter
+from crawler.ingest import parse_payloads
+from crawler.model import Payload
+from database.connection import DatabaseUnavailable
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    _configure_logging(args.verbose)
+    try:
+        return args.handler(args)
+    except DatabaseUnavailable as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m crawler", description=__doc__)
+    parser.add_argument("-v", "--verbose", action="store_true", help="log at INFO level")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    run = sub.add_parser("run", help="fetch the sources that are due (what cron calls every minute)")
+    run.add_argument("--source", action="append", default=[], metavar="S", help="only this source (repeatable)")
+    run.add_argument("--force", action="store_true", help="fetch even if not due")
+    run.add_argument("--dry-run", action="store_true", help="fetch and parse, write nothing")
+    run.set_defaults(handler=_run)
+
+    backfill = sub.add_parser("backfill", help="fetch a historical range in the source's natural chunks")
+    backfill.add_argument("--source", required=True, metavar="S")
+    backfill.add_argument("--start", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD")
+    backfill.add_argument("--end", required=True, type=date.fromisoformat, metavar="YYYY-MM-DD",
+                          help="exclusive")
+    backfill.set_defaults(handler=_backfill)
+
+    parse = sub.add_parser("parse", help="parse recorded files and print readings as JSON lines (no database)")
+    parse.add_argument("source", metavar="SOURCE")
+    parse.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    parse.set_defaults(handler=_parse)
+
+    replay = sub.add_parser("replay", help="ingest recorded payload files or folders through the write path")
+    replay.add_argument("--source", metavar="S", help="source of the files (default: a folder named after one)")
+    replay.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    replay.set_defaults(handler=_replay)
+
+    status = sub.add_parser("status", help="one line per source: state, freshness, rows")
+    status.set_defaults(handler=_status)
+    return parser
+
+
+def _configure_logging(verbose: bool) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RedactingFilter())
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, handlers=[handler])
+    # Each retry is a warning of urllib3's; the outcome is reported once per source instead.
+    logging.getLogger("urllib3").setLevel(logging.INFO if verbose else logging.ERROR)
+
+
+def _with_crawler(action):
+    crawler = Crawler(out=lambda line: print(line, flush=True))
+    try:
+        return action(crawler)
+    finally:
+        crawler.close()
+
+
+def _run(args: argparse.Namespace) -> int:
+    for name in args.source:
+        get_source(name)
+    return _with_crawler(lambda c: c.run(args.source, args.force, args.dry_run, utc_now()))
+
+
+def _backfill(args: argparse.Namespace) -> int:
+    if args.end <= args.start:
+        raise SystemExit("--end must be after --start (the range is [start, end))")
+    source = get_source(args.source)
+    return _with_crawler(lambda c: c.backfill(source, args.start, args.end, utc_now()))
+
+
+def read_payload(path: Path) -> Payload:
+    """A recorded file as a payload; `.gz` files (as exported by the crawler) are decompressed."""
+    body = path.read_bytes()
+    name = str(path)
+    if path.suffix == ".gz" and body[:2] == b"\x1f\x8b":
+        body, name = gzip.decompress(body), name[:-3]
+    modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
+    return Payload(body=body, name=name, fetched_at=modified)
+
+
+def _parse(args: argparse.Namespace) -> int:
+    source = get_source(args.source)
+    parsed = parse_payloads(source.name, source.module, [read_payload(p) for p in args.files], utc_now())
+    for error in parsed.errors:
+        print(f"error: {error}", file=sys.stderr)
+    if parsed.result is not None:
+        _print_result(parsed.result)
+        for anomaly in parsed.anomalies:
+            print(f"anomaly: {anomaly.kind} x{anomaly.count}: {anomaly.message}", file=sys.stderr)
+    return 1 if parsed.errors else 0
+
+
+def _print_result(result) -> None:
+    out = sys.stdout
+    for row in result.readings.itertuples(index=False):
+        out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
+                              "fuel": row.fuel, "mw": float(row.mw)}) + "\n")
+    for row in result.net_imports.itertuples(index=False):
+        out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
+                              "net_import_mw": float(row.mw)}) + "\n")
+
+
+def _replay(args: argparse.Namespace) -> int:
+    items: list[tuple[Source, Payload]] = []
+    for path in args.paths:
+        if not path.exists():
+            raise SystemExit(f"no such file or folder: {path}")
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for file in files:
+            if file.name.startswith(".") or file.suffix in (".md", ".ambr"):
+                continue
+            source = get_source(args.source) if args.source else _source_from_path(file)
+            items.append((source, read_payload(file)))
+    return _with_crawler(lambda c: c.replay(items, utc_now()))
+
+
+def _source_from_path(path: Path) -> Source:
+    for part in reversed(path.resolve().parent.parts):
+        if part.upper() in REGISTRY:
+            return REGISTRY[part.upper()]
+    raise SystemExit(f"cannot tell the source of {path}: put it in a folder named after a source "
+                     f"({', '.join(REGISTRY)}) or pass --source")
+
+
+def _status(args: argparse.Namespace) -> int:
+    from database.crawl_runs import source_status
+
+    def show(crawler: Crawler) -> int:
+        with crawler.meta.cursor() as cur:
+            states = source_status(cur)
+        print(f"{'SOURCE':<10} {'ENABLED':<7} {'EVERY':>5}  {'LAST SUCCESS':<17} {'NEWEST DATA':<17} "
+              f"{'ROWS':>11}  NOTES")
+        for source in REGISTRY.values():
+            st = states.get(source.name)
+            reason = source.disabled_reason()
+            notes = [f"disabled: {reason}"] if reason else []
+            if st and st.last_error:
+                notes.append(f"last error {_when(st.last_error_at)}: {st.last_error[:160]}")
+            print(f"{source.name:<10} {'no' if reason else 'yes':<7} {_every(source):>5}  "
+                  f"{_when(st and st.last_success):<17} {_when(st and st.newest_data):<17} "
+                  f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
+        return 0
+    return _with_crawler(show)
+
+
+def _every(source: Source) -> str:
+    minutes = int(source.frequency.total_seconds() // 60)
+    return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
+
+
+def _when(moment: datetime | None) -> str:
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%MZ") if moment else "never"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,157 @@
+"""The one HTTP client of the crawler: timeouts, retries with backoff, an honest
+User-Agent, secrets kept out of stored URLs, logs and error texts, and every body
+handed to an archiver before anyone parses it."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+from datetime import datetime, timezone
+from typing import Callable, Mapping
+from urllib.parse import urlencode, urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from crawler import __version__
+from crawler.model import Payload
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = (
+    f"energy-data/{__version__} (carbon-intensity crawler; "
+    "https://github.com/energy-data/energy-data)"
+)
+CONNECT_TIMEOUT_S = 10
+READ_TIMEOUT_S = 60
+# Environment variables whose values must never be written anywhere.
+SECRET_VARIABLES = ("EIA_API_KEY", "PJM_API_KEY", "ISONE_PASSWORD", "WATTTIME_PASSWORD")
+_SECRET_PARAM = re.compile(r"(?i)((?:api_key|apikey|subscription-key|password|token)=)[^&\s'\"]+")
+
+Archiver = Callable[[Payload], None]
+
+
+class FetchError(RuntimeError):
+    """A fetch failed; the message is one readable line with no secret in it."""
+
+
+def redact(text: str) -> str:
+    """Remove configured secret values and secret-looking query parameters from text."""
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name)
+        if value and len(value) >= 4:
+            text = text.replace(value, "REDACTED")
+    return _SECRET_PARAM.sub(r"\1REDACTED", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Installed on log handlers so that no library's log line leaks a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _retry_policy() -> Retry:
+    return Retry(
+        total=4,
+        connect=1,  # a host that cannot be resolved or reached rarely is a moment later
+        read=2,
+        status=3,
+        backoff_factor=1.0,
+        backoff_max=20,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def make_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=_retry_policy())
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
+
+
+class HttpClient:
+    """GETs bodies as Payloads. `archive` (if given) receives each body before it is returned.
+
+    Sources that tolerate a partial failure (one EIA respondent of many) call `note_error`
+    so that the run is recorded as partial rather than silently complete.
+    """
+
+    def __init__(self, archive: Archiver | None = None, session: requests.Session | None = None):
+        self.archive = archive
+        self.session = session or make_session()
+        self.errors: list[str] = []
+
+    def note_error(self, message: str) -> None:
+        self.errors.append(redact(message))
+        log.warning(redact(message))
+
+    def get(
+        self,
+        url: str,
+        params: Mapping[str, object] | None = None,
+        secret_params: Mapping[str, str] | None = None,
+        auth: tuple[str, str] | None = None,
+        accept_status: tuple[int, ...] = (200,),
+    ) -> Payload:
+        """Fetch `url`; raise FetchError unless the final status is in `accept_status`."""
+        params = dict(params or {})
+        shown_url = _url_with(url, {**params, **{k: "REDACTED" for k in (secret_params or {})}})
+        try:
+            response = self.session.get(
+                url,
+                params={**params, **(secret_params or {})},
+                auth=auth,
+                timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
+            )
+        except requests.ConnectionError as exc:
+            raise FetchError(f"unreachable: {urlsplit(url).netloc} ({_root_cause(exc)})") from None
+        except requests.Timeout:
+            raise FetchError(f"timed out after {READ_TIMEOUT_S}s: {shown_url}") from None
+        except requests.RequestException as exc:
+            raise FetchError(redact(f"request failed: {shown_url}: {exc}")) from None
+        payload = Payload(
+            body=response.content,
+            name=shown_url,
+            fetched_at=datetime.now(timezone.utc),
+            content_type=response.headers.get("Content-Type"),
+            http_status=response.status_code,
+        )
+        if self.archive is not None:
+            self.archive(payload)
+        if response.status_code not in accept_status:
+            raise FetchError(f"HTTP {response.status_code} from {shown_url}")
+        return payload
+
+
+def _url_with(url: str, params: Mapping[str, object]) -> str:
+    if not params:
+        return url
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(params, doseq=True)}"
+
+
+def _root_cause(exc: BaseException) -> str:
+    """The innermost reason of a connection error, without URLs (which may hold secrets)."""
+    while exc.__cause__ is not None or exc.__context__ is not None:
+        exc = exc.__cause__ or exc.__context__
+    text = str(exc)
+    for marker in ("Failed to resolve", "Name or service not known", "Connection refused",
+                   "Temporary failure in name resolution", "Network is unreachable"):
+        if marker in text:
+            return marker.lower()
+    return redact(text.split(": ", 1)[-1])[:200]
+
+
+def base_url(source: str, default: str) -> str:
+    """The source's endpoint root; `<SOURCE>_BASE_URL` points it at a mirror (or a test server)."""
+    return os.environ.get(f"{source}_BASE_URL", default).rstrip("/")

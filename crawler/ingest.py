@@ -1,0 +1,65 @@
+"""Payloads to stored readings: parse, validate, write in one transaction. Shared by run,
+backfill and replay so that recorded files take exactly the crawler's path."""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+from types import ModuleType
+
+import psycopg2.extensions
+
+from crawler.model import Anomaly, ParseError, ParseResult, Payload
+from crawler.validate import anomaly_counts, validate
+from database.readings import WriteCounts, write_net_imports, write_readings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Parsed:
+    """The valid part of a batch of payloads, and what could not be parsed."""
+
+    result: ParseResult | None
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def anomalies(self) -> list[Anomaly]:
+        return self.result.anomalies if self.result else []
+
+
+def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now: datetime) -> Parsed:
+    """Parse each payload; a body that cannot be parsed is reported, the others still count."""
+    results, errors = [], []
+    for payload in payloads:
+        try:
+            results.append(module.parse(payload))
+        except ParseError as exc:
+            errors.append(f"{_short(payload.name)}: {exc}" if len(payloads) > 1 else str(exc))
+            log.info("%s: cannot parse %s: %s", source, payload.name, exc)
+    if not results:
+        return Parsed(None, errors)
+    return Parsed(validate(source, ParseResult.concat(results), now), errors)
+
+
+def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: Parsed) -> WriteCounts:
+    """Write a parsed batch in one transaction (readings, net imports, intensity)."""
+    if parsed.result is None:
+        return WriteCounts()
+    with conn:
+        with conn.cursor() as cur:
+            counts = write_readings(cur, source_id, parsed.result.readings, parsed.result.interval_minutes)
+            write_net_imports(cur, source_id, parsed.result.net_imports, parsed.result.interval_minutes)
+    return counts
+
+
+def summary(counts: WriteCounts, anomalies: list[Anomaly]) -> str:
+    text = f"{counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged"
+    by_kind = anomaly_counts(anomalies)
+    if by_kind:
+        text += "; anomalies: " + ", ".join(f"{k} {v}" for k, v in sorted(by_kind.items()))
+    return text
+
+
+def _short(name: str) -> str:
+    return name.rsplit("/", 1)[-1] or name

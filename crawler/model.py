@@ -1,0 +1,135 @@
+"""The shapes every parser produces and the crawl engine consumes.
+
+A parser turns one fetched body (a `Payload`) into a `ParseResult`: generation readings
+and net imports as pandas frames, plus the anomalies it noticed. Parsers are pure: no
+network, no database, no clock.
+"""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Iterable, Mapping
+
+import pandas as pd
+
+log = logging.getLogger(__name__)
+
+# The closed fuel vocabulary of DESIGN.md.
+FUELS = (
+    "coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "geothermal",
+    "biomass", "battery", "hydro_storage", "other", "unknown",
+)
+STORAGE_FUELS = frozenset({"battery", "hydro_storage"})
+
+READING_COLUMNS = ["region", "timestamp", "fuel", "mw"]
+NET_IMPORT_COLUMNS = ["region", "timestamp", "mw"]
+
+
+class ParseError(ValueError):
+    """The body cannot be read as the source's format; the message says why, for a human."""
+
+
+@dataclass(frozen=True)
+class Payload:
+    """One fetched (or recorded) response body and what is known about where it came from.
+
+    `name` is the URL without secrets, or the file path for recorded files: parsers whose
+    format carries no date (CAISO) read the day from it.
+    """
+
+    body: bytes
+    name: str
+    fetched_at: datetime | None = None
+    content_type: str | None = None
+    http_status: int | None = None
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    """Something odd in a body that did not stop the parse: counted, logged, stored with the run."""
+
+    kind: str
+    message: str
+    count: int = 1
+
+
+@dataclass
+class ParseResult:
+    """Readings (interval start, UTC) in MW by region and fuel, net imports in MW by region."""
+
+    readings: pd.DataFrame
+    interval_minutes: int
+    net_imports: pd.DataFrame = field(default_factory=lambda: empty_frame(NET_IMPORT_COLUMNS))
+    anomalies: list[Anomaly] = field(default_factory=list)
+
+    @classmethod
+    def concat(cls, results: Iterable["ParseResult"]) -> "ParseResult":
+        """Join the results of several payloads of one source into one batch."""
+        results = list(results)
+        if not results:
+            raise ValueError("nothing to concatenate")
+        return cls(
+            readings=_concat([r.readings for r in results], READING_COLUMNS),
+            net_imports=_concat([r.net_imports for r in results], NET_IMPORT_COLUMNS),
+            interval_minutes=results[0].interval_minutes,
+            anomalies=[a for r in results for a in r.anomalies],
+        )
+
+
+def empty_frame(columns: list[str]) -> pd.DataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    if "timestamp" in frame:
+        frame["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
+    if "mw" in frame:
+        frame["mw"] = pd.Series(dtype="float64")
+    return frame
+
+
+def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return empty_frame(columns)
+    return pd.concat(frames, ignore_index=True)[columns]
+
+
+def map_fuels(
+    labels: pd.Series, mapping: Mapping[str, str], source: str, anomalies: list[Anomaly]
+) -> pd.Series:
+    """Map a source's fuel labels to the vocabulary; unknown labels become `unknown`, logged.
+
+    Matching ignores case and surrounding spaces, since ISOs change capitalisation.
+    """
+    normalised = {k.strip().lower(): v for k, v in mapping.items()}
+    keys = labels.astype(str).str.strip().str.lower()
+    fuels = keys.map(normalised)
+    unknown = labels[fuels.isna()]
+    for label, count in Counter(unknown.astype(str)).items():
+        message = f"{source}: unknown fuel label {label!r} stored as 'unknown'"
+        log.warning(message)
+        anomalies.append(Anomaly("unknown_fuel", message, count))
+    return fuels.fillna("unknown")
+
+
+def fold_fuels(frame: pd.DataFrame) -> pd.DataFrame:
+    """Sum the labels that map to one fuel (small + large hydro -> hydro) per region and time.
+
+    Expects columns region, timestamp, fuel, mw; rows whose mw is missing are dropped.
+    """
+    frame = frame.dropna(subset=["mw"])
+    summed = frame.groupby(["region", "timestamp", "fuel"], sort=True, as_index=False)["mw"].sum()
+    return summed[READING_COLUMNS]
+
+
+def drop_duplicate_labels(
+    frame: pd.DataFrame, key: list[str], source: str, anomalies: list[Anomaly]
+) -> pd.DataFrame:
+    """Keep the last of rows repeating `key` (the same label twice for one interval)."""
+    duplicated = frame.duplicated(subset=key, keep="last")
+    count = int(duplicated.sum())
+    if count:
+        message = f"{source}: {count} repeated rows for the same interval and label; kept the last"
+        log.warning(message)
+        anomalies.append(Anomaly("duplicate_interval", message, count))
+    return frame[~duplicated]

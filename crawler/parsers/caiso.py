@@ -1,0 +1,288 @@
+"""CAISO Today's Outlook fuel source CSV: 5-minute generation by fuel for the CISO area.
+
+One file per Pacific day, `<base>/history/YYYYMMDD/fuelsource.csv` (and `<base>/current/
+fuelsource.csv` for today). Rows are `HH:MM` interval starts in America/Los_Angeles local
+time; the file itself carries no date, so the day comes from the payload's name.
+"""
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from crawler.http import FetchError, HttpClient, base_url
+from crawler.model import (
+    NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
+    drop_duplicate_labels, empty_frame, fold_fuels, map_fuels,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE = "CAISO"
+INTERVAL_MINUTES = 5
+REGION = "CISO"
+DEFAULT_BASE_URL = "https://www.caiso.com/outlook"
+PACIFIC = ZoneInfo("America/Los_Angeles")
+
+# Header labels (matched case-insensitively: CAISO has served "Natural Gas" and "Natural gas").
+FUEL_MAP = {
+    "Solar": "solar",
+    "Wind": "wind",
+    "Geothermal": "geothermal",
+    "Biomass": "biomass",
+    "Biogas": "biomass",
+    "Small hydro": "hydro",
+    "Large hydro": "hydro",
+    "Coal": "coal",
+    "Nuclear": "nuclear",
+    "Natural gas": "gas",
+    "Batteries": "battery",
+    "Other": "other",
+}
+TIME_COLUMN = "time"
+IMPORTS_COLUMN = "imports"
+# After a day change yesterday's file is fetched until this long past Pacific midnight,
+# so that its last intervals (published a few minutes late) are collected.
+YESTERDAY_GRACE = timedelta(minutes=20)
+
+_HISTORY_DATE = re.compile(r"/history/(\d{4})(\d{2})(\d{2})/")
+_NAME_DATE = re.compile(r"(?<!\d)(20\d{2})-?(\d{2})-?(\d{2})(?!\d)")
+_CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+# -- parse ------------------------------------------------------------------------------
+
+def parse(payload: Payload) -> ParseResult:
+    """Parse one day's fuelsource.csv into readings (MW, UTC interval starts) and net imports."""
+    text = body_text(payload)
+    day = day_of(payload)
+    anomalies: list[Anomaly] = []
+    table = _read_table(text, anomalies)
+    times = _utc_times(table.pop("__time__"), day, anomalies)
+    table = table[times.notna().to_numpy()]
+    table.index = pd.DatetimeIndex(times.dropna(), name="timestamp")
+    values = _numeric(table, anomalies)
+    imports = [c for c in values.columns if c.strip().lower() == IMPORTS_COLUMN]
+    return ParseResult(
+        readings=_readings(values.drop(columns=imports), anomalies),
+        net_imports=_net_imports(values[imports[0]] if imports else None),
+        interval_minutes=INTERVAL_MINUTES,
+        anomalies=anomalies,
+    )
+
+
+def body_text(payload: Payload, expected: str = "CSV") -> str:
+    """The body as text; ParseError for an empty body or an HTML page served in its place."""
+    text = payload.body.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        raise ParseError("empty body: no data at all")
+    head = text.lstrip()[:2048].lower()
+    if head.startswith("<!doctype") or "<html" in head:
+        title = _TITLE.search(text)
+        shown = " ".join(title.group(1).split())[:120] if title else ""
+        raise ParseError(f"HTML page, not {expected}" + (f" (title: {shown!r})" if shown else ""))
+    return text
+
+
+def day_of(payload: Payload) -> date:
+    """The Pacific day a file describes, from its URL or file name (the CSV has no date)."""
+    name = payload.name
+    found = _HISTORY_DATE.search(name)
+    if found:
+        return _date(found.groups(), name)
+    if "/current/" in name:
+        if payload.fetched_at is None:
+            raise ParseError(f"no date for {name!r}: a current/ file needs its fetch time")
+        return payload.fetched_at.astimezone(PACIFIC).date()
+    # The rightmost date is the file's own (directories may carry unrelated dates).
+    for found in reversed(list(_NAME_DATE.finditer(name))):
+        try:
+            return _date(found.groups(), name)
+        except ParseError:
+            continue
+    raise ParseError(
+        f"no date in payload name {name!r}: the CSV carries none, so the name must hold "
+        "YYYYMMDD or YYYY-MM-DD (or be a /history/YYYYMMDD/ URL)"
+    )
+
+
+def _date(parts: tuple[str, ...], name: str) -> date:
+    try:
+        return date(*(int(p) for p in parts))
+    except ValueError:
+        raise ParseError(f"invalid date {''.join(parts)!r} in payload name {name!r}") from None
+
+
+def _read_table(text: str, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """All cells as stripped strings, the Time column renamed `__time__`; bad rows skipped."""
+    lines = text.lstrip().splitlines()
+    if len(lines) == 1 and not text.endswith(("\n", "\r")):
+        raise ParseError("file ends inside the header line (truncated download?)")
+    names = [h.strip().strip('"').strip() for h in lines[0].split(",")]
+    time_columns = [n for n in names if n.lower() == TIME_COLUMN]
+    if len(time_columns) != 1:
+        problem = "no 'Time' column" if not time_columns else "more than one 'Time' column"
+        raise ParseError(f"{problem} in the header {lines[0][:200]!r}")
+    rows = _complete_rows(lines[1:], len(names), text.endswith(("\n", "\r")), anomalies)
+    if not rows:
+        raise ParseError("header only: the file has no data rows")
+    # No quoting: CAISO's cells are plain numbers, so a stray quote stays in its own cell
+    # (and becomes a non-numeric anomaly) instead of swallowing the lines after it.
+    table = pd.read_csv(io.StringIO("\n".join(rows)), header=None, names=range(len(names)),
+                        dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+    table.columns = ["__time__" if n.lower() == TIME_COLUMN else n for n in names]
+    return _drop_blank_columns(table.apply(lambda col: col.str.strip().str.strip('"')))
+
+
+def _complete_rows(lines: list[str], width: int, ends_cleanly: bool,
+                   anomalies: list[Anomaly]) -> list[str]:
+    """Data lines with the header's field count; a short last line of a cut file is 'truncated'."""
+    rows = []
+    for number, line in enumerate(lines, start=2):
+        if not line.strip():
+            continue
+        fields = line.count(",") + 1
+        if fields == width:
+            rows.append(line)
+        elif number == len(lines) + 1 and not ends_cleanly:
+            _note(anomalies, "truncated", f"last line {number} is cut ({fields} of {width} fields): skipped")
+        else:
+            _note(anomalies, "malformed_row",
+                  f"line {number} has {fields} fields, header has {width}: skipped")
+    return rows
+
+
+def _drop_blank_columns(table: pd.DataFrame) -> pd.DataFrame:
+    """Drop columns with no header name and no values (a trailing comma), not real fuels."""
+    blank = [c for c in table.columns if c == "" and (table[c] == "").all()]
+    return table.drop(columns=blank)
+
+
+def _utc_times(clock: pd.Series, day: date, anomalies: list[Anomaly]) -> pd.Series:
+    """Local `HH:MM` interval starts to UTC; a repeated hour on the fall-back day is told
+    apart by row order (the clock going backwards means the second, standard-time pass)."""
+    result, fold, previous = [], 0, -1
+    for value in clock:
+        minutes = _minutes(value)
+        if minutes is None:
+            _note(anomalies, "bad_time", f"time {value!r} is not HH:MM: row skipped")
+            result.append(None)
+            continue
+        if minutes < previous:
+            fold = 1
+        previous = minutes
+        utc = local_to_utc(day, minutes, fold)
+        if utc is None:
+            _note(anomalies, "nonexistent_time",
+                  f"{day} {value} does not exist in Pacific time (DST gap): row skipped")
+        result.append(utc)
+    return pd.Series(pd.to_datetime(result, utc=True), index=clock.index).astype("datetime64[ns, UTC]")
+
+
+def _minutes(value: str) -> int | None:
+    found = _CLOCK.match(value)
+    if not found or int(found.group(1)) > 23 or int(found.group(2)) > 59:
+        return None
+    return int(found.group(1)) * 60 + int(found.group(2))
+
+
+def local_to_utc(day: date, minutes: int, fold: int = 0) -> datetime | None:
+    """Pacific wall-clock time on `day` to UTC; None for a time skipped by spring-forward.
+
+    `fold` picks the pass of an hour the fall-back day repeats (0 = daylight, 1 = standard).
+    """
+    local = datetime.combine(day, time(minutes // 60, minutes % 60), PACIFIC).replace(fold=fold)
+    utc = local.astimezone(timezone.utc)
+    if utc.astimezone(PACIFIC).replace(tzinfo=None) != local.replace(tzinfo=None):
+        return None
+    return utc
+
+
+def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """Cells as floats; empty cells (future rows of today's file) become NaN silently."""
+    values = table.apply(pd.to_numeric, errors="coerce").astype("float64")
+    bad = values.isna() & (table != "")
+    for column in bad.columns[bad.any()]:
+        examples = ", ".join(repr(v) for v in table.loc[bad[column], column].unique()[:3])
+        _note(anomalies, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
+              int(bad[column].sum()))
+    return values
+
+
+def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """Wide fuel columns to long readings, labels mapped and folded into the vocabulary."""
+    if values.columns.empty:
+        raise ParseError("no fuel columns besides Time and Imports in the header")
+    fuels = map_fuels(pd.Series(values.columns), FUEL_MAP, SOURCE, anomalies)
+    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
+    long["fuel"] = long["label"].map(dict(zip(values.columns, fuels)))
+    long["region"] = REGION
+    long = drop_duplicate_labels(long.dropna(subset=["mw"]), ["timestamp", "label"], SOURCE, anomalies)
+    if long.empty:
+        return empty_frame(READING_COLUMNS)
+    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+
+
+def _net_imports(imports: pd.Series | None) -> pd.DataFrame:
+    """Imports are flows into CISO, not generation: kept apart as net imports."""
+    if imports is None or imports.dropna().empty:
+        return empty_frame(NET_IMPORT_COLUMNS)
+    imports = imports.dropna()
+    imports = imports[~imports.index.duplicated(keep="last")]
+    frame = pd.DataFrame({"region": REGION, "timestamp": imports.index, "mw": imports.to_numpy()})
+    return frame[NET_IMPORT_COLUMNS].reset_index(drop=True)
+
+
+def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
+    message = f"{SOURCE}: {message}"
+    log.warning(message)
+    anomalies.append(Anomaly(kind, message, count))
+
+
+# -- fetch ------------------------------------------------------------------------------
+
+def history_url(day: date) -> str:
+    """The URL of one Pacific day's fuel source file (today's is updated every 5 minutes)."""
+    return f"{base_url(SOURCE, DEFAULT_BASE_URL)}/history/{day:%Y%m%d}/fuelsource.csv"
+
+
+def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
+    """Today's file, plus yesterday's when the last success may have missed its final rows."""
+    today = now.astimezone(PACIFIC).date()
+    cutoff = datetime.combine(today, time(0), PACIFIC) + YESTERDAY_GRACE
+    days = [today]
+    if last_success is None or last_success < cutoff:
+        days.insert(0, today - timedelta(days=1))
+    payloads, failures = [], []
+    for day in days:
+        try:
+            payloads.append(client.get(history_url(day)))
+        except FetchError as exc:
+            failures.append((day, str(exc)))
+    if not payloads:
+        # Both files fail the same way when the host is down: say it once.
+        raise FetchError("; ".join(dict.fromkeys(message for _, message in failures)))
+    for day, message in failures:
+        if day == today and now < cutoff:
+            # Just after midnight today's file often does not exist yet.
+            log.info("%s: today's file not published yet: %s", SOURCE, message)
+        else:
+            client.note_error(message)
+    return payloads
+
+
+def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
+    """One chunk per Pacific day in [start, end), matching one file per day."""
+    return [(start + timedelta(days=i), start + timedelta(days=i + 1))
+            for i in range((end - start).days)]
+
+
+def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
+    """Every day's history file in [start, end); any failure fails the whole range."""
+    return [client.get(history_url(day)) for day, _ in backfill_chunks(start, end)]

@@ -1,0 +1,294 @@
+"""EIA-930 hourly net generation by fuel for every US balancing authority (EIA API v2).
+
+`<base>/electricity/rto/fuel-type-data/data/`, one request per respondent (balancing
+authority) and range, paged by `offset`. `period` is the hour ENDING, in UTC; values are
+MWh over that hour, which is the hour's mean MW.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+from datetime import date, datetime, time, timedelta, timezone
+
+import pandas as pd
+
+from crawler.http import FetchError, HttpClient, base_url
+from crawler.model import (
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
+    empty_frame, fold_fuels, map_fuels,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE = "EIA"
+INTERVAL_MINUTES = 60
+DEFAULT_BASE_URL = "https://api.eia.gov/v2"
+ROUTE = "/electricity/rto/fuel-type-data/data/"
+KEY_VARIABLE = "EIA_API_KEY"
+PAGE_LENGTH = 5000  # the most EIA returns per request
+MAX_PAGES = 100  # a guard against a `total` that never comes within reach
+# EIA revises the last day or two as balancing authorities resubmit, so each run re-reads them.
+LOOKBACK = timedelta(hours=48)
+HOUR = timedelta(hours=1)
+
+# Every balancing authority of database/migrations/0003_regions.sql except HECO and PREPA,
+# which do not report to EIA-930.
+RESPONDENTS: tuple[str, ...] = (
+    "AEC", "AECI", "AVA", "AVRN", "AZPS", "BANC", "BPAT", "CHPD", "CISO", "CPLE", "CPLW",
+    "DEAA", "DOPD", "DUK", "EEI", "EPE", "ERCO", "FMPP", "FPC", "FPL", "GCPD", "GLHB", "GRID",
+    "GRIF", "GRMA", "GVL", "GWA", "HGMA", "HST", "IID", "IPCO", "ISNE", "JEA", "LDWP", "LGEE",
+    "MISO", "NEVP", "NSB", "NWMT", "NYIS", "OVEC", "PACE", "PACW", "PGE", "PJM", "PNM", "PSCO",
+    "PSEI", "SC", "SCEG", "SCL", "SEC", "SEPA", "SOCO", "SPA", "SRP", "SWPP", "TAL", "TEC",
+    "TEPC", "TIDC", "TPWR", "TVA", "WACM", "WALC", "WAUW", "WWA", "YAD",
+)
+
+FUEL_MAP = {
+    "COL": "coal",
+    "NG": "gas",
+    "NUC": "nuclear",
+    "OIL": "oil",
+    "WAT": "hydro",
+    "SUN": "solar",
+    "WND": "wind",
+    "GEO": "geothermal",
+    "BAT": "battery",
+    "PS": "hydro_storage",
+    "OES": "battery",  # other energy storage: mostly batteries
+    "SNB": "solar",  # solar with integrated battery storage
+    "WNB": "wind",  # wind with integrated battery storage
+    "OTH": "other",
+    "UNK": "unknown",
+}
+ROW_KEYS = ("period", "respondent", "fueltype", "value")
+# EIA's note that a result holds more rows than one response returns: fetch follows `offset`
+# for the rest, so it is no anomaly.
+PAGING_WARNING = "incomplete return"
+
+
+# -- parse ------------------------------------------------------------------------------
+
+def parse(payload: Payload) -> ParseResult:
+    """Parse one fuel-type-data page into hourly readings (MW, UTC interval starts)."""
+    anomalies: list[Anomaly] = []
+    rows = _data_rows(_load(payload.body), anomalies)
+    readings = _readings(_table(rows), anomalies) if rows else empty_frame(READING_COLUMNS)
+    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
+
+
+def _load(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        start = body[:60].decode("utf-8", errors="replace").strip()
+        raise ParseError(f"{SOURCE}: body is not JSON ({exc}; starts {start!r})") from None
+
+
+def _data_rows(doc: object, anomalies: list[Anomaly]) -> list[dict]:
+    """`response.data`, or ParseError carrying EIA's own error or warning text."""
+    if isinstance(doc, dict) and "error" in doc:
+        raise ParseError(f"{SOURCE}: API error: {_error_text(doc)}")
+    response = doc.get("response") if isinstance(doc, dict) else None
+    data = response.get("data") if isinstance(response, dict) else None
+    warnings = _warnings(doc) + _warnings(response)
+    if not isinstance(data, list):
+        if warnings:
+            raise ParseError(f"{SOURCE}: API warning: {'; '.join(warnings)}")
+        raise ParseError(f"{SOURCE}: unexpected JSON shape: {_shape(doc)}")
+    frequency = response.get("frequency", "hourly")
+    if frequency != "hourly":
+        raise ParseError(f"{SOURCE}: expected hourly (UTC) data, got frequency {frequency!r}")
+    for warning in warnings:
+        if not warning.lower().startswith(PAGING_WARNING):
+            _note(anomalies, "source_warning", f"EIA says: {warning}")
+    if not all(isinstance(row, dict) for row in data):
+        raise ParseError(f"{SOURCE}: unexpected JSON shape: response.data holds non-objects")
+    return data
+
+
+def _error_text(doc: dict) -> str:
+    error = doc["error"]
+    if isinstance(error, dict):
+        error = error.get("message") or error.get("code") or json.dumps(error)
+    code = doc.get("code")
+    return f"{error} (code {code})" if code is not None else str(error)
+
+
+def _warnings(container: object) -> list[str]:
+    found = container.get("warnings") if isinstance(container, dict) else None
+    if not isinstance(found, list):
+        return []
+    return [": ".join(str(w[k]) for k in ("warning", "description") if w.get(k))
+            if isinstance(w, dict) else str(w) for w in found]
+
+
+def _shape(doc: object) -> str:
+    if not isinstance(doc, dict):
+        return f"top level is {type(doc).__name__}, not an object"
+    response = doc.get("response")
+    if not isinstance(response, dict):
+        return f"no 'response' object (top-level keys: {sorted(doc) or 'none'})"
+    return f"no 'response.data' list (response keys: {sorted(response) or 'none'})"
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    """The rows as a frame; ParseError when they are not fuel-type-data rows at all."""
+    table = pd.DataFrame.from_records(rows)
+    if "fueltype" not in table:
+        kind = ("an interchange-data" if "fromba" in table
+                else "a region-data (demand)" if "type" in table else "another")
+        raise ParseError(f"{SOURCE}: rows have no 'fueltype': this looks like {kind} response, "
+                         f"not fuel-type-data (row keys: {sorted(table.columns)})")
+    missing = [k for k in ROW_KEYS if k not in table]
+    if missing:
+        raise ParseError(f"{SOURCE}: rows lack {', '.join(map(repr, missing))}")
+    return table[list(ROW_KEYS)]
+
+
+def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """Rows to folded readings; unreadable, unknown-region, repeated and null rows counted."""
+    ending = pd.to_datetime(table["period"], format="%Y-%m-%dT%H", errors="coerce", utc=True)
+    frame = pd.DataFrame({
+        "region": table["respondent"],
+        "timestamp": (ending - HOUR).astype("datetime64[ns, UTC]"),
+        "label": table["fueltype"],
+        "mw": pd.to_numeric(table["value"], errors="coerce").astype("float64"),
+        "null": table["value"].isna(),
+    })
+    unreadable = (frame[["region", "timestamp", "label"]].isna().any(axis=1)
+                  | (frame["mw"].isna() & ~frame["null"]))
+    if unreadable.any():
+        examples = table[unreadable].head(3).to_dict("records")
+        _note(anomalies, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable period, "
+              f"respondent, fueltype or value skipped, e.g. {examples}", int(unreadable.sum()))
+    frame = _known_regions(frame[~unreadable], anomalies)
+    frame = drop_duplicate_labels(frame, ["timestamp", "region", "label"], SOURCE, anomalies)
+    if frame["null"].any():
+        _note(anomalies, "missing_value", f"{int(frame['null'].sum())} rows with a null value "
+              "skipped", int(frame["null"].sum()))
+        frame = frame[~frame["null"]]
+    if frame.empty:
+        return empty_frame(READING_COLUMNS)
+    frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
+    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+
+
+def _known_regions(frame: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+    known = frame["region"].isin(RESPONDENTS)
+    if not known.all():
+        others = ", ".join(sorted(set(frame.loc[~known, "region"].astype(str))))
+        _note(anomalies, "unknown_region", f"{int((~known).sum())} rows of respondents not in the "
+              f"region list ({others}) skipped", int((~known).sum()))
+    return frame[known]
+
+
+def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
+    message = f"{SOURCE}: {message}"
+    log.warning(message)
+    anomalies.append(Anomaly(kind, message, count))
+
+
+# -- fetch ------------------------------------------------------------------------------
+
+def data_url() -> str:
+    """The fuel-type-data endpoint (EIA_BASE_URL points it at a mirror or a test server)."""
+    return base_url(SOURCE, DEFAULT_BASE_URL) + ROUTE
+
+
+def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
+    """The last 48 hours of every respondent, since EIA revises recent hours."""
+    key = _api_key()
+    last = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return _fetch_all(client, key, last - LOOKBACK, last)
+
+
+def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
+    """Calendar months (clipped to [start, end)): about 7,000 rows per respondent, two pages."""
+    chunks, month = [], start.replace(day=1)
+    while month < end:
+        following = (month + timedelta(days=32)).replace(day=1)
+        chunks.append((max(start, month), min(end, following)))
+        month = following
+    return chunks
+
+
+def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
+    """Every respondent's hours starting in [start, end)."""
+    key = _api_key()
+    # `period` names the hour's end, so hours starting in [start, end) end in (start, end].
+    first = datetime.combine(start, time(0), timezone.utc) + HOUR
+    last = datetime.combine(end, time(0), timezone.utc)
+    return _fetch_all(client, key, first, last)
+
+
+def respondents() -> tuple[str, ...]:
+    """The balancing authorities to crawl: all, or the comma list in EIA_RESPONDENTS."""
+    wanted = [code.strip().upper() for code in os.environ.get("EIA_RESPONDENTS", "").split(",") if code.strip()]
+    unknown = sorted(set(wanted) - set(RESPONDENTS))
+    if unknown:
+        raise FetchError(f"EIA_RESPONDENTS names unknown balancing authorities: {', '.join(unknown)}")
+    return tuple(wanted) or RESPONDENTS
+
+
+def _api_key() -> str:
+    key = os.environ.get(KEY_VARIABLE, "").strip()
+    if not key:
+        raise FetchError(f"{KEY_VARIABLE} is not set")
+    return key
+
+
+def _fetch_all(client: HttpClient, key: str, first: datetime, last: datetime) -> list[Payload]:
+    """Every respondent's pages for periods first..last (inclusive).
+
+    One respondent failing is noted on the client (the run is partial); all failing raises.
+    """
+    payloads, failures = [], []
+    chosen = respondents()
+    for respondent in chosen:
+        try:
+            payloads.extend(_fetch_respondent(client, key, respondent, first, last))
+        except FetchError as exc:
+            failures.append(f"{SOURCE} {respondent}: {exc}")
+            client.note_error(failures[-1])
+    if len(failures) == len(chosen):
+        raise FetchError(f"{SOURCE}: all {len(failures)} respondents failed, e.g. {failures[0]}")
+    return payloads
+
+
+def _fetch_respondent(client: HttpClient, key: str, respondent: str, first: datetime,
+                      last: datetime) -> list[Payload]:
+    """All pages of one respondent's range, following `offset` while rows remain."""
+    payloads: list[Payload] = []
+    offset = 0
+    while len(payloads) < MAX_PAGES:
+        payload = client.get(data_url(), params=_params(respondent, first, last, offset),
+                             secret_params={"api_key": key})
+        payloads.append(payload)
+        rows, total = _page_counts(payload.body)
+        offset += rows
+        if rows == 0 or offset >= total:
+            return payloads
+    raise FetchError(f"more than {MAX_PAGES} pages of {PAGE_LENGTH} rows (total keeps growing?)")
+
+
+def _params(respondent: str, first: datetime, last: datetime, offset: int) -> dict[str, object]:
+    return {
+        "frequency": "hourly",
+        "data[0]": "value",
+        "facets[respondent][]": respondent,
+        "start": f"{first:%Y-%m-%dT%H}",
+        "end": f"{last:%Y-%m-%dT%H}",
+        "sort[0][column]": "period",
+        "sort[0][direction]": "asc",
+        "offset": offset,
+        "length": PAGE_LENGTH,
+    }
+
+
+def _page_counts(body: bytes) -> tuple[int, int]:
+    """(rows in this page, total rows) of a body; (0, 0) when it cannot tell (parse will say why)."""
+    try:
+        response = json.loads(body)["response"]
+        return len(response["data"]), int(response["total"])
+    except (ValueError, KeyError, TypeError):
+        return 0, 0
