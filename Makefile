@@ -1,0 +1,47 @@
+# The two commands of the README: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export ENERGY_DATA_HOME ?= $(CURDIR)/.energy-data
+
+.PHONY: run test install crawl migrate status stop bench-ingest clean
+
+$(BIN)/.installed: requirements.txt
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "energy-data needs Python 3.11 or newer (set PYTHON=...)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements.txt
+	touch $@
+
+$(BIN)/.installed-dev: $(BIN)/.installed requirements-dev.txt
+	$(BIN)/python -m pip install --disable-pip-version-check -q -r requirements-dev.txt
+	touch $@
+
+install: $(BIN)/.installed
+
+## run: set up, start PostgreSQL (embedded unless DATABASE_URL), migrate, crawl, serve :8000
+run: $(BIN)/.installed
+	$(BIN)/python -m database migrate
+	VENV=$(VENV) deploy/run-local.sh
+
+## test: set up and run the whole test suite on a throw-away database
+test: $(BIN)/.installed-dev
+	$(BIN)/python -m pytest
+
+crawl: $(BIN)/.installed
+	$(BIN)/python -m crawler run
+
+migrate: $(BIN)/.installed
+	$(BIN)/python -m database migrate
+
+status: $(BIN)/.installed
+	$(BIN)/python -m crawler status
+
+stop: $(BIN)/.installed
+	$(BIN)/python -m database stop
+
+bench-ingest: $(BIN)/.installed
+	$(BIN)/python scripts/bench/ingest.py
+
+clean:
+	rm -rf $(VENV)

@@ -1,0 +1,1 @@
+"""One Flask-RESTful resource per module."""

@@ -1,0 +1,15 @@
+#!/usr/bin/env bash
+# `make run`: one crawl now, a crawl every minute in the background (as cron would do on a
+# host), and the API in the foreground on $HOST:$PORT. Ctrl-C stops both.
+set -u
+cd "$(dirname "$0")/.."
+bin="${VENV:-.venv}/bin"
+
+"$bin/python" -m crawler run --force || echo "crawl finished with errors (see above); starting the API anyway"
+
+( while sleep 60; do "$bin/python" -m crawler run; done ) &
+crawl_loop=$!
+trap 'kill "$crawl_loop" 2>/dev/null' EXIT INT TERM
+
+echo "API on http://${HOST:-127.0.0.1}:${PORT:-8000}/health"
+"$bin/gunicorn" --config deploy/gunicorn.conf.py 'api:create_app()'
