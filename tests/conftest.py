@@ -1,0 +1,60 @@
+"""Shared test fixtures. Database fixtures live in tests/db.py and are imported here."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.fakeiso import FakeISO
+
+REPO = Path(__file__).resolve().parent.parent
+HAND_WRITTEN = REPO / "tests" / "fixtures"
+
+
+def shared_dir() -> Path:
+    return Path(os.environ.get("ENERGY_DATA_SHARED", REPO.parent / "shared"))
+
+
+@pytest.fixture(scope="session")
+def shared_fixtures() -> Path:
+    """../shared/fixtures (recorded real responses); tests skip when it is absent."""
+    path = shared_dir() / "fixtures"
+    if not path.is_dir():
+        pytest.skip(f"recorded fixtures not found at {path} (set ENERGY_DATA_SHARED)")
+    return path
+
+
+@pytest.fixture
+def fake_iso():
+    with FakeISO() as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def database_url_session():
+    from database.scratch import scratch_database
+
+    with scratch_database() as url:
+        yield url
+
+
+@pytest.fixture
+def db_url(database_url_session, monkeypatch):
+    """URL of an emptied test database, also exported as DATABASE_URL for code and subprocesses."""
+    from database.scratch import clean
+
+    clean(database_url_session)
+    monkeypatch.setenv("DATABASE_URL", database_url_session)
+    return database_url_session
+
+
+@pytest.fixture
+def db(db_url):
+    """An autocommit connection to the emptied test database."""
+    import psycopg2
+
+    conn = psycopg2.connect(db_url, options="-c timezone=UTC")
+    conn.autocommit = True
+    yield conn
+    conn.close()

@@ -1,0 +1,47 @@
+"""Helpers for tests that drive the crawler: recorded responses served at today's URLs,
+and the crawler CLI run as a real subprocess."""
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def local_day(tz: str, days_ago: int = 0) -> str:
+    return (datetime.now(timezone.utc).astimezone(ZoneInfo(tz)) - timedelta(days=days_ago)).strftime("%Y%m%d")
+
+
+def serve_nyiso(fake, body: bytes, **kwargs) -> None:
+    """Serve `body` as today's and yesterday's NYISO daily file."""
+    for days_ago in (0, 1):
+        fake.serve(f"/nyiso/{local_day('America/New_York', days_ago)}rtfuelmix.csv", body, **kwargs)
+
+
+def serve_caiso(fake, body: bytes, **kwargs) -> None:
+    """Serve `body` as today's and yesterday's CAISO history file."""
+    for days_ago in (0, 1):
+        fake.serve(f"/caiso/history/{local_day('America/Los_Angeles', days_ago)}/fuelsource.csv", body, **kwargs)
+
+
+def point_sources_at(monkeypatch, fake) -> None:
+    monkeypatch.setenv("NYISO_BASE_URL", f"{fake.url}/nyiso")
+    monkeypatch.setenv("CAISO_BASE_URL", f"{fake.url}/caiso")
+    monkeypatch.setenv("CAISO_DRW_BASE_URL", f"{fake.url}/caiso_drw")
+    monkeypatch.setenv("EIA_BASE_URL", f"{fake.url}/eia")
+    monkeypatch.delenv("EIA_API_KEY", raising=False)
+
+
+def crawler_cli(*args: str, timeout: float = 120, **popen) -> subprocess.CompletedProcess:
+    """Run `python -m crawler ARGS` with this test's environment (DATABASE_URL, base URLs)."""
+    return subprocess.run([sys.executable, "-m", "crawler", *args], cwd=REPO, env=dict(os.environ),
+                          capture_output=True, text=True, timeout=timeout, **popen)
+
+
+def start_crawler(*args: str) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, env=dict(os.environ),
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -1,0 +1,79 @@
+"""A real HTTP server on loopback that stands in for a remote ISO/EIA endpoint in tests.
+
+Routes map a path (without query string) to a response; every request is logged so tests
+can assert what the crawler asked for. Used with the <SOURCE>_BASE_URL overrides.
+"""
+from __future__ import annotations
+
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass
+class Response:
+    body: bytes = b""
+    status: int = 200
+    content_type: str = "text/plain"
+    delay_s: float = 0.0
+    # Serve these statuses first, one per request, before the real response (retry tests).
+    fail_first: list[int] = field(default_factory=list)
+
+
+@dataclass
+class Request:
+    path: str
+    query: dict[str, list[str]]
+    headers: dict[str, str]
+
+
+class FakeISO:
+    def __init__(self) -> None:
+        self.routes: dict[str, Response] = {}
+        self.requests: list[Request] = []
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                parts = urlsplit(self.path)
+                fake.requests.append(Request(parts.path, parse_qs(parts.query), dict(self.headers)))
+                response = fake.routes.get(parts.path)
+                if response is None:
+                    self._send(404, b"<html><body>Not Found</body></html>", "text/html")
+                    return
+                if response.fail_first:
+                    self._send(response.fail_first.pop(0), b"busy", "text/plain")
+                    return
+                if response.delay_s:
+                    time.sleep(response.delay_s)
+                self._send(response.status, response.body, response.content_type)
+
+            def _send(self, status: int, body: bytes, content_type: str) -> None:
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self._thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def __enter__(self) -> "FakeISO":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def serve(self, path: str, body: bytes, **kwargs: object) -> None:
+        if "fail_first" in kwargs:  # each route fails on its own count
+            kwargs["fail_first"] = list(kwargs["fail_first"])
+        self.routes[path] = Response(body=body, **kwargs)

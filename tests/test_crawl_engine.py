@@ -1,0 +1,248 @@
+"""The crawl engine end to end on a real PostgreSQL, with the remote ISOs replaced by a
+loopback server replaying recorded responses."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import signal
+import time
+
+import psycopg2
+import pytest
+
+from crawler.crawl import Crawler, utc_now
+from tests.crawlhelp import crawler_cli, point_sources_at, serve_caiso, serve_nyiso, start_crawler
+
+# Hand-written: CAISO outlook format, three 5-minute rows.
+CAISO_SMALL = (
+    b"Time,Solar,Wind,Geothermal,Biomass,Biogas,Small hydro,Coal,Nuclear,Natural gas,Large hydro,Batteries,Imports,Other\n"
+    b"00:00,0,1000,800,300,200,100,0,2200,6000,1500,-50,5000,10\n"
+    b"00:05,0,1010,800,300,200,100,0,2200,5900,1500,-40,5100,10\n"
+    b"00:10,0,1020,800,300,200,100,0,2200,5800,1500,-30,5200,10\n"
+)
+HTML_ERROR = b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>Sorry</body></html>"
+
+
+@pytest.fixture
+def nyiso_day(shared_fixtures):
+    return (shared_fixtures / "NYISO" / "20250219rtfuelmix.csv").read_bytes()
+
+
+@pytest.fixture
+def sources(fake_iso, monkeypatch, db_url):
+    point_sources_at(monkeypatch, fake_iso)
+    return fake_iso
+
+
+def run(*names, force=False, dry_run=False):
+    lines: list[str] = []
+    crawler = Crawler(out=lines.append)
+    try:
+        code = crawler.run(list(names), force=force, dry_run=dry_run, now=utc_now())
+    finally:
+        crawler.close()
+    return code, lines
+
+
+def query(db, sql, *params):
+    with db.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def readings_of(db, source):
+    return query(db, "SELECT count(*) FROM generation_reading g JOIN source s ON s.id = g.source_id "
+                     "WHERE s.name = %s", source)[0][0]
+
+
+def test_run_stores_readings_runs_and_raw_payloads(db, sources, nyiso_day):
+    serve_nyiso(sources, nyiso_day)
+    serve_caiso(sources, CAISO_SMALL)
+    code, lines = run("NYISO", "CAISO")
+    assert code == 0, lines
+    assert readings_of(db, "NYISO") == 288 * 6  # gas, nuclear, oil, biomass, wind, hydro
+    assert query(db, "SELECT s.name, r.status FROM crawl_run r JOIN source s ON s.id = r.source_id ORDER BY 1") == [
+        ("CAISO", "ok"), ("NYISO", "ok")]
+    stored = query(db, "SELECT body_gzip, sha256, url FROM raw_payload p JOIN source s ON s.id = p.source_id "
+                       "WHERE s.name = 'NYISO'")
+    # Today's and yesterday's files carry the same body: one stored copy, fetched twice.
+    assert len(stored) == 1
+    body = gzip.decompress(bytes(stored[0][0]))
+    assert body == nyiso_day and bytes(stored[0][1]) == hashlib.sha256(nyiso_day).digest()
+    assert query(db, "SELECT fetch_count FROM raw_payload p JOIN source s ON s.id = p.source_id "
+                     "WHERE s.name = 'NYISO'") == [(2,)]
+
+
+def test_a_source_is_fetched_again_only_when_due_or_forced(db, sources, nyiso_day):
+    serve_nyiso(sources, nyiso_day)
+    run("NYISO")
+    fetched = len(sources.requests)
+    code, lines = run("NYISO")
+    assert code == 0 and len(sources.requests) == fetched  # 5-minute source, just crawled
+    with db.cursor() as cur:
+        cur.execute("UPDATE crawl_run SET started_at = started_at - interval '5 minutes'")
+    run("NYISO")
+    assert len(sources.requests) > fetched
+    fetched = len(sources.requests)
+    code, lines = run("NYISO", force=True)
+    assert len(sources.requests) > fetched
+    assert "0 inserted, 0 updated, 1728 unchanged" in lines[0]
+
+
+def test_a_failing_source_does_not_stop_the_others(db, sources, nyiso_day):
+    serve_nyiso(sources, nyiso_day)
+    serve_caiso(sources, HTML_ERROR, content_type="text/html")  # CAISO's 200-status error page
+    code, lines = run("CAISO", "NYISO")
+    assert code == 0
+    caiso_line = next(line for line in lines if line.startswith("CAISO"))
+    assert "failed" in caiso_line and "HTML" in caiso_line
+    assert readings_of(db, "NYISO") == 1728 and readings_of(db, "CAISO") == 0
+    (status, error), = query(db, "SELECT r.status, r.error FROM crawl_run r JOIN source s ON s.id = r.source_id "
+                                 "WHERE s.name = 'CAISO'")
+    assert status == "failed" and "HTML" in error
+    # The error page itself was archived for whoever investigates.
+    assert query(db, "SELECT count(*) FROM raw_payload p JOIN source s ON s.id = p.source_id "
+                     "WHERE s.name = 'CAISO'") == [(1,)]
+
+
+def test_retries_server_errors_with_backoff(db, sources, nyiso_day):
+    serve_nyiso(sources, nyiso_day, fail_first=[503, 502])
+    code, lines = run("NYISO")
+    assert code == 0 and readings_of(db, "NYISO") == 1728
+    today = sorted({r.path for r in sources.requests})[-1]
+    assert sum(1 for r in sources.requests if r.path == today) == 3
+    assert all(r.headers["User-Agent"].startswith("energy-data/") for r in sources.requests)
+
+
+def test_every_source_failing_exits_non_zero_with_one_line_each(db_url, monkeypatch):
+    monkeypatch.setenv("NYISO_BASE_URL", "http://127.0.0.1:9/nyiso")  # nothing listens on port 9
+    monkeypatch.setenv("CAISO_BASE_URL", "http://127.0.0.1:9/caiso")
+    monkeypatch.setenv("CAISO_DRW_BASE_URL", "http://127.0.0.1:9/caiso_drw")
+    monkeypatch.delenv("EIA_API_KEY", raising=False)
+    result = crawler_cli("run")
+    assert result.returncode == 1
+    lines = result.stdout.strip().splitlines()
+    assert lines == [
+        "CAISO: failed: unreachable: 127.0.0.1:9 (connection refused)",
+        "CAISO_DRW: failed: unreachable: 127.0.0.1:9 (connection refused)",
+        "NYISO: failed: unreachable: 127.0.0.1:9 (connection refused)",
+        "EIA: disabled (EIA_API_KEY not set)",
+    ]
+
+
+def test_unreachable_database_is_one_line_and_non_zero(monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", "postgresql://nobody@127.0.0.1:9/nothing")
+    result = crawler_cli("run")
+    assert result.returncode != 0
+    assert result.stderr.strip().count("\n") == 0
+    assert result.stderr.startswith("error: database unreachable")
+
+
+def test_dry_run_writes_nothing(db, sources, nyiso_day):
+    serve_nyiso(sources, nyiso_day)
+    code, lines = run("NYISO", dry_run=True)
+    assert code == 0 and "dry run: 1728 readings, 288 intervals" in lines[0]
+    assert readings_of(db, "NYISO") == 0
+    assert query(db, "SELECT count(*) FROM crawl_run") == [(0,)]
+    assert query(db, "SELECT count(*) FROM raw_payload") == [(0,)]
+
+
+def test_a_second_concurrent_run_exits_at_once(db, sources, nyiso_day):
+    serve_nyiso(sources, nyiso_day, delay_s=4)
+    first = start_crawler("run", "--source", "NYISO")
+    _wait_for(lambda: query(db, "SELECT count(*) FROM crawl_run WHERE status = 'running'")[0][0] == 1)
+    second = crawler_cli("run", "--source", "NYISO", "--force", timeout=30)
+    assert second.returncode == 0
+    assert second.stdout.startswith("another crawl is running (pid ")
+    out, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    assert readings_of(db, "NYISO") == 1728
+    assert query(db, "SELECT count(*) FROM crawl_run") == [(1,)]
+
+
+def test_a_killed_run_leaves_no_partial_data(db, sources, nyiso_day):
+    serve_nyiso(sources, nyiso_day)
+    with db.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("LOCK TABLE carbon_intensity IN EXCLUSIVE MODE")
+        crawler = start_crawler("run", "--source", "NYISO")
+        # Once the writer waits for this lock it has copied its readings, uncommitted.
+        _wait_for(lambda: _fresh_count(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                           "'energy-data crawler writes' AND wait_event_type = 'Lock'") == 1)
+        crawler.send_signal(signal.SIGKILL)
+        crawler.wait(timeout=10)
+        cur.execute("COMMIT")
+    _wait_for(lambda: _fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
+                                       "WHERE application_name LIKE 'energy-data crawler%'") == 0)
+    assert readings_of(db, "NYISO") == 0
+    assert query(db, "SELECT count(*) FROM carbon_intensity") == [(0,)]
+    assert query(db, "SELECT status FROM crawl_run") == [("running",)]
+    run("NYISO")  # the next run records the interruption, then does the work
+    assert query(db, "SELECT status FROM crawl_run ORDER BY id") == [("interrupted",), ("ok",)]
+    assert readings_of(db, "NYISO") == 1728
+
+
+def _fresh_count(db, sql: str) -> int:
+    """Count on a new connection: statistics views are frozen inside a transaction."""
+    conn = psycopg2.connect(db.dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def _wait_for(predicate, timeout_s: float = 30) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def test_a_failed_source_waits_before_it_is_tried_again(db, sources):
+    serve_nyiso(sources, HTML_ERROR, content_type="text/html")
+    assert run("NYISO")[0] == 1
+    asked = len(sources.requests)
+    assert run("NYISO") == (0, [])  # a minute later: not yet
+    assert len(sources.requests) == asked
+    with db.cursor() as cur:
+        cur.execute("UPDATE crawl_run SET started_at = started_at - interval '5 minutes'")
+    run("NYISO")
+    assert len(sources.requests) > asked
+
+
+def test_due_rules():
+    from datetime import timedelta
+
+    from crawler.crawl import REGISTRY, is_due
+
+    now = utc_now()
+    eia, nyiso = REGISTRY["EIA"], REGISTRY["NYISO"]
+    assert is_due(nyiso, None, None, now)
+    assert not is_due(nyiso, now - timedelta(minutes=4), now - timedelta(minutes=4), now)
+    assert is_due(nyiso, now - timedelta(minutes=4, seconds=40), now - timedelta(minutes=4, seconds=40), now)
+    # An hourly source that failed 6 minutes ago is retried; 2 minutes ago it is not.
+    assert is_due(eia, now - timedelta(hours=3), now - timedelta(minutes=6), now)
+    assert not is_due(eia, now - timedelta(hours=3), now - timedelta(minutes=2), now)
+    assert not is_due(eia, now - timedelta(minutes=30), now - timedelta(minutes=30), now)
+
+
+def test_the_api_key_never_reaches_storage_output_or_logs(db, sources, shared_fixtures, monkeypatch):
+    secret = "sekrit-key-0123456789"
+    monkeypatch.setenv("EIA_API_KEY", secret)
+    monkeypatch.setenv("EIA_RESPONDENTS", "PACW,CISO")
+    route = "/eia/electricity/rto/fuel-type-data/data/"
+    sources.serve(route, (shared_fixtures / "EIA" / "PACW_fuel-type-data_2023-01-01_2023-01-08.json").read_bytes())
+    ok = crawler_cli("-v", "run", "--source", "EIA")
+    sources.serve(route, b'{"error": "API_KEY_INVALID"}', status=403)
+    failed = crawler_cli("-v", "run", "--source", "EIA", "--force")
+    assert ok.returncode == 0 and failed.returncode == 1
+    assert all(r.query["api_key"] == [secret] for r in sources.requests)  # it was sent...
+    assert "HTTP 403 from" in failed.stdout and "api_key=REDACTED" in failed.stdout
+    stored = query(db, "SELECT url FROM raw_payload UNION ALL SELECT coalesce(error, '') FROM crawl_run")
+    for text in [ok.stdout, ok.stderr, failed.stdout, failed.stderr, *[row[0] for row in stored]]:
+        assert secret not in text  # ...and written nowhere
+    assert any("api_key=REDACTED" in row[0] for row in stored)

@@ -1,0 +1,94 @@
+"""The API's /health, in-process and under a real gunicorn, and `make run`'s service script
+starting without network."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from api import create_app
+from tests.conftest import REPO
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def get(url: str) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return response.status, response.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read()
+
+
+def wait_for_health(url: str, process: subprocess.Popen, timeout_s: float = 60) -> tuple[int, bytes]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "server exited"
+        try:
+            return get(url)
+        except (urllib.error.URLError, ConnectionError):
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer")
+
+
+def test_health_reports_the_database(db_url):
+    client = create_app(db_url).test_client()
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json["status"] == "ok"
+    assert response.json["database"]["schema"] == sorted(p.name for p in (REPO / "database" / "migrations").glob("*.sql"))[-1]
+
+
+def test_health_says_when_the_database_is_down():
+    client = create_app("postgresql://nobody@127.0.0.1:9/nothing").test_client()
+    response = client.get("/health")
+    assert response.status_code == 503
+    assert response.json["status"] == "unavailable"
+    assert "database unreachable" in response.json["database"]["error"]
+
+
+def test_gunicorn_serves_health(db_url):
+    port = free_port()
+    venv_bin = Path(sys.executable).parent
+    server = subprocess.Popen([str(venv_bin / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "api:create_app()"],
+                              cwd=REPO, env={**os.environ, "PORT": str(port)},
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        status, body = wait_for_health(f"http://127.0.0.1:{port}/health", server)
+        assert status == 200 and b'"ok"' in body
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_make_run_service_starts_without_network(db_url, tmp_path):
+    """deploy/run-local.sh (what `make run` runs): crawl, report unreachable sources, serve."""
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "VENV": str(Path(sys.executable).parent.parent),
+           "NYISO_BASE_URL": "http://127.0.0.1:9", "CAISO_BASE_URL": "http://127.0.0.1:9",
+           "CAISO_DRW_BASE_URL": "http://127.0.0.1:9"}
+    env.pop("EIA_API_KEY", None)
+    log = tmp_path / "service.log"
+    with log.open("w") as out:
+        service = subprocess.Popen(["deploy/run-local.sh"], cwd=REPO, env=env, stdout=out,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        status, _ = wait_for_health(f"http://127.0.0.1:{port}/health", service)
+        assert status == 200
+        text = log.read_text()
+        assert "CAISO: failed: unreachable: 127.0.0.1:9 (connection refused)" in text
+        assert "NYISO: failed: unreachable: 127.0.0.1:9 (connection refused)" in text
+        assert "EIA: disabled (EIA_API_KEY not set)" in text
+        assert "Traceback" not in text
+    finally:
+        os.killpg(service.pid, signal.SIGTERM)
+        service.wait(timeout=30)
