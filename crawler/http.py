@@ -65,7 +65,8 @@ def _retry_policy() -> Retry:
         backoff_factor=1.0,
         backoff_max=20,
         status_forcelist=(429, 500, 502, 503, 504),
-        allowed_methods=frozenset({"GET"}),
+        # The POSTs we send (ISO-NE's wsclient) are reads, safe to repeat.
+        allowed_methods=frozenset({"GET", "POST"}),
         respect_retry_after_header=True,
         raise_on_status=False,
     )
@@ -96,21 +97,35 @@ class HttpClient:
         self.errors.append(redact(message))
         log.warning(redact(message))
 
-    def get(
+    def get(self, url: str, params: Mapping[str, object] | None = None, **kwargs) -> Payload:
+        """GET `url`; see `request`."""
+        return self.request("GET", url, params, **kwargs)
+
+    def request(
         self,
+        method: str,
         url: str,
         params: Mapping[str, object] | None = None,
         secret_params: Mapping[str, str] | None = None,
+        data: Mapping[str, object] | None = None,
+        headers: Mapping[str, str] | None = None,
         auth: tuple[str, str] | None = None,
         accept_status: tuple[int, ...] = (200,),
     ) -> Payload:
-        """Fetch `url`; raise FetchError unless the final status is in `accept_status`."""
+        """Fetch `url`; FetchError unless the final status is in `accept_status`.
+
+        `secret_params` are sent but shown as REDACTED in the payload name; header values
+        (subscription keys) and `auth` are never shown at all.
+        """
         params = dict(params or {})
         shown_url = _url_with(url, {**params, **{k: "REDACTED" for k in (secret_params or {})}})
         try:
-            response = self.session.get(
+            response = self.session.request(
+                method,
                 url,
                 params={**params, **(secret_params or {})},
+                data=data,
+                headers=headers,
                 auth=auth,
                 timeout=(CONNECT_TIMEOUT_S, READ_TIMEOUT_S),
             )

@@ -27,6 +27,8 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    method: str = "GET"
+    form: dict[str, list[str]] = field(default_factory=dict)
 
 
 class FakeISO:
@@ -37,8 +39,15 @@ class FakeISO:
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
+                self._answer("GET", {})
+
+            def do_POST(self) -> None:  # noqa: N802
+                length = int(self.headers.get("Content-Length") or 0)
+                self._answer("POST", parse_qs(self.rfile.read(length).decode()))
+
+            def _answer(self, method: str, form: dict[str, list[str]]) -> None:
                 parts = urlsplit(self.path)
-                fake.requests.append(Request(parts.path, parse_qs(parts.query), dict(self.headers)))
+                fake.requests.append(Request(parts.path, parse_qs(parts.query), dict(self.headers), method, form))
                 response = fake.routes.get(parts.path)
                 if response is None:
                     self._send(404, b"<html><body>Not Found</body></html>", "text/html")
