@@ -25,6 +25,9 @@ log = logging.getLogger(__name__)
 
 SOURCE = "CAISO"
 INTERVAL_MINUTES = 5
+FREQUENCY_MINUTES = 5
+# The outlook file grows every 5 minutes; an hour without a new row means it is stuck.
+STALE_AFTER_MINUTES = 60
 REGION = "CISO"
 DEFAULT_BASE_URL = "https://www.caiso.com/outlook"
 PACIFIC = ZoneInfo("America/Los_Angeles")

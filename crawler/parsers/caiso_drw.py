@@ -27,6 +27,9 @@ log = logging.getLogger(__name__)
 
 SOURCE = "CAISO_DRW"
 INTERVAL_MINUTES = 60
+FREQUENCY_MINUTES = 6 * 60
+# A day's report appears during the next day, so its last hour is up to ~48 h old.
+STALE_AFTER_MINUTES = 72 * 60
 DEFAULT_BASE_URL = "https://content.caiso.com/green/renewrpt"
 
 RENEWABLES_TABLE = "Hourly Breakdown of Renewable Resources"

@@ -23,6 +23,9 @@ log = logging.getLogger(__name__)
 
 SOURCE = "EIA"
 INTERVAL_MINUTES = 60
+FREQUENCY_MINUTES = 60
+# EIA-930 lags by an hour or two, some balancing authorities by most of a day.
+STALE_AFTER_MINUTES = 24 * 60
 DEFAULT_BASE_URL = "https://api.eia.gov/v2"
 ROUTE = "/electricity/rto/fuel-type-data/data/"
 KEY_VARIABLE = "EIA_API_KEY"

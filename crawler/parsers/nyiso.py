@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 SOURCE = "NYISO"
 INTERVAL_MINUTES = 5
+FREQUENCY_MINUTES = 5
+STALE_AFTER_MINUTES = 60
 REGION = "NYIS"
 DEFAULT_BASE_URL = "https://mis.nyiso.com/public/csv/rtfuelmix"
 EASTERN = ZoneInfo("America/New_York")

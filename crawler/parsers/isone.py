@@ -1,0 +1,307 @@
+"""ISO New England generation fuel mix: snapshots of generation by fuel for the ISNE area.
+
+Two ways in, the same data:
+
+- ISO Express web services (a free ISO-NE account: ISONE_USERNAME / ISONE_PASSWORD, HTTP basic
+  auth): `<base>/genfuelmix/day/YYYYMMDD` (and `/genfuelmix/current`), JSON when asked with
+  `Accept: application/json`: `{"GenFuelMixes": {"GenFuelMix": [{"BeginDate":
+  "2024-03-10T00:02:39.000-05:00", "GenMw": 1049, "FuelCategory": "Hydro", ...}, ...]}}`.
+- Without an account, the public form endpoint behind ISO-NE's website charts: `<ws>/wsclient`
+  POSTed `_nstmp_requestType=genfuelmix` and a day range. Its answers share one envelope for
+  every request type, `[{"data": ..., "namespace": "_nstmp_"}]` (as recorded for externalflow
+  and systemload); for genfuelmix `data` holds one object per report with a key per fuel,
+  `{"BeginDate": ..., "BeginDateMs": ..., "NaturalGas": 8586, "LandfillGas": 35, ...,
+  "Renewables": 1226}`. An envelope around the web-service shape is read too.
+
+Time: BeginDate carries its own UTC offset (-05:00 or -04:00), so daylight-saving days need
+no guessing. Reports come at irregular instants (00:02:39, 00:05:53, ...), every 5-6 minutes
+with silences of up to ~17 minutes. They become 5-minute interval starts (UTC) like this:
+- a report belongs to the interval it falls in (its time floored to the 5-minute grid);
+- several reports in one interval: the last one wins, as a whole report (a fuel it does not
+  list is not taken from an earlier one); the others are counted (`merged_reports`);
+- an interval without a report takes the last report before it if that is at most 15 minutes
+  old (ISO-NE's mix stands until its next report); counted (`filled_interval`). Longer
+  silences stay gaps (`missing_interval`). Nothing is made up before a body's first report or
+  after its last, so a day file can lack its first or last interval or two.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+
+from crawler.http import FetchError, HttpClient, base_url
+from crawler.model import (
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
+    empty_frame, fold_fuels, map_fuels,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE = "ISONE"
+INTERVAL_MINUTES = 5
+FREQUENCY_MINUTES = 5
+STALE_AFTER_MINUTES = 60
+REGION = "ISNE"
+DEFAULT_BASE_URL = "https://webservices.iso-ne.com/api/v1.1"
+# The public form endpoint has its own root: ISONE_WSCLIENT_BASE_URL overrides it.
+WSCLIENT_SOURCE = "ISONE_WSCLIENT"
+DEFAULT_WSCLIENT_URL = "https://www.iso-ne.com/ws"
+USER_VARIABLE, PASSWORD_VARIABLE = "ISONE_USERNAME", "ISONE_PASSWORD"
+EASTERN = ZoneInfo("America/New_York")
+INTERVAL = timedelta(minutes=INTERVAL_MINUTES)
+MAX_CARRY = timedelta(minutes=15)
+YESTERDAY_GRACE = timedelta(minutes=20)
+
+# Web-service FuelCategory values and the chart keys of wsclient (no spaces), one table.
+FUEL_MAP = {
+    "Coal": "coal",
+    "Natural Gas": "gas",
+    "NaturalGas": "gas",
+    "Nuclear": "nuclear",
+    "Oil": "oil",
+    "Hydro": "hydro",
+    "Solar": "solar",
+    "Wind": "wind",
+    # ISO-NE's "Renewables" rollup besides wind and solar: all combustion of organic fuel.
+    "Wood": "biomass",
+    "Refuse": "biomass",
+    "Landfill Gas": "biomass",
+    "LandfillGas": "biomass",
+    # ISO-NE: "other, which includes demand response". Not storage (batteries have their own
+    # category since ISO-NE added them to its resource mix charts).
+    "Other": "other",
+    # No recording shows the battery label; these are the spellings ISO-NE uses elsewhere.
+    # Any other one is stored as unknown and logged.
+    "Battery": "battery",
+    "Batteries": "battery",
+    "Battery Storage": "battery",
+    "Energy Storage": "battery",
+}
+# wsclient chart keys that are not fuels: the time twice, and totals (storing the
+# "Renewables" rollup would count wood, refuse, landfill gas, wind and solar twice).
+CHART_NON_FUEL_KEYS = frozenset({"BeginDate", "BeginDateMs", "Renewables", "Total"})
+WEB_KEYS = ("BeginDate", "FuelCategory", "GenMw")
+_OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+# -- parse ------------------------------------------------------------------------------
+
+def parse(payload: Payload) -> ParseResult:
+    """Parse a genfuelmix answer (web service or wsclient) into readings (MW, UTC starts)."""
+    anomalies: list[Anomaly] = []
+    rows = _rows(_load(payload.body))
+    reports = _readable(rows, anomalies)
+    reports = drop_duplicate_labels(reports, ["report", "label"], SOURCE, anomalies)
+    if reports.empty:
+        return ParseResult(readings=empty_frame(READING_COLUMNS), interval_minutes=INTERVAL_MINUTES,
+                           anomalies=anomalies)
+    chosen = _report_of_interval(reports["report"], anomalies)
+    frame = chosen.merge(reports, on="report").assign(region=REGION)
+    frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
+    readings = fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
+
+
+def _load(body: bytes) -> object:
+    """The body as JSON; ParseError for an empty body, an HTML page or a cut download."""
+    text = body.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        raise ParseError(f"{SOURCE}: empty body: no data at all")
+    head = text.lstrip()[:2048].lower()
+    if head.startswith(("<!doctype", "<html", "<?xml")) or "<html" in head:
+        title = _TITLE.search(text)
+        shown = f" (title: {' '.join(title.group(1).split())[:120]!r})" if title else ""
+        raise ParseError(f"{SOURCE}: HTML page, not JSON{shown}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{SOURCE}: body is not JSON, truncated download? ({exc}; "
+                         f"starts {text.strip()[:60]!r})") from None
+
+
+def _rows(doc: object) -> pd.DataFrame:
+    """Report rows as columns stamp, label, value, from either shape; ParseError otherwise."""
+    if isinstance(doc, list):
+        doc = _envelope_data(doc)
+        if isinstance(doc, list):
+            return _chart_rows(doc)
+    if isinstance(doc, dict) and "GenFuelMixes" in doc:
+        return _web_rows(doc["GenFuelMixes"])
+    keys = sorted(doc) if isinstance(doc, dict) else type(doc).__name__
+    raise ParseError(f"{SOURCE}: unexpected JSON shape: no 'GenFuelMixes' object and no wsclient "
+                     f"envelope (top level: {keys})")
+
+
+def _envelope_data(doc: list) -> object:
+    """`data` of the wsclient envelope `[{"data": ..., "namespace": "_nstmp_"}]`."""
+    if not doc:
+        raise ParseError(f"{SOURCE}: wsclient answer is an empty list")
+    first = doc[0]
+    if not isinstance(first, dict) or "data" not in first:
+        shown = sorted(first) if isinstance(first, dict) else type(first).__name__
+        raise ParseError(f"{SOURCE}: unexpected wsclient envelope: first element has no 'data' ({shown})")
+    return first["data"]
+
+
+def _web_rows(mixes: object) -> pd.DataFrame:
+    """GenFuelMixes.GenFuelMix rows; an empty GenFuelMixes (a day without data) has none."""
+    if mixes in ("", None) or mixes == {}:
+        return pd.DataFrame(columns=["stamp", "label", "value"])
+    items = mixes.get("GenFuelMix") if isinstance(mixes, dict) else None
+    items = [items] if isinstance(items, dict) else items  # one row comes as a bare object
+    if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+        raise ParseError(f"{SOURCE}: unexpected JSON shape: 'GenFuelMixes.GenFuelMix' is not a list "
+                         "of objects")
+    table = pd.DataFrame.from_records(items)
+    missing = [k for k in WEB_KEYS if k not in table] if items else []
+    if missing:
+        raise ParseError(f"{SOURCE}: GenFuelMix rows lack {', '.join(map(repr, missing))} "
+                         f"(row keys: {sorted(table.columns)})")
+    if table.empty:
+        return pd.DataFrame(columns=["stamp", "label", "value"])
+    return pd.DataFrame({"stamp": table["BeginDate"], "label": table["FuelCategory"], "value": table["GenMw"]})
+
+
+def _chart_rows(records: list) -> pd.DataFrame:
+    """wsclient chart records (a key per fuel) as long rows; totals and time keys left out."""
+    if not all(isinstance(r, dict) for r in records):
+        raise ParseError(f"{SOURCE}: unexpected wsclient data: not a list of objects")
+    table = pd.DataFrame.from_records(records)
+    if records and "BeginDate" not in table:
+        raise ParseError(f"{SOURCE}: wsclient records lack 'BeginDate' (keys: {sorted(table.columns)})")
+    if table.empty:
+        return pd.DataFrame(columns=["stamp", "label", "value"])
+    fuels = [c for c in table.columns if c not in CHART_NON_FUEL_KEYS]
+    long = table.melt(id_vars="BeginDate", value_vars=fuels, var_name="label", value_name="value")
+    # A fuel a report does not list (ISO-NE leaves out fuels producing nothing) is no row.
+    long = long[long["value"].notna()]
+    return long.rename(columns={"BeginDate": "stamp"})[["stamp", "label", "value"]]
+
+
+def _readable(rows: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """Rows as (report time UTC, label, mw); rows without a zoned time or a number counted."""
+    stamps = rows["stamp"].fillna("").astype(str).str.strip()
+    zoned = stamps.str.contains(_OFFSET)
+    report = pd.to_datetime(stamps.where(zoned, ""), format="ISO8601", utc=True, errors="coerce")
+    frame = pd.DataFrame({
+        "report": report.astype("datetime64[ns, UTC]"),
+        "label": rows["label"].fillna("").astype(str).str.strip(),
+        "mw": pd.to_numeric(rows["value"], errors="coerce").astype("float64"),
+    })
+    readable = frame["report"].notna() & frame["mw"].notna() & (frame["label"] != "")
+    if not readable.all():
+        examples = rows[~readable.to_numpy()].head(3).to_dict("records")
+        _note(anomalies, "malformed_row", f"{int((~readable).sum())} rows without a time with UTC "
+              f"offset, a fuel or a number skipped, e.g. {examples}", int((~readable).sum()))
+    return frame[readable].reset_index(drop=True)
+
+
+def _report_of_interval(reports: pd.Series, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """(timestamp, report) pairs: which report each 5-minute interval takes (module docstring)."""
+    times = pd.Series(sorted(set(reports)), dtype="datetime64[ns, UTC]")
+    last_in_bin = times.groupby(times.dt.floor(INTERVAL)).max()
+    grid = pd.date_range(last_in_bin.index[0], last_in_bin.index[-1], freq=INTERVAL)
+    taken = last_in_bin.reindex(grid).ffill()
+    has_own = grid.isin(last_in_bin.index)
+    usable = has_own | ((grid - pd.DatetimeIndex(taken)) <= MAX_CARRY)
+    merged, filled = len(times) - len(last_in_bin), int((usable & ~has_own).sum())
+    if merged:
+        _note(anomalies, "merged_reports", f"{merged} reports superseded by a later one in the same "
+              "5-minute interval", merged, logging.INFO)
+    if filled:
+        _note(anomalies, "filled_interval", f"{filled} intervals without a report took the previous "
+              "report (at most 15 minutes old)", filled, logging.INFO)
+    if not usable.all():
+        first_gap = grid[~usable][0]
+        _note(anomalies, "missing_interval", f"{int((~usable).sum())} intervals more than 15 minutes "
+              f"after the previous report left empty, first {first_gap:%Y-%m-%d %H:%M}Z", int((~usable).sum()))
+    return pd.DataFrame({"timestamp": grid[usable], "report": taken.to_numpy()[usable]})
+
+
+def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1,
+          level: int = logging.WARNING) -> None:
+    message = f"{SOURCE}: {message}"
+    log.log(level, message)
+    anomalies.append(Anomaly(kind, message, count))
+
+
+# -- fetch ------------------------------------------------------------------------------
+
+def day_url(day: date) -> str:
+    """The web-service URL of one Eastern day's reports."""
+    return f"{base_url(SOURCE, DEFAULT_BASE_URL)}/genfuelmix/day/{day:%Y%m%d}"
+
+
+def wsclient_url() -> str:
+    """The public form endpoint used without an ISO Express account."""
+    return f"{base_url(WSCLIENT_SOURCE, DEFAULT_WSCLIENT_URL)}/wsclient"
+
+
+def credentials() -> tuple[str, str] | None:
+    """ISO Express basic-auth credentials, or None to use the public form endpoint."""
+    user, password = os.environ.get(USER_VARIABLE, "").strip(), os.environ.get(PASSWORD_VARIABLE, "")
+    if bool(user) != bool(password):
+        log.warning("%s: only one of %s and %s is set; using the public form endpoint", SOURCE,
+                    USER_VARIABLE, PASSWORD_VARIABLE)
+    return (user, password) if user and password else None
+
+
+def fetch_day(client: HttpClient, day: date) -> Payload:
+    """One Eastern day's reports: the web service with credentials, the form endpoint without."""
+    auth = credentials()
+    if auth is None:
+        return client.request("POST", wsclient_url(), data=_form(day))
+    try:
+        return client.get(day_url(day), headers={"Accept": "application/json"}, auth=auth)
+    except FetchError as exc:
+        if str(exc).startswith(("HTTP 401", "HTTP 403")):
+            raise FetchError(f"{exc} (check {USER_VARIABLE} and {PASSWORD_VARIABLE})") from None
+        raise
+
+
+def _form(day: date) -> dict[str, str]:
+    # The fields ISO-NE's own fuel mix chart posts; the chart's title and size are left out.
+    stamp = f"{day:%m/%d/%Y}"
+    return {"_nstmp_requestType": "genfuelmix", "_nstmp_fuelType": "all",
+            "_nstmp_startDate": stamp, "_nstmp_endDate": stamp,
+            "_nstmp_twodays": "false", "_nstmp_showtwodays": "false"}
+
+
+def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
+    """Today's reports, plus yesterday's when the last success may have missed its end."""
+    today = now.astimezone(EASTERN).date()
+    cutoff = datetime.combine(today, time(0), EASTERN) + YESTERDAY_GRACE
+    days = [today]
+    if last_success is None or last_success < cutoff:
+        days.append(today - timedelta(days=1))
+    payloads, failures = [], []
+    for day in days:
+        try:
+            payloads.append(fetch_day(client, day))
+        except FetchError as exc:
+            failures.append((day, str(exc)))
+    if not payloads:
+        raise FetchError("; ".join(dict.fromkeys(message for _, message in failures)))
+    for day, message in failures:
+        if day == today and now < cutoff:
+            log.info("%s: today's reports not published yet: %s", SOURCE, message)
+        else:
+            client.note_error(f"{SOURCE} {day:%Y-%m-%d}: {message}")
+    return payloads
+
+
+def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
+    """One chunk per Eastern day in [start, end): one request each."""
+    return [(start + timedelta(days=i), start + timedelta(days=i + 1)) for i in range((end - start).days)]
+
+
+def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
+    """Every day's reports in [start, end); any failure fails the range (no silent holes)."""
+    return [fetch_day(client, day) for day, _ in backfill_chunks(start, end)]

@@ -1,0 +1,273 @@
+"""PJM hourly generation by fuel type (Data Miner 2 API, feed gen_by_fuel) for the PJM area.
+
+`<base>/gen_by_fuel?fields=datetime_beginning_utc,fuel_type,mw&datetime_beginning_utc=
+<first>to<last>&startRow=1&rowCount=...`, paged: a page is `{"items": [{"datetime_beginning_utc":
+"2025-02-09T00:00:00", "fuel_type": "Coal", "mw": 16908.0}, ...], "totalRows": 220, "links":
+[{"rel": "next", ...}, ...]}`. `datetime_beginning_utc` is the hour's START, in UTC; `mw` is
+the hour's mean MW. Every request carries a subscription key in the `Ocp-Apim-Subscription-Key`
+header: PJM_API_KEY, or else the public key PJM's own Data Miner web page uses, read at run
+time from `<settings>/settings.json` ("subscriptionKey").
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+from datetime import date, datetime, time, timedelta, timezone
+
+import pandas as pd
+
+from crawler.http import FetchError, HttpClient, base_url
+from crawler.model import (
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
+    empty_frame, fold_fuels, map_fuels,
+)
+
+log = logging.getLogger(__name__)
+
+SOURCE = "PJM"
+INTERVAL_MINUTES = 60
+FREQUENCY_MINUTES = 60
+# PJM publishes each hour within an hour or two; six hours without one means the feed stalled.
+STALE_AFTER_MINUTES = 6 * 60
+REGION = "PJM"
+DEFAULT_BASE_URL = "https://api.pjm.com/api/v1"
+FEED = "/gen_by_fuel"
+SETTINGS_SOURCE = "PJM_SETTINGS"
+DEFAULT_SETTINGS_URL = "https://dataminer2.pjm.com/config"
+KEY_VARIABLE = "PJM_API_KEY"
+KEY_HEADER = "Ocp-Apim-Subscription-Key"
+FIELDS = ("datetime_beginning_utc", "fuel_type", "mw")
+ROW_COUNT = 50_000  # the most rows PJM returns per request
+MAX_PAGES = 100  # a guard against a totalRows that never comes within reach
+# PJM revises recent hours (metered values replace telemetry), so each run re-reads two days.
+LOOKBACK = timedelta(hours=48)
+HOUR = timedelta(hours=1)
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%S"
+
+FUEL_MAP = {
+    "Coal": "coal",
+    "Gas": "gas",
+    "Oil": "oil",
+    "Nuclear": "nuclear",
+    "Hydro": "hydro",  # conventional hydro and pumped-storage generation, not split by PJM
+    "Wind": "wind",
+    "Solar": "solar",
+    # PJM's storage fleet outside pumped hydro (reported under Hydro) is batteries.
+    "Storage": "battery",
+    # Units able to burn more than one fuel whose fuel of the hour PJM does not report: in PJM
+    # mostly gas turbines with oil backup, so gas is the likely fuel (as for NYISO's Dual Fuel).
+    "Multiple Fuels": "gas",
+    # Landfill gas, wood and other biomass, municipal waste: combustion of organic fuel, for
+    # which biomass is the closest emission factor (as for NYISO's Other Renewables).
+    "Other Renewables": "biomass",
+    "Other": "other",
+}
+_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+
+
+# -- parse ------------------------------------------------------------------------------
+
+def parse(payload: Payload) -> ParseResult:
+    """Parse one gen_by_fuel page into hourly readings (MW, UTC interval starts)."""
+    anomalies: list[Anomaly] = []
+    rows = _items(_load(payload.body))
+    readings = _readings(_table(rows), anomalies) if rows else empty_frame(READING_COLUMNS)
+    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
+
+
+def _load(body: bytes) -> object:
+    text = body.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        raise ParseError(f"{SOURCE}: empty body: no data at all")
+    head = text.lstrip()[:2048].lower()
+    if head.startswith(("<!doctype", "<html", "<?xml")) or "<html" in head:
+        title = _TITLE.search(text)
+        shown = f" (title: {' '.join(title.group(1).split())[:120]!r})" if title else ""
+        raise ParseError(f"{SOURCE}: HTML page, not JSON{shown}")
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ParseError(f"{SOURCE}: body is not JSON, truncated download? ({exc}; "
+                         f"starts {text.strip()[:60]!r})") from None
+
+
+def _items(doc: object) -> list[dict]:
+    """The page's rows: `items` of a paged answer, or the bare list a download answer is."""
+    if isinstance(doc, dict):
+        if doc.get("errors") or ("message" in doc and "items" not in doc):
+            raise ParseError(f"{SOURCE}: API error: {_error_text(doc)}")
+        if "items" not in doc:
+            raise ParseError(f"{SOURCE}: unexpected JSON shape: no 'items' list "
+                             f"(top-level keys: {sorted(doc) or 'none'}); PJM changed the format?")
+        rows = doc["items"]
+    else:
+        rows = doc
+    if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
+        raise ParseError(f"{SOURCE}: unexpected JSON shape: 'items' is not a list of objects")
+    return rows
+
+
+def _error_text(doc: dict) -> str:
+    errors = doc.get("errors")
+    if isinstance(errors, list):
+        return "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors)
+    status = doc.get("statusCode")
+    return f"{doc.get('message', errors)}" + (f" (status {status})" if status else "")
+
+
+def _table(rows: list[dict]) -> pd.DataFrame:
+    """Rows as a frame of the three fields; ParseError naming any field the rows lack."""
+    table = pd.DataFrame.from_records(rows)
+    missing = [f for f in FIELDS if f not in table]
+    if missing:
+        hint = ""
+        if "datetime_beginning_utc" in missing and "datetime_beginning_ept" in table:
+            hint = " (rows carry datetime_beginning_ept, Eastern prevailing time; ask for the UTC field)"
+        raise ParseError(f"{SOURCE}: gen_by_fuel rows lack {', '.join(map(repr, missing))}{hint} "
+                         f"(row keys: {sorted(table.columns)}); PJM changed the format?")
+    return table[list(FIELDS)]
+
+
+def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """Rows to folded readings; unreadable, null and repeated rows counted."""
+    starts = pd.to_datetime(table["datetime_beginning_utc"].astype(str).str.strip().str[:19],
+                            format=TIME_FORMAT, errors="coerce", utc=True)
+    frame = pd.DataFrame({
+        "region": REGION,
+        "timestamp": starts.astype("datetime64[ns, UTC]"),
+        "label": table["fuel_type"].fillna("").astype(str).str.strip(),
+        "mw": pd.to_numeric(table["mw"], errors="coerce").astype("float64"),
+        "null": table["mw"].isna(),
+    })
+    unreadable = frame["timestamp"].isna() | (frame["label"] == "") | (frame["mw"].isna() & ~frame["null"])
+    if unreadable.any():
+        examples = table[unreadable].head(3).to_dict("records")
+        _note(anomalies, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable time, "
+              f"fuel type or value skipped, e.g. {examples}", int(unreadable.sum()))
+    frame = frame[~unreadable]
+    frame = drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)
+    if frame["null"].any():
+        _note(anomalies, "missing_value", f"{int(frame['null'].sum())} rows with a null mw skipped",
+              int(frame["null"].sum()))
+        frame = frame[~frame["null"]]
+    if frame.empty:
+        return empty_frame(READING_COLUMNS)
+    frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
+    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+
+
+def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
+    message = f"{SOURCE}: {message}"
+    log.warning(message)
+    anomalies.append(Anomaly(kind, message, count))
+
+
+# -- fetch ------------------------------------------------------------------------------
+
+def feed_url() -> str:
+    """The gen_by_fuel feed (PJM_BASE_URL points it at a mirror or a test server)."""
+    return base_url(SOURCE, DEFAULT_BASE_URL) + FEED
+
+
+def settings_url() -> str:
+    """Where PJM's Data Miner page reads its public subscription key."""
+    return base_url(SETTINGS_SOURCE, DEFAULT_SETTINGS_URL) + "/settings.json"
+
+
+def subscription_key(client: HttpClient) -> str:
+    """PJM_API_KEY, or the public key of PJM's Data Miner page, fetched now.
+
+    The settings body holds the key, so it is fetched on the client's session but NOT through
+    its archiver: the key must not end up in the stored payloads.
+    """
+    key = os.environ.get(KEY_VARIABLE, "").strip()
+    if key:
+        return key
+    try:
+        body = HttpClient(session=client.session).get(settings_url()).body
+    except FetchError as exc:
+        raise FetchError(f"{SOURCE}: {KEY_VARIABLE} is not set and the public key could not be read: {exc}") from None
+    try:
+        key = json.loads(body).get("subscriptionKey")
+    except (ValueError, AttributeError):
+        key = None
+    if not isinstance(key, str) or not key.strip():
+        raise FetchError(f"{SOURCE}: {KEY_VARIABLE} is not set and {settings_url()} holds no "
+                         "'subscriptionKey' (PJM moved it?)")
+    return key.strip()
+
+
+def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
+    """The last 48 hours, since PJM revises recent hours; a failed later page is noted."""
+    last = now.astimezone(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    return _fetch_hours(client, last - LOOKBACK, last, keep_partial=True)
+
+
+def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
+    """Calendar months (clipped to [start, end)): about 8,000 rows, one page each."""
+    chunks, month = [], start.replace(day=1)
+    while month < end:
+        following = (month + timedelta(days=32)).replace(day=1)
+        chunks.append((max(start, month), min(end, following)))
+        month = following
+    return chunks
+
+
+def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
+    """Every hour starting in [start, end) (UTC days); any failed page fails the range."""
+    first = datetime.combine(start, time(0), timezone.utc)
+    return _fetch_hours(client, first, datetime.combine(end, time(0), timezone.utc) - HOUR)
+
+
+def _fetch_hours(client: HttpClient, first: datetime, last: datetime,
+                 keep_partial: bool = False) -> list[Payload]:
+    """All pages of the hours starting first..last (inclusive, as PJM's range filter is).
+
+    Pages are asked for by startRow on our own base URL rather than by following the `next`
+    link, so that a mirror or test server stays in use and no URL ever needs the key. With
+    `keep_partial`, a page failing after the first keeps the pages before it (noted on the
+    client, so the run is partial); a backfill chunk fails as a whole instead.
+    """
+    headers = {KEY_HEADER: subscription_key(client)}
+    payloads: list[Payload] = []
+    start_row = 1
+    while len(payloads) < MAX_PAGES:
+        try:
+            payload = client.get(feed_url(), params=_params(first, last, start_row), headers=headers)
+        except FetchError as exc:
+            if not (keep_partial and payloads):
+                raise
+            client.note_error(f"{SOURCE}: the page from row {start_row} failed, kept the rows before "
+                              f"it: {exc}")
+            return payloads
+        payloads.append(payload)
+        rows, total, has_next = _page_counts(payload.body)
+        start_row += rows
+        if rows == 0 or (start_row > total and not has_next):
+            return payloads
+    raise FetchError(f"{SOURCE}: more than {MAX_PAGES} pages of {ROW_COUNT} rows (totalRows keeps growing?)")
+
+
+def _params(first: datetime, last: datetime, start_row: int) -> dict[str, object]:
+    return {
+        "rowCount": ROW_COUNT,
+        "startRow": start_row,
+        "sort": "datetime_beginning_utc",
+        "order": "Asc",
+        "fields": ",".join(FIELDS),
+        "datetime_beginning_utc": f"{first:%m/%d/%Y %H:%M}to{last:%m/%d/%Y %H:%M}",
+    }
+
+
+def _page_counts(body: bytes) -> tuple[int, int, bool]:
+    """(rows in this page, totalRows, a `next` link present); zeros when it cannot tell
+    (parse will say why)."""
+    try:
+        doc = json.loads(body)
+        links = doc.get("links") or []
+        has_next = any(isinstance(link, dict) and link.get("rel") == "next" for link in links)
+        return len(doc["items"]), int(doc.get("totalRows", 0)), has_next
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return 0, 0, False
