@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from crawler.crawl import REGISTRY, Crawler, Source, get_source, utc_now
+from crawler.crawl import REGISTRY, Crawler, Source, get_source, staleness, utc_now
 from crawler.http import RedactingFilter
 from crawler.ingest import parse_payloads
 from crawler.model import Payload
@@ -155,6 +155,9 @@ def _status(args: argparse.Namespace) -> int:
             st = states.get(source.name)
             reason = source.disabled_reason()
             notes = [f"disabled: {reason}"] if reason else []
+            stale = staleness(source, st and st.newest_data, utc_now())
+            if stale:
+                notes.append(f"STALE: {stale}")
             if st and st.last_error:
                 notes.append(f"last error {_when(st.last_error_at)}: {st.last_error[:160]}")
             print(f"{source.name:<10} {'no' if reason else 'yes':<7} {_every(source):>5}  "

@@ -18,7 +18,7 @@ from typing import Callable
 from crawler.http import FetchError, HttpClient, redact
 from crawler.ingest import Parsed, parse_payloads, summary, write_parsed
 from crawler.model import Payload
-from crawler.parsers import caiso, caiso_drw, eia, nyiso
+from crawler.parsers import bpa, caiso, caiso_drw, eia, ercot, hawaii, isone, miso, nyiso, pjm, prepa, spp
 from crawler.validate import anomaly_counts
 from database import crawl_runs
 from database.connection import connect
@@ -39,7 +39,6 @@ RETRY_AFTER = timedelta(minutes=5)
 class Source:
     name: str
     module: ModuleType
-    frequency: timedelta
     description: str
     requires_env: tuple[str, ...] = ()
     disabled: str | None = None  # why a source is switched off in the registry
@@ -47,6 +46,15 @@ class Source:
     @property
     def interval_minutes(self) -> int:
         return self.module.INTERVAL_MINUTES
+
+    @property
+    def frequency(self) -> timedelta:
+        return timedelta(minutes=self.module.FREQUENCY_MINUTES)
+
+    @property
+    def stale_after(self) -> timedelta:
+        """Newest reading older than this: the feed is reported stale."""
+        return timedelta(minutes=self.module.STALE_AFTER_MINUTES)
 
     def disabled_reason(self) -> str | None:
         if self.disabled:
@@ -56,15 +64,21 @@ class Source:
 
 
 REGISTRY: dict[str, Source] = {s.name: s for s in (
-    Source("CAISO", caiso, timedelta(minutes=5),
-           "CAISO Today's Outlook fuel source, 5-minute, Pacific time"),
-    Source("CAISO_DRW", caiso_drw, timedelta(hours=6),
-           "CAISO Daily Renewables Watch, hourly, published the next day; history since 2010"),
-    Source("NYISO", nyiso, timedelta(minutes=5),
-           "NYISO real-time fuel mix, 5-minute, Eastern time"),
-    Source("EIA", eia, timedelta(hours=1),
-           "EIA-930 hourly net generation by fuel, every US balancing authority",
+    Source("CAISO", caiso, "CAISO Today's Outlook fuel source, 5-minute, Pacific time"),
+    Source("CAISO_DRW", caiso_drw, "CAISO Daily Renewables Watch, hourly, published the next day; history since 2010"),
+    Source("NYISO", nyiso, "NYISO real-time fuel mix, 5-minute, Eastern time"),
+    Source("MISO", miso, "MISO real-time fuel mix, current 5-minute interval, fixed UTC-5"),
+    Source("ISONE", isone, "ISO-NE generation by fuel (web service with ISONE_USERNAME, else the public form)"),
+    Source("PJM", pjm, "PJM Data Miner gen_by_fuel, hourly, UTC"),
+    Source("BPA", bpa, "BPA balancing-authority generation, 5-minute, Pacific time, rolling 7 days"),
+    Source("SPP", spp, "SPP generation mix, 5-minute, UTC; yearly history files"),
+    Source("ERCOT", ercot, "ERCOT fuel-mix and energy-storage dashboards, 5-minute, Central time"),
+    Source("EIA", eia, "EIA-930 hourly net generation by fuel, every US balancing authority",
            requires_env=("EIA_API_KEY",)),
+    Source("HI", hawaii, "Island Pulse generation mix of Oahu, half-hourly",
+           disabled="the Island Pulse feed stopped updating in 2021"),
+    Source("PREPA", prepa, "PREPA / Genera PR generation dashboard, Puerto Rico",
+           disabled="the PREPA dashboard script stopped updating in 2023"),
 )}
 
 
@@ -96,7 +110,7 @@ class Crawler:
         self.data = connect(application_name="energy-data crawler writes")
         with self.meta.cursor() as cur:
             self.source_ids = {s.name: sync_source(cur, s.name, s.description, s.frequency,
-                                                   s.interval_minutes)
+                                                   s.interval_minutes, s.stale_after)
                                for s in REGISTRY.values()}
 
     def close(self) -> None:
@@ -163,18 +177,23 @@ class Crawler:
                 return True
             counts = write_parsed(self.data, self.source_ids[source.name], parsed)
         except Exception as exc:  # noqa: BLE001 (any failure is this source's alone)
-            message = _error_text(exc)
+            message = _error_text(exc).removeprefix(f"{source.name}: ")  # the line names the source
             if run_id is not None:
                 with self.meta.cursor() as cur:
                     crawl_runs.finish_run(cur, run_id, "failed", error=message)
             self.out(f"{label}: failed: {message}")
             return False
         status = "partial" if errors else "ok"
+        anomalies = anomaly_counts(parsed.anomalies)
         with self.meta.cursor() as cur:
+            stale = (staleness(source, crawl_runs.newest_reading(cur, self.source_ids[source.name]), now)
+                     if kind == "run" else None)
+            if stale:
+                anomalies["stale_feed"] = 1
             crawl_runs.finish_run(cur, run_id, status, counts.inserted, counts.updated, counts.unchanged,
-                                  anomaly_counts(parsed.anomalies), "; ".join(errors) or None)
+                                  anomalies, "; ".join(errors) or None)
         self.out(f"{label}: {status}: {summary(counts, parsed.anomalies)}"
-                 + (f"; errors: {'; '.join(errors)}" if errors else ""))
+                 + (f"; errors: {'; '.join(errors)}" if errors else "") + (f"; STALE: {stale}" if stale else ""))
         return True
 
     # -- backfill ----------------------------------------------------------------------
@@ -209,6 +228,21 @@ class Crawler:
                                detail=_short_name(payload.name))
             failures += not ok
         return 1 if failures else 0
+
+
+def staleness(source: Source, newest: datetime | None, now: datetime) -> str | None:
+    """Why the feed counts as stale (its newest reading is older than its threshold), or None."""
+    if newest is None or now - newest <= source.stale_after:
+        return None
+    return (f"newest reading {newest:%Y-%m-%d %H:%M}Z is {_duration(now - newest)} old "
+            f"(threshold {_duration(source.stale_after)})")
+
+
+def _duration(delta: timedelta) -> str:
+    hours = delta.total_seconds() / 3600
+    if hours >= 48:
+        return f"{hours / 24:.0f} days"
+    return f"{hours:.1f} h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f} min"
 
 
 def _describe(parsed: Parsed) -> str:

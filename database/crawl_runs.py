@@ -75,6 +75,12 @@ def last_attempt(cur: Cursor, source_id: int) -> datetime | None:
     return cur.fetchone()[0]
 
 
+def newest_reading(cur: Cursor, source_id: int) -> datetime | None:
+    """Start of the newest interval stored for the source, over all its regions."""
+    cur.execute("SELECT max(last_ts) FROM series WHERE source_id = %s", (source_id,))
+    return cur.fetchone()[0]
+
+
 @dataclass
 class SourceStatus:
     name: str

@@ -31,13 +31,16 @@ def resolve_region(cur: Cursor, name: str) -> str | None:
     return row[0] if row else None
 
 
-def sync_source(cur: Cursor, name: str, description: str, frequency: timedelta, interval_minutes: int) -> int:
+def sync_source(cur: Cursor, name: str, description: str, frequency: timedelta, interval_minutes: int,
+                stale_after: timedelta = timedelta(hours=1)) -> int:
     """Insert or refresh a source from the crawler's registry; returns its id."""
     cur.execute(
-        "INSERT INTO source (name, description, frequency, interval_minutes) VALUES (%s, %s, %s, %s) "
+        "INSERT INTO source (name, description, frequency, interval_minutes, stale_after) "
+        "VALUES (%s, %s, %s, %s, %s) "
         "ON CONFLICT (name) DO UPDATE SET description = EXCLUDED.description, "
-        "frequency = EXCLUDED.frequency, interval_minutes = EXCLUDED.interval_minutes "
+        "frequency = EXCLUDED.frequency, interval_minutes = EXCLUDED.interval_minutes, "
+        "stale_after = EXCLUDED.stale_after "
         "RETURNING id",
-        (name, description, frequency, interval_minutes),
+        (name, description, frequency, interval_minutes, stale_after),
     )
     return cur.fetchone()[0]

@@ -28,12 +28,17 @@ def serve_caiso(fake, body: bytes, **kwargs) -> None:
         fake.serve(f"/caiso/history/{local_day('America/Los_Angeles', days_ago)}/fuelsource.csv", body, **kwargs)
 
 
-def point_sources_at(monkeypatch, fake) -> None:
-    monkeypatch.setenv("NYISO_BASE_URL", f"{fake.url}/nyiso")
-    monkeypatch.setenv("CAISO_BASE_URL", f"{fake.url}/caiso")
-    monkeypatch.setenv("CAISO_DRW_BASE_URL", f"{fake.url}/caiso_drw")
-    monkeypatch.setenv("EIA_BASE_URL", f"{fake.url}/eia")
-    monkeypatch.delenv("EIA_API_KEY", raising=False)
+# Every <NAME>_BASE_URL the source modules read (some sources use a second host).
+ENDPOINT_NAMES = ("CAISO", "CAISO_DRW", "NYISO", "MISO", "ISONE", "ISONE_WSCLIENT", "PJM", "PJM_SETTINGS",
+                  "BPA", "SPP", "SPP_HISTORY", "ERCOT", "EIA", "HI", "PREPA")
+
+
+def point_sources_at(monkeypatch, root: str) -> None:
+    """Every source's endpoints under `root` (a loopback server, or a closed port)."""
+    for name in ENDPOINT_NAMES:
+        monkeypatch.setenv(f"{name}_BASE_URL", f"{root}/{name.lower()}")
+    for name in ("EIA_API_KEY", "PJM_API_KEY", "ISONE_USERNAME", "ISONE_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)
 
 
 def crawler_cli(*args: str, timeout: float = 120, **popen) -> subprocess.CompletedProcess:

@@ -58,7 +58,7 @@ def test_replay_of_a_folder_infers_the_source_and_reports_each_file(db, shared_f
     result = crawler_cli("replay", str(shared_fixtures / "NYISO"))
     lines = result.stdout.splitlines()
     # The folder also holds a load forecast, which is not a fuel mix: it fails, clearly.
-    assert any(line.startswith("NYISO 20250219isolf.csv: failed: NYISO: missing column") for line in lines), lines
+    assert any(line.startswith("NYISO 20250219isolf.csv: failed: missing column") for line in lines), lines
     assert result.returncode == 1
     ok = [line for line in lines if ": ok: " in line]
     assert len(ok) == 4  # 2016 day, 20-day zip, 19th and 20th
