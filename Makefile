@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export ENERGY_DATA_HOME ?= $(CURDIR)/.energy-data
 
-.PHONY: run test install crawl migrate status stop bench-ingest clean
+.PHONY: run test install crawl migrate status stop boundaries bench-ingest clean
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -39,6 +39,10 @@ status: $(BIN)/.installed
 
 stop: $(BIN)/.installed
 	$(BIN)/python -m database stop
+
+## boundaries: download the balancing-authority boundaries (HIFLD Control Areas) for /balancing-authority
+boundaries: $(BIN)/.installed
+	$(BIN)/python scripts/setup/download_boundaries.py
 
 bench-ingest: $(BIN)/.installed
 	$(BIN)/python scripts/bench/ingest.py

@@ -1,24 +1,36 @@
 """energy-data REST API: `gunicorn 'api:create_app()'`."""
 from __future__ import annotations
 
-from flask import Flask, jsonify
+from flask import Flask
 from flask_restful import Api
 
-from database.connection import DatabaseUnavailable
+from api import metrics
+from api.errors import install_error_handlers
+from api.spec import openapi_document
+from crawler import __version__
 from database.pool import Pool
 
 
-def create_app(database_url: str | None = None) -> Flask:
-    """The application factory; the database comes from DATABASE_URL (or the embedded one)."""
+class _Api(Api):
+    def handle_error(self, e):
+        raise e  # answer through the app's error handlers: one JSON error shape everywhere
+
+
+def create_app(database_url: str | None = None, boundaries=None) -> Flask:
+    """The application factory. The database comes from `database_url`, else DATABASE_URL, else
+    the embedded server; boundaries from ENERGY_DATA_BOUNDARIES unless given (tests)."""
+    from api.location import Locator
+    from api.routes import ROUTES
+
     app = Flask(__name__)
-    app.config["POOL"] = Pool(database_url)
-    api = Api(app, catch_all_404s=True)
-
-    from api.routes.health import Health
-    api.add_resource(Health, "/health")
-
-    @app.errorhandler(DatabaseUnavailable)
-    def database_unavailable(exc: DatabaseUnavailable):
-        return jsonify(error={"code": "database_unavailable", "message": str(exc)}), 503
-
+    app.json.sort_keys = False
+    pool = Pool(database_url)
+    app.config["POOL"] = pool
+    app.config["LOCATOR"] = Locator(pool) if boundaries is None else Locator(pool, boundaries)
+    api = _Api(app)
+    for resource in ROUTES:
+        api.add_resource(resource, resource.spec.rule, strict_slashes=False)
+    app.config["OPENAPI"] = openapi_document([r.spec for r in ROUTES], __version__)
+    install_error_handlers(app)
+    metrics.install(app)
     return app

@@ -70,9 +70,9 @@ def _create_database_once(admin_url: str, name: str) -> None:
         conn.close()
 
 
-def stop_embedded() -> bool:
-    """Stop the embedded server if it runs (a fast shutdown); True if it did."""
-    pgdata = energy_data_home() / "pgdata"
+def stop_embedded(pgdata: Path | None = None) -> bool:
+    """Stop the embedded server (a fast shutdown) if it runs; True if it did."""
+    pgdata = pgdata or energy_data_home() / "pgdata"
     if not (pgdata / "postmaster.pid").exists():
         return False
     from pgserver._commands import POSTGRES_BIN_PATH  # the binaries the server runs from

@@ -38,10 +38,7 @@ def scratch_database():
 @contextmanager
 def _scratch_on(server_url: str):
     name = f"energy_data_test_{uuid.uuid4().hex[:12]}"
-    admin = psycopg2.connect(server_url)
-    admin.autocommit = True
-    with admin.cursor() as cur:
-        cur.execute(f'CREATE DATABASE "{name}"')
+    _admin(server_url, f'CREATE DATABASE "{name}"')
     url = _with_database(server_url, name)
     conn = psycopg2.connect(url)
     migrate(conn)
@@ -49,8 +46,17 @@ def _scratch_on(server_url: str):
     try:
         yield url
     finally:
+        # A new connection: the server may have been restarted meanwhile (a test does that).
+        _admin(server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _admin(server_url: str, statement: str) -> None:
+    admin = psycopg2.connect(server_url)
+    try:
+        admin.autocommit = True
         with admin.cursor() as cur:
-            cur.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            cur.execute(statement)
+    finally:
         admin.close()
 
 

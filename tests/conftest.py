@@ -58,3 +58,29 @@ def db(db_url):
     conn.autocommit = True
     yield conn
     conn.close()
+
+
+@pytest.fixture(scope="module")
+def filled(database_url_session, shared_fixtures):
+    """The test database filled once per module from the recorded fixtures (for read-only
+    tests); modules that write start again from clean()."""
+    from database.scratch import clean
+    from tests.apihelp import fill
+
+    previous = os.environ.get("DATABASE_URL")
+    os.environ["DATABASE_URL"] = database_url_session
+    clean(database_url_session)
+    fill(shared_fixtures)
+    yield database_url_session
+    if previous is None:
+        os.environ.pop("DATABASE_URL", None)
+    else:
+        os.environ["DATABASE_URL"] = previous
+
+
+@pytest.fixture
+def boundaries_env(shared_fixtures, monkeypatch):
+    """Point the API at the recorded boundaries file; no WattTime fallback."""
+    monkeypatch.setenv("ENERGY_DATA_BOUNDARIES", str(shared_fixtures.parent / "geo" / "us_zones.geojson"))
+    for name in ("WATTTIME_USERNAME", "WATTTIME_PASSWORD"):
+        monkeypatch.delenv(name, raising=False)

@@ -65,3 +65,16 @@ def test_every_zone_of_the_boundaries_file_is_a_region(db, shared_fixtures):
     with db.cursor() as cur:
         unresolved = [f["properties"]["zoneName"] for f in zones if resolve_region(cur, f["properties"]["zoneName"]) is None]
     assert unresolved == []
+
+
+@pytest.mark.parametrize("name, code", [
+    ("PJM INTERCONNECTION, LLC", "PJM"), ("ELECTRIC RELIABILITY COUNCIL OF TEXAS, INC.", "ERCO"),
+    ("ISO NEW ENGLAND INC.", "ISNE"), ("PACIFICORP - EAST", "PACE"), ("Pacificorp West", "PACW"),
+    ("SOUTH CAROLINA ELECTRIC & GAS COMPANY", "SCEG"), ("us-cal-ciso", "CISO"),
+    ("Southern Company Services, Inc. - Trans", "SOCO"), ("PACIFICORP", None),
+])
+def test_boundary_file_names_resolve_once_normalised(db, name, code):
+    from database.regions import normalise_name, region_names
+
+    with db.cursor() as cur:
+        assert region_names(cur).get(normalise_name(name)) == code

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from api import create_app
 from tests.conftest import REPO
+from tests.crawlhelp import ENDPOINT_NAMES
 
 
 def free_port() -> int:
@@ -74,8 +75,7 @@ def test_make_run_service_starts_without_network(db_url, tmp_path):
     """deploy/run-local.sh (what `make run` runs): crawl, report unreachable sources, serve."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "VENV": str(Path(sys.executable).parent.parent),
-           "NYISO_BASE_URL": "http://127.0.0.1:9", "CAISO_BASE_URL": "http://127.0.0.1:9",
-           "CAISO_DRW_BASE_URL": "http://127.0.0.1:9"}
+           **{f"{name}_BASE_URL": "http://127.0.0.1:9" for name in ENDPOINT_NAMES}}
     env.pop("EIA_API_KEY", None)
     log = tmp_path / "service.log"
     with log.open("w") as out:
@@ -92,3 +92,63 @@ def test_make_run_service_starts_without_network(db_url, tmp_path):
     finally:
         os.killpg(service.pid, signal.SIGTERM)
         service.wait(timeout=30)
+
+
+def test_timeouts_nest_statement_gunicorn_nginx():
+    import re
+    import runpy
+
+    from database.pool import STATEMENT_TIMEOUT_MS
+
+    gunicorn_timeout = runpy.run_path(str(REPO / "deploy" / "gunicorn.conf.py"))["timeout"]
+    nginx = (REPO / "deploy" / "nginx.conf").read_text()
+    read_timeout = int(re.search(r"proxy_read_timeout (\d+)s;", nginx).group(1))
+    assert STATEMENT_TIMEOUT_MS / 1000 < gunicorn_timeout < read_timeout
+
+
+def test_metrics_add_up_every_gunicorn_worker(db_url, tmp_path):
+    port = free_port()
+    venv_bin = Path(sys.executable).parent
+    env = {**os.environ, "PORT": str(port), "WEB_CONCURRENCY": "2", "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    server = subprocess.Popen([str(venv_bin / "gunicorn"), "--config", "deploy/gunicorn.conf.py", "api:create_app()"],
+                              cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/health", server)
+        for _ in range(20):
+            get(f"http://127.0.0.1:{port}/regions/")
+        _, text = get(f"http://127.0.0.1:{port}/metrics")
+        assert b'energy_data_http_requests_total{endpoint="/regions/",method="GET",status="200"} 20.0' in text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def test_the_api_survives_a_database_restart(db_url, database_url_session):
+    """Pooled connections die with the server; the next requests must still succeed."""
+    import pytest
+
+    from urllib.parse import parse_qs, urlsplit
+
+    socket_dir = parse_qs(urlsplit(database_url_session).query).get("host", [""])[0]
+    if not socket_dir.endswith("pgdata"):
+        pytest.skip("the database is not this test session's embedded server; it cannot be restarted here")
+    client = create_app(db_url).test_client()
+    assert client.get("/health").status_code == 200
+    assert client.get("/regions/").status_code == 200
+    restart_embedded(Path(socket_dir))
+    assert client.get("/health").status_code == 200
+    assert client.get("/regions/").status_code == 200
+
+
+def restart_embedded(pgdata: Path) -> None:
+    from pgserver._commands import POSTGRES_BIN_PATH
+    from pgserver.postgres_server import PostgresServer
+    from pgserver.utils import PostmasterInfo
+
+    user = "pgserver" if os.geteuid() == 0 else None
+    # No pipes: the restarted server would inherit them and keep run() waiting forever.
+    subprocess.run([str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-m", "fast", "-w", "restart",
+                    "-l", str(pgdata / "log")], check=True, user=user,
+                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    # pgserver stops the session's server by the process it started: tell it the new one.
+    PostgresServer._instances[pgdata]._postmaster_info = PostmasterInfo.read_from_pgdata(pgdata)

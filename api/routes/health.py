@@ -3,13 +3,31 @@ from __future__ import annotations
 
 from flask import current_app
 from flask_restful import Resource
+from marshmallow import Schema, fields
 
+from api.spec import Endpoint
 from database.connection import DatabaseUnavailable
 from database.health import database_health
 
 
+class DatabaseDoc(Schema):
+    ok = fields.Boolean(required=True)
+    schema = fields.String(allow_none=True, metadata={"description": "newest migration applied"})
+    newest_data = fields.String(allow_none=True, metadata={"description": "newest interval stored, any region"})
+    error = fields.String()
+
+
+class HealthAnswer(Schema):
+    status = fields.String(required=True, metadata={"description": "ok or unavailable"})
+    database = fields.Nested(DatabaseDoc, required=True)
+
+
 class Health(Resource):
+    spec = Endpoint("/health", "Liveness and database check", HealthAnswer, tags=("operations",),
+                        errors={503: "The database does not answer"})
+
     def get(self):
+        self.spec.parse()
         try:
             with current_app.config["POOL"].cursor() as cur:
                 details = database_health(cur)

@@ -1,0 +1,114 @@
+"""Pieces several endpoints answer with: the region document, the choice of source for a
+range, the coverage note, and HTTP caching of historical answers."""
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime, timedelta, timezone
+
+from flask import Response, current_app, request
+from marshmallow import Schema, fields
+
+from api.errors import ApiError
+from database.regions import Region, Series, default_source, pick_source
+
+# ISOs and EIA revise the last day or two; older answers are final enough to cache.
+FINAL_AFTER = timedelta(days=3)
+
+
+def utc_now() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(timezone.utc).isoformat() if moment else None
+
+
+class SourceDoc(Schema):
+    name = fields.String(required=True, metadata={"description": "crawler source: CAISO, NYISO, EIA, ..."})
+    interval_minutes = fields.Integer(required=True)
+    first_data = fields.String(required=True, metadata={"description": "start of the oldest stored interval"})
+    newest_data = fields.String(required=True, metadata={"description": "start of the newest stored interval"})
+    stale = fields.Boolean(required=True, metadata={"description": "newest data older than the feed's threshold"})
+    default = fields.Boolean(required=True, metadata={"description": "answers when no source is asked for"})
+
+
+class RegionDoc(Schema):
+    id = fields.String(required=True, metadata={"description": "canonical id: the EIA balancing-authority code"})
+    name = fields.String(required=True)
+    time_zone = fields.String(required=True)
+    aliases = fields.List(fields.String(), required=True)
+    sources = fields.List(fields.Nested(SourceDoc), required=True)
+    first_data = fields.String(allow_none=True, required=True)
+    newest_data = fields.String(allow_none=True, required=True)
+
+
+class CoverageDoc(Schema):
+    intervals = fields.Integer(required=True, metadata={"description": "points in the answer"})
+    expected_intervals = fields.Integer(required=True, metadata={
+        "description": "points a complete series would have over the range, up to now"})
+    first = fields.String(allow_none=True, required=True)
+    last = fields.String(allow_none=True, required=True)
+    note = fields.String(allow_none=True, required=True, metadata={"description": "why data is missing, if it is"})
+
+
+def region_doc(region: Region, series: list[Series], now: datetime) -> dict:
+    default = default_source(series, now)
+    return {
+        "id": region.code,
+        "name": region.name,
+        "time_zone": region.time_zone,
+        "aliases": list(region.aliases),
+        "sources": [{"name": s.source, "interval_minutes": s.interval_minutes, "first_data": iso(s.first),
+                     "newest_data": iso(s.last), "stale": not s.fresh(now), "default": s is default}
+                    for s in series],
+        "first_data": iso(min((s.first for s in series), default=None)),
+        "newest_data": iso(max((s.last for s in series), default=None)),
+    }
+
+
+def choose_series(series: list[Series], source: str | None, start: datetime, end: datetime,
+                  now: datetime) -> Series | None:
+    """The asked-for source's series (404 if it has none here), or the default for the range."""
+    if source is None:
+        return pick_source(series, start, end, now)
+    for s in series:
+        if s.source == source.upper():
+            return s
+    available = ", ".join(s.source for s in series) or "none yet"
+    raise ApiError(404, "unknown_source", f"source {source!r} has no data for this region "
+                   f"(sources with data: {available})", "source")
+
+
+def coverage(timestamps: list[datetime], series: Series | None, region: str, start: datetime,
+             end: datetime, step_minutes: int | None, now: datetime) -> dict:
+    """How complete the answer is (timestamps: those answered, oldest first), and in words
+    why it is empty when it is."""
+    step = step_minutes or (series.interval_minutes if series else 60)
+    expected = max(0, int((min(end, now) - start).total_seconds() // (step * 60)))
+    first = timestamps[0] if timestamps else None
+    last = timestamps[-1] if timestamps else None
+    note = None
+    if not timestamps:
+        if series is None:
+            note = (f"no source has data for {region} in this range" if start < now
+                    else "the range is in the future: see /carbon-intensity/forecast/")
+        else:
+            note = (f"{series.source} has no data for {region} in this range; its data spans "
+                    f"{iso(series.first)} to {iso(series.last)}")
+    elif len(timestamps) < expected:
+        note = f"{expected - len(timestamps)} of {expected} intervals are missing in the source's data"
+    return {"intervals": len(timestamps), "expected_intervals": expected, "first": iso(first),
+            "last": iso(last), "note": note}
+
+
+def json_answer(body: dict, end: datetime | None = None) -> Response:
+    """A JSON response; answers about the settled past get an ETag, long caching and 304s."""
+    payload = json.dumps(body, separators=(",", ":"))
+    response = current_app.response_class(payload, mimetype="application/json")
+    if end is not None and end <= utc_now() - FINAL_AFTER:
+        response.headers["Cache-Control"] = "public, max-age=86400"
+    else:
+        response.headers["Cache-Control"] = "public, max-age=60"
+    response.set_etag(hashlib.sha256(payload.encode()).hexdigest()[:32])
+    return response.make_conditional(request)

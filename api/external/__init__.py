@@ -1,0 +1,1 @@
+"""Clients of external services the API may fall back on (WattTime)."""

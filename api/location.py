@@ -1,0 +1,100 @@
+"""Which region a request means: a region name or alias, coordinates (offline lookup in the
+balancing-authority boundaries, WattTime as an optional fallback), or a cloud region."""
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass
+
+from api.errors import ApiError
+from api.external import watttime
+from api.models import cloud_location
+from api.models.boundaries import Boundaries, boundaries_from_env, validate_coordinates
+from api.params import location_choice
+from database.pool import Pool
+from database.regions import normalise_name, region_names
+
+log = logging.getLogger(__name__)
+
+_UNSET = object()
+
+
+@dataclass(frozen=True)
+class Located:
+    region: str
+    method: str  # region, boundaries, watttime
+    latitude: float | None = None
+    longitude: float | None = None
+    cloud_location: str | None = None
+
+
+class Locator:
+    """Per-process: region names and boundaries are loaded once, on first use."""
+
+    def __init__(self, pool: Pool, boundaries: Boundaries | None | object = _UNSET):
+        self.pool = pool
+        self._names: dict[str, str] | None = None
+        self._boundaries = boundaries
+        self._lock = threading.Lock()
+
+    def names(self) -> dict[str, str]:
+        if self._names is None:
+            with self.pool.cursor() as cur:
+                self._names = region_names(cur)
+        return self._names
+
+    def resolve_name(self, name: str) -> str | None:
+        """Canonical code for a code, alias or full name (any case), or None."""
+        return self.names().get(normalise_name(name))
+
+    def boundaries(self) -> Boundaries | None:
+        with self._lock:
+            if self._boundaries is _UNSET:
+                self._boundaries = boundaries_from_env(self.resolve_name)
+            return self._boundaries
+
+    def locate(self, args: dict) -> Located:
+        """The region meant by region / latitude+longitude / location in `args`."""
+        choice = location_choice(args)
+        if choice == "region":
+            code = self.resolve_name(args["region"])
+            if code is None:
+                raise ApiError(404, "unknown_region", f"unknown region {args['region']!r}; "
+                               "GET /regions/ lists every region and alias", "region")
+            return Located(code, "region")
+        if choice == "location":
+            place = cloud_location.find(args["location"])
+            if place is None:
+                raise ApiError(404, "unknown_location", f"unknown cloud location {args['location']!r}; use "
+                               "provider:name as listed by /metadata/cloud-location/locations/<provider>/",
+                               "location")
+            located = self.at(place.latitude, place.longitude)
+            return Located(located.region, located.method, place.latitude, place.longitude,
+                           f"{place.provider}:{place.name}")
+        return self.at(args["latitude"], args["longitude"])
+
+    def at(self, latitude: float, longitude: float) -> Located:
+        try:
+            validate_coordinates(latitude, longitude)
+        except ValueError as exc:
+            raise ApiError(400, "invalid_parameter", str(exc), "latitude") from None
+        boundaries = self.boundaries()
+        code = boundaries.locate(latitude, longitude) if boundaries else None
+        method = "boundaries"
+        if code is None and watttime.configured():
+            code, method = self._watttime(latitude, longitude), "watttime"
+        if code is not None:
+            return Located(code, method, latitude, longitude)
+        if boundaries is None and not watttime.configured():
+            raise ApiError(503, "boundaries_not_installed", "no balancing-authority boundaries are installed: "
+                           "run `make boundaries` or set ENERGY_DATA_BOUNDARIES (or configure WattTime)")
+        raise ApiError(404, "no_region_here", f"no known grid region at latitude {latitude}, longitude "
+                       f"{longitude}: the point is outside every balancing authority we know", "latitude")
+
+    def _watttime(self, latitude: float, longitude: float) -> str | None:
+        try:
+            name = watttime.region_from_location(latitude, longitude)
+        except watttime.WattTimeError as exc:
+            log.warning("WattTime lookup failed: %s", exc)
+            return None
+        return self.resolve_name(name) if name else None

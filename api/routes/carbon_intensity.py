@@ -1,0 +1,104 @@
+"""GET /carbon-intensity/: carbon intensity of a region over a time range."""
+from __future__ import annotations
+
+from datetime import timedelta
+
+from flask import current_app
+from flask_restful import Resource
+from marshmallow import Schema, fields, validate
+
+from api.answers import CoverageDoc, choose_series, coverage, iso, json_answer, utc_now
+from api.params import TimeRangeArgs, require_range
+from api.spec import Endpoint
+from database.regions import all_series
+from database.timeseries import carbon_intensity
+
+CAPS = {"native": timedelta(days=31), "hour": timedelta(days=366), "day": timedelta(days=3660)}
+
+
+class CarbonIntensityArgs(TimeRangeArgs):
+    emission_factor_type = fields.String(load_default="lifecycle", validate=validate.OneOf(["lifecycle", "direct"]),
+                                         metadata={"description": "lifecycle (IPCC 2014 medians) or direct "
+                                                                  "(combustion only) emission factors"})
+    source = fields.String(validate=validate.Length(min=1, max=32), metadata={
+        "description": "crawler source to answer from (CAISO, EIA, ...); default: the finest source "
+                       "covering the range"})
+    resolution = fields.String(load_default="native", validate=validate.OneOf(list(CAPS)), metadata={
+        "description": "native intervals, or time-weighted means per UTC hour or day; ranges are capped "
+                       "at 31, 366 and 3660 days respectively"})
+
+
+class Point(Schema):
+    timestamp = fields.String(required=True, metadata={"description": "interval start, UTC"})
+    carbon_intensity = fields.Float(allow_none=True, required=True, metadata={"description": "gCO2eq/kWh"})
+    renewable_ratio = fields.Float(allow_none=True, required=True)
+    low_carbon_ratio = fields.Float(allow_none=True, required=True, metadata={
+        "description": "renewable plus nuclear share of generation"})
+
+
+class Average(Schema):
+    carbon_intensity = fields.Float(allow_none=True, required=True, metadata={
+        "description": "time-weighted mean over the range (what a constant load would see)"})
+    renewable_ratio = fields.Float(allow_none=True, required=True)
+
+
+class CarbonIntensityAnswer(Schema):
+    region = fields.String(required=True)
+    source = fields.String(allow_none=True, required=True)
+    emission_factor_type = fields.String(required=True)
+    resolution = fields.String(required=True)
+    unit = fields.String(required=True)
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+    location_method = fields.String(required=True, metadata={"description": "region, boundaries or watttime"})
+    carbon_intensities = fields.List(fields.Nested(Point), required=True)
+    average = fields.Nested(Average, required=True)
+    coverage = fields.Nested(CoverageDoc, required=True)
+
+
+class CarbonIntensity(Resource):
+    spec = Endpoint(
+        "/carbon-intensity/", "Carbon intensity of a region over a time range",
+        CarbonIntensityAnswer, CarbonIntensityArgs,
+        description="Intensity per interval (gCO2eq/kWh) with renewable and low-carbon ratios, their "
+                    "time-weighted average, and the coverage of the range. A range without data answers "
+                    "an empty list and says why in coverage.note.",
+        tags=("carbon intensity",),
+        errors={404: "Unknown region, location or source; no region at the coordinates",
+                503: "Database or boundaries unavailable"})
+
+    def get(self):
+        args = self.spec.parse()
+        located = current_app.config["LOCATOR"].locate(args)
+        resolution = args["resolution"]
+        start, end = require_range(args, CAPS[resolution], f" at {resolution} resolution")
+        now = utc_now()
+        with current_app.config["POOL"].cursor() as cur:
+            series = choose_series(all_series(cur, located.region), args.get("source"), start, end, now)
+            points = (carbon_intensity(cur, series.region_id, series.source_id, start, end,
+                                       args["emission_factor_type"], resolution) if series else [])
+        step = None if resolution == "native" else {"hour": 60, "day": 1440}[resolution]
+        return json_answer({
+            "region": located.region,
+            "source": series.source if series else None,
+            "emission_factor_type": args["emission_factor_type"],
+            "resolution": resolution,
+            "unit": "gCO2eq/kWh",
+            "start": iso(start),
+            "end": iso(end),
+            "location_method": located.method,
+            "carbon_intensities": [{"timestamp": iso(p.ts), "carbon_intensity": p.carbon_intensity,
+                                    "renewable_ratio": p.renewable_share, "low_carbon_ratio": p.low_carbon_share}
+                                   for p in points],
+            "average": _time_weighted(points),
+            "coverage": coverage([p.ts for p in points], series, located.region, start, end, step, now),
+        }, end)
+
+
+def _time_weighted(points) -> dict:
+    def mean(values):
+        pairs = [(v, p.minutes) for v, p in zip(values, points) if v is not None and p.minutes]
+        weight = sum(m for _, m in pairs)
+        return sum(v * m for v, m in pairs) / weight if weight else None
+    return {"carbon_intensity": mean([p.carbon_intensity for p in points]),
+            "renewable_ratio": mean([p.renewable_share for p in points])}

@@ -1,0 +1,113 @@
+"""One declaration per endpoint, used twice: to validate the query string (webargs and
+marshmallow) and to write the OpenAPI 3 document (apispec). There is no second copy."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from flask import request
+from marshmallow import RAISE, Schema, fields
+from webargs.flaskparser import FlaskParser
+
+from api.errors import ApiError
+
+MAX_QUERY_STRING = 2048
+
+
+class _Parser(FlaskParser):
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def handle_error(self, error, req, schema, *, error_status_code, error_headers):
+        parameter, messages = _first_problem(error.messages)
+        if messages == ["Unknown field."]:
+            raise ApiError(400, "unknown_parameter", f"unknown parameter {parameter!r}", parameter)
+        raise ApiError(400, "invalid_parameter", f"{parameter}: {' '.join(messages)}", parameter)
+
+
+def _first_problem(messages: dict) -> tuple[str, list[str]]:
+    messages = messages.get("query", messages)  # webargs keys messages by location
+    parameter = sorted(messages)[0]
+    problem = messages[parameter]
+    if isinstance(problem, dict):  # a schema-level message
+        problem = [str(v) for v in problem.values()]
+    return parameter, [str(p) for p in problem]
+
+
+parser = _Parser()
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """What an endpoint accepts and answers, for validation and for the OpenAPI document."""
+
+    path: str
+    summary: str
+    response: type[Schema] | None  # None: not JSON described by a schema (text, HTML, the spec itself)
+    args: type[Schema] | None = None
+    description: str = ""
+    tags: tuple[str, ...] = ()
+    errors: dict[int, str] = field(default_factory=dict)
+    path_params: dict[str, str] = field(default_factory=dict)  # name -> description
+    media_type: str = "application/json"
+
+    @property
+    def rule(self) -> str:
+        """The Flask URL rule: OpenAPI's {name} written <name>."""
+        return self.path.replace("{", "<").replace("}", ">")
+
+    def parse(self) -> dict:
+        """The validated query parameters; ApiError (400) naming the first bad one."""
+        if len(request.query_string) > MAX_QUERY_STRING:
+            raise ApiError(400, "query_too_long", f"the query string is over {MAX_QUERY_STRING} characters")
+        if self.args is None:
+            if request.args:
+                name = next(iter(request.args))
+                raise ApiError(400, "unknown_parameter", f"unknown parameter {name!r}", name)
+            return {}
+        return parser.parse(self.args(), request, location="query", unknown=RAISE)
+
+    def operation(self) -> dict:
+        body = self.response if self.response is not None else {"type": "object" if self.media_type ==
+                                                                  "application/json" else "string"}
+        responses = {"200": {"description": "OK", "content": {self.media_type: {"schema": body}}}}
+        for status, why in {**self.errors, 400: "Invalid or unknown parameter"}.items():
+            responses[str(status)] = {
+                "description": why,
+                "content": {"application/json": {"schema": "Error"}},
+            }
+        operation = {"summary": self.summary, "description": self.description or self.summary,
+                     "tags": list(self.tags), "responses": responses}
+        parameters = [{"in": "path", "name": name, "required": True, "description": why,
+                       "schema": {"type": "string"}} for name, why in self.path_params.items()]
+        if self.args is not None:
+            parameters.append({"in": "query", "schema": self.args})
+        if parameters:
+            operation["parameters"] = parameters
+        return operation
+
+
+class ErrorDetail(Schema):
+    code = fields.String(required=True, metadata={"description": "machine-readable error code"})
+    message = fields.String(required=True, metadata={"description": "what went wrong and what to change"})
+    parameter = fields.String(metadata={"description": "the query parameter at fault, if one is"})
+
+
+class Error(Schema):
+    error = fields.Nested(ErrorDetail, required=True)
+
+
+def openapi_document(endpoints: list[Endpoint], version: str) -> dict:
+    spec = APISpec(
+        title="energy-data",
+        version=version,
+        openapi_version="3.0.3",
+        plugins=[MarshmallowPlugin()],
+        info={"description": "Carbon intensity and generation mix of US grid regions, from ISO and EIA data. "
+                             "Times are ISO 8601 with an offset or Z; intervals are named by their start, in UTC; "
+                             "power in MW, intensity in gCO2eq/kWh."},
+    )
+    spec.components.schema("Error", schema=Error)
+    for endpoint in endpoints:
+        spec.path(path=endpoint.path, operations={"get": endpoint.operation()})
+    return spec.to_dict()

@@ -1,0 +1,102 @@
+"""Reads about regions for the API: codes, aliases, which sources hold data for them, and
+which of those sources answers by default."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+import psycopg2.extensions
+
+Cursor = psycopg2.extensions.cursor
+
+
+@dataclass(frozen=True)
+class Series:
+    """One source's data for one region."""
+
+    region: str
+    region_id: int
+    source: str
+    source_id: int
+    interval_minutes: int
+    first: datetime
+    last: datetime
+    stale_after: timedelta
+
+    def fresh(self, now: datetime) -> bool:
+        return now - self.last <= self.stale_after
+
+
+@dataclass(frozen=True)
+class Region:
+    id: int
+    code: str
+    name: str
+    time_zone: str
+    aliases: tuple[str, ...]
+
+
+def all_regions(cur: Cursor) -> list[Region]:
+    cur.execute(
+        "SELECT r.id, r.code, r.name, r.time_zone, "
+        "coalesce(array_agg(a.alias ORDER BY a.alias) FILTER (WHERE a.alias IS NOT NULL), '{}') "
+        "FROM region r LEFT JOIN region_alias a ON a.region_id = r.id GROUP BY r.id ORDER BY r.code"
+    )
+    return [Region(i, code, name, tz, tuple(aliases)) for i, code, name, tz, aliases in cur.fetchall()]
+
+
+_CORPORATE = {"INC", "LLC", "LP", "CO", "CORP", "CORPORATION", "COMPANY", "THE"}
+
+
+def normalise_name(name: str) -> str:
+    """A region name as compared: case, punctuation, '&' and corporate suffixes ignored, so
+    that 'PJM INTERCONNECTION, LLC' (HIFLD) meets 'PJM Interconnection, LLC' (EIA)."""
+    words = re.sub(r"[^A-Z0-9]+", " ", name.upper().replace("&", " AND ")).split()
+    while words and words[-1] in _CORPORATE:
+        words.pop()
+    return " ".join(words)
+
+
+def region_names(cur: Cursor) -> dict[str, str]:
+    """Every way to name a region (code, alias, full name), normalised, to its code."""
+    cur.execute(
+        "SELECT name, code FROM region UNION ALL SELECT code, code FROM region "
+        "UNION ALL SELECT a.alias, r.code FROM region_alias a JOIN region r ON r.id = a.region_id"
+    )
+    return {normalise_name(name): code for name, code in cur.fetchall()}
+
+
+def all_series(cur: Cursor, region_code: str | None = None) -> list[Series]:
+    """Every (region, source) with stored data, optionally for one region."""
+    cur.execute(
+        "SELECT r.code, r.id, s.name, s.id, s.interval_minutes, x.first_ts, x.last_ts, s.stale_after "
+        "FROM series x JOIN region r ON r.id = x.region_id JOIN source s ON s.id = x.source_id "
+        "WHERE %(code)s IS NULL OR r.code = %(code)s ORDER BY r.code, s.interval_minutes, s.name",
+        {"code": region_code},
+    )
+    return [Series(*row) for row in cur.fetchall()]
+
+
+def pick_source(series: list[Series], start: datetime, end: datetime, now: datetime) -> Series | None:
+    """The series that answers for [start, end) by default.
+
+    Preferred, in order: data covering the whole range, finer intervals, a feed that is
+    still live, newer data. So a 5-minute ISO feed wins over EIA's hourly data where both
+    exist, and EIA answers where the ISO feed has a hole or has gone stale.
+    """
+    overlapping = [s for s in series if s.first < end and s.last >= start]
+    if not overlapping:
+        return None
+
+    def rank(s: Series) -> tuple:
+        covers = s.first <= start and s.last + timedelta(minutes=s.interval_minutes) >= min(end, now)
+        return (not covers, s.interval_minutes, not s.fresh(now), -s.last.timestamp())
+    return min(overlapping, key=rank)
+
+
+def default_source(series: list[Series], now: datetime) -> Series | None:
+    """The series shown by default for a region now: live feeds first, then finer, then newer."""
+    if not series:
+        return None
+    return min(series, key=lambda s: (not s.fresh(now), s.interval_minutes, -s.last.timestamp()))

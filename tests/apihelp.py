@@ -1,0 +1,30 @@
+"""Helpers for API tests: a database filled from the recorded fixtures through the crawler's
+own replay path, and an app bound to it."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from crawler.__main__ import read_payload
+from crawler.crawl import REGISTRY, Crawler, utc_now
+from tests.conftest import HAND_WRITTEN
+
+CAISO_DAY = HAND_WRITTEN / "CAISO" / "handwritten_20250209_fuelsource.csv"
+
+
+def replay(*items: tuple[str, Path]) -> None:
+    """Ingest (source, file) pairs exactly as `python -m crawler replay` does."""
+    lines: list[str] = []
+    crawler = Crawler(out=lines.append)
+    try:
+        code = crawler.replay([(REGISTRY[source], read_payload(path)) for source, path in items], utc_now())
+    finally:
+        crawler.close()
+    assert code == 0, lines
+
+
+def fill(shared_fixtures: Path) -> None:
+    """NYISO 2025-02-19..20 (5-minute), EIA PACW 2023-01-01..08 (hourly), CAISO 2025-02-09 (hand-written)."""
+    replay(("NYISO", shared_fixtures / "NYISO" / "20250219rtfuelmix.csv"),
+           ("NYISO", shared_fixtures / "NYISO" / "20250220rtfuelmix.csv"),
+           ("EIA", shared_fixtures / "EIA" / "PACW_fuel-type-data_2023-01-01_2023-01-08.json"),
+           ("CAISO", CAISO_DAY))
