@@ -9,7 +9,7 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from crawler.crawl import REGISTRY, Crawler, Source, get_source, staleness, utc_now
+from crawler.crawl import REGISTRY, Crawler, Source, archived_payloads, get_source, staleness, utc_now
 from crawler.http import RedactingFilter
 from crawler.ingest import parse_payloads
 from crawler.model import Payload
@@ -51,7 +51,11 @@ def _parser() -> argparse.ArgumentParser:
 
     replay = sub.add_parser("replay", help="ingest recorded payload files or folders through the write path")
     replay.add_argument("--source", metavar="S", help="source of the files (default: a folder named after one)")
-    replay.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    replay.add_argument("--archived", action="store_true",
+                        help="re-ingest the bodies the crawler archived in the database (e.g. after a parser fix)")
+    replay.add_argument("--since", type=_aware_time, metavar="TIME",
+                        help="with --archived: bodies fetched at or after this ISO 8601 time")
+    replay.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     replay.set_defaults(handler=_replay)
 
     status = sub.add_parser("status", help="one line per source: state, freshness, rows")
@@ -121,7 +125,17 @@ def _print_result(result) -> None:
                               "net_import_mw": float(row.mw)}) + "\n")
 
 
+def _aware_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+
+
 def _replay(args: argparse.Namespace) -> int:
+    if args.archived == bool(args.paths):
+        raise SystemExit("give either PATH... or --archived")
+    if args.archived:
+        source = get_source(args.source) if args.source else None
+        return _with_crawler(lambda c: c.replay(archived_payloads(c, source, args.since), utc_now()))
     items: list[tuple[Source, Payload]] = []
     for path in args.paths:
         if not path.exists():

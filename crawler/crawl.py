@@ -24,7 +24,7 @@ from database import crawl_runs
 from database.connection import connect
 from database.dimensions import sync_source
 from database.migrate import migrate
-from database.payloads import archive_payload
+from database.payloads import archive_payload, iter_payloads
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +243,17 @@ def _duration(delta: timedelta) -> str:
     if hours >= 48:
         return f"{hours / 24:.0f} days"
     return f"{hours:.1f} h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f} min"
+
+
+def archived_payloads(crawler: "Crawler", source: Source | None, since: datetime | None) -> list[tuple[Source, Payload]]:
+    """Bodies the crawler archived (HTTP 200 only), oldest first, as replay items."""
+    source_id = crawler.source_ids[source.name] if source else None
+    with crawler.meta.cursor() as cur:
+        rows = list(iter_payloads(cur, source_id, since))
+    return [(REGISTRY[name], Payload(body=body, name=url, fetched_at=fetched_at, content_type=content_type,
+                                     http_status=status))
+            for name, url, fetched_at, status, content_type, body in rows
+            if status == 200 and name in REGISTRY]
 
 
 def _describe(parsed: Parsed) -> str:

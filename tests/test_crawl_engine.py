@@ -279,3 +279,15 @@ def test_a_live_feed_is_not_stale(db, sources):
     code, lines = run("CAISO")
     assert code == 0 and "STALE" not in lines[0], lines
     assert query(db, "SELECT anomalies ? 'stale_feed' FROM crawl_run") == [(False,)]
+
+
+def test_archived_payloads_can_be_replayed(db, sources, nyiso_day):
+    serve_nyiso(sources, nyiso_day)
+    run("NYISO")
+    with db.cursor() as cur:
+        cur.execute("TRUNCATE generation_reading, carbon_intensity, series")
+    result = crawler_cli("replay", "--archived", "--source", "NYISO")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1728 inserted" in result.stdout
+    assert readings_of(db, "NYISO") == 1728
+    assert crawler_cli("replay").returncode != 0  # neither files nor --archived
