@@ -6,6 +6,7 @@ import hashlib
 import json
 from datetime import datetime, timedelta, timezone
 
+import numpy as np
 from flask import Response, current_app, request
 from marshmallow import Schema, fields
 
@@ -84,27 +85,69 @@ def coverage(timestamps: list[datetime], series: Series | None, region: str, sta
              end: datetime, step_minutes: int | None, now: datetime) -> dict:
     """How complete the answer is (timestamps: those answered, oldest first), and in words
     why it is empty when it is."""
+    return coverage_of(len(timestamps), timestamps[0] if timestamps else None,
+                       timestamps[-1] if timestamps else None, series, region, start, end, step_minutes, now)
+
+
+def coverage_of(count: int, first: datetime | None, last: datetime | None, series: Series | None, region: str,
+                start: datetime, end: datetime, step_minutes: int | None, now: datetime) -> dict:
+    """coverage() from the number of points answered and the first and last of them."""
     step = step_minutes or (series.interval_minutes if series else 60)
     expected = max(0, int((min(end, now) - start).total_seconds() // (step * 60)))
-    first = timestamps[0] if timestamps else None
-    last = timestamps[-1] if timestamps else None
     note = None
-    if not timestamps:
+    if not count:
         if series is None:
             note = (f"no source has data for {region} in this range" if start < now
                     else "the range is in the future: see /carbon-intensity/forecast/")
         else:
             note = (f"{series.source} has no data for {region} in this range; its data spans "
                     f"{iso(series.first)} to {iso(series.last)}")
-    elif len(timestamps) < expected:
-        note = f"{expected - len(timestamps)} of {expected} intervals are missing in the source's data"
-    return {"intervals": len(timestamps), "expected_intervals": expected, "first": iso(first),
+    elif count < expected:
+        note = f"{expected - count} of {expected} intervals are missing in the source's data"
+    return {"intervals": count, "expected_intervals": expected, "first": iso(first),
             "last": iso(last), "note": note}
+
+
+class RawJSON(str):
+    """A value already encoded as JSON, placed as it is in json_answer()'s body."""
+
+
+def _encoded(body: dict) -> str:
+    """json.dumps(body, separators=(",", ":")), with RawJSON values of `body` taken as they are."""
+    if not any(isinstance(value, RawJSON) for value in body.values()):
+        return json.dumps(body, separators=(",", ":"))
+    return "{" + ",".join(f"{json.dumps(str(key))}:"
+                          f"{value if isinstance(value, RawJSON) else json.dumps(value, separators=(',', ':'))}"
+                          for key, value in body.items()) + "}"
+
+
+def json_floats(values: np.ndarray, known: np.ndarray) -> list[str]:
+    """Each value as json.dumps writes a float (null where not known): one C call per value."""
+    texts = list(map(float.__repr__, values.tolist()))
+    if not known.all():
+        for index in np.flatnonzero(~known).tolist():
+            texts[index] = "null"
+    special = ~np.isfinite(values) & known
+    if special.any():
+        for index in np.flatnonzero(special).tolist():
+            texts[index] = json.dumps(float(values[index]))  # NaN, Infinity, -Infinity
+    return texts
+
+
+def iso_column(microseconds: np.ndarray) -> list[str]:
+    """iso() of each UTC instant (int64 microseconds since 1970), without its "+00:00"."""
+    moments = microseconds.astype("datetime64[us]")
+    texts = np.datetime_as_string(moments.astype("datetime64[s]"), unit="s").tolist()
+    fractional = np.flatnonzero(microseconds % 1_000_000)
+    if fractional.size:  # isoformat() shows microseconds only when there are some
+        for index, text in zip(fractional.tolist(), np.datetime_as_string(moments[fractional], unit="us").tolist()):
+            texts[index] = text
+    return texts
 
 
 def json_answer(body: dict, end: datetime | None = None) -> Response:
     """A JSON response; answers about the settled past get an ETag, long caching and 304s."""
-    payload = json.dumps(body, separators=(",", ":"))
+    payload = _encoded(body)
     response = current_app.response_class(payload, mimetype="application/json")
     if end is not None and end <= utc_now() - FINAL_AFTER:
         response.headers["Cache-Control"] = "public, max-age=86400"

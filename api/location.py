@@ -12,7 +12,7 @@ from api.models import cloud_location
 from api.models.boundaries import Boundaries, boundaries_from_env, validate_coordinates
 from api.params import location_choice
 from database.pool import Pool
-from database.regions import normalise_name, region_names
+from database.regions import Region, all_regions, normalise_name, region_names
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +29,12 @@ class Located:
 
 
 class Locator:
-    """Per-process: region names and boundaries are loaded once, on first use."""
+    """Per-process: region names, regions and boundaries are loaded once, on first use."""
 
     def __init__(self, pool: Pool, boundaries: Boundaries | None | object = _UNSET):
         self.pool = pool
         self._names: dict[str, str] | None = None
+        self._regions: dict[str, Region] | None = None
         self._boundaries = boundaries
         self._lock = threading.Lock()
 
@@ -42,6 +43,14 @@ class Locator:
             with self.pool.cursor() as cur:
                 self._names = region_names(cur)
         return self._names
+
+    def region(self, code: str) -> Region:
+        """The region (name, time zone, aliases) of a canonical code: like the names, loaded
+        once per process (regions and aliases change only with a migration)."""
+        if self._regions is None:
+            with self.pool.cursor() as cur:
+                self._regions = {region.code: region for region in all_regions(cur)}
+        return self._regions[code]
 
     def resolve_name(self, name: str) -> str | None:
         """Canonical code for a code, alias or full name (any case), or None."""

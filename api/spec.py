@@ -2,6 +2,7 @@
 marshmallow) and to write the OpenAPI 3 document (apispec). There is no second copy."""
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 
 from apispec import APISpec
@@ -37,6 +38,13 @@ def _first_problem(messages: dict) -> tuple[str, list[str]]:
 parser = _Parser()
 
 
+@functools.cache
+def _schema(args: type[Schema]) -> Schema:
+    """One instance per schema class: building one deep-copies every field, which cost more
+    than validating a query string; loading with a shared instance is safe (it keeps no state)."""
+    return args()
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """What an endpoint accepts and answers, for validation and for the OpenAPI document."""
@@ -65,7 +73,7 @@ class Endpoint:
                 name = next(iter(request.args))
                 raise ApiError(400, "unknown_parameter", f"unknown parameter {name!r}", name)
             return {}
-        return parser.parse(self.args(), request, location="query", unknown=RAISE)
+        return parser.parse(_schema(self.args), request, location="query", unknown=RAISE)
 
     def operation(self) -> dict:
         body = self.response if self.response is not None else {"type": "object" if self.media_type ==

@@ -1,68 +1,109 @@
-"""A connection pool for the API: connections are checked before use, so a restarted
-database costs one failed check, not a failed request."""
+"""A connection pool for the API: connections are kept open between requests and checked
+before reuse, so a restarted database costs a reconnect, not a failed request.
+
+The check costs no round trip: an idle connection has nothing to read, so a socket that is
+readable (the server's "terminating connection" message, or end of file) means the server
+has ended the session, and the connection is replaced. (psycopg2's own pools close every
+returned connection beyond `minconn`, which cost a new connection per request.)
+"""
 from __future__ import annotations
 
+import select
 import threading
 from contextlib import contextmanager
 
 import psycopg2
+import psycopg2.extensions
 import psycopg2.pool
 
 from database.connection import DatabaseUnavailable, database_url
 
 STATEMENT_TIMEOUT_MS = 10_000
 
+_IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+
 
 class Pool:
     def __init__(self, url: str | None = None, maxconn: int = 8):
         self._url = url
         self._maxconn = maxconn
-        self._pool: psycopg2.pool.ThreadedConnectionPool | None = None
+        self._idle: list[psycopg2.extensions.connection] = []  # most recently used last
+        self._in_use = 0
         self._lock = threading.Lock()
-
-    def _get_pool(self) -> psycopg2.pool.ThreadedConnectionPool:
-        with self._lock:
-            if self._pool is None:
-                try:
-                    self._pool = psycopg2.pool.ThreadedConnectionPool(
-                        0, self._maxconn, self._url or database_url(),
-                        application_name="energy-data api", connect_timeout=5,
-                        options=f"-c timezone=UTC -c statement_timeout={STATEMENT_TIMEOUT_MS}")
-                except psycopg2.OperationalError as exc:
-                    raise DatabaseUnavailable(f"database unreachable: {str(exc).strip().splitlines()[0]}") from None
-            return self._pool
+        self._url_lock = threading.Lock()
 
     @contextmanager
     def cursor(self):
-        """A cursor in a read-only-by-convention transaction, from a live pooled connection."""
-        pool = self._get_pool()
-        conn = self._live_connection(pool)
+        """A cursor in one transaction (committed on success), from a live pooled connection."""
+        conn = self._checkout()
         try:
             with conn, conn.cursor() as cur:
                 yield cur
         except psycopg2.OperationalError as exc:
-            pool.putconn(conn, close=True)
-            raise DatabaseUnavailable(f"database unreachable: {str(exc).strip().splitlines()[0]}") from None
+            self._checkin(conn, close=True)
+            raise DatabaseUnavailable(f"database unreachable: {_first_line(exc)}") from None
+        except BaseException:
+            self._checkin(conn)  # the transaction was rolled back: the connection is reusable
+            raise
         else:
-            pool.putconn(conn)
+            self._checkin(conn)
 
-    def _live_connection(self, pool: psycopg2.pool.ThreadedConnectionPool):
-        for _ in range(self._maxconn + 1):
-            try:
-                conn = pool.getconn()
-            except psycopg2.OperationalError as exc:
-                raise DatabaseUnavailable(f"database unreachable: {str(exc).strip().splitlines()[0]}") from None
-            if conn.closed == 0 and _alive(conn):
-                return conn
-            pool.putconn(conn, close=True)
-        raise DatabaseUnavailable("database unreachable: no live connection")
+    def _checkout(self) -> psycopg2.extensions.connection:
+        with self._lock:
+            while self._idle:
+                conn = self._idle.pop()
+                if _alive(conn):
+                    self._in_use += 1
+                    return conn
+                _close(conn)
+            if self._in_use >= self._maxconn:
+                raise psycopg2.pool.PoolError("connection pool exhausted")
+            self._in_use += 1
+        try:
+            return psycopg2.connect(self._database_url(), application_name="energy-data api", connect_timeout=5,
+                                    options=f"-c timezone=UTC -c statement_timeout={STATEMENT_TIMEOUT_MS}")
+        except BaseException as exc:
+            with self._lock:
+                self._in_use -= 1
+            if isinstance(exc, psycopg2.OperationalError):
+                raise DatabaseUnavailable(f"database unreachable: {_first_line(exc)}") from None
+            raise
+
+    def _checkin(self, conn: psycopg2.extensions.connection, close: bool = False) -> None:
+        reusable = not close and conn.closed == 0 and conn.info.transaction_status == _IDLE
+        with self._lock:
+            self._in_use -= 1
+            if reusable:
+                self._idle.append(conn)
+        if not reusable:
+            _close(conn)
+
+    def _database_url(self) -> str:
+        with self._url_lock:  # database_url() may start the embedded server: once
+            if self._url is None:
+                self._url = database_url()
+            return self._url
 
 
-def _alive(conn) -> bool:
-    try:
-        with conn.cursor() as cur:
-            cur.execute("SELECT 1")
-        conn.rollback()
-        return True
-    except psycopg2.Error:
+def _alive(conn: psycopg2.extensions.connection) -> bool:
+    """Open, idle, and nothing waiting on its socket (which would be the server ending it)."""
+    if conn.closed != 0 or conn.info.transaction_status != _IDLE:
         return False
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except (OSError, ValueError, psycopg2.Error):
+        return False
+
+
+def _close(conn: psycopg2.extensions.connection) -> None:
+    try:
+        conn.close()
+    except psycopg2.Error:
+        pass
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else repr(exc)

@@ -23,6 +23,7 @@ class Series:
     first: datetime
     last: datetime
     stale_after: timedelta
+    updated_at: datetime  # when data of this series was last written
 
     def fresh(self, now: datetime) -> bool:
         return now - self.last <= self.stale_after
@@ -70,7 +71,7 @@ def region_names(cur: Cursor) -> dict[str, str]:
 def all_series(cur: Cursor, region_code: str | None = None) -> list[Series]:
     """Every (region, source) with stored data, optionally for one region."""
     cur.execute(
-        "SELECT r.code, r.id, s.name, s.id, s.interval_minutes, x.first_ts, x.last_ts, s.stale_after "
+        "SELECT r.code, r.id, s.name, s.id, s.interval_minutes, x.first_ts, x.last_ts, s.stale_after, x.updated_at "
         "FROM series x JOIN region r ON r.id = x.region_id JOIN source s ON s.id = x.source_id "
         "WHERE %(code)s IS NULL OR r.code = %(code)s ORDER BY r.code, s.interval_minutes, s.name",
         {"code": region_code},

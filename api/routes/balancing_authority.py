@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 from api.answers import RegionDoc, json_answer, region_doc, utc_now
 from api.params import LocationArgs
 from api.spec import Endpoint
-from database.regions import all_regions, all_series
+from database.regions import all_series
 
 
 class BalancingAuthorityAnswer(Schema):
@@ -29,9 +29,10 @@ class BalancingAuthority(Resource):
         errors={404: "No region at the point, or unknown location", 503: "Boundaries not installed"})
 
     def get(self):
-        located = current_app.config["LOCATOR"].locate(self.spec.parse())
+        locator = current_app.config["LOCATOR"]
+        located = locator.locate(self.spec.parse())
+        region = locator.region(located.region)
         with current_app.config["POOL"].cursor() as cur:
-            region = next(r for r in all_regions(cur) if r.code == located.region)
             series = all_series(cur, located.region)
         return json_answer({"region": region_doc(region, series, utc_now()), "method": located.method,
                             "latitude": located.latitude, "longitude": located.longitude,
