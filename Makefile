@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 export ENERGY_DATA_HOME ?= $(CURDIR)/.energy-data
 
-.PHONY: run test install crawl migrate status stop boundaries bench-ingest clean
+.PHONY: run test install crawl migrate status stop boundaries bench-ingest bench-api bench-forecast clean
 
 $(BIN)/.installed: requirements.txt
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -46,6 +46,12 @@ boundaries: $(BIN)/.installed
 
 bench-ingest: $(BIN)/.installed
 	$(BIN)/python scripts/bench/ingest.py
+
+bench-api: $(BIN)/.installed
+	$(BIN)/python scripts/bench/api.py
+
+bench-forecast: $(BIN)/.installed
+	for year in 2021 2022 2023; do $(BIN)/python scripts/bench/forecast.py ../shared/traces/em_hpe_sustain_cluster/*_$${year}_hourly.csv; done
 
 clean:
 	rm -rf $(VENV)

@@ -11,7 +11,7 @@ from api.errors import ApiError
 NAIVE_TIME = ("needs a UTC offset or Z, e.g. 2025-02-09T08:00:00Z: a time without one is ambiguous")
 
 
-def _time(description: str, required: bool = True) -> fields.AwareDateTime:
+def time_field(description: str, required: bool = True) -> fields.AwareDateTime:
     return fields.AwareDateTime(
         required=required, format="iso",
         error_messages={"invalid_awareness": NAIVE_TIME, "invalid": "is not an ISO 8601 date-time",
@@ -35,8 +35,8 @@ class LocationArgs(Schema):
 
 
 class TimeRangeArgs(LocationArgs):
-    start = _time("Start of the range (inclusive): intervals starting at or after it")
-    end = _time("End of the range (exclusive)")
+    start = time_field("Start of the range (inclusive): intervals starting at or after it")
+    end = time_field("End of the range (exclusive)")
 
 
 def require_range(args: dict, cap: timedelta, cap_hint: str = "") -> tuple[datetime, datetime]:
