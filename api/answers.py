@@ -3,10 +3,10 @@ range, the coverage note, and HTTP caching of historical answers."""
 from __future__ import annotations
 
 import hashlib
-import json
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import orjson
 from flask import Response, current_app, request
 from marshmallow import Schema, fields
 
@@ -108,32 +108,6 @@ def coverage_of(count: int, first: datetime | None, last: datetime | None, serie
             "last": iso(last), "note": note}
 
 
-class RawJSON(str):
-    """A value already encoded as JSON, placed as it is in json_answer()'s body."""
-
-
-def _encoded(body: dict) -> str:
-    """json.dumps(body, separators=(",", ":")), with RawJSON values of `body` taken as they are."""
-    if not any(isinstance(value, RawJSON) for value in body.values()):
-        return json.dumps(body, separators=(",", ":"))
-    return "{" + ",".join(f"{json.dumps(str(key))}:"
-                          f"{value if isinstance(value, RawJSON) else json.dumps(value, separators=(',', ':'))}"
-                          for key, value in body.items()) + "}"
-
-
-def json_floats(values: np.ndarray, known: np.ndarray) -> list[str]:
-    """Each value as json.dumps writes a float (null where not known): one C call per value."""
-    texts = list(map(float.__repr__, values.tolist()))
-    if not known.all():
-        for index in np.flatnonzero(~known).tolist():
-            texts[index] = "null"
-    special = ~np.isfinite(values) & known
-    if special.any():
-        for index in np.flatnonzero(special).tolist():
-            texts[index] = json.dumps(float(values[index]))  # NaN, Infinity, -Infinity
-    return texts
-
-
 def iso_column(microseconds: np.ndarray) -> list[str]:
     """iso() of each UTC instant (int64 microseconds since 1970), without its "+00:00"."""
     moments = microseconds.astype("datetime64[us]")
@@ -147,11 +121,13 @@ def iso_column(microseconds: np.ndarray) -> list[str]:
 
 def json_answer(body: dict, end: datetime | None = None) -> Response:
     """A JSON response; answers about the settled past get an ETag, long caching and 304s."""
-    payload = _encoded(body)
+    # orjson: a week of 5-minute points encodes in a fraction of json.dumps' time; NaN and
+    # infinities (never stored, but possible in arithmetic) come out as null.
+    payload = orjson.dumps(body)
     response = current_app.response_class(payload, mimetype="application/json")
     if end is not None and end <= utc_now() - FINAL_AFTER:
         response.headers["Cache-Control"] = "public, max-age=86400"
     else:
         response.headers["Cache-Control"] = "public, max-age=60"
-    response.set_etag(hashlib.sha256(payload.encode()).hexdigest()[:32])
+    response.set_etag(hashlib.sha256(payload).hexdigest()[:32])
     return response.make_conditional(request)
