@@ -13,6 +13,7 @@ import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
@@ -20,6 +21,7 @@ from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
     drop_duplicate_labels, empty_frame, fold_fuels, map_fuels,
 )
+from crawler.frames import fold, fuels_of, no_net_imports
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,7 @@ _HISTORY_DATE = re.compile(r"/history/(\d{4})(\d{2})(\d{2})/")
 _NAME_DATE = re.compile(r"(?<!\d)(20\d{2})-?(\d{2})-?(\d{2})(?!\d)")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+_TO_STRIP = re.compile(r'[\s"]')  # what stripping cells of spaces and quotes could remove
 
 
 # -- parse ------------------------------------------------------------------------------
@@ -66,11 +69,38 @@ def parse(payload: Payload) -> ParseResult:
     text = body_text(payload)
     day = day_of(payload)
     anomalies: list[Anomaly] = []
-    table = _read_table(text, anomalies)
+    names, cells = _read_table(text, anomalies)
+    if len(set(names)) < len(names):
+        # A repeated column name: the general reading below, which is the original one.
+        return _parse_table(_table(names, cells), day, anomalies)
+    times = _utc_times(cells[:, names.index("__time__")], day, anomalies)
+    timed = ~times.isna()
+    columns = [name for name in names if name != "__time__"]
+    values = _numeric(cells[timed][:, [names.index(c) for c in columns]], columns, anomalies)
+    times = times[timed]
+    imports = [c for c in columns if c.strip().lower() == IMPORTS_COLUMN]
+    fuels = [c for c in columns if c not in imports]
+    if not times.is_unique:
+        # A repeated time: the general reading (last value wins) below.
+        frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name="timestamp"), columns=columns)
+        return ParseResult(readings=_readings(frame.drop(columns=imports), anomalies),
+                           net_imports=_net_imports(frame[imports[0]] if imports else None),
+                           interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
+    return ParseResult(
+        readings=_unique_readings(times, fuels, values[:, [columns.index(c) for c in fuels]], anomalies),
+        net_imports=_unique_net_imports(times, values[:, columns.index(imports[0])] if imports else None),
+        interval_minutes=INTERVAL_MINUTES,
+        anomalies=anomalies,
+    )
+
+
+def _parse_table(table: pd.DataFrame, day: date, anomalies: list[Anomaly]) -> ParseResult:
+    """The general reading of the table (any repeated column or time), pandas throughout."""
     times = _utc_times(table.pop("__time__"), day, anomalies)
     table = table[times.notna().to_numpy()]
     table.index = pd.DatetimeIndex(times.dropna(), name="timestamp")
-    values = _numeric(table, anomalies)
+    values = table.apply(pd.to_numeric, errors="coerce").astype("float64")
+    _note_non_numeric(table, values.isna() & (table != ""), anomalies)
     imports = [c for c in values.columns if c.strip().lower() == IMPORTS_COLUMN]
     return ParseResult(
         readings=_readings(values.drop(columns=imports), anomalies),
@@ -122,8 +152,9 @@ def _date(parts: tuple[str, ...], name: str) -> date:
         raise ParseError(f"invalid date {''.join(parts)!r} in payload name {name!r}") from None
 
 
-def _read_table(text: str, anomalies: list[Anomaly]) -> pd.DataFrame:
-    """All cells as stripped strings, the Time column renamed `__time__`; bad rows skipped."""
+def _read_table(text: str, anomalies: list[Anomaly]) -> tuple[list[str], np.ndarray]:
+    """Column names (the Time column renamed `__time__`) and all cells (rows x columns) as
+    stripped strings; bad rows skipped, blank columns dropped."""
     lines = text.lstrip().splitlines()
     if len(lines) == 1 and not text.endswith(("\n", "\r")):
         raise ParseError("file ends inside the header line (truncated download?)")
@@ -136,11 +167,35 @@ def _read_table(text: str, anomalies: list[Anomaly]) -> pd.DataFrame:
     if not rows:
         raise ParseError("header only: the file has no data rows")
     # No quoting: CAISO's cells are plain numbers, so a stray quote stays in its own cell
-    # (and becomes a non-numeric anomaly) instead of swallowing the lines after it.
-    table = pd.read_csv(io.StringIO("\n".join(rows)), header=None, names=range(len(names)),
-                        dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
-    table.columns = ["__time__" if n.lower() == TIME_COLUMN else n for n in names]
-    return _drop_blank_columns(table.apply(lambda col: col.str.strip().str.strip('"')))
+    # (and becomes a non-numeric anomaly) instead of swallowing the lines after it. Every
+    # row has the header's width, so the cells are what lies between commas.
+    if rows[0].startswith("\ufeff"):  # read_csv would drop it: keep to its reading
+        table = pd.read_csv(io.StringIO("\n".join(rows)), header=None, names=range(len(names)),
+                            dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+        split = table.to_numpy(dtype=object).tolist()
+    else:
+        split = [row.split(",") for row in rows]
+    if any(_TO_STRIP.search(row) for row in rows):
+        split = [[cell.strip().strip('"') for cell in row] for row in split]
+    cells = np.empty((len(split), len(names)), dtype=object)
+    cells[:] = split
+    names = ["__time__" if n.lower() == TIME_COLUMN else n for n in names]
+    if names.count("") > 1:  # several unnamed columns: as the general reading drops them
+        table = _drop_blank_columns(_table(names, cells))
+        return list(table.columns), table.to_numpy(dtype=object)
+    # Drop a column with no header name and no values (a trailing comma), not a real fuel.
+    blank = [i for i, n in enumerate(names) if n == "" and (cells[:, i] == "").all()]
+    if blank:
+        keep = [i for i in range(len(names)) if i not in blank]
+        names, cells = [names[i] for i in keep], cells[:, keep]
+    return names, cells
+
+
+def _table(names: list[str], cells: np.ndarray) -> pd.DataFrame:
+    """The cells as the frame of string columns that read_csv gives."""
+    table = pd.DataFrame(cells, columns=range(len(names)), dtype=str)
+    table.columns = names
+    return table
 
 
 def _complete_rows(lines: list[str], width: int, ends_cleanly: bool,
@@ -167,25 +222,51 @@ def _drop_blank_columns(table: pd.DataFrame) -> pd.DataFrame:
     return table.drop(columns=blank)
 
 
-def _utc_times(clock: pd.Series, day: date, anomalies: list[Anomaly]) -> pd.Series:
+def _utc_times(clock, day: date, anomalies: list[Anomaly]) -> pd.DatetimeIndex | pd.Series:
     """Local `HH:MM` interval starts to UTC; a repeated hour on the fall-back day is told
-    apart by row order (the clock going backwards means the second, standard-time pass)."""
-    result, fold, previous = [], 0, -1
-    for value in clock:
-        minutes = _minutes(value)
-        if minutes is None:
-            _note(anomalies, "bad_time", f"time {value!r} is not HH:MM: row skipped")
-            result.append(None)
-            continue
-        if minutes < previous:
-            fold = 1
-        previous = minutes
-        utc = local_to_utc(day, minutes, fold)
-        if utc is None:
-            _note(anomalies, "nonexistent_time",
-                  f"{day} {value} does not exist in Pacific time (DST gap): row skipped")
-        result.append(utc)
-    return pd.Series(pd.to_datetime(result, utc=True), index=clock.index).astype("datetime64[ns, UTC]")
+    apart by row order (the clock going backwards means the second, standard-time pass).
+
+    Takes the Time cells (an array, or a Series for the general reading, which gets a
+    Series back); unreadable or nonexistent times are NaT, each noted.
+    """
+    start, end = local_to_utc(day, 0), local_to_utc(day + timedelta(days=1), 0)
+    if start is not None and end is not None and end - start == timedelta(days=1) \
+            and _offset(day, 0) == _offset(day, 23 * 60 + 59):
+        # No clock change that day: each time is the day's UTC start plus its minutes.
+        minutes = np.array([_minutes_or_note(value, anomalies) for value in clock], dtype="float64")
+        nanos = np.where(np.isnan(minutes), np.iinfo("int64").min,
+                         pd.Timestamp(start).value + np.nan_to_num(minutes).astype("int64") * 60_000_000_000)
+        times = pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC")
+    else:
+        result, fold, previous = [], 0, -1
+        for value in clock:
+            minutes = _minutes_or_note(value, anomalies)
+            if minutes is None:
+                result.append(None)
+                continue
+            if minutes < previous:
+                fold = 1
+            previous = minutes
+            utc = local_to_utc(day, minutes, fold)
+            if utc is None:
+                _note(anomalies, "nonexistent_time",
+                      f"{day} {value} does not exist in Pacific time (DST gap): row skipped")
+            result.append(utc)
+        times = pd.DatetimeIndex(pd.to_datetime(result, utc=True)).as_unit("ns")
+    if isinstance(clock, pd.Series):
+        return pd.Series(times, index=clock.index).astype("datetime64[ns, UTC]")
+    return times
+
+
+def _offset(day: date, minutes: int) -> timedelta | None:
+    return datetime.combine(day, time(minutes // 60, minutes % 60), PACIFIC).utcoffset()
+
+
+def _minutes_or_note(value: str, anomalies: list[Anomaly]) -> int | None:
+    minutes = _minutes(value)
+    if minutes is None:
+        _note(anomalies, "bad_time", f"time {value!r} is not HH:MM: row skipped")
+    return minutes
 
 
 def _minutes(value: str) -> int | None:
@@ -207,15 +288,46 @@ def local_to_utc(day: date, minutes: int, fold: int = 0) -> datetime | None:
     return utc
 
 
-def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+def _numeric(cells: np.ndarray, columns: list[str], anomalies: list[Anomaly]) -> np.ndarray:
     """Cells as floats; empty cells (future rows of today's file) become NaN silently."""
-    values = table.apply(pd.to_numeric, errors="coerce").astype("float64")
-    bad = values.isna() & (table != "")
+    # One conversion of all cells at once: per column it costs ten times as much.
+    values = pd.to_numeric(cells.ravel(), errors="coerce").astype("float64").reshape(cells.shape)
+    bad = np.isnan(values) & (cells != "")
+    if bad.any():
+        table = _table(columns, cells)
+        _note_non_numeric(table, pd.DataFrame(bad, columns=columns), anomalies)
+    return values
+
+
+def _note_non_numeric(table: pd.DataFrame, bad: pd.DataFrame, anomalies: list[Anomaly]) -> None:
     for column in bad.columns[bad.any()]:
         examples = ", ".join(repr(v) for v in table.loc[bad[column], column].unique()[:3])
         _note(anomalies, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
               int(bad[column].sum()))
-    return values
+
+
+def _unique_readings(times: pd.DatetimeIndex, columns: list[str], values: np.ndarray,
+                     anomalies: list[Anomaly]) -> pd.DataFrame:
+    """`_readings` for distinct times and column names (then no (time, label) repeats)."""
+    if not columns:
+        raise ParseError("no fuel columns besides Time and Imports in the header")
+    fuels = fuels_of(columns, FUEL_MAP, SOURCE, anomalies)
+    # Long rows column by column, as melting the wide table gives them: folded sums add
+    # their values in that order.
+    mw = values.T.ravel()
+    if np.isnan(mw).all():
+        return empty_frame(READING_COLUMNS)
+    rows = len(times)
+    return fold(REGION, times[np.tile(np.arange(rows), len(columns))],
+                np.repeat(np.arange(len(columns)), rows), fuels, mw)
+
+
+def _unique_net_imports(times: pd.DatetimeIndex, imports: np.ndarray | None) -> pd.DataFrame:
+    """`_net_imports` for distinct times."""
+    if imports is None or np.isnan(imports).all():
+        return no_net_imports()
+    known = ~np.isnan(imports)
+    return pd.DataFrame({"region": REGION, "timestamp": times[known], "mw": imports[known]})
 
 
 def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:

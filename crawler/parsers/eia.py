@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from datetime import date, datetime, time, timedelta, timezone
 
+import numpy as np
 import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
@@ -18,6 +20,7 @@ from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
     empty_frame, fold_fuels, map_fuels,
 )
+from crawler.frames import fold, map_codes, no_net_imports
 
 log = logging.getLogger(__name__)
 
@@ -75,8 +78,14 @@ def parse(payload: Payload) -> ParseResult:
     """Parse one fuel-type-data page into hourly readings (MW, UTC interval starts)."""
     anomalies: list[Anomaly] = []
     rows = _data_rows(_load(payload.body), anomalies)
-    readings = _readings(_table(rows), anomalies) if rows else empty_frame(READING_COLUMNS)
-    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
+    if not rows:
+        readings = empty_frame(READING_COLUMNS)
+    elif _plain(rows):
+        readings = _plain_readings(rows, anomalies)
+    else:
+        readings = _readings(_table(rows), anomalies)
+    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(),
+                       anomalies=anomalies)
 
 
 def _load(body: bytes) -> object:
@@ -146,6 +155,51 @@ def _table(rows: list[dict]) -> pd.DataFrame:
     if missing:
         raise ParseError(f"{SOURCE}: rows lack {', '.join(map(repr, missing))}")
     return table[list(ROW_KEYS)]
+
+
+def _plain(rows: list[dict]) -> bool:
+    """One respondent, every row with period, respondent and fueltype as text and a value
+    that is a number, text or null: the usual page (one request is one respondent), which
+    `_plain_readings` reads without building a frame."""
+    respondent = rows[0].get("respondent")
+    return all(type(r.get("period")) is str and r.get("respondent") == respondent and type(respondent) is str
+               and type(r.get("fueltype")) is str
+               and (type(r.get("value")) in (int, float, str) or r.get("value", 0) is None) for r in rows)
+
+
+def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
+    """`_readings(_table(rows))` for `_plain` rows: each distinct period and fuel read once."""
+    period_codes, periods = pd.factorize(np.array([r["period"] for r in rows], dtype=object))
+    ending = pd.to_datetime(pd.Series(periods, dtype=object), format="%Y-%m-%dT%H", errors="coerce", utc=True)
+    starts = pd.DatetimeIndex((ending - HOUR).astype("datetime64[ns, UTC]"))[period_codes]
+    label_codes, labels = pd.factorize(np.array([r["fueltype"] for r in rows], dtype=object))
+    values = np.array([r["value"] for r in rows], dtype=object)
+    mw = pd.to_numeric(values, errors="coerce").astype("float64")
+    null = np.array([v is None or (type(v) is float and math.isnan(v)) for v in values], dtype=bool)
+    unreadable = starts.isna() | (np.isnan(mw) & ~null)
+    if unreadable.any():
+        examples = _table(rows)[unreadable].head(3).to_dict("records")
+        _note(anomalies, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable period, "
+              f"respondent, fueltype or value skipped, e.g. {examples}", int(unreadable.sum()))
+    region = rows[0]["respondent"]
+    if region not in RESPONDENTS:
+        _known_regions(pd.DataFrame({"region": [region] * int((~unreadable).sum())}), anomalies)  # its note
+        return empty_frame(READING_COLUMNS)
+    keep = ~unreadable
+    starts, label_codes, mw, null = starts[keep], label_codes[keep], mw[keep], null[keep]
+    repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
+    if repeated.any():
+        frame = pd.DataFrame({"timestamp": starts, "region": region,
+                              "label": np.array(labels, dtype=object)[label_codes]})
+        drop_duplicate_labels(frame, ["timestamp", "region", "label"], SOURCE, anomalies)  # its note and log
+        starts, label_codes, mw, null = starts[~repeated], label_codes[~repeated], mw[~repeated], null[~repeated]
+    if null.any():
+        _note(anomalies, "missing_value", f"{int(null.sum())} rows with a null value skipped", int(null.sum()))
+        starts, label_codes, mw = starts[~null], label_codes[~null], mw[~null]
+    if not len(starts):
+        return empty_frame(READING_COLUMNS)
+    codes, fuels = map_codes(label_codes, list(labels), FUEL_MAP, SOURCE, anomalies)
+    return fold(region, starts, codes, fuels, mw)
 
 
 def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:

@@ -33,13 +33,15 @@ import re
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame, fold_fuels, map_fuels,
+    empty_frame,
 )
+from crawler.frames import fold, map_codes, no_net_imports
 
 log = logging.getLogger(__name__)
 
@@ -96,17 +98,43 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 def parse(payload: Payload) -> ParseResult:
     """Parse a genfuelmix answer (web service or wsclient) into readings (MW, UTC starts)."""
     anomalies: list[Anomaly] = []
-    rows = _rows(_load(payload.body))
-    reports = _readable(rows, anomalies)
-    reports = drop_duplicate_labels(reports, ["report", "label"], SOURCE, anomalies)
-    if reports.empty:
+    doc = _load(payload.body)
+    columns = _web_columns(doc)
+    if columns is None:
+        reports = _readable(_rows(doc), anomalies)
+        report = pd.DatetimeIndex(reports["report"])
+        label_codes, labels = pd.factorize(reports["label"])
+        labels, mw = list(labels), reports["mw"].to_numpy()
+    else:
+        report, label_codes, labels, mw = _readable_web(*columns, doc, anomalies)
+    # A label repeated in one report: the last row wins.
+    repeated = pd.Series(pd.factorize(report)[0] * max(len(labels), 1) + label_codes).duplicated(keep="last")
+    if repeated.any():
+        frame = pd.DataFrame({"report": report, "label": np.array(labels, dtype=object)[label_codes]})
+        drop_duplicate_labels(frame, ["report", "label"], SOURCE, anomalies)  # its note and log line
+        keep = ~repeated.to_numpy()
+        report, label_codes, mw = report[keep], label_codes[keep], mw[keep]
+    if not len(report):
         return ParseResult(readings=empty_frame(READING_COLUMNS), interval_minutes=INTERVAL_MINUTES,
-                           anomalies=anomalies)
-    chosen = _report_of_interval(reports["report"], anomalies)
-    frame = chosen.merge(reports, on="report").assign(region=REGION)
-    frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    readings = fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
-    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
+                           net_imports=no_net_imports(), anomalies=anomalies)
+    starts, taken = _report_of_interval(report, anomalies)
+    rows, times = _rows_of_reports(report.asi8, taken.asi8)
+    codes, fuels = map_codes(label_codes[rows], labels, FUEL_MAP, SOURCE, anomalies)
+    readings = fold(REGION, starts[times], codes, fuels, mw[rows])
+    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(),
+                       anomalies=anomalies)
+
+
+def _rows_of_reports(report: np.ndarray, taken: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each interval (in order) the rows of the report it takes (in file order): the
+    rows joining intervals to reports, in the order an inner merge on the report gives."""
+    order = np.argsort(report, kind="stable")
+    first = np.searchsorted(report[order], taken, side="left")
+    count = np.searchsorted(report[order], taken, side="right") - first
+    times = np.repeat(np.arange(len(taken)), count)
+    # Offsets 0..count-1 within each interval's block of rows.
+    within = np.arange(len(times)) - np.repeat(np.cumsum(count) - count, count)
+    return order[np.repeat(first, count) + within], times
 
 
 def _load(body: bytes) -> object:
@@ -185,6 +213,51 @@ def _chart_rows(records: list) -> pd.DataFrame:
     return long.rename(columns={"BeginDate": "stamp"})[["stamp", "label", "value"]]
 
 
+def _web_columns(doc: object) -> tuple[list, list, list] | None:
+    """BeginDate, FuelCategory and GenMw of the web service's rows, when every row is an
+    object with a text time and fuel and a number (or null) as value: the usual answer,
+    read without building a frame. None for anything else (wsclient, odd rows), which
+    `_rows` reads or rejects."""
+    mixes = doc.get("GenFuelMixes") if isinstance(doc, dict) else None
+    items = mixes.get("GenFuelMix") if isinstance(mixes, dict) else None
+    if not isinstance(items, list) or not items or not all(isinstance(i, dict) for i in items):
+        return None
+    try:
+        stamps = [i["BeginDate"] for i in items]
+        labels = [i["FuelCategory"] for i in items]
+        values = [i["GenMw"] for i in items]
+    except KeyError:
+        return None
+    if not (all(type(s) is str for s in stamps) and all(type(label) is str for label in labels)
+            and all(type(v) in (int, float) or v is None for v in values)):
+        return None
+    return stamps, labels, values
+
+
+def _readable_web(stamps: list, labels: list, values: list, doc: dict,
+                  anomalies: list[Anomaly]) -> tuple[pd.DatetimeIndex, np.ndarray, list, np.ndarray]:
+    """`_readable` for `_web_columns`: each distinct time and label read once. Returns the
+    readable rows as report times, label codes, the labels, MW."""
+    stamp_codes, distinct = pd.factorize(np.array(stamps, dtype=object))
+    distinct = pd.Series(distinct, dtype=object).str.strip()
+    zoned = distinct.str.contains(_OFFSET)
+    times = pd.to_datetime(distinct.where(zoned, ""), format="ISO8601", utc=True, errors="coerce")
+    report = pd.DatetimeIndex(times.astype("datetime64[ns, UTC]"))[stamp_codes]
+    label_codes, names = pd.factorize(np.array(labels, dtype=object))
+    names = [name.strip() for name in names]
+    mw = pd.to_numeric(np.array(values, dtype=object), errors="coerce").astype("float64")
+    readable = ~report.isna() & ~np.isnan(mw) & (np.array([name != "" for name in names], dtype=bool)[label_codes]
+                                                  if names else np.zeros(len(mw), dtype=bool))
+    if not readable.all():
+        examples = _rows(doc)[~readable].head(3).to_dict("records")
+        _note(anomalies, "malformed_row", f"{int((~readable).sum())} rows without a time with UTC "
+              f"offset, a fuel or a number skipped, e.g. {examples}", int((~readable).sum()))
+    # Labels equal once stripped are one label.
+    cleaned = {name: i for i, name in enumerate(dict.fromkeys(names))}
+    label_codes = np.array([cleaned[name] for name in names], dtype="intp")[label_codes]
+    return report[readable], label_codes[readable], list(cleaned), mw[readable]
+
+
 def _readable(rows: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     """Rows as (report time UTC, label, mw); rows without a zoned time or a number counted."""
     stamps = rows["stamp"].fillna("").astype(str).str.strip()
@@ -203,15 +276,21 @@ def _readable(rows: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     return frame[readable].reset_index(drop=True)
 
 
-def _report_of_interval(reports: pd.Series, anomalies: list[Anomaly]) -> pd.DataFrame:
-    """(timestamp, report) pairs: which report each 5-minute interval takes (module docstring)."""
-    times = pd.Series(sorted(set(reports)), dtype="datetime64[ns, UTC]")
-    last_in_bin = times.groupby(times.dt.floor(INTERVAL)).max()
-    grid = pd.date_range(last_in_bin.index[0], last_in_bin.index[-1], freq=INTERVAL)
-    taken = last_in_bin.reindex(grid).ffill()
-    has_own = grid.isin(last_in_bin.index)
-    usable = has_own | ((grid - pd.DatetimeIndex(taken)) <= MAX_CARRY)
-    merged, filled = len(times) - len(last_in_bin), int((usable & ~has_own).sum())
+def _report_of_interval(reports: pd.DatetimeIndex,
+                        anomalies: list[Anomaly]) -> tuple[pd.DatetimeIndex, pd.DatetimeIndex]:
+    """(interval starts, the report each takes): which report each 5-minute interval takes
+    (module docstring)."""
+    times = np.unique(reports.asi8)
+    step = INTERVAL // timedelta(microseconds=1) * 1000
+    bins = times // step * step
+    last = np.flatnonzero(np.r_[bins[1:] != bins[:-1], True])  # the last report of each bin
+    own, last_in_bin = bins[last], times[last]
+    grid = np.arange(own[0], own[-1] + 1, step)
+    latest = np.searchsorted(own, grid, side="right") - 1  # the bin each interval takes from
+    taken = last_in_bin[latest]
+    has_own = own[latest] == grid
+    usable = has_own | (grid - taken <= MAX_CARRY // timedelta(microseconds=1) * 1000)
+    merged, filled = len(times) - len(own), int((usable & ~has_own).sum())
     if merged:
         _note(anomalies, "merged_reports", f"{merged} reports superseded by a later one in the same "
               "5-minute interval", merged, logging.INFO)
@@ -219,10 +298,14 @@ def _report_of_interval(reports: pd.Series, anomalies: list[Anomaly]) -> pd.Data
         _note(anomalies, "filled_interval", f"{filled} intervals without a report took the previous "
               "report (at most 15 minutes old)", filled, logging.INFO)
     if not usable.all():
-        first_gap = grid[~usable][0]
+        first_gap = pd.Timestamp(grid[~usable][0], tz="UTC")
         _note(anomalies, "missing_interval", f"{int((~usable).sum())} intervals more than 15 minutes "
               f"after the previous report left empty, first {first_gap:%Y-%m-%d %H:%M}Z", int((~usable).sum()))
-    return pd.DataFrame({"timestamp": grid[usable], "report": taken.to_numpy()[usable]})
+    return _utc(grid[usable]), _utc(taken[usable])
+
+
+def _utc(nanos: np.ndarray) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC")
 
 
 def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1,

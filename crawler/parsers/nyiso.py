@@ -9,18 +9,22 @@ from __future__ import annotations
 
 import io
 import logging
+import re
 import zipfile
 import zlib
 from datetime import date, datetime, time, timedelta, timezone
+from itertools import repeat
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame, fold_fuels, map_fuels,
+    empty_frame,
 )
+from crawler.frames import fold, map_codes, no_net_imports
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +63,9 @@ YESTERDAY_GRACE = timedelta(minutes=20)
 # Backfill uses a month's zip only once the month ended this long ago: the current month's
 # zip is still growing, and the margin leaves its last days time to be complete.
 ARCHIVE_SETTLED = timedelta(days=10)
+RAW = ("stamp", "zone", "label", "value")  # the four columns read from each CSV, as strings
+_PLAIN_STAMP = r"[0-9]{2}/[0-9]{2}/(?:19|20|21)[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
+_PLAIN_STAMPS = re.compile(rf"(?:{_PLAIN_STAMP}\n)*{_PLAIN_STAMP}")  # a list of them, one a line
 
 
 # -- parse ------------------------------------------------------------------------------
@@ -67,9 +74,9 @@ def parse(payload: Payload) -> ParseResult:
     """Parse a daily CSV or a monthly zip of daily CSVs into NYIS readings (MW, UTC starts)."""
     anomalies: list[Anomaly] = []
     tables = [_read_csv(body, where, anomalies) for where, body in _csv_bodies(payload.body)]
-    raw = pd.concat(tables, ignore_index=True)
+    raw = {column: np.concatenate([table[column] for table in tables]) for column in RAW}
     return ParseResult(readings=_readings(raw, anomalies), interval_minutes=INTERVAL_MINUTES,
-                       anomalies=anomalies)
+                       net_imports=no_net_imports(), anomalies=anomalies)
 
 
 def _csv_bodies(body: bytes) -> list[tuple[str, bytes]]:
@@ -87,94 +94,215 @@ def _csv_bodies(body: bytes) -> list[tuple[str, bytes]]:
     return members
 
 
-def _read_csv(body: bytes, where: str, anomalies: list[Anomaly]) -> pd.DataFrame:
-    """One CSV as string columns stamp, zone, label, value; rows with a wrong field count skipped."""
+def _read_csv(body: bytes, where: str, anomalies: list[Anomaly]) -> dict[str, np.ndarray]:
+    """One CSV as string columns stamp, zone, label, value (NaN for a missing cell); rows
+    with more fields than the header skipped."""
     text = body.decode("utf-8-sig", errors="replace")
     if not text.strip():
         raise ParseError(f"{SOURCE}: {where}empty body: no CSV at all")
     head = text.lstrip()[:512].lower()
     if head.startswith(("<!doctype", "<html", "<?xml")) or "<html" in head:
         raise ParseError(f"{SOURCE}: {where}HTML page, not CSV (starts {text.strip()[:60]!r})")
+    header, rows, bad_lines = _split(text) or _read_with_pandas(text)
+    columns = [str(c).strip() for c in header]
+    value = next((c for c in VALUE_COLUMNS if c in columns), None)
+    missing = [c for c in (STAMP, ZONE, FUEL) if c not in columns] + ([] if value else ["Gen MW"])
+    if missing:
+        raise ParseError(f"{SOURCE}: {where}missing column(s) {', '.join(map(repr, missing))}; "
+                         f"header is {columns}")
+    repeated = [c for c in (STAMP, ZONE, FUEL, value) if columns.count(c) > 1]
+    if repeated:
+        raise ParseError(f"{SOURCE}: {where}column(s) {', '.join(map(repr, repeated))} appear more than "
+                         f"once in the header {columns}: which one holds the values is unknowable")
+    if bad_lines:
+        _note(anomalies, "malformed_row", f"{where}{bad_lines} rows with more fields than "
+              "the header skipped", bad_lines)
+    table = {name: rows[columns.index(column)] for name, column in zip(RAW, (STAMP, ZONE, FUEL, value))}
+    return _drop_cut_tail(table, where, anomalies)
+
+
+def _split(text: str) -> tuple[list[str], list[np.ndarray], int] | None:
+    """The header, the columns (object arrays, NaN for an empty or missing cell) and the
+    number of rows with more fields than the header, for the plain CSV NYISO writes:
+    what read_csv's python engine reads from it, at a fraction of the cost. None for
+    anything that engine would read differently (quotes, odd line ends, an unnamed or
+    repeated column, a first row wider than the header): that goes to the engine itself."""
+    if '"' in text or "\x00" in text or "\ufeff" in text or text.count("\r") != text.count("\r\n"):
+        return None
+    lines = text.replace("\r\n", "\n").split("\n")
+    header = lines[0].split(",")
+    width = len(header)
+    if not lines[0].strip() or "" in header or len(set(header)) < width:
+        return None
+    data = lines[1:]
+    if data and data[-1] == "":
+        data.pop()  # the final newline
+    if data and set(map(str.count, data, repeat(","))) == {width - 1}:
+        # The usual file, every row as wide as the header: all fields in one split.
+        cells = np.array(",".join(data).split(","), dtype=object).reshape(len(data), width)
+        cells[cells == ""] = np.nan
+        return header, [cells[:, i].copy() for i in range(width)], 0
+    rows = [line.split(",") for line in data]
+    kept, bad_lines, first = [], 0, True
+    for fields in rows:
+        if len(fields) == width:
+            kept.append(fields)
+        elif len(fields) == 1 and not fields[0].strip():
+            continue  # a blank line
+        elif len(fields) > width:
+            if first:
+                return None  # the engine would take the extra first fields as an index
+            bad_lines += 1
+        else:
+            kept.append(fields + [""] * (width - len(fields)))
+        first = False
+    return header, _columns(kept, width), bad_lines
+
+
+def _columns(rows: list[list[str]], width: int) -> list[np.ndarray]:
+    """Rows of fields (each `width` long) as columns, an empty field read as missing (NaN)."""
+    columns = [np.array(column, dtype=object) for column in zip(*rows)] if rows else \
+        [np.empty(0, dtype=object) for _ in range(width)]
+    for column in columns:
+        column[column == ""] = np.nan
+    return columns
+
+
+def _read_with_pandas(text: str) -> tuple[list[str], list[np.ndarray], int]:
+    """`_split` for any CSV: read_csv's python engine, which copes with quoting."""
     bad_lines: list[list[str]] = []
     table = pd.read_csv(io.StringIO(text), dtype=str, engine="python", keep_default_na=False,
                         na_values=[""], on_bad_lines=lambda line: bad_lines.append(line))
-    table.columns = [str(c).strip() for c in table.columns]
-    value = next((c for c in VALUE_COLUMNS if c in table.columns), None)
-    missing = [c for c in (STAMP, ZONE, FUEL) if c not in table.columns] + ([] if value else ["Gen MW"])
-    if missing:
-        raise ParseError(f"{SOURCE}: {where}missing column(s) {', '.join(map(repr, missing))}; "
-                         f"header is {list(table.columns)}")
-    if bad_lines:
-        _note(anomalies, "malformed_row", f"{where}{len(bad_lines)} rows with more fields than "
-              "the header skipped", len(bad_lines))
-    table = table.rename(columns={STAMP: "stamp", ZONE: "zone", FUEL: "label", value: "value"})
-    return _drop_cut_tail(table[["stamp", "zone", "label", "value"]], where, anomalies)
+    return list(table.columns), [table[c].to_numpy(dtype=object) for c in table.columns], len(bad_lines)
 
 
-def _drop_cut_tail(table: pd.DataFrame, where: str, anomalies: list[Anomaly]) -> pd.DataFrame:
+def _drop_cut_tail(table: dict[str, np.ndarray], where: str, anomalies: list[Anomaly]) -> dict[str, np.ndarray]:
     """A cut download ends inside a row or inside an interval: drop the cut row, and the last
     interval when it lists fewer fuels than the one before (its gas would be half a sum)."""
-    if table.empty:
+    rows = len(table["stamp"])
+    if not rows:
         return table
-    if table.iloc[-1].isna().any():
-        _note(anomalies, "truncated", f"{where}last row {','.join(table.iloc[-1].dropna())!r} is cut "
-              "(truncated download?): skipped")
-        table = table.iloc[:-1]
-    runs = (table["stamp"] != table["stamp"].shift()).cumsum()  # rows come grouped by stamp
-    sizes = runs.value_counts(sort=False).sort_index()
-    if len(sizes) >= 2 and sizes.iloc[-1] < sizes.iloc[-2]:
-        _note(anomalies, "incomplete_interval", f"{where}the last stamp {table['stamp'].iloc[-1]} lists "
-              f"{sizes.iloc[-1]} of {sizes.iloc[-2]} fuels (cut download?): skipped")
-        table = table[runs != runs.iloc[-1]]
+    last = [table[c][-1] for c in RAW]
+    if not all(isinstance(cell, str) for cell in last):
+        _note(anomalies, "truncated", f"{where}last row {','.join(c for c in last if isinstance(c, str))!r} "
+              "is cut (truncated download?): skipped")
+        table, rows = {c: v[:-1] for c, v in table.items()}, rows - 1
+    stamps = table["stamp"]
+    # Rows come grouped by stamp: the runs of one stamp (a missing stamp, NaN, is a run of its own).
+    starts = np.flatnonzero(np.r_[True, stamps[1:] != stamps[:-1]]) if rows else np.array([], dtype=int)
+    sizes = np.diff(np.r_[starts, rows])
+    if len(sizes) >= 2 and sizes[-1] < sizes[-2]:
+        _note(anomalies, "incomplete_interval", f"{where}the last stamp {stamps[-1]} lists "
+              f"{sizes[-1]} of {sizes[-2]} fuels (cut download?): skipped")
+        table = {c: v[:starts[-1]] for c, v in table.items()}
     return table
 
 
-def _readings(raw: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
-    """Raw rows to folded readings: unreadable and off-schedule rows dropped and counted."""
-    frame = pd.DataFrame({
-        "end_local": _parse_stamps(raw["stamp"]),
-        "hours": raw["zone"].str.strip().str.upper().map(HOURS_BEHIND_UTC),
-        "label": raw["label"].str.strip(),
-        "mw": pd.to_numeric(raw["value"].str.strip(), errors="coerce"),
-    })
-    readable = frame.notna().all(axis=1) & (frame["label"] != "")
+def _readings(raw: dict[str, np.ndarray], anomalies: list[Anomaly]) -> pd.DataFrame:
+    """Raw rows to folded readings: unreadable and off-schedule rows dropped and counted.
+
+    Every column repeats a few values (a month holds 6,000 stamps, 2 zones, 7 labels and
+    6,000 values in 41,000 rows): each distinct value (or each run of one, for stamps and
+    zones, which come in runs) is cleaned and read once.
+    """
+    stamp_codes, stamps = _runs(raw["stamp"])
+    end_local = _parse_stamps(pd.Series(stamps, dtype=object).str.strip())
+    zone_codes, zones = _runs(raw["zone"])
+    hours = pd.Series(zones, dtype=object).str.strip().str.upper().map(HOURS_BEHIND_UTC).to_numpy(dtype="float64")
+    label_codes, labels = _distinct(raw["label"])
+    labels = [label.strip() if isinstance(label, str) else label for label in labels]
+    value_codes, values = _distinct(raw["value"])
+    mw = pd.to_numeric(pd.Series(values, dtype=object).str.strip(), errors="coerce").to_numpy()
+    # Back to one value per row; code -1 (a missing label or value cell) reads as missing.
+    row_end = _take(end_local.to_numpy(), stamp_codes, np.datetime64("NaT"))
+    row_hours = _take(hours, zone_codes, np.nan)
+    # Whole numbers in every row stay integers, as read_csv + to_numeric of the column gave them.
+    row_mw = mw[value_codes] if mw.dtype.kind in "iu" and (value_codes >= 0).all() \
+        else _take(mw.astype("float64"), value_codes, np.nan)
+    readable_label = np.array([isinstance(label, str) and label != "" for label in labels] + [False])
+    readable = ~np.isnat(row_end) & ~np.isnan(row_hours) & ~np.isnan(row_mw) & readable_label[label_codes]
     if not readable.all():
-        examples = raw[~readable].head(3).fillna("").agg(",".join, axis=1).tolist()
-        _note(anomalies, "malformed_row", f"{int((~readable).sum())} rows with a missing or "
-              f"unreadable stamp, time zone or value skipped, e.g. {examples}", int((~readable).sum()))
-    frame = _on_schedule(frame[readable], anomalies)
-    end_utc = (frame["end_local"] + pd.to_timedelta(frame["hours"], unit="h")).dt.tz_localize("UTC")
-    frame = frame.assign(region=REGION, timestamp=(end_utc - INTERVAL).astype("datetime64[ns, UTC]"))
-    frame = drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)
-    if frame.empty:
+        bad = np.flatnonzero(~readable)
+        examples = [",".join(raw[c][i] if isinstance(raw[c][i], str) else "" for c in RAW) for i in bad[:3]]
+        _note(anomalies, "malformed_row", f"{len(bad)} rows with a missing or "
+              f"unreadable stamp, time zone or value skipped, e.g. {examples}", len(bad))
+    on_grid = _on_schedule(end_local, stamp_codes, row_end, row_hours, readable, anomalies)
+    keep = readable & on_grid
+    end = pd.DatetimeIndex(row_end[keep])
+    end_utc = (end + pd.to_timedelta(row_hours[keep], unit="h")).tz_localize("UTC")
+    starts = (end_utc - INTERVAL).astype("datetime64[ns, UTC]")
+    label_codes, mw = label_codes[keep], row_mw[keep]
+    # Repeated (interval, label): the last row wins.
+    cleaned = {label: i for i, label in enumerate(dict.fromkeys(labels))}
+    label_codes = np.array([cleaned[label] for label in labels], dtype="int64")[label_codes]
+    labels = list(cleaned)
+    time_codes = pd.factorize(starts)[0].astype("int64")
+    repeated = pd.Series(time_codes * len(labels) + label_codes).duplicated(keep="last").to_numpy()
+    if repeated.any():
+        frame = pd.DataFrame({"timestamp": starts, "label": np.array(labels, dtype=object)[label_codes]})
+        drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)  # its note and log line
+        starts, label_codes, mw = starts[~repeated], label_codes[~repeated], mw[~repeated]
+    if not len(starts):
         return empty_frame(READING_COLUMNS)
-    _note_gaps(frame["timestamp"], anomalies)
-    frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+    _note_gaps(starts, anomalies)
+    codes, fuels = map_codes(label_codes, labels, FUEL_MAP, SOURCE, anomalies)
+    return fold(REGION, starts, codes, fuels, mw)
+
+
+def _runs(column: np.ndarray) -> tuple[np.ndarray, list]:
+    """(codes, values) of a column by runs of equal values: row i holds values[codes[i]]
+    (a missing value, NaN, is a run of its own)."""
+    if not len(column):
+        return np.zeros(0, dtype="intp"), []
+    starts = np.flatnonzero(np.r_[True, column[1:] != column[:-1]])
+    return np.repeat(np.arange(len(starts)), np.diff(np.r_[starts, len(column)])), list(column[starts])
+
+
+def _distinct(column: np.ndarray) -> tuple[np.ndarray, list]:
+    """(codes, distinct values) of a column; a missing value has code -1."""
+    codes, uniques = pd.factorize(column)
+    return codes, list(uniques)
+
+
+def _take(values: np.ndarray, codes: np.ndarray, missing) -> np.ndarray:
+    """values[codes], and `missing` where the code is -1."""
+    return np.append(values, np.array([missing], dtype=values.dtype))[codes]
 
 
 def _parse_stamps(stamps: pd.Series) -> pd.Series:
     """`MM/DD/YYYY HH:MM:SS` (or without seconds, as in old files) to naive local datetimes."""
-    text = stamps.str.strip()
-    parsed = pd.to_datetime(text, format=STAMP_FORMATS[0], errors="coerce")
+    if len(stamps) and all(isinstance(s, str) for s in stamps) and _PLAIN_STAMPS.fullmatch("\n".join(stamps)):
+        # Reordered as ISO 8601 for numpy, which parses them in one go (and refuses what
+        # is no time, 02/30 or 24:00, where to_datetime below is the judge).
+        try:
+            iso = np.array([f"{s[6:10]}-{s[:2]}-{s[3:5]}T{s[11:]}" for s in stamps], dtype="datetime64[s]")
+        except ValueError:
+            pass
+        else:
+            return pd.Series(iso.astype("datetime64[us]"), index=stamps.index)
+    parsed = pd.to_datetime(stamps, format=STAMP_FORMATS[0], errors="coerce")
     for fmt in STAMP_FORMATS[1:]:
-        parsed = parsed.fillna(pd.to_datetime(text, format=fmt, errors="coerce"))
+        if parsed.isna().any():
+            parsed = parsed.fillna(pd.to_datetime(stamps, format=fmt, errors="coerce"))
     return parsed
 
 
-def _on_schedule(frame: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
-    """Drop stamps off the 5-minute grid: extra RTD runs (02:47:37, 16:38) between intervals."""
-    stamps = frame["end_local"]
-    on_grid = (stamps.dt.second == 0) & (stamps.dt.minute % INTERVAL_MINUTES == 0)
-    if not on_grid.all():
-        off = frame.loc[~on_grid, ["end_local", "hours"]].drop_duplicates()
-        examples = ", ".join(f"{s:%H:%M:%S}" for s in off["end_local"].head(3))
-        _note(anomalies, "off_schedule_timestamp", f"{len(off)} stamps off the 5-minute grid "
-              f"(extra dispatch runs, e.g. {examples}) skipped", len(off), level=logging.INFO)
-    return frame[on_grid]
+def _on_schedule(end_local: pd.Series, stamp_codes: np.ndarray, row_end: np.ndarray, row_hours: np.ndarray,
+                 readable: np.ndarray, anomalies: list[Anomaly]) -> np.ndarray:
+    """Rows on the 5-minute grid; stamps off it are extra RTD runs (02:47:37, 16:38), counted
+    once per stamp and zone."""
+    grid = ((end_local.dt.second == 0) & (end_local.dt.minute % INTERVAL_MINUTES == 0)).to_numpy()
+    on_grid = _take(grid, stamp_codes, False)
+    off = readable & ~on_grid
+    if off.any():
+        pairs = pd.DataFrame({"end_local": row_end[off], "hours": row_hours[off]}).drop_duplicates()
+        examples = ", ".join(f"{s:%H:%M:%S}" for s in pairs["end_local"].head(3))
+        _note(anomalies, "off_schedule_timestamp", f"{len(pairs)} stamps off the 5-minute grid "
+              f"(extra dispatch runs, e.g. {examples}) skipped", len(pairs), level=logging.INFO)
+    return on_grid | ~readable
 
 
-def _note_gaps(starts: pd.Series, anomalies: list[Anomaly]) -> None:
+def _note_gaps(starts: pd.DatetimeIndex, anomalies: list[Anomaly]) -> None:
     """Count 5-minute intervals absent between the first and last one (real files lack a few)."""
     first, last = starts.min(), starts.max()
     missing = (last - first) // INTERVAL + 1 - starts.nunique()

@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 from datetime import date, datetime, time, timedelta, timezone
 
+import numpy as np
 import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
@@ -23,6 +25,7 @@ from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
     empty_frame, fold_fuels, map_fuels,
 )
+from crawler.frames import fold, map_codes, no_net_imports
 
 log = logging.getLogger(__name__)
 
@@ -73,8 +76,14 @@ def parse(payload: Payload) -> ParseResult:
     """Parse one gen_by_fuel page into hourly readings (MW, UTC interval starts)."""
     anomalies: list[Anomaly] = []
     rows = _items(_load(payload.body))
-    readings = _readings(_table(rows), anomalies) if rows else empty_frame(READING_COLUMNS)
-    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
+    if not rows:
+        readings = empty_frame(READING_COLUMNS)
+    elif _plain(rows):
+        readings = _plain_readings(rows, anomalies)
+    else:
+        readings = _readings(_table(rows), anomalies)
+    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(),
+                       anomalies=anomalies)
 
 
 def _load(body: bytes) -> object:
@@ -128,6 +137,49 @@ def _table(rows: list[dict]) -> pd.DataFrame:
         raise ParseError(f"{SOURCE}: gen_by_fuel rows lack {', '.join(map(repr, missing))}{hint} "
                          f"(row keys: {sorted(table.columns)}); PJM changed the format?")
     return table[list(FIELDS)]
+
+
+def _plain(rows: list[dict]) -> bool:
+    """Every row has the three fields, time and fuel as text, mw a number or null: the usual
+    page, which `_plain_readings` reads without building a frame."""
+    return all(type(r.get("datetime_beginning_utc")) is str and type(r.get("fuel_type")) is str
+               and (type(r.get("mw")) in (int, float) or r.get("mw", 0) is None) for r in rows)
+
+
+def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
+    """`_readings(_table(rows))` for `_plain` rows: each distinct time and fuel read once."""
+    stamp_codes, stamps = pd.factorize(np.array([r["datetime_beginning_utc"] for r in rows], dtype=object))
+    stamps = pd.Series(stamps, dtype=object).str.strip().str[:19]
+    times = pd.to_datetime(stamps, format=TIME_FORMAT, errors="coerce", utc=True).astype("datetime64[ns, UTC]")
+    starts = pd.DatetimeIndex(times)[stamp_codes]
+    label_codes, labels = pd.factorize(np.array([r["fuel_type"] for r in rows], dtype=object))
+    labels = [label.strip() for label in labels]
+    values = np.array([r["mw"] for r in rows], dtype=object)
+    mw = pd.to_numeric(values, errors="coerce").astype("float64")
+    null = np.array([v is None or (type(v) is float and math.isnan(v)) for v in values], dtype=bool)
+    unreadable = starts.isna() | (np.array([label == "" for label in labels])[label_codes]) | (np.isnan(mw) & ~null)
+    if unreadable.any():
+        examples = _table(rows)[unreadable].head(3).to_dict("records")
+        _note(anomalies, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable time, "
+              f"fuel type or value skipped, e.g. {examples}", int(unreadable.sum()))
+    # Fuel types equal once stripped are one label.
+    cleaned = {label: i for i, label in enumerate(dict.fromkeys(labels))}
+    label_codes = np.array([cleaned[label] for label in labels], dtype="intp")[label_codes]
+    labels = list(cleaned)
+    keep = ~unreadable
+    starts, label_codes, mw, null = starts[keep], label_codes[keep], mw[keep], null[keep]
+    repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
+    if repeated.any():
+        frame = pd.DataFrame({"timestamp": starts, "label": np.array(labels, dtype=object)[label_codes]})
+        drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)  # its note and log line
+        starts, label_codes, mw, null = starts[~repeated], label_codes[~repeated], mw[~repeated], null[~repeated]
+    if null.any():
+        _note(anomalies, "missing_value", f"{int(null.sum())} rows with a null mw skipped", int(null.sum()))
+        starts, label_codes, mw = starts[~null], label_codes[~null], mw[~null]
+    if not len(starts):
+        return empty_frame(READING_COLUMNS)
+    codes, fuels = map_codes(label_codes, labels, FUEL_MAP, SOURCE, anomalies)
+    return fold(REGION, starts, codes, fuels, mw)
 
 
 def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:

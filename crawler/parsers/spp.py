@@ -22,13 +22,12 @@ import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from crawler.http import HttpClient, base_url
-from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, fold_fuels,
-    map_fuels,
-)
+from crawler.model import READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame
+from crawler.frames import fold, fuels_of, no_net_imports
 from crawler.parsers.caiso import body_text
 
 log = logging.getLogger(__name__)
@@ -74,6 +73,8 @@ US_STAMP = "%m/%d/%Y %H:%M:%S"
 _SPLIT_SUFFIX = re.compile(r"[\s_]+(market|mkt|self)$", re.IGNORECASE)
 _LOAD = re.compile(r"\bload\b", re.IGNORECASE)
 _FUELS_LOWER = {label.lower(): fuel for label, fuel in FUEL_MAP.items()}
+# What str.strip() would remove, but for the newlines that join rows for read_csv.
+_SPACE = re.compile(r"[^\S\n]")
 
 
 # -- parse ------------------------------------------------------------------------------
@@ -82,16 +83,15 @@ def parse(payload: Payload) -> ParseResult:
     """Parse a recent or yearly generation-mix CSV into SWPP readings (MW, UTC interval starts)."""
     text = _text(payload)
     anomalies: list[Anomaly] = []
-    table = _read_table(text, anomalies)
-    time_column, fuel_columns = _columns(list(table.columns))
-    starts = _interval_starts(table[time_column], anomalies)
-    values = _numeric(table[fuel_columns], anomalies)
-    values.index = starts
+    names, cells = _read_table(text, anomalies)
+    time_column, fuel_columns = _columns(names)
+    starts = _interval_starts(cells[:, names.index(time_column)], anomalies)
+    values = _numeric(cells[:, [names.index(c) for c in fuel_columns]], fuel_columns, anomalies)
     # Rows without a single value (the empty last row of a yearly file) are no interval at all.
-    values = values[starts.notna().to_numpy() & values.notna().any(axis=1).to_numpy()]
-    values = _unique_intervals(values, anomalies)
-    return ParseResult(readings=_readings(values, anomalies), interval_minutes=INTERVAL_MINUTES,
-                       anomalies=anomalies)
+    keep = ~starts.isna() & ~np.isnan(values).all(axis=1)
+    starts, values = _unique_intervals(starts[keep], values[keep], anomalies)
+    return ParseResult(readings=_readings(fuel_columns, starts, values, anomalies),
+                       interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(), anomalies=anomalies)
 
 
 def _text(payload: Payload) -> str:
@@ -101,8 +101,9 @@ def _text(payload: Payload) -> str:
         raise ParseError(f"{SOURCE}: {exc}") from None
 
 
-def _read_table(text: str, anomalies: list[Anomaly]) -> pd.DataFrame:
-    """All cells as stripped strings under stripped header names; rows of the wrong width skipped."""
+def _read_table(text: str, anomalies: list[Anomaly]) -> tuple[list[str], np.ndarray]:
+    """Stripped header names and the cells (rows x columns) as stripped strings; rows of the
+    wrong width skipped."""
     lines = text.lstrip().splitlines()
     ends_cleanly = text.endswith(("\n", "\r"))
     if len(lines) == 1 and not ends_cleanly:
@@ -124,11 +125,20 @@ def _read_table(text: str, anomalies: list[Anomaly]) -> pd.DataFrame:
             _note(anomalies, "malformed_row", f"line {number} has {fields} fields, header has "
                   f"{len(names)}: skipped")
     if not rows:
-        return pd.DataFrame(columns=names, dtype=str)
-    # No quoting: SPP's cells are plain numbers and stamps.
-    table = pd.read_csv(io.StringIO("\n".join(rows)), header=None, names=names, dtype=str,
-                        keep_default_na=False, quoting=csv.QUOTE_NONE)
-    return table.apply(lambda column: column.str.strip())
+        return names, np.empty((0, len(names)), dtype=object)
+    # No quoting: SPP's cells are plain numbers and stamps, and every kept row has the
+    # header's width, so splitting at commas is all there is to it.
+    if rows[0].startswith("\ufeff"):  # read_csv would drop it: keep to its reading
+        table = pd.read_csv(io.StringIO("\n".join(rows)), header=None, names=range(len(names)),
+                            dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
+        split = table.to_numpy(dtype=object).tolist()
+    else:
+        split = [line.split(",") for line in rows]
+    if any(_SPACE.search(line) for line in rows):
+        split = [[cell.strip() for cell in row] for row in split]
+    cells = np.empty((len(split), len(names)), dtype=object)
+    cells[:] = split
+    return names, cells
 
 
 def _columns(names: list[str]) -> tuple[str, list[str]]:
@@ -162,27 +172,36 @@ def _fuel_of(label: str) -> str | None:
     return _FUELS_LOWER.get(label.lower())
 
 
-def _interval_starts(stamps: pd.Series, anomalies: list[Anomaly]) -> pd.Series:
+def _interval_starts(stamps: np.ndarray, anomalies: list[Anomaly]) -> pd.DatetimeIndex:
     """UTC stamps (interval ends) to interval starts; unreadable or off-grid stamps become NaT."""
     ends = pd.to_datetime(stamps, utc=True, format="ISO8601", errors="coerce")
-    # SPP's other files write "MM/DD/YYYY HH:MM:SS" stamps; take those too if one turns up here.
-    ends = ends.fillna(pd.to_datetime(stamps, utc=True, format=US_STAMP, errors="coerce"))
+    if ends.isna().any():
+        # SPP's other files write "MM/DD/YYYY HH:MM:SS" stamps; take those too if one turns up here.
+        ends = pd.Series(ends).fillna(pd.Series(pd.to_datetime(stamps, utc=True, format=US_STAMP,
+                                                               errors="coerce")))
+    ends = pd.DatetimeIndex(ends).as_unit("ns")
     bad = ends.isna()
     if bad.any():
-        examples = ", ".join(repr(s) for s in stamps[bad].unique()[:3])
+        examples = ", ".join(repr(s) for s in pd.unique(stamps[bad])[:3])
         _note(anomalies, "bad_time", f"{int(bad.sum())} rows with an unreadable time ({examples}) "
               "skipped", int(bad.sum()))
-    off_grid = ends.notna() & ((ends.dt.minute % INTERVAL_MINUTES != 0) | (ends.dt.second != 0))
+    # On the grid: minute a multiple of 5 and second 0 (whole seconds since the epoch, in UTC).
+    off_grid = ~bad & (ends.asi8 // 10**9 % (INTERVAL_MINUTES * 60) != 0)
     if off_grid.any():
         _note(anomalies, "off_schedule_timestamp", f"{int(off_grid.sum())} stamps off the 5-minute "
-              f"grid (e.g. {stamps[off_grid].iloc[0]!r}) skipped", int(off_grid.sum()))
-    return (ends.where(~off_grid) - INTERVAL).astype("datetime64[ns, UTC]")
+              f"grid (e.g. {stamps[off_grid][0]!r}) skipped", int(off_grid.sum()))
+        ends = ends.where(~off_grid)
+    return ends - INTERVAL
 
 
-def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+def _numeric(cells: np.ndarray, columns: list[str], anomalies: list[Anomaly]) -> np.ndarray:
     """Cells as floats; empty cells (the empty last row of a yearly file) become NaN silently."""
-    values = table.apply(pd.to_numeric, errors="coerce").astype("float64")
-    bad = values.isna() & (table != "")
+    # One conversion of all cells at once: per column it costs ten times as much.
+    values = pd.to_numeric(cells.ravel(), errors="coerce").astype("float64").reshape(cells.shape)
+    if not (np.isnan(values) & (cells != "")).any():
+        return values
+    table = pd.DataFrame(cells, columns=columns)
+    bad = pd.DataFrame(np.isnan(values), columns=columns) & (table != "")
     for column in bad.columns[bad.any()]:
         examples = ", ".join(repr(v) for v in table.loc[bad[column], column].unique()[:3])
         _note(anomalies, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
@@ -190,35 +209,41 @@ def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     return values
 
 
-def _unique_intervals(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+def _unique_intervals(starts: pd.DatetimeIndex, values: np.ndarray,
+                      anomalies: list[Anomaly]) -> tuple[pd.DatetimeIndex, np.ndarray]:
     """One row per interval (the last of repeated ones), sorted: yearly files run newest-first."""
-    repeated = values.index.duplicated(keep="last")
+    repeated = starts.duplicated(keep="last")
     if repeated.any():
         _note(anomalies, "duplicate_interval", f"{int(repeated.sum())} rows repeat an interval "
               "already in the file; kept the last", int(repeated.sum()))
-    values = values[~repeated].sort_index()
-    if len(values) > 1:
-        missing = (values.index[-1] - values.index[0]) // INTERVAL + 1 - len(values)
+    starts, values = starts[~repeated], values[~repeated]
+    order = starts.argsort()
+    starts, values = starts[order], values[order]
+    if len(starts) > 1:
+        missing = (starts[-1] - starts[0]) // INTERVAL + 1 - len(starts)
         if missing:
             _note(anomalies, "missing_interval", f"{missing} intervals between "
-                  f"{values.index[0]:%Y-%m-%d %H:%M}Z and {values.index[-1]:%Y-%m-%d %H:%M}Z are not "
+                  f"{starts[0]:%Y-%m-%d %H:%M}Z and {starts[-1]:%Y-%m-%d %H:%M}Z are not "
                   "in the file", missing)
-    return values
+    return starts, values
 
 
-def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+def _readings(columns: list[str], starts: pd.DatetimeIndex, values: np.ndarray,
+              anomalies: list[Anomaly]) -> pd.DataFrame:
     """Wide columns to long readings; Market and Self columns fold into one fuel."""
-    labels = {column: base_label(column) for column in values.columns}
-    unique = pd.Series(sorted(set(labels.values())))
+    labels = [base_label(column) for column in columns]
+    unique = sorted(set(labels))
     known = {label: fuel for label in unique if (fuel := _fuel_of(label))}
-    fuel_of_label = dict(zip(unique, map_fuels(unique, known, SOURCE, anomalies)))
-    long = values.rename_axis("timestamp").reset_index().melt(
-        id_vars="timestamp", var_name="column", value_name="mw").dropna(subset=["mw"])
-    if long.empty:
+    fuels = fuels_of(unique, known, SOURCE, anomalies)
+    code_of_label = {label: code for code, label in enumerate(unique)}
+    # Long rows column by column (as melting the wide table gives them): folded sums add
+    # their values in that order.
+    mw = values.T.ravel()
+    if np.isnan(mw).all():
         return empty_frame(READING_COLUMNS)
-    long["fuel"] = long["column"].map(labels).map(fuel_of_label)
-    long["region"] = REGION
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    rows = len(starts)
+    codes = np.repeat([code_of_label[label] for label in labels], rows)
+    return fold(REGION, starts[np.tile(np.arange(rows), len(columns))], codes, fuels, mw)
 
 
 def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
