@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 import os
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Callable, Mapping
 from urllib.parse import urlencode, urlsplit
 
@@ -170,3 +170,24 @@ def _root_cause(exc: BaseException) -> str:
 def base_url(source: str, default: str) -> str:
     """The source's endpoint root; `<SOURCE>_BASE_URL` points it at a mirror (or a test server)."""
     return os.environ.get(f"{source}_BASE_URL", default).rstrip("/")
+
+
+def fetch_days(client: HttpClient, source: str, days: list[date], fetch_day: Callable[[date], Payload],
+               may_be_missing: Callable[[date], bool] = lambda day: False) -> list[Payload]:
+    """One body per day. A day that fails is noted on the client (the run is partial) unless
+    `may_be_missing` says it may not be published yet; FetchError only when nothing came,
+    said once when every day failed the same way (the host is down)."""
+    payloads, failures = [], []
+    for day in days:
+        try:
+            payloads.append(fetch_day(day))
+        except FetchError as exc:
+            failures.append((day, str(exc)))
+    if not payloads:
+        raise FetchError("; ".join(dict.fromkeys(message for _, message in failures)))
+    for day, message in failures:
+        if may_be_missing(day):
+            log.info("%s %s: not published yet: %s", source, day, message)
+        else:
+            client.note_error(f"{source} {day:%Y-%m-%d}: {message}")
+    return payloads

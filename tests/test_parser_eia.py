@@ -181,7 +181,7 @@ def test_unreadable_period_or_value_is_skipped_and_counted():
 
 
 @pytest.mark.parametrize("body, text", [
-    (b"", "not JSON"),
+    (b"", "empty body"),
     (b"<html><body>502 Bad Gateway</body></html>", "not JSON"),
     (b'{"response": {"data": [', "not JSON"),
     (b"[]", "unexpected JSON shape: top level is list"),

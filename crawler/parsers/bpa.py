@@ -16,12 +16,12 @@ are skipped and counted.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 
+from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
@@ -60,7 +60,6 @@ FUEL_MAP = {
     # would be wrong by a factor of two or more, so it is stored as what it is: unknown.
     "Thermal": "unknown",
 }
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 # -- parse ------------------------------------------------------------------------------
@@ -81,14 +80,7 @@ def parse(payload: Payload) -> ParseResult:
 def _lines(body: bytes) -> tuple[list[str], bool]:
     """The body's lines and whether it ends with a line break; ParseError for an empty body or
     an HTML page in the file's place."""
-    text = body.decode("utf-8-sig", errors="replace")
-    if not text.strip():
-        raise ParseError(f"{SOURCE}: empty body: no data at all")
-    head = text.lstrip()[:2048].lower()
-    if head.startswith(("<!doctype", "<html", "<?xml")) or "<html" in head:
-        title = _TITLE.search(text)
-        shown = f" (title: {' '.join(title.group(1).split())[:120]!r})" if title else ""
-        raise ParseError(f"{SOURCE}: HTML page, not the tab-separated file{shown}")
+    text = body_text(Payload(body=body, name=""), "the tab-separated file", SOURCE)
     return text.splitlines(), text.endswith(("\n", "\r"))
 
 

@@ -16,7 +16,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from crawler.http import FetchError, HttpClient, base_url
+from crawler.bodies import body_text
+from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
     drop_duplicate_labels, empty_frame, fold_fuels, map_fuels,
@@ -58,7 +59,6 @@ YESTERDAY_GRACE = timedelta(minutes=20)
 _HISTORY_DATE = re.compile(r"/history/(\d{4})(\d{2})(\d{2})/")
 _NAME_DATE = re.compile(r"(?<!\d)(20\d{2})-?(\d{2})-?(\d{2})(?!\d)")
 _CLOCK = re.compile(r"^(\d{1,2}):(\d{2})$")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 _TO_STRIP = re.compile(r'[\s"]')  # what stripping cells of spaces and quotes could remove
 
 
@@ -108,19 +108,6 @@ def _parse_table(table: pd.DataFrame, day: date, anomalies: list[Anomaly]) -> Pa
         interval_minutes=INTERVAL_MINUTES,
         anomalies=anomalies,
     )
-
-
-def body_text(payload: Payload, expected: str = "CSV") -> str:
-    """The body as text; ParseError for an empty body or an HTML page served in its place."""
-    text = payload.body.decode("utf-8-sig", errors="replace")
-    if not text.strip():
-        raise ParseError("empty body: no data at all")
-    head = text.lstrip()[:2048].lower()
-    if head.startswith("<!doctype") or "<html" in head:
-        title = _TITLE.search(text)
-        shown = " ".join(title.group(1).split())[:120] if title else ""
-        raise ParseError(f"HTML page, not {expected}" + (f" (title: {shown!r})" if shown else ""))
-    return text
 
 
 def day_of(payload: Payload) -> date:
@@ -374,22 +361,9 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
     days = [today]
     if last_success is None or last_success < cutoff:
         days.insert(0, today - timedelta(days=1))
-    payloads, failures = [], []
-    for day in days:
-        try:
-            payloads.append(client.get(history_url(day)))
-        except FetchError as exc:
-            failures.append((day, str(exc)))
-    if not payloads:
-        # Both files fail the same way when the host is down: say it once.
-        raise FetchError("; ".join(dict.fromkeys(message for _, message in failures)))
-    for day, message in failures:
-        if day == today and now < cutoff:
-            # Just after midnight today's file often does not exist yet.
-            log.info("%s: today's file not published yet: %s", SOURCE, message)
-        else:
-            client.note_error(message)
-    return payloads
+    # Just after midnight today's file often does not exist yet.
+    return fetch_days(client, SOURCE, days, lambda day: client.get(history_url(day)),
+                      may_be_missing=lambda day: day == today and now < cutoff)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

@@ -16,12 +16,13 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from crawler.http import FetchError, HttpClient, base_url
+from crawler.bodies import body_text
+from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
     empty_frame, fold_fuels, map_fuels,
 )
-from crawler.parsers.caiso import PACIFIC, REGION, body_text, local_to_utc
+from crawler.parsers.caiso import PACIFIC, REGION, local_to_utc
 
 log = logging.getLogger(__name__)
 
@@ -209,22 +210,9 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
     """The two most recent reports: yesterday's (once published) and the day before's,
     so that a report published late is still collected on a later run."""
     yesterday = now.astimezone(PACIFIC).date() - timedelta(days=1)
-    payloads, failures = [], []
-    for day in (yesterday - timedelta(days=1), yesterday):
-        try:
-            payloads.append(client.get(report_url(day)))
-        except FetchError as exc:
-            failures.append((day, str(exc)))
-    if not payloads:
-        # Both files fail the same way when the host is down: say it once.
-        raise FetchError("; ".join(dict.fromkeys(message for _, message in failures)))
-    for day, message in failures:
-        if day == yesterday:
-            # Yesterday's report appears some time during today.
-            log.info("%s: report for %s not published yet: %s", SOURCE, day, message)
-        else:
-            client.note_error(message)
-    return payloads
+    # Yesterday's report appears some time during today.
+    return fetch_days(client, SOURCE, [yesterday - timedelta(days=1), yesterday],
+                      lambda day: client.get(report_url(day)), may_be_missing=lambda day: day == yesterday)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

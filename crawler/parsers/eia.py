@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import numpy as np
 import pandas as pd
 
+from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
@@ -77,7 +78,7 @@ PAGING_WARNING = "incomplete return"
 def parse(payload: Payload) -> ParseResult:
     """Parse one fuel-type-data page into hourly readings (MW, UTC interval starts)."""
     anomalies: list[Anomaly] = []
-    rows = _data_rows(_load(payload.body), anomalies)
+    rows = _data_rows(load_json(payload, SOURCE), anomalies)
     if not rows:
         readings = empty_frame(READING_COLUMNS)
     elif _plain(rows):
@@ -86,14 +87,6 @@ def parse(payload: Payload) -> ParseResult:
         readings = _readings(_table(rows), anomalies)
     return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(),
                        anomalies=anomalies)
-
-
-def _load(body: bytes) -> object:
-    try:
-        return json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        start = body[:60].decode("utf-8", errors="replace").strip()
-        raise ParseError(f"{SOURCE}: body is not JSON ({exc}; starts {start!r})") from None
 
 
 def _data_rows(doc: object, anomalies: list[Anomaly]) -> list[dict]:

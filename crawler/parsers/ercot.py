@@ -21,18 +21,17 @@ its history comes through EIA (respondent ERCO).
 """
 from __future__ import annotations
 
-import json
 import logging
 from datetime import date, datetime, timedelta
 
 import pandas as pd
 
+from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
     empty_frame, fold_fuels, map_fuels,
 )
-from crawler.parsers.caiso import body_text
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +67,7 @@ STAMP_TOLERANCE = pd.Timedelta(seconds=60)
 
 def parse(payload: Payload) -> ParseResult:
     """Parse a fuel-mix or an energy-storage body (told apart by shape) into ERCO readings."""
-    doc = _load(payload)
+    doc = load_json(payload, SOURCE)
     anomalies: list[Anomaly] = []
     if isinstance(doc, dict) and any(key in doc for key in STORAGE_DAYS):
         readings = _storage_readings(doc, anomalies)
@@ -79,17 +78,6 @@ def parse(payload: Payload) -> ParseResult:
         raise ParseError(f"{SOURCE}: unexpected JSON shape: missing key 'data' (fuel mix) or "
                          f"'previousDay'/'currentDay' (energy storage); top level: {keys}")
     return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
-
-
-def _load(payload: Payload) -> object:
-    try:
-        return json.loads(body_text(payload, "JSON"))
-    except ParseError as exc:
-        raise ParseError(f"{SOURCE}: {exc}") from None
-    except json.JSONDecodeError as exc:
-        start = payload.body[:60].decode("utf-8", errors="replace").strip()
-        raise ParseError(f"{SOURCE}: body is not JSON ({exc}; starts {start!r}; truncated "
-                         "download?)") from None
 
 
 def _fuel_mix_readings(doc: dict, anomalies: list[Anomaly]) -> pd.DataFrame:

@@ -20,12 +20,12 @@ from datetime import date, datetime, time, timedelta, timezone
 
 import pandas as pd
 
-from crawler.http import FetchError, HttpClient, base_url
+from crawler.bodies import body_text
+from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
     empty_frame, fold_fuels, map_fuels,
 )
-from crawler.parsers.caiso import body_text
 
 log = logging.getLogger(__name__)
 
@@ -158,17 +158,7 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
     days = [today]
     if last_success is None or last_success < cutoff:
         days.insert(0, today - timedelta(days=1))
-    payloads, failures = [], []
-    for day in days:
-        try:
-            payloads.append(fetch_day(client, day))
-        except FetchError as exc:
-            failures.append(f"{SOURCE} {day}: {exc}")
-    if not payloads:
-        raise FetchError("; ".join(failures))
-    for message in failures:
-        client.note_error(message)
-    return payloads
+    return fetch_days(client, SOURCE, days, lambda day: fetch_day(client, day))
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

@@ -26,7 +26,6 @@ with silences of up to ~17 minutes. They become 5-minute interval starts (UTC) l
 """
 from __future__ import annotations
 
-import json
 import logging
 import os
 import re
@@ -36,7 +35,8 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from crawler.http import FetchError, HttpClient, base_url
+from crawler.bodies import load_json
+from crawler.http import FetchError, HttpClient, base_url, fetch_days
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
     empty_frame,
@@ -90,7 +90,6 @@ FUEL_MAP = {
 CHART_NON_FUEL_KEYS = frozenset({"BeginDate", "BeginDateMs", "Renewables", "Total"})
 WEB_KEYS = ("BeginDate", "FuelCategory", "GenMw")
 _OFFSET = re.compile(r"(?:[+-]\d{2}:?\d{2}|Z)$")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 # -- parse ------------------------------------------------------------------------------
@@ -98,7 +97,7 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 def parse(payload: Payload) -> ParseResult:
     """Parse a genfuelmix answer (web service or wsclient) into readings (MW, UTC starts)."""
     anomalies: list[Anomaly] = []
-    doc = _load(payload.body)
+    doc = load_json(payload, SOURCE)
     columns = _web_columns(doc)
     if columns is None:
         reports = _readable(_rows(doc), anomalies)
@@ -135,23 +134,6 @@ def _rows_of_reports(report: np.ndarray, taken: np.ndarray) -> tuple[np.ndarray,
     # Offsets 0..count-1 within each interval's block of rows.
     within = np.arange(len(times)) - np.repeat(np.cumsum(count) - count, count)
     return order[np.repeat(first, count) + within], times
-
-
-def _load(body: bytes) -> object:
-    """The body as JSON; ParseError for an empty body, an HTML page or a cut download."""
-    text = body.decode("utf-8-sig", errors="replace")
-    if not text.strip():
-        raise ParseError(f"{SOURCE}: empty body: no data at all")
-    head = text.lstrip()[:2048].lower()
-    if head.startswith(("<!doctype", "<html", "<?xml")) or "<html" in head:
-        title = _TITLE.search(text)
-        shown = f" (title: {' '.join(title.group(1).split())[:120]!r})" if title else ""
-        raise ParseError(f"{SOURCE}: HTML page, not JSON{shown}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"{SOURCE}: body is not JSON, truncated download? ({exc}; "
-                         f"starts {text.strip()[:60]!r})") from None
 
 
 def _rows(doc: object) -> pd.DataFrame:
@@ -364,20 +346,8 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
     days = [today]
     if last_success is None or last_success < cutoff:
         days.append(today - timedelta(days=1))
-    payloads, failures = [], []
-    for day in days:
-        try:
-            payloads.append(fetch_day(client, day))
-        except FetchError as exc:
-            failures.append((day, str(exc)))
-    if not payloads:
-        raise FetchError("; ".join(dict.fromkeys(message for _, message in failures)))
-    for day, message in failures:
-        if day == today and now < cutoff:
-            log.info("%s: today's reports not published yet: %s", SOURCE, message)
-        else:
-            client.note_error(f"{SOURCE} {day:%Y-%m-%d}: {message}")
-    return payloads
+    return fetch_days(client, SOURCE, days, lambda day: fetch_day(client, day),
+                      may_be_missing=lambda day: day == today and now < cutoff)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

@@ -15,13 +15,13 @@ early; following the two reference projects keeps cross-checks aligned.
 """
 from __future__ import annotations
 
-import json
 import logging
 import re
 from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 
+from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
@@ -63,7 +63,6 @@ FUEL_MAP = {
 IMPORTS_LABEL = "imports"  # net scheduled imports into MISO: not generation
 ROW_KEYS = ("INTERVALEST", "CATEGORY", "ACT")
 _REF_ZONE = re.compile(r"Interval\s+\d{1,2}:\d{2}\s+([A-Za-z]+)\s*$")
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 # -- parse ------------------------------------------------------------------------------
@@ -71,7 +70,7 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 def parse(payload: Payload) -> ParseResult:
     """Parse one getfuelmix answer into readings and net imports (MW, UTC interval starts)."""
     anomalies: list[Anomaly] = []
-    rows = _fuel_rows(_load(payload.body))
+    rows = _fuel_rows(load_json(payload, SOURCE))
     if not rows:
         return ParseResult(readings=empty_frame(READING_COLUMNS), interval_minutes=INTERVAL_MINUTES)
     table = _table(rows, anomalies)
@@ -82,22 +81,6 @@ def parse(payload: Payload) -> ParseResult:
         interval_minutes=INTERVAL_MINUTES,
         anomalies=anomalies,
     )
-
-
-def _load(body: bytes) -> object:
-    """The body as JSON; ParseError for an empty body, an HTML page or anything else."""
-    text = body.decode("utf-8-sig", errors="replace")
-    if not text.strip():
-        raise ParseError(f"{SOURCE}: empty body: no data at all")
-    head = text.lstrip()[:2048].lower()
-    if head.startswith(("<!doctype", "<html", "<?xml")) or "<html" in head:
-        title = _TITLE.search(text)
-        shown = f" (title: {' '.join(title.group(1).split())[:120]!r})" if title else ""
-        raise ParseError(f"{SOURCE}: HTML page, not JSON{shown}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"{SOURCE}: body is not JSON ({exc}; starts {text.strip()[:60]!r})") from None
 
 
 def _fuel_rows(doc: object) -> list[dict]:

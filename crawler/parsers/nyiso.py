@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from crawler.http import FetchError, HttpClient, base_url
+from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
     empty_frame,
@@ -342,22 +342,8 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
     days = [today]
     if last_success is None or last_success < cutoff:
         days.append(today - timedelta(days=1))
-    payloads, failures = [], []
-    for day in days:
-        try:
-            payloads.append(client.get(daily_url(day)))
-        except FetchError as exc:
-            failures.append((day, str(exc)))
-    if not payloads:
-        # Both files fail the same way when the host is down: say it once.
-        raise FetchError("; ".join(dict.fromkeys(message for _, message in failures)))
-    for day, message in failures:
-        if day == today and now < cutoff:
-            # Just after midnight today's file often does not exist yet.
-            log.info("%s: today's file not published yet: %s", SOURCE, message)
-        else:
-            client.note_error(f"{SOURCE} {day:%Y-%m-%d}: {message}")
-    return payloads
+    return fetch_days(client, SOURCE, days, lambda day: client.get(daily_url(day)),
+                      may_be_missing=lambda day: day == today and now < cutoff)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

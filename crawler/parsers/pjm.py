@@ -14,12 +14,12 @@ import json
 import logging
 import math
 import os
-import re
 from datetime import date, datetime, time, timedelta, timezone
 
 import numpy as np
 import pandas as pd
 
+from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
@@ -67,7 +67,6 @@ FUEL_MAP = {
     "Other Renewables": "biomass",
     "Other": "other",
 }
-_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
 
 # -- parse ------------------------------------------------------------------------------
@@ -75,7 +74,7 @@ _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 def parse(payload: Payload) -> ParseResult:
     """Parse one gen_by_fuel page into hourly readings (MW, UTC interval starts)."""
     anomalies: list[Anomaly] = []
-    rows = _items(_load(payload.body))
+    rows = _items(load_json(payload, SOURCE))
     if not rows:
         readings = empty_frame(READING_COLUMNS)
     elif _plain(rows):
@@ -84,22 +83,6 @@ def parse(payload: Payload) -> ParseResult:
         readings = _readings(_table(rows), anomalies)
     return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(),
                        anomalies=anomalies)
-
-
-def _load(body: bytes) -> object:
-    text = body.decode("utf-8-sig", errors="replace")
-    if not text.strip():
-        raise ParseError(f"{SOURCE}: empty body: no data at all")
-    head = text.lstrip()[:2048].lower()
-    if head.startswith(("<!doctype", "<html", "<?xml")) or "<html" in head:
-        title = _TITLE.search(text)
-        shown = f" (title: {' '.join(title.group(1).split())[:120]!r})" if title else ""
-        raise ParseError(f"{SOURCE}: HTML page, not JSON{shown}")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise ParseError(f"{SOURCE}: body is not JSON, truncated download? ({exc}; "
-                         f"starts {text.strip()[:60]!r})") from None
 
 
 def _items(doc: object) -> list[dict]:

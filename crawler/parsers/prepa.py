@@ -27,11 +27,11 @@ from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 
+from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, fold_fuels, map_fuels,
 )
-from crawler.parsers.caiso import body_text
 
 log = logging.getLogger(__name__)
 

@@ -25,10 +25,10 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
+from crawler.bodies import body_text
 from crawler.http import HttpClient, base_url
 from crawler.model import READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame
 from crawler.frames import fold, fuels_of, no_net_imports
-from crawler.parsers.caiso import body_text
 
 log = logging.getLogger(__name__)
 
