@@ -102,9 +102,8 @@ def _points_json(points: IntensitySeries) -> list[dict]:
     an unknown (NULL) value becomes NaN, which the encoder writes as null."""
     def values(column: np.ndarray, known: np.ndarray) -> list[float]:
         return np.where(known, column, np.nan).tolist()
-    stamps = [f"{text}+00:00" for text in iso_column(points.ts)]
     return [{"timestamp": t, "carbon_intensity": c, "renewable_ratio": r, "low_carbon_ratio": low}
-            for t, c, r, low in zip(stamps, values(points.carbon_intensity, points.carbon_intensity_known),
+            for t, c, r, low in zip(iso_column(points.ts), values(points.carbon_intensity, points.carbon_intensity_known),
                                     values(points.renewable_share, points.renewable_share_known),
                                     values(points.low_carbon_share, points.low_carbon_share_known))]
 

@@ -94,7 +94,7 @@ class CarbonIntensityForecast(Resource):
                            "from data that exists", "issued_at")
         issued_at = pd.Timestamp(issued_at).tz_convert("UTC").floor("h").to_pydatetime()
         factor_set = args["emission_factor_type"]
-        with current_app.config["POOL"].cursor() as cur:
+        with current_app.config["POOL"].cursor(transaction=True) as cur:  # an issued forecast is stored
             series = _series(all_series(cur, located.region), args.get("source"), issued_at, now, located.region)
             try:
                 issued = forecasting.issue(cur, series, factor_set, issued_at)
