@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import select
 import threading
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 
 import psycopg2
 import psycopg2.extensions
@@ -44,7 +44,8 @@ class Pool:
         conn = self._checkout()
         try:
             conn.autocommit = not transaction  # a client-side switch: no round trip
-            with conn, conn.cursor() as cur:
+            # Not `with conn` outside a transaction: since psycopg2 2.9 it opens one even in autocommit.
+            with conn if transaction else nullcontext(), conn.cursor() as cur:
                 yield cur
         except psycopg2.OperationalError as exc:
             self._checkin(conn, close=True)
