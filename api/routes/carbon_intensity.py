@@ -109,12 +109,10 @@ def _points_json(points: IntensitySeries) -> list[dict]:
 
 
 def _time_weighted(points: IntensitySeries) -> dict:
-    """Means weighted by the minutes each point covers, over the points with a value: the
-    same sums, in the same order, as adding up one point after another."""
+    """Means weighted by the minutes each point covers, over the points with a value."""
     def mean(values: np.ndarray, known: np.ndarray):
-        chosen = known & (points.minutes != 0)
-        minutes = points.minutes[chosen]
-        weight = sum(minutes.tolist())
-        return sum((values[chosen] * minutes).tolist()) / weight if weight else None
+        weights = np.where(known, points.minutes, 0)
+        total = int(weights.sum())
+        return float(np.dot(np.where(known, values, 0.0), weights) / total) if total else None
     return {"carbon_intensity": mean(points.carbon_intensity, points.carbon_intensity_known),
             "renewable_ratio": mean(points.renewable_share, points.renewable_share_known)}
