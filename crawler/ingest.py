@@ -37,6 +37,13 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
         except ParseError as exc:
             errors.append(f"{_short(payload.name)}: {exc}" if len(payloads) > 1 else str(exc))
             log.info("%s: cannot parse %s: %s", source, payload.name, exc)
+        except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
+            # A body of a shape the parser did not foresee (a stamp in the year 4016, say) is
+            # refused like a ParseError: the other bodies still count, the raw payload stays
+            # archived for a replay once the parser knows better, and the traceback is logged.
+            text = f"{source}: unreadable body ({type(exc).__name__}: {exc})"
+            errors.append(f"{_short(payload.name)}: {text}" if len(payloads) > 1 else text)
+            log.info("%s: parser failed on %s", source, payload.name, exc_info=True)
     if not results:
         return Parsed(None, errors)
     return Parsed(validate(source, ParseResult.concat(results), now), errors)

@@ -48,6 +48,17 @@ def test_parse_of_a_bad_file_says_why_and_fails(tmp_path):
     assert "HTML" in result.stderr and "Traceback" not in result.stderr
 
 
+def test_parse_refuses_a_body_its_parser_did_not_foresee_and_keeps_the_others(tmp_path, shared_fixtures):
+    good = shared_fixtures / "NYISO" / "20250219rtfuelmix.csv"
+    corrupt = tmp_path / "20250220rtfuelmix.csv"  # one stamp in the year 4025: beyond pandas' datetimes
+    corrupt.write_bytes(good.read_bytes().replace(b"02/19/2025 00:05:00", b"02/19/4025 00:05:00", 1))
+    result = crawler_cli("parse", "NYISO", str(corrupt), str(good))
+    assert result.returncode == 1  # a file could not be read
+    assert len(json_lines(result.stdout)) == 288 * 6  # the readable one, whole
+    assert "20250220rtfuelmix.csv: NYISO: unreadable body (OutOfBoundsDatetime" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def test_parse_of_an_unknown_source_lists_the_known_ones(tmp_path):
     result = crawler_cli("parse", "NOPE", str(tmp_path))
     assert result.returncode != 0

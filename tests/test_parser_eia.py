@@ -317,3 +317,10 @@ def test_backfill_chunks_are_calendar_months():
         (date(2024, 3, 1), date(2024, 3, 10)),
     ]
     assert eia.backfill_chunks(date(2024, 12, 1), date(2025, 1, 1)) == [(date(2024, 12, 1), date(2025, 1, 1))]
+
+
+def test_respondent_or_fueltype_that_is_not_text_is_skipped_and_counted():
+    result = parse_doc(body_of([row(), row(fueltype={"id": "NUC"}), row(respondent=["CISO"], fueltype="WND"),
+                                row(fueltype=None)]))
+    assert value_at(result.readings, "CISO", "2024-05-01T12:00Z", "gas") == 100.0
+    assert len(result.readings) == 1 and kinds(result) == {"malformed_row": 3}

@@ -205,7 +205,8 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
         "mw": pd.to_numeric(table["value"], errors="coerce").astype("float64"),
         "null": table["value"].isna(),
     })
-    unreadable = (frame[["region", "timestamp", "label"]].isna().any(axis=1)
+    not_text = ~(table["respondent"].map(type).eq(str) & table["fueltype"].map(type).eq(str))
+    unreadable = (frame[["region", "timestamp", "label"]].isna().any(axis=1) | not_text
                   | (frame["mw"].isna() & ~frame["null"]))
     if unreadable.any():
         examples = table[unreadable].head(3).to_dict("records")
