@@ -24,9 +24,10 @@ run: $(BIN)/.installed
 	$(BIN)/python -m database migrate
 	VENV=$(VENV) deploy/run-local.sh
 
-## test: set up and run the whole test suite on a throw-away database
+## test: set up and run the whole test suite on a throw-away database (and a real nginx,
+## unpacked from Debian's package on first use, for tests/test_nginx.py)
 test: $(BIN)/.installed-dev
-	$(BIN)/python -m pytest
+	ENERGY_DATA_NGINX="$$(scripts/setup/nginx.sh $(ENERGY_DATA_HOME)/tools/nginx || true)" $(BIN)/python -m pytest
 
 crawl: $(BIN)/.installed
 	$(BIN)/python -m crawler run
