@@ -106,10 +106,26 @@ def map_fuels(
     fuels = keys.map(normalised)
     unknown = labels[fuels.isna()]
     for label, count in Counter(unknown.astype(str)).items():
-        message = f"{source}: unknown fuel label {label!r} stored as 'unknown'"
-        log.warning(message)
-        anomalies.append(Anomaly("unknown_fuel", message, count))
+        note(anomalies, source, "unknown_fuel", f"unknown fuel label {label!r} stored as 'unknown'", count)
     return fuels.fillna("unknown")
+
+
+def note(anomalies: list[Anomaly], source: str, kind: str, message: str, count: int = 1,
+         level: int = logging.WARNING) -> None:
+    """Record an anomaly of `source` and log it, the message prefixed with the source."""
+    message = f"{source}: {message}"
+    log.log(level, message)
+    anomalies.append(Anomaly(kind, message, count))
+
+
+def note_gaps(anomalies: list[Anomaly], source: str, starts: pd.Series | pd.DatetimeIndex,
+              interval: pd.Timedelta, where: str = "file") -> None:
+    """Count the intervals absent between the first and last start (real files lack a few)."""
+    first, last = starts.min(), starts.max()
+    missing = (last - first) // interval + 1 - starts.nunique()
+    if missing:
+        note(anomalies, source, "missing_interval", f"{missing} intervals between {first:%Y-%m-%d %H:%M}Z "
+             f"and {last:%Y-%m-%d %H:%M}Z are not in the {where}", missing)
 
 
 def fold_fuels(frame: pd.DataFrame) -> pd.DataFrame:
@@ -129,7 +145,6 @@ def drop_duplicate_labels(
     duplicated = frame.duplicated(subset=key, keep="last")
     count = int(duplicated.sum())
     if count:
-        message = f"{source}: {count} repeated rows for the same interval and label; kept the last"
-        log.warning(message)
-        anomalies.append(Anomaly("duplicate_interval", message, count))
+        note(anomalies, source, "duplicate_interval",
+             f"{count} repeated rows for the same interval and label; kept the last", count)
     return frame[~duplicated]

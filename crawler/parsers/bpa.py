@@ -15,7 +15,6 @@ are skipped and counted.
 """
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
@@ -24,11 +23,9 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame, fold_fuels, map_fuels,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
+    fold_fuels, map_fuels, note, note_gaps,
 )
-
-log = logging.getLogger(__name__)
 
 SOURCE = "BPA"
 INTERVAL_MINUTES = 5
@@ -100,8 +97,8 @@ def _header_and_rows(lines: list[str], ends_cleanly: bool,
         # A download cut inside the last line: its last value may be cut short too.
         last = rows.pop()
         if any(last[1:]):
-            _note(anomalies, "truncated", f"the file ends inside the row {chr(9).join(last)[:60]!r} "
-                  "(truncated download?): skipped")
+            note(anomalies, SOURCE, "truncated", f"the file ends inside the row {chr(9).join(last)[:60]!r} "
+                 "(truncated download?): skipped")
     return names, rows
 
 
@@ -114,8 +111,8 @@ def _table(names: list[str], rows: list[list[str]], anomalies: list[Anomaly]) ->
     width = len(names)
     long_rows = [r for r in rows if len(r) > width and any(r[width:])]
     if long_rows:
-        _note(anomalies, "malformed_row", f"{len(long_rows)} rows with more values than the header "
-              f"has columns skipped, e.g. {long_rows[0][:8]}", len(long_rows))
+        note(anomalies, SOURCE, "malformed_row", f"{len(long_rows)} rows with more values than the header "
+             f"has columns skipped, e.g. {long_rows[0][:8]}", len(long_rows))
     cells = [(r + [""] * width)[:width] for r in rows if not (len(r) > width and any(r[width:]))]
     table = pd.DataFrame(cells, columns=["__stamp__", *names[1:]], dtype=str)
     if table.empty:
@@ -128,17 +125,17 @@ def _utc_starts(stamps: pd.Series, anomalies: list[Anomaly]) -> pd.Series:
     local = pd.to_datetime(stamps, format=STAMP_FORMAT, errors="coerce")
     if local.isna().any():
         examples = stamps[local.isna()].head(3).tolist()
-        _note(anomalies, "bad_time", f"{int(local.isna().sum())} rows whose Date/Time is not "
-              f"MM/DD/YYYY HH:MM skipped, e.g. {examples}", int(local.isna().sum()))
+        note(anomalies, SOURCE, "bad_time", f"{int(local.isna().sum())} rows whose Date/Time is not "
+             f"MM/DD/YYYY HH:MM skipped, e.g. {examples}", int(local.isna().sum()))
     ambiguous = local.notna() & local.dt.tz_localize(PACIFIC, ambiguous="NaT", nonexistent="shift_forward").isna()
     # The clock going backwards into an ambiguous hour starts its second (standard-time) pass.
     second_pass = ((local.diff() < pd.Timedelta(0)) & ambiguous).cumsum() > 0
     aware = local.dt.tz_localize(PACIFIC, ambiguous=(~second_pass).to_numpy(), nonexistent="NaT")
     nonexistent = local.notna() & aware.isna()
     if nonexistent.any():
-        _note(anomalies, "nonexistent_time", f"{int(nonexistent.sum())} stamps that do not exist in "
-              f"Pacific time (spring-forward gap, e.g. {stamps[nonexistent].iloc[0]}) skipped",
-              int(nonexistent.sum()))
+        note(anomalies, SOURCE, "nonexistent_time", f"{int(nonexistent.sum())} stamps that do not exist in "
+             f"Pacific time (spring-forward gap, e.g. {stamps[nonexistent].iloc[0]}) skipped",
+             int(nonexistent.sum()))
     return (aware.dt.tz_convert("UTC") - INTERVAL).astype("datetime64[ns, UTC]")
 
 
@@ -148,8 +145,8 @@ def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     bad = values.isna() & (table != "")
     for column in bad.columns[bad.any()]:
         examples = ", ".join(repr(v) for v in table.loc[bad[column].to_numpy(), column].unique()[:3])
-        _note(anomalies, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
-              int(bad[column].sum()))
+        note(anomalies, SOURCE, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
+             int(bad[column].sum()))
     return values.astype("float64")
 
 
@@ -162,22 +159,8 @@ def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     long = drop_duplicate_labels(long, ["timestamp", "label"], SOURCE, anomalies)
     if long.empty:
         return empty_frame(READING_COLUMNS)
-    _note_gaps(long["timestamp"], anomalies)
+    note_gaps(anomalies, SOURCE, long["timestamp"], INTERVAL)
     return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
-
-
-def _note_gaps(starts: pd.Series, anomalies: list[Anomaly]) -> None:
-    first, last = starts.min(), starts.max()
-    missing = (last - first) // INTERVAL + 1 - starts.nunique()
-    if missing:
-        _note(anomalies, "missing_interval", f"{missing} intervals between {first:%Y-%m-%d %H:%M}Z "
-              f"and {last:%Y-%m-%d %H:%M}Z are not in the file", missing)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

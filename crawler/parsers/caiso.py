@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -20,11 +19,9 @@ from crawler.bodies import body_text
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
-    drop_duplicate_labels, empty_frame, fold_fuels, map_fuels,
+    drop_duplicate_labels, empty_frame, fold_fuels, map_fuels, note,
 )
 from crawler.frames import fold, fuels_of, no_net_imports
-
-log = logging.getLogger(__name__)
 
 SOURCE = "CAISO"
 INTERVAL_MINUTES = 5
@@ -196,10 +193,10 @@ def _complete_rows(lines: list[str], width: int, ends_cleanly: bool,
         if fields == width:
             rows.append(line)
         elif number == len(lines) + 1 and not ends_cleanly:
-            _note(anomalies, "truncated", f"last line {number} is cut ({fields} of {width} fields): skipped")
+            note(anomalies, SOURCE, "truncated", f"last line {number} is cut ({fields} of {width} fields): skipped")
         else:
-            _note(anomalies, "malformed_row",
-                  f"line {number} has {fields} fields, header has {width}: skipped")
+            note(anomalies, SOURCE, "malformed_row",
+                 f"line {number} has {fields} fields, header has {width}: skipped")
     return rows
 
 
@@ -236,8 +233,8 @@ def _utc_times(clock, day: date, anomalies: list[Anomaly]) -> pd.DatetimeIndex |
             previous = minutes
             utc = local_to_utc(day, minutes, fold)
             if utc is None:
-                _note(anomalies, "nonexistent_time",
-                      f"{day} {value} does not exist in Pacific time (DST gap): row skipped")
+                note(anomalies, SOURCE, "nonexistent_time",
+                     f"{day} {value} does not exist in Pacific time (DST gap): row skipped")
             result.append(utc)
         times = pd.DatetimeIndex(pd.to_datetime(result, utc=True)).as_unit("ns")
     if isinstance(clock, pd.Series):
@@ -252,7 +249,7 @@ def _offset(day: date, minutes: int) -> timedelta | None:
 def _minutes_or_note(value: str, anomalies: list[Anomaly]) -> int | None:
     minutes = _minutes(value)
     if minutes is None:
-        _note(anomalies, "bad_time", f"time {value!r} is not HH:MM: row skipped")
+        note(anomalies, SOURCE, "bad_time", f"time {value!r} is not HH:MM: row skipped")
     return minutes
 
 
@@ -289,8 +286,8 @@ def _numeric(cells: np.ndarray, columns: list[str], anomalies: list[Anomaly]) ->
 def _note_non_numeric(table: pd.DataFrame, bad: pd.DataFrame, anomalies: list[Anomaly]) -> None:
     for column in bad.columns[bad.any()]:
         examples = ", ".join(repr(v) for v in table.loc[bad[column], column].unique()[:3])
-        _note(anomalies, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
-              int(bad[column].sum()))
+        note(anomalies, SOURCE, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
+             int(bad[column].sum()))
 
 
 def _unique_readings(times: pd.DatetimeIndex, columns: list[str], values: np.ndarray,
@@ -339,12 +336,6 @@ def _net_imports(imports: pd.Series | None) -> pd.DataFrame:
     imports = imports[~imports.index.duplicated(keep="last")]
     frame = pd.DataFrame({"region": REGION, "timestamp": imports.index, "mw": imports.to_numpy()})
     return frame[NET_IMPORT_COLUMNS].reset_index(drop=True)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 from datetime import date, datetime, timedelta
 
@@ -19,12 +18,10 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
-    NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
-    empty_frame, fold_fuels, map_fuels,
+    NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame,
+    fold_fuels, map_fuels, note,
 )
 from crawler.parsers.caiso import PACIFIC, REGION, local_to_utc
-
-log = logging.getLogger(__name__)
 
 SOURCE = "CAISO_DRW"
 INTERVAL_MINUTES = 60
@@ -96,7 +93,7 @@ def _day(records: list[list[str]], name: str, anomalies: list[Anomaly]) -> date:
     named = [m for m in _NAME_DATE.finditer(name)]
     in_name = date(*(int(g) for g in named[-1].groups())) if named else None
     if in_file and in_name and in_file != in_name:
-        _note(anomalies, "date_mismatch", f"report dated {in_file} served as {name!r}: used {in_file}")
+        note(anomalies, SOURCE, "date_mismatch", f"report dated {in_file} served as {name!r}: used {in_file}")
     if in_file or in_name:
         return in_file or in_name
     raise ParseError(f"no date: the report has no MM/DD/YY in its first cell and {name!r} no YYYYMMDD")
@@ -113,8 +110,8 @@ def _table(records: list[list[str]], title: str, anomalies: list[Anomaly]) -> pd
         if not record or not record[0].isdigit():
             break
         if len(record) != len(header):
-            _note(anomalies, "malformed_row",
-                  f"{title}: hour {record[0]} has {len(record)} values for {len(header)} columns: skipped")
+            note(anomalies, SOURCE, "malformed_row",
+                 f"{title}: hour {record[0]} has {len(record)} values for {len(header)} columns: skipped")
             continue
         rows[int(record[0])] = record[1:]
     if not rows:
@@ -139,12 +136,12 @@ def _hour_starts(hours: pd.Index, day: date, anomalies: list[Anomaly]) -> pd.Ser
         elif 1 <= hour <= 24:
             start = local_to_utc(day, (hour - 1) * 60)
             if start is None:
-                _note(anomalies, "nonexistent_time",
-                      f"{day} hour {hour} starts at {hour - 1:02d}:00, which the DST change skips: "
-                      "row skipped")
+                note(anomalies, SOURCE, "nonexistent_time",
+                     f"{day} hour {hour} starts at {hour - 1:02d}:00, which the DST change skips: "
+                     "row skipped")
         else:
             start = None
-            _note(anomalies, "bad_time", f"{day}: hour {hour} outside 1..24: row skipped")
+            note(anomalies, SOURCE, "bad_time", f"{day}: hour {hour} outside 1..24: row skipped")
         starts.append(start)
     return pd.Series(pd.to_datetime(starts, utc=True), index=hours).astype("datetime64[ns, UTC]")
 
@@ -156,9 +153,9 @@ def _note_missing_hours(index: pd.DatetimeIndex, day: date, anomalies: list[Anom
     missing = expected.difference(index)
     if len(missing):
         shown = ", ".join(t.strftime("%H:%MZ") for t in missing[:5])
-        _note(anomalies, "missing_interval",
-              f"{day}: {len(expected)}-hour day, no row for {len(missing)} hour(s) starting {shown}",
-              len(missing))
+        note(anomalies, SOURCE, "missing_interval",
+             f"{day}: {len(expected)}-hour day, no row for {len(missing)} hour(s) starting {shown}",
+             len(missing))
 
 
 def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
@@ -167,8 +164,8 @@ def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     bad = values.isna() & table.notna()
     for column in bad.columns[bad.any()]:
         examples = ", ".join(repr(v[:40]) for v in table.loc[bad[column], column].unique()[:3])
-        _note(anomalies, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
-              int(bad[column].sum()))
+        note(anomalies, SOURCE, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
+             int(bad[column].sum()))
     return values
 
 
@@ -191,12 +188,6 @@ def _net_imports(imports: pd.Series | None) -> pd.DataFrame:
     imports = imports.dropna()
     frame = pd.DataFrame({"region": REGION, "timestamp": imports.index, "mw": imports.to_numpy()})
     return frame[NET_IMPORT_COLUMNS].reset_index(drop=True)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -7,7 +7,6 @@ MWh over that hour, which is the hour's mean MW.
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 from datetime import date, datetime, time, timedelta, timezone
@@ -18,12 +17,10 @@ import pandas as pd
 from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame, fold_fuels, map_fuels,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
+    fold_fuels, map_fuels, note,
 )
 from crawler.frames import fold, map_codes, no_net_imports
-
-log = logging.getLogger(__name__)
 
 SOURCE = "EIA"
 INTERVAL_MINUTES = 60
@@ -105,7 +102,7 @@ def _data_rows(doc: object, anomalies: list[Anomaly]) -> list[dict]:
         raise ParseError(f"{SOURCE}: expected hourly (UTC) data, got frequency {frequency!r}")
     for warning in warnings:
         if not warning.lower().startswith(PAGING_WARNING):
-            _note(anomalies, "source_warning", f"EIA says: {warning}")
+            note(anomalies, SOURCE, "source_warning", f"EIA says: {warning}")
     if not all(isinstance(row, dict) for row in data):
         raise ParseError(f"{SOURCE}: unexpected JSON shape: response.data holds non-objects")
     return data
@@ -172,8 +169,8 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
     unreadable = starts.isna() | (np.isnan(mw) & ~null)
     if unreadable.any():
         examples = _table(rows)[unreadable].head(3).to_dict("records")
-        _note(anomalies, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable period, "
-              f"respondent, fueltype or value skipped, e.g. {examples}", int(unreadable.sum()))
+        note(anomalies, SOURCE, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable period, "
+             f"respondent, fueltype or value skipped, e.g. {examples}", int(unreadable.sum()))
     region = rows[0]["respondent"]
     if region not in RESPONDENTS:
         _known_regions(pd.DataFrame({"region": [region] * int((~unreadable).sum())}), anomalies)  # its note
@@ -187,7 +184,7 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
         drop_duplicate_labels(frame, ["timestamp", "region", "label"], SOURCE, anomalies)  # its note and log
         starts, label_codes, mw, null = starts[~repeated], label_codes[~repeated], mw[~repeated], null[~repeated]
     if null.any():
-        _note(anomalies, "missing_value", f"{int(null.sum())} rows with a null value skipped", int(null.sum()))
+        note(anomalies, SOURCE, "missing_value", f"{int(null.sum())} rows with a null value skipped", int(null.sum()))
         starts, label_codes, mw = starts[~null], label_codes[~null], mw[~null]
     if not len(starts):
         return empty_frame(READING_COLUMNS)
@@ -210,13 +207,13 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
                   | (frame["mw"].isna() & ~frame["null"]))
     if unreadable.any():
         examples = table[unreadable].head(3).to_dict("records")
-        _note(anomalies, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable period, "
-              f"respondent, fueltype or value skipped, e.g. {examples}", int(unreadable.sum()))
+        note(anomalies, SOURCE, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable period, "
+             f"respondent, fueltype or value skipped, e.g. {examples}", int(unreadable.sum()))
     frame = _known_regions(frame[~unreadable], anomalies)
     frame = drop_duplicate_labels(frame, ["timestamp", "region", "label"], SOURCE, anomalies)
     if frame["null"].any():
-        _note(anomalies, "missing_value", f"{int(frame['null'].sum())} rows with a null value "
-              "skipped", int(frame["null"].sum()))
+        note(anomalies, SOURCE, "missing_value", f"{int(frame['null'].sum())} rows with a null value "
+             "skipped", int(frame["null"].sum()))
         frame = frame[~frame["null"]]
     if frame.empty:
         return empty_frame(READING_COLUMNS)
@@ -228,15 +225,9 @@ def _known_regions(frame: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFram
     known = frame["region"].isin(RESPONDENTS)
     if not known.all():
         others = ", ".join(sorted(set(frame.loc[~known, "region"].astype(str))))
-        _note(anomalies, "unknown_region", f"{int((~known).sum())} rows of respondents not in the "
-              f"region list ({others}) skipped", int((~known).sum()))
+        note(anomalies, SOURCE, "unknown_region", f"{int((~known).sum())} rows of respondents not in the "
+             f"region list ({others}) skipped", int((~known).sum()))
     return frame[known]
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

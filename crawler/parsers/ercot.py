@@ -21,7 +21,6 @@ its history comes through EIA (respondent ERCO).
 """
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime, timedelta
 
 import pandas as pd
@@ -29,11 +28,9 @@ import pandas as pd
 from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame, fold_fuels, map_fuels,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
+    fold_fuels, map_fuels, note, note_gaps,
 )
-
-log = logging.getLogger(__name__)
 
 SOURCE = "ERCOT"
 INTERVAL_MINUTES = 5
@@ -103,8 +100,8 @@ def _objects(data: object, where: str, anomalies: list[Anomaly]) -> dict:
             for day, stamps in data.items() if isinstance(stamps, dict)}
     skipped = len(data) - len(good) + sum(len(data[day]) - len(good[day]) for day in good)
     if skipped:
-        _note(anomalies, "malformed_row", f"{skipped} days or stamps in '{where}' that are not "
-              "objects skipped", skipped)
+        note(anomalies, SOURCE, "malformed_row", f"{skipped} days or stamps in '{where}' that are not "
+             "objects skipped", skipped)
     return good
 
 
@@ -127,8 +124,8 @@ def _storage_readings(doc: dict, anomalies: list[Anomaly]) -> pd.DataFrame:
             raise ParseError(f"{SOURCE}: missing key '{day}.data' (a list of rows)")
         rows.extend(data or [])
     if any(not isinstance(row, dict) for row in rows):
-        _note(anomalies, "malformed_row", "storage rows that are not objects skipped",
-              sum(not isinstance(row, dict) for row in rows))
+        note(anomalies, SOURCE, "malformed_row", "storage rows that are not objects skipped",
+             sum(not isinstance(row, dict) for row in rows))
         rows = [row for row in rows if isinstance(row, dict)]
     if not rows:
         return empty_frame(READING_COLUMNS)
@@ -158,8 +155,8 @@ def _fall_back_repaired(parsed: pd.Series, stamps: pd.Series, anomalies: list[An
     fits = (after - before == 2 * INTERVAL) & (parsed != before + INTERVAL)
     misplaced = fits & parsed.notna() & parsed.duplicated(keep=False)
     for index in parsed.index[misplaced]:
-        _note(anomalies, "relabelled_interval", f"storage row stamped {stamps[index]!r} sits between "
-              f"{before[index]:%H:%M}Z and {after[index]:%H:%M}Z: taken as {before[index] + INTERVAL:%H:%M}Z")
+        note(anomalies, SOURCE, "relabelled_interval", f"storage row stamped {stamps[index]!r} sits between "
+             f"{before[index]:%H:%M}Z and {after[index]:%H:%M}Z: taken as {before[index] + INTERVAL:%H:%M}Z")
     return parsed.where(~misplaced, before + INTERVAL)
 
 
@@ -167,12 +164,12 @@ def _count_bad_stamps(stamps: pd.Series, unreadable: pd.Series, off: pd.Series,
                       anomalies: list[Anomaly]) -> None:
     if unreadable.any():
         examples = ", ".join(repr(s) for s in stamps[unreadable].unique()[:3])
-        _note(anomalies, "bad_time", f"{int(unreadable.sum())} values with an unreadable stamp "
-              f"({examples}) skipped", int(unreadable.sum()))
+        note(anomalies, SOURCE, "bad_time", f"{int(unreadable.sum())} values with an unreadable stamp "
+             f"({examples}) skipped", int(unreadable.sum()))
     if off.any():
         examples = ", ".join(repr(s) for s in stamps[off].unique()[:3])
-        _note(anomalies, "off_schedule_timestamp", f"{int(off.sum())} values stamped off the "
-              f"5-minute grid ({examples}) skipped", int(off.sum()))
+        note(anomalies, SOURCE, "off_schedule_timestamp", f"{int(off.sum())} values stamped off the "
+             f"5-minute grid ({examples}) skipped", int(off.sum()))
 
 
 def _readings(frame: pd.DataFrame, anomalies: list[Anomaly], fuel: str | None = None) -> pd.DataFrame:
@@ -180,30 +177,16 @@ def _readings(frame: pd.DataFrame, anomalies: list[Anomaly], fuel: str | None = 
     frame = frame.dropna(subset=["timestamp"])
     values = pd.to_numeric(frame["mw"], errors="coerce")
     if values.isna().any():
-        _note(anomalies, "missing_value", f"{int(values.isna().sum())} values that are missing or not "
-              "numbers skipped", int(values.isna().sum()))
+        note(anomalies, SOURCE, "missing_value", f"{int(values.isna().sum())} values that are missing or not "
+             "numbers skipped", int(values.isna().sum()))
     frame = frame.assign(mw=values.astype("float64")).dropna(subset=["mw"])
     frame = drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)
     if frame.empty:
         return empty_frame(READING_COLUMNS)
-    _note_gaps(frame["timestamp"], anomalies)
+    note_gaps(anomalies, SOURCE, frame["timestamp"], INTERVAL, "body")
     labels = frame["label"].astype(str)
     frame = frame.assign(region=REGION, fuel=fuel if fuel else map_fuels(labels, FUEL_MAP, SOURCE, anomalies))
     return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
-
-
-def _note_gaps(starts: pd.Series, anomalies: list[Anomaly]) -> None:
-    first, last = starts.min(), starts.max()
-    missing = (last - first) // INTERVAL + 1 - starts.nunique()
-    if missing:
-        _note(anomalies, "missing_interval", f"{missing} intervals between {first:%Y-%m-%d %H:%M}Z "
-              f"and {last:%Y-%m-%d %H:%M}Z are not in the body", missing)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

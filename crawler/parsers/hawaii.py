@@ -15,7 +15,6 @@ The feed stopped updating years ago; the registry keeps it disabled.
 from __future__ import annotations
 
 import json
-import logging
 from datetime import date, datetime, time, timedelta, timezone
 
 import pandas as pd
@@ -23,11 +22,9 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame, fold_fuels, map_fuels,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
+    fold_fuels, map_fuels, note,
 )
-
-log = logging.getLogger(__name__)
 
 SOURCE = "HI"
 INTERVAL_MINUTES = 30
@@ -96,13 +93,13 @@ def _starts(stamps: pd.Series, anomalies: list[Anomaly]) -> pd.Series:
     ends = stamps.map(_end_utc)
     unreadable = ends.isna()
     if unreadable.any():
-        _note(anomalies, "bad_time", f"{int(unreadable.sum())} readings with an unreadable "
-              f"{TIME_KEY} (e.g. {stamps[unreadable].iloc[0]!r}) skipped", int(unreadable.sum()))
+        note(anomalies, SOURCE, "bad_time", f"{int(unreadable.sum())} readings with an unreadable "
+             f"{TIME_KEY} (e.g. {stamps[unreadable].iloc[0]!r}) skipped", int(unreadable.sum()))
     ends = pd.to_datetime(ends, utc=True)
     off = ends.notna() & ((ends.dt.minute % INTERVAL_MINUTES != 0) | (ends.dt.second != 0))
     if off.any():
-        _note(anomalies, "off_schedule_timestamp", f"{int(off.sum())} readings off the half-hour "
-              f"grid (e.g. {stamps[off].iloc[0]!r}) skipped", int(off.sum()))
+        note(anomalies, SOURCE, "off_schedule_timestamp", f"{int(off.sum())} readings off the half-hour "
+             f"grid (e.g. {stamps[off].iloc[0]!r}) skipped", int(off.sum()))
     return (ends.where(~off) - INTERVAL).astype("datetime64[ns, UTC]")
 
 
@@ -123,20 +120,14 @@ def _readings(long: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     bad = numeric.isna()
     if bad.any():
         examples = long.loc[bad, ["label", "raw"]].head(3).to_dict("records")
-        _note(anomalies, "missing_value", f"{int(bad.sum())} values that are missing or not numbers "
-              f"skipped, e.g. {examples}", int(bad.sum()))
+        note(anomalies, SOURCE, "missing_value", f"{int(bad.sum())} values that are missing or not numbers "
+             f"skipped, e.g. {examples}", int(bad.sum()))
     long = long.assign(mw=numeric)[~bad]
     long = drop_duplicate_labels(long, ["timestamp", "label"], SOURCE, anomalies)
     if long.empty:
         return empty_frame(READING_COLUMNS)
     long = long.assign(region=REGION, fuel=map_fuels(long["label"], FUEL_MAP, SOURCE, anomalies))
     return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -38,8 +38,8 @@ import pandas as pd
 from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url, fetch_days
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
+    note,
 )
 from crawler.frames import fold, map_codes, no_net_imports
 
@@ -232,8 +232,8 @@ def _readable_web(stamps: list, labels: list, values: list, doc: dict,
                                                   if names else np.zeros(len(mw), dtype=bool))
     if not readable.all():
         examples = _rows(doc)[~readable].head(3).to_dict("records")
-        _note(anomalies, "malformed_row", f"{int((~readable).sum())} rows without a time with UTC "
-              f"offset, a fuel or a number skipped, e.g. {examples}", int((~readable).sum()))
+        note(anomalies, SOURCE, "malformed_row", f"{int((~readable).sum())} rows without a time with UTC "
+             f"offset, a fuel or a number skipped, e.g. {examples}", int((~readable).sum()))
     # Labels equal once stripped are one label.
     cleaned = {name: i for i, name in enumerate(dict.fromkeys(names))}
     label_codes = np.array([cleaned[name] for name in names], dtype="intp")[label_codes]
@@ -253,8 +253,8 @@ def _readable(rows: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     readable = frame["report"].notna() & frame["mw"].notna() & (frame["label"] != "")
     if not readable.all():
         examples = rows[~readable.to_numpy()].head(3).to_dict("records")
-        _note(anomalies, "malformed_row", f"{int((~readable).sum())} rows without a time with UTC "
-              f"offset, a fuel or a number skipped, e.g. {examples}", int((~readable).sum()))
+        note(anomalies, SOURCE, "malformed_row", f"{int((~readable).sum())} rows without a time with UTC "
+             f"offset, a fuel or a number skipped, e.g. {examples}", int((~readable).sum()))
     return frame[readable].reset_index(drop=True)
 
 
@@ -274,27 +274,20 @@ def _report_of_interval(reports: pd.DatetimeIndex,
     usable = has_own | (grid - taken <= MAX_CARRY // timedelta(microseconds=1) * 1000)
     merged, filled = len(times) - len(own), int((usable & ~has_own).sum())
     if merged:
-        _note(anomalies, "merged_reports", f"{merged} reports superseded by a later one in the same "
-              "5-minute interval", merged, logging.INFO)
+        note(anomalies, SOURCE, "merged_reports", f"{merged} reports superseded by a later one in the same "
+             "5-minute interval", merged, logging.INFO)
     if filled:
-        _note(anomalies, "filled_interval", f"{filled} intervals without a report took the previous "
-              "report (at most 15 minutes old)", filled, logging.INFO)
+        note(anomalies, SOURCE, "filled_interval", f"{filled} intervals without a report took the previous "
+             "report (at most 15 minutes old)", filled, logging.INFO)
     if not usable.all():
         first_gap = pd.Timestamp(grid[~usable][0], tz="UTC")
-        _note(anomalies, "missing_interval", f"{int((~usable).sum())} intervals more than 15 minutes "
-              f"after the previous report left empty, first {first_gap:%Y-%m-%d %H:%M}Z", int((~usable).sum()))
+        note(anomalies, SOURCE, "missing_interval", f"{int((~usable).sum())} intervals more than 15 minutes "
+             f"after the previous report left empty, first {first_gap:%Y-%m-%d %H:%M}Z", int((~usable).sum()))
     return _utc(grid[usable]), _utc(taken[usable])
 
 
 def _utc(nanos: np.ndarray) -> pd.DatetimeIndex:
     return pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC")
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1,
-          level: int = logging.WARNING) -> None:
-    message = f"{SOURCE}: {message}"
-    log.log(level, message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -15,7 +15,6 @@ early; following the two reference projects keeps cross-checks aligned.
 """
 from __future__ import annotations
 
-import logging
 import re
 from datetime import date, datetime, timedelta, timezone
 
@@ -25,10 +24,8 @@ from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
-    drop_duplicate_labels, empty_frame, fold_fuels, map_fuels,
+    drop_duplicate_labels, empty_frame, fold_fuels, map_fuels, note,
 )
-
-log = logging.getLogger(__name__)
 
 SOURCE = "MISO"
 INTERVAL_MINUTES = 5
@@ -125,13 +122,13 @@ def _table(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
     readable = frame.notna().all(axis=1) & (frame["label"] != "")
     if not readable.all():
         examples = table.loc[~readable, list(ROW_KEYS)].head(3).to_dict("records")
-        _note(anomalies, "malformed_row", f"{int((~readable).sum())} rows with an unreadable "
-              f"INTERVALEST, CATEGORY or ACT skipped, e.g. {examples}", int((~readable).sum()))
+        note(anomalies, SOURCE, "malformed_row", f"{int((~readable).sum())} rows with an unreadable "
+             f"INTERVALEST, CATEGORY or ACT skipped, e.g. {examples}", int((~readable).sum()))
     frame = frame[readable]
     on_grid = (frame["timestamp"] - frame["timestamp"].dt.floor(INTERVAL)) == pd.Timedelta(0)
     if not on_grid.all():
-        _note(anomalies, "off_schedule_timestamp", f"{int((~on_grid).sum())} rows stamped off the "
-              "5-minute grid skipped", int((~on_grid).sum()))
+        note(anomalies, SOURCE, "off_schedule_timestamp", f"{int((~on_grid).sum())} rows stamped off the "
+             "5-minute grid skipped", int((~on_grid).sum()))
     return frame[on_grid].assign(region=REGION)
 
 
@@ -149,12 +146,6 @@ def _net_imports(imports: pd.DataFrame) -> pd.DataFrame:
         return empty_frame(NET_IMPORT_COLUMNS)
     imports = imports.drop_duplicates(subset=["timestamp"], keep="last")
     return imports[NET_IMPORT_COLUMNS].reset_index(drop=True)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -21,12 +21,10 @@ import pandas as pd
 
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
+    note, note_gaps,
 )
 from crawler.frames import fold, map_codes, no_net_imports
-
-log = logging.getLogger(__name__)
 
 SOURCE = "NYISO"
 INTERVAL_MINUTES = 5
@@ -115,8 +113,8 @@ def _read_csv(body: bytes, where: str, anomalies: list[Anomaly]) -> dict[str, np
         raise ParseError(f"{SOURCE}: {where}column(s) {', '.join(map(repr, repeated))} appear more than "
                          f"once in the header {columns}: which one holds the values is unknowable")
     if bad_lines:
-        _note(anomalies, "malformed_row", f"{where}{bad_lines} rows with more fields than "
-              "the header skipped", bad_lines)
+        note(anomalies, SOURCE, "malformed_row", f"{where}{bad_lines} rows with more fields than "
+             "the header skipped", bad_lines)
     table = {name: rows[columns.index(column)] for name, column in zip(RAW, (STAMP, ZONE, FUEL, value))}
     return _drop_cut_tail(table, where, anomalies)
 
@@ -184,16 +182,16 @@ def _drop_cut_tail(table: dict[str, np.ndarray], where: str, anomalies: list[Ano
         return table
     last = [table[c][-1] for c in RAW]
     if not all(isinstance(cell, str) for cell in last):
-        _note(anomalies, "truncated", f"{where}last row {','.join(c for c in last if isinstance(c, str))!r} "
-              "is cut (truncated download?): skipped")
+        note(anomalies, SOURCE, "truncated", f"{where}last row {','.join(c for c in last if isinstance(c, str))!r} "
+             "is cut (truncated download?): skipped")
         table, rows = {c: v[:-1] for c, v in table.items()}, rows - 1
     stamps = table["stamp"]
     # Rows come grouped by stamp: the runs of one stamp (a missing stamp, NaN, is a run of its own).
     starts = np.flatnonzero(np.r_[True, stamps[1:] != stamps[:-1]]) if rows else np.array([], dtype=int)
     sizes = np.diff(np.r_[starts, rows])
     if len(sizes) >= 2 and sizes[-1] < sizes[-2]:
-        _note(anomalies, "incomplete_interval", f"{where}the last stamp {stamps[-1]} lists "
-              f"{sizes[-1]} of {sizes[-2]} fuels (cut download?): skipped")
+        note(anomalies, SOURCE, "incomplete_interval", f"{where}the last stamp {stamps[-1]} lists "
+             f"{sizes[-1]} of {sizes[-2]} fuels (cut download?): skipped")
         table = {c: v[:starts[-1]] for c, v in table.items()}
     return table
 
@@ -224,8 +222,8 @@ def _readings(raw: dict[str, np.ndarray], anomalies: list[Anomaly]) -> pd.DataFr
     if not readable.all():
         bad = np.flatnonzero(~readable)
         examples = [",".join(raw[c][i] if isinstance(raw[c][i], str) else "" for c in RAW) for i in bad[:3]]
-        _note(anomalies, "malformed_row", f"{len(bad)} rows with a missing or "
-              f"unreadable stamp, time zone or value skipped, e.g. {examples}", len(bad))
+        note(anomalies, SOURCE, "malformed_row", f"{len(bad)} rows with a missing or "
+             f"unreadable stamp, time zone or value skipped, e.g. {examples}", len(bad))
     on_grid = _on_schedule(end_local, stamp_codes, row_end, row_hours, readable, anomalies)
     keep = readable & on_grid
     end = pd.DatetimeIndex(row_end[keep])
@@ -244,7 +242,7 @@ def _readings(raw: dict[str, np.ndarray], anomalies: list[Anomaly]) -> pd.DataFr
         starts, label_codes, mw = starts[~repeated], label_codes[~repeated], mw[~repeated]
     if not len(starts):
         return empty_frame(READING_COLUMNS)
-    _note_gaps(starts, anomalies)
+    note_gaps(anomalies, SOURCE, starts, INTERVAL)
     codes, fuels = map_codes(label_codes, labels, FUEL_MAP, SOURCE, anomalies)
     return fold(REGION, starts, codes, fuels, mw)
 
@@ -297,25 +295,9 @@ def _on_schedule(end_local: pd.Series, stamp_codes: np.ndarray, row_end: np.ndar
     if off.any():
         pairs = pd.DataFrame({"end_local": row_end[off], "hours": row_hours[off]}).drop_duplicates()
         examples = ", ".join(f"{s:%H:%M:%S}" for s in pairs["end_local"].head(3))
-        _note(anomalies, "off_schedule_timestamp", f"{len(pairs)} stamps off the 5-minute grid "
-              f"(extra dispatch runs, e.g. {examples}) skipped", len(pairs), level=logging.INFO)
+        note(anomalies, SOURCE, "off_schedule_timestamp", f"{len(pairs)} stamps off the 5-minute grid "
+             f"(extra dispatch runs, e.g. {examples}) skipped", len(pairs), level=logging.INFO)
     return on_grid | ~readable
-
-
-def _note_gaps(starts: pd.DatetimeIndex, anomalies: list[Anomaly]) -> None:
-    """Count 5-minute intervals absent between the first and last one (real files lack a few)."""
-    first, last = starts.min(), starts.max()
-    missing = (last - first) // INTERVAL + 1 - starts.nunique()
-    if missing:
-        _note(anomalies, "missing_interval", f"{missing} intervals between {first:%Y-%m-%d %H:%M}Z "
-              f"and {last:%Y-%m-%d %H:%M}Z are not in the file", missing)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1,
-          level: int = logging.WARNING) -> None:
-    message = f"{SOURCE}: {message}"
-    log.log(level, message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -11,7 +11,6 @@ time from `<settings>/settings.json` ("subscriptionKey").
 from __future__ import annotations
 
 import json
-import logging
 import math
 import os
 from datetime import date, datetime, time, timedelta, timezone
@@ -22,12 +21,10 @@ import pandas as pd
 from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels,
-    empty_frame, fold_fuels, map_fuels,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
+    fold_fuels, map_fuels, note,
 )
 from crawler.frames import fold, map_codes, no_net_imports
-
-log = logging.getLogger(__name__)
 
 SOURCE = "PJM"
 INTERVAL_MINUTES = 60
@@ -143,8 +140,8 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
     unreadable = starts.isna() | (np.array([label == "" for label in labels])[label_codes]) | (np.isnan(mw) & ~null)
     if unreadable.any():
         examples = _table(rows)[unreadable].head(3).to_dict("records")
-        _note(anomalies, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable time, "
-              f"fuel type or value skipped, e.g. {examples}", int(unreadable.sum()))
+        note(anomalies, SOURCE, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable time, "
+             f"fuel type or value skipped, e.g. {examples}", int(unreadable.sum()))
     # Fuel types equal once stripped are one label.
     cleaned = {label: i for i, label in enumerate(dict.fromkeys(labels))}
     label_codes = np.array([cleaned[label] for label in labels], dtype="intp")[label_codes]
@@ -157,7 +154,7 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
         drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)  # its note and log line
         starts, label_codes, mw, null = starts[~repeated], label_codes[~repeated], mw[~repeated], null[~repeated]
     if null.any():
-        _note(anomalies, "missing_value", f"{int(null.sum())} rows with a null mw skipped", int(null.sum()))
+        note(anomalies, SOURCE, "missing_value", f"{int(null.sum())} rows with a null mw skipped", int(null.sum()))
         starts, label_codes, mw = starts[~null], label_codes[~null], mw[~null]
     if not len(starts):
         return empty_frame(READING_COLUMNS)
@@ -179,24 +176,18 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     unreadable = frame["timestamp"].isna() | (frame["label"] == "") | (frame["mw"].isna() & ~frame["null"])
     if unreadable.any():
         examples = table[unreadable].head(3).to_dict("records")
-        _note(anomalies, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable time, "
-              f"fuel type or value skipped, e.g. {examples}", int(unreadable.sum()))
+        note(anomalies, SOURCE, "malformed_row", f"{int(unreadable.sum())} rows with an unreadable time, "
+             f"fuel type or value skipped, e.g. {examples}", int(unreadable.sum()))
     frame = frame[~unreadable]
     frame = drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)
     if frame["null"].any():
-        _note(anomalies, "missing_value", f"{int(frame['null'].sum())} rows with a null mw skipped",
-              int(frame["null"].sum()))
+        note(anomalies, SOURCE, "missing_value", f"{int(frame['null'].sum())} rows with a null mw skipped",
+             int(frame["null"].sum()))
         frame = frame[~frame["null"]]
     if frame.empty:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
     return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -20,7 +20,6 @@ The feed is stale (its recordings end in 2023); the registry keeps it disabled.
 from __future__ import annotations
 
 import json
-import logging
 import re
 import unicodedata
 from datetime import date, datetime, timedelta, timezone
@@ -30,10 +29,8 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, fold_fuels, map_fuels,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, fold_fuels, map_fuels, note,
 )
-
-log = logging.getLogger(__name__)
 
 SOURCE = "PREPA"
 INTERVAL_MINUTES = 5
@@ -181,13 +178,13 @@ def _shares(items: list, anomalies: list[Anomaly]) -> pd.Series:
     table["fuel"] = table["fuel"].astype(str).str.strip()
     repeated = table["fuel"].duplicated(keep="last")
     if repeated.any():
-        _note(anomalies, "duplicate_interval", f"dataByFuel lists {sorted(set(table.loc[repeated, 'fuel']))} "
-              "more than once; kept the last", int(repeated.sum()))
+        note(anomalies, SOURCE, "duplicate_interval", f"dataByFuel lists {sorted(set(table.loc[repeated, 'fuel']))} "
+             "more than once; kept the last", int(repeated.sum()))
     table = table[~repeated]
     values = pd.to_numeric(table["value"], errors="coerce")
     if values.isna().any():
-        _note(anomalies, "missing_value", "dataByFuel values that are not numbers skipped: "
-              f"{table[values.isna()].to_dict('records')}", int(values.isna().sum()))
+        note(anomalies, SOURCE, "missing_value", "dataByFuel values that are not numbers skipped: "
+             f"{table[values.isna()].to_dict('records')}", int(values.isna().sum()))
     return pd.Series(values.to_numpy(), index=table["fuel"]).dropna()
 
 
@@ -227,8 +224,8 @@ def _renewables(renew: float, script: str, anomalies: list[Anomaly]) -> pd.Serie
         return renew * sites / sites.sum()
     if renew == 0:
         return sites
-    _note(anomalies, "unsplit_renewables", f"Renew is {renew:.1f} MW but no renewable site in "
-          f"dataLoadPerSite produces: stored as {UNSPLIT_RENEWABLES!r}")
+    note(anomalies, SOURCE, "unsplit_renewables", f"Renew is {renew:.1f} MW but no renewable site in "
+         f"dataLoadPerSite produces: stored as {UNSPLIT_RENEWABLES!r}")
     return pd.Series({UNSPLIT_RENEWABLES: renew})
 
 
@@ -237,7 +234,7 @@ def _renewable_sites(script: str, anomalies: list[Anomaly]) -> pd.Series:
     try:
         sites = [site for site in js_array(script, "dataLoadPerSite") if isinstance(site, dict)]
     except ParseError as exc:
-        _note(anomalies, "unreadable_sites", f"{exc}: renewables cannot be split")
+        note(anomalies, SOURCE, "unreadable_sites", f"{exc}: renewables cannot be split")
         sites = []
     labels, totals = [], []
     for site in sites:
@@ -250,12 +247,6 @@ def _renewable_sites(script: str, anomalies: list[Anomaly]) -> pd.Series:
     fuels = map_fuels(pd.Series(labels), {**RENEWABLE_SITES, "hydro": "hydro"}, SOURCE, anomalies)
     mw = pd.to_numeric(pd.Series(totals, dtype="object"), errors="coerce").fillna(0).clip(lower=0)
     return mw.groupby(fuels.to_numpy()).sum().astype("float64")
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import io
-import logging
 import re
 from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -27,10 +26,8 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import HttpClient, base_url
-from crawler.model import READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame
+from crawler.model import READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, note
 from crawler.frames import fold, fuels_of, no_net_imports
-
-log = logging.getLogger(__name__)
 
 SOURCE = "SPP"
 INTERVAL_MINUTES = 5
@@ -119,11 +116,11 @@ def _read_table(text: str, anomalies: list[Anomaly]) -> tuple[list[str], np.ndar
         if fields == len(names):
             rows.append(line)
         elif number == len(lines) and not ends_cleanly:
-            _note(anomalies, "truncated", f"last line {number} is cut ({fields} of {len(names)} "
-                  "fields; truncated download?): skipped")
+            note(anomalies, SOURCE, "truncated", f"last line {number} is cut ({fields} of {len(names)} "
+                 "fields; truncated download?): skipped")
         elif line.strip():
-            _note(anomalies, "malformed_row", f"line {number} has {fields} fields, header has "
-                  f"{len(names)}: skipped")
+            note(anomalies, SOURCE, "malformed_row", f"line {number} has {fields} fields, header has "
+                 f"{len(names)}: skipped")
     if not rows:
         return names, np.empty((0, len(names)), dtype=object)
     # No quoting: SPP's cells are plain numbers and stamps, and every kept row has the
@@ -183,13 +180,13 @@ def _interval_starts(stamps: np.ndarray, anomalies: list[Anomaly]) -> pd.Datetim
     bad = ends.isna()
     if bad.any():
         examples = ", ".join(repr(s) for s in pd.unique(stamps[bad])[:3])
-        _note(anomalies, "bad_time", f"{int(bad.sum())} rows with an unreadable time ({examples}) "
-              "skipped", int(bad.sum()))
+        note(anomalies, SOURCE, "bad_time", f"{int(bad.sum())} rows with an unreadable time ({examples}) "
+             "skipped", int(bad.sum()))
     # On the grid: minute a multiple of 5 and second 0 (whole seconds since the epoch, in UTC).
     off_grid = ~bad & (ends.asi8 // 10**9 % (INTERVAL_MINUTES * 60) != 0)
     if off_grid.any():
-        _note(anomalies, "off_schedule_timestamp", f"{int(off_grid.sum())} stamps off the 5-minute "
-              f"grid (e.g. {stamps[off_grid][0]!r}) skipped", int(off_grid.sum()))
+        note(anomalies, SOURCE, "off_schedule_timestamp", f"{int(off_grid.sum())} stamps off the 5-minute "
+             f"grid (e.g. {stamps[off_grid][0]!r}) skipped", int(off_grid.sum()))
         ends = ends.where(~off_grid)
     return ends - INTERVAL
 
@@ -204,8 +201,8 @@ def _numeric(cells: np.ndarray, columns: list[str], anomalies: list[Anomaly]) ->
     bad = pd.DataFrame(np.isnan(values), columns=columns) & (table != "")
     for column in bad.columns[bad.any()]:
         examples = ", ".join(repr(v) for v in table.loc[bad[column], column].unique()[:3])
-        _note(anomalies, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
-              int(bad[column].sum()))
+        note(anomalies, SOURCE, "non_numeric", f"column {column!r}: non-numeric values {examples} skipped",
+             int(bad[column].sum()))
     return values
 
 
@@ -214,17 +211,17 @@ def _unique_intervals(starts: pd.DatetimeIndex, values: np.ndarray,
     """One row per interval (the last of repeated ones), sorted: yearly files run newest-first."""
     repeated = starts.duplicated(keep="last")
     if repeated.any():
-        _note(anomalies, "duplicate_interval", f"{int(repeated.sum())} rows repeat an interval "
-              "already in the file; kept the last", int(repeated.sum()))
+        note(anomalies, SOURCE, "duplicate_interval", f"{int(repeated.sum())} rows repeat an interval "
+             "already in the file; kept the last", int(repeated.sum()))
     starts, values = starts[~repeated], values[~repeated]
     order = starts.argsort()
     starts, values = starts[order], values[order]
     if len(starts) > 1:
         missing = (starts[-1] - starts[0]) // INTERVAL + 1 - len(starts)
         if missing:
-            _note(anomalies, "missing_interval", f"{missing} intervals between "
-                  f"{starts[0]:%Y-%m-%d %H:%M}Z and {starts[-1]:%Y-%m-%d %H:%M}Z are not "
-                  "in the file", missing)
+            note(anomalies, SOURCE, "missing_interval", f"{missing} intervals between "
+                 f"{starts[0]:%Y-%m-%d %H:%M}Z and {starts[-1]:%Y-%m-%d %H:%M}Z are not "
+                 "in the file", missing)
     return starts, values
 
 
@@ -244,12 +241,6 @@ def _readings(columns: list[str], starts: pd.DatetimeIndex, values: np.ndarray,
     rows = len(starts)
     codes = np.repeat([code_of_label[label] for label in labels], rows)
     return fold(REGION, starts[np.tile(np.arange(rows), len(columns))], codes, fuels, mw)
-
-
-def _note(anomalies: list[Anomaly], kind: str, message: str, count: int = 1) -> None:
-    message = f"{SOURCE}: {message}"
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 # -- fetch ------------------------------------------------------------------------------
