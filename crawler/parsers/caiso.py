@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from crawler.bodies import body_text
+from crawler.chunks import day_chunks
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
@@ -359,8 +360,7 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
     """One chunk per Pacific day in [start, end), matching one file per day."""
-    return [(start + timedelta(days=i), start + timedelta(days=i + 1))
-            for i in range((end - start).days)]
+    return day_chunks(start, end)
 
 
 def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:

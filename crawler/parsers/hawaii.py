@@ -20,6 +20,7 @@ from datetime import date, datetime, time, timedelta, timezone
 import pandas as pd
 
 from crawler.bodies import body_text
+from crawler.chunks import day_chunks
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
@@ -154,7 +155,7 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
     """One chunk per Hawaii day in [start, end), one request each."""
-    return [(start + timedelta(days=i), start + timedelta(days=i + 1)) for i in range((end - start).days)]
+    return day_chunks(start, end)
 
 
 def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from crawler.bodies import load_json
+from crawler.chunks import day_chunks
 from crawler.http import FetchError, HttpClient, base_url, fetch_days
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
@@ -345,7 +346,7 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
     """One chunk per Eastern day in [start, end): one request each."""
-    return [(start + timedelta(days=i), start + timedelta(days=i + 1)) for i in range((end - start).days)]
+    return day_chunks(start, end)
 
 
 def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from crawler.bodies import load_json
+from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
@@ -233,12 +234,7 @@ def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | Non
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
     """Calendar months (clipped to [start, end)): about 8,000 rows, one page each."""
-    chunks, month = [], start.replace(day=1)
-    while month < end:
-        following = (month + timedelta(days=32)).replace(day=1)
-        chunks.append((max(start, month), min(end, following)))
-        month = following
-    return chunks
+    return month_chunks(start, end)
 
 
 def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
