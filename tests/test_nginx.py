@@ -44,13 +44,15 @@ def gunicorn(db_url):
 
 @pytest.fixture
 def nginx(gunicorn, tmp_path):
-    """The template with only its two addresses changed, inside a minimal main configuration."""
+    """The template with only its addresses and cache folder changed, inside a minimal main
+    configuration."""
     gunicorn_port, _ = gunicorn
     port = free_port()
     site = (REPO / "deploy" / "nginx.conf").read_text()
-    assert "server 127.0.0.1:8000;" in site and "listen 80;" in site
+    cache = "/var/cache/nginx-energy-data"
+    assert "server 127.0.0.1:8000;" in site and "listen 80;" in site and cache in site
     site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{gunicorn_port};")
-    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};").replace(cache, str(tmp_path / "cache"))
     (tmp_path / "site.conf").write_text(site)
     temp_paths = "".join(f"{kind}_temp_path {tmp_path / kind};\n"
                          for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
@@ -89,6 +91,17 @@ def test_answers_pass_through_gzipped_with_their_etag_and_304(nginx):
     assert status == 200 and etag
     status, _, body = request(f"{nginx}/regions/", **{"If-None-Match": etag})
     assert status == 304 and body == b""
+
+
+def test_answers_that_may_be_cached_are_served_from_nginx_and_the_rest_never(nginx):
+    statuses = [request(f"{nginx}/regions/")[1]["X-Cache-Status"] for _ in range(2)]
+    assert statuses == ["MISS", "HIT"]
+    status, _, body = request(f"{nginx}/regions/", **{"If-None-Match": request(f"{nginx}/regions/")[1]["ETag"]})
+    assert status == 304 and body == b""
+    assert [request(f"{nginx}/health")[1]["X-Cache-Status"] for _ in range(2)] == ["MISS", "MISS"]
+    bad = "/carbon-intensity/?region=NOWHERE&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z"
+    status, headers, _ = [request(nginx + bad) for _ in range(2)][1]
+    assert status == 404 and headers["X-Cache-Status"] == "MISS"
 
 
 def test_api_errors_pass_through_as_the_api_wrote_them(nginx, gunicorn):
