@@ -20,6 +20,7 @@ The load generator, gunicorn and PostgreSQL share this machine's cores.
 from __future__ import annotations
 
 import argparse
+import gzip
 import os
 import random
 import shlex
@@ -318,11 +319,12 @@ def gunicorn(url: str, workers: int, boundaries: Path | None, log: Path):
         shutil.rmtree(metrics, ignore_errors=True)
 
 
-def check_answer(base: str, path: str, expect: str) -> None:
+def check_answer(base: str, path: str, expect: str) -> bytes:
     with urllib.request.urlopen(base + path, timeout=10) as response:
-        body = response.read().decode()
-    if expect not in body:
-        raise SystemExit(f"unexpected answer to {path}: {body[:300]}")
+        body = response.read()
+    if expect.encode() not in body:
+        raise SystemExit(f"unexpected answer to {path}: {body[:300]!r}")
+    return body
 
 
 def measure(base: str, paths: list[str], connections: int, args: argparse.Namespace,
@@ -392,7 +394,9 @@ def main() -> None:
 
         log = Path(tempfile.gettempdir()) / "energy-data-bench-api-gunicorn.log"
         with gunicorn(url, args.workers, geo, log) as (base, pid):
-            check_answer(base, paths[0], '"timestamp"')
+            answer = check_answer(base, paths[0], '"timestamp"')
+            print(f"a one-week answer: {len(answer):,} bytes, {len(gzip.compress(answer, 1)):,} gzipped "
+                  "(level 1, nginx's default)")
             if ba_paths:
                 check_answer(base, ba_paths[0], '"method":"boundaries"')
             meter = loadgen.CpuMeter(pid, postmaster_pid(url))
