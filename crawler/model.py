@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Iterable, Mapping
 
 import pandas as pd
@@ -119,7 +119,7 @@ def note(anomalies: list[Anomaly], source: str, kind: str, message: str, count: 
 
 
 def note_gaps(anomalies: list[Anomaly], source: str, starts: pd.Series | pd.DatetimeIndex,
-              interval: pd.Timedelta, where: str = "file") -> None:
+              interval: timedelta, where: str = "file") -> None:
     """Count the intervals absent between the first and last start (real files lack a few)."""
     first, last = starts.min(), starts.max()
     missing = (last - first) // interval + 1 - starts.nunique()
