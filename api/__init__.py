@@ -7,7 +7,7 @@ from flask_restful import Api
 from api import metrics
 from api.errors import install_error_handlers
 from api.spec import openapi_document
-from crawler import __version__
+from energy_data import __version__
 from database.pool import Pool
 
 

@@ -1,3 +1,3 @@
 """energy-data crawler: fetches generation mixes from grid operators and EIA into PostgreSQL."""
 
-__version__ = "0.1.0"
+from energy_data import __version__  # noqa: F401

@@ -1,84 +1,26 @@
-"""The one HTTP client of the crawler: timeouts, retries with backoff, an honest
-User-Agent, secrets kept out of stored URLs, logs and error texts, and every body
-handed to an archiver before anyone parses it."""
+"""The crawler's HTTP client: energy_data.http's session (timeouts, retries, User-Agent,
+redaction) plus every body handed to an archiver before anyone parses it."""
 from __future__ import annotations
 
 import logging
 import os
-import re
 from datetime import date, datetime, timezone
 from typing import Callable, Mapping
 from urllib.parse import urlencode, urlsplit
 
 import requests
-from requests.adapters import HTTPAdapter
-from urllib3.util.retry import Retry
 
-from crawler import __version__
 from crawler.model import Payload
+from energy_data.http import (CONNECT_TIMEOUT_S, READ_TIMEOUT_S, RedactingFilter, make_session,  # noqa: F401
+                              redact)
 
 log = logging.getLogger(__name__)
-
-USER_AGENT = (
-    f"energy-data/{__version__} (carbon-intensity crawler; "
-    "https://github.com/energy-data/energy-data)"
-)
-CONNECT_TIMEOUT_S = 10
-READ_TIMEOUT_S = 60
-# Environment variables whose values must never be written anywhere.
-SECRET_VARIABLES = ("EIA_API_KEY", "PJM_API_KEY", "ISONE_PASSWORD", "WATTTIME_PASSWORD")
-_SECRET_PARAM = re.compile(r"(?i)((?:api_key|apikey|subscription-key|password|token)=)[^&\s'\"]+")
 
 Archiver = Callable[[Payload], None]
 
 
 class FetchError(RuntimeError):
     """A fetch failed; the message is one readable line with no secret in it."""
-
-
-def redact(text: str) -> str:
-    """Remove configured secret values and secret-looking query parameters from text."""
-    for name in SECRET_VARIABLES:
-        value = os.environ.get(name)
-        if value and len(value) >= 4:
-            text = text.replace(value, "REDACTED")
-    return _SECRET_PARAM.sub(r"\1REDACTED", text)
-
-
-class RedactingFilter(logging.Filter):
-    """Installed on log handlers so that no library's log line leaks a secret."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        cleaned = redact(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
-
-
-def _retry_policy() -> Retry:
-    return Retry(
-        total=4,
-        connect=1,  # a host that cannot be resolved or reached rarely is a moment later
-        read=2,
-        status=3,
-        backoff_factor=1.0,
-        backoff_max=20,
-        status_forcelist=(429, 500, 502, 503, 504),
-        # The POSTs we send (ISO-NE's wsclient) are reads, safe to repeat.
-        allowed_methods=frozenset({"GET", "POST"}),
-        respect_retry_after_header=True,
-        raise_on_status=False,
-    )
-
-
-def make_session() -> requests.Session:
-    session = requests.Session()
-    adapter = HTTPAdapter(max_retries=_retry_policy())
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = USER_AGENT
-    return session
 
 
 class HttpClient:

@@ -16,12 +16,7 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-# The closed fuel vocabulary of DESIGN.md.
-FUELS = (
-    "coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "geothermal",
-    "biomass", "battery", "hydro_storage", "other", "unknown",
-)
-STORAGE_FUELS = frozenset({"battery", "hydro_storage"})
+from energy_data.fuels import FUELS, STORAGE_FUELS  # noqa: F401  (re-exported for the parsers)
 
 READING_COLUMNS = ["region", "timestamp", "fuel", "mw"]
 NET_IMPORT_COLUMNS = ["region", "timestamp", "mw"]

@@ -22,7 +22,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from crawler.http import make_session, redact
+from energy_data.http import make_session, redact
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from api.answers import CoverageDoc, choose_series, coverage, iso, json_answer, utc_now
 from api.params import TimeRangeArgs, require_range
 from api.spec import Endpoint
-from crawler.model import STORAGE_FUELS
+from energy_data.fuels import STORAGE_FUELS
 from database.regions import all_series
 from database.timeseries import energy_mixture, net_imports
 

@@ -1,0 +1,71 @@
+"""The one way this project speaks HTTP to the outside (crawler sources, WattTime, boundary
+downloads): timeouts, retries with backoff for 429/5xx, an honest User-Agent, and secrets
+kept out of every URL, log line and error text."""
+from __future__ import annotations
+
+import logging
+import os
+import re
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from energy_data import __version__
+
+log = logging.getLogger(__name__)
+
+USER_AGENT = (
+    f"energy-data/{__version__} (carbon-intensity crawler; "
+    "https://github.com/energy-data/energy-data)"
+)
+CONNECT_TIMEOUT_S = 10
+READ_TIMEOUT_S = 60
+# Environment variables whose values must never be written anywhere.
+SECRET_VARIABLES = ("EIA_API_KEY", "PJM_API_KEY", "ISONE_PASSWORD", "WATTTIME_PASSWORD")
+_SECRET_PARAM = re.compile(r"(?i)((?:api_key|apikey|subscription-key|password|token)=)[^&\s'\"]+")
+
+
+def redact(text: str) -> str:
+    """Remove configured secret values and secret-looking query parameters from text."""
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name)
+        if value and len(value) >= 4:
+            text = text.replace(value, "REDACTED")
+    return _SECRET_PARAM.sub(r"\1REDACTED", text)
+
+
+class RedactingFilter(logging.Filter):
+    """Installed on log handlers so that no library's log line leaks a secret."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def _retry_policy() -> Retry:
+    return Retry(
+        total=4,
+        connect=1,  # a host that cannot be resolved or reached rarely is a moment later
+        read=2,
+        status=3,
+        backoff_factor=1.0,
+        backoff_max=20,
+        status_forcelist=(429, 500, 502, 503, 504),
+        # The POSTs we send (ISO-NE's wsclient) are reads, safe to repeat.
+        allowed_methods=frozenset({"GET", "POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+
+
+def make_session() -> requests.Session:
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=_retry_policy())
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    session.headers["User-Agent"] = USER_AGENT
+    return session
