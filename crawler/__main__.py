@@ -1,4 +1,4 @@
-"""python -m crawler {run,backfill,parse,replay,status,export-payloads}: see README "Crawler"."""
+"""python -m crawler {run,backfill,parse,replay,status,scrub-secrets}: see README "Crawler"."""
 from __future__ import annotations
 
 import argparse
@@ -10,7 +10,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 
 from crawler.crawl import REGISTRY, Crawler, Source, archived_payloads, get_source, staleness, utc_now
-from crawler.http import RedactingFilter
+from crawler.http import RedactingFilter, redact_body
 from crawler.ingest import parse_payloads
 from crawler.model import Payload
 from database.connection import DatabaseUnavailable
@@ -60,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="one line per source: state, freshness, rows")
     status.set_defaults(handler=_status)
+
+    scrub = sub.add_parser("scrub-secrets", help="remove secrets from bodies archived before they were redacted")
+    scrub.set_defaults(handler=_scrub_secrets)
     return parser
 
 
@@ -179,6 +182,31 @@ def _status(args: argparse.Namespace) -> int:
                   f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
         return 0
     return _with_crawler(show)
+
+
+def _scrub_secrets(args: argparse.Namespace) -> int:
+    """Redact every archived body as the crawler now does before archiving (configured secret
+    values, api_key-style JSON fields and query parameters); one transaction per body."""
+    from database.payloads import payload_body, payload_ids, replace_body
+
+    def scrub(crawler: Crawler) -> int:
+        scrubbed = checked = last = 0
+        while True:
+            with crawler.meta.cursor() as cur:
+                ids = payload_ids(cur, last)
+            if not ids:
+                break
+            for payload_id in ids:
+                with crawler.data, crawler.data.cursor() as cur:
+                    body = payload_body(cur, payload_id)
+                    clean = redact_body(body)
+                    if clean != body:
+                        replace_body(cur, payload_id, clean)
+                        scrubbed += 1
+                checked, last = checked + 1, payload_id
+        print(f"{checked} archived bodies checked, {scrubbed} scrubbed")
+        return 0
+    return _with_crawler(scrub)
 
 
 def _every(source: Source) -> str:

@@ -12,7 +12,7 @@ import requests
 
 from crawler.model import Payload
 from energy_data.http import (CONNECT_TIMEOUT_S, READ_TIMEOUT_S, RedactingFilter, make_session,  # noqa: F401
-                              redact)
+                              redact, redact_body)
 
 log = logging.getLogger(__name__)
 
@@ -77,8 +77,10 @@ class HttpClient:
             raise FetchError(f"timed out after {READ_TIMEOUT_S}s: {shown_url}") from None
         except requests.RequestException as exc:
             raise FetchError(redact(f"request failed: {shown_url}: {exc}")) from None
+        # A body to be archived loses every secret first (EIA echoes the api_key in it), so the
+        # stored copy, its hash and what the parser reads are the same redacted bytes.
         payload = Payload(
-            body=response.content,
+            body=redact_body(response.content) if self.archive is not None else response.content,
             name=shown_url,
             fetched_at=datetime.now(timezone.utc),
             content_type=response.headers.get("Content-Type"),

@@ -47,3 +47,32 @@ def iter_payloads(cur: Cursor, source_id: int | None = None, since: datetime | N
     )
     for name, url, fetched_at, status, content_type, body in cur:
         yield name, url, fetched_at, status, content_type, gzip.decompress(bytes(body))
+
+
+def payload_ids(cur: Cursor, after: int = 0, limit: int = 100) -> list[int]:
+    """Ids of archived payloads above `after`, ascending, `limit` at a time."""
+    cur.execute("SELECT id FROM raw_payload WHERE id > %s ORDER BY id LIMIT %s", (after, limit))
+    return [row[0] for row in cur.fetchall()]
+
+
+def payload_body(cur: Cursor, payload_id: int) -> bytes:
+    cur.execute("SELECT body_gzip FROM raw_payload WHERE id = %s", (payload_id,))
+    return gzip.decompress(bytes(cur.fetchone()[0]))
+
+
+def replace_body(cur: Cursor, payload_id: int, body: bytes) -> None:
+    """Store `body` in place of a payload's body (a scrubbed copy). Should the source already
+    hold that body, the two rows become one, their fetch counts and times added up."""
+    digest = hashlib.sha256(body).digest()
+    cur.execute(
+        "UPDATE raw_payload k SET fetch_count = k.fetch_count + o.fetch_count, "
+        "first_fetched_at = least(k.first_fetched_at, o.first_fetched_at), "
+        "last_fetched_at = greatest(k.last_fetched_at, o.last_fetched_at) "
+        "FROM raw_payload o WHERE o.id = %s AND k.source_id = o.source_id AND k.sha256 = %s AND k.id <> o.id",
+        (payload_id, digest),
+    )
+    if cur.rowcount:
+        cur.execute("DELETE FROM raw_payload WHERE id = %s", (payload_id,))
+        return
+    cur.execute("UPDATE raw_payload SET body_gzip = %s, body_bytes = %s, sha256 = %s WHERE id = %s",
+                (psycopg2.Binary(gzip.compress(body, compresslevel=6)), len(body), digest, payload_id))

@@ -24,6 +24,10 @@ READ_TIMEOUT_S = 60
 # Environment variables whose values must never be written anywhere.
 SECRET_VARIABLES = ("EIA_API_KEY", "PJM_API_KEY", "ISONE_PASSWORD", "WATTTIME_PASSWORD")
 _SECRET_PARAM = re.compile(r"(?i)((?:api_key|apikey|subscription-key|password|token)=)[^&\s'\"]+")
+# JSON fields that carry a credential (EIA echoes `api_key` in every body it returns).
+_SECRET_FIELD = re.compile(rb'(?i)("(?:api_?key|subscription_?key|subscription-key|password|access_token)"\s*:\s*")'
+                           rb'(?:[^"\\]|\\.)*(")')
+_SECRET_PARAM_BYTES = re.compile(_SECRET_PARAM.pattern.encode())
 
 
 def redact(text: str) -> str:
@@ -33,6 +37,17 @@ def redact(text: str) -> str:
         if value and len(value) >= 4:
             text = text.replace(value, "REDACTED")
     return _SECRET_PARAM.sub(r"\1REDACTED", text)
+
+
+def redact_body(body: bytes) -> bytes:
+    """A fetched body without configured secret values, credential-like JSON fields or query
+    parameters: what may be hashed, archived and parsed."""
+    for name in SECRET_VARIABLES:
+        value = os.environ.get(name)
+        if value and len(value) >= 4:
+            body = body.replace(value.encode(), b"REDACTED")
+    body = _SECRET_FIELD.sub(rb"\1REDACTED\2", body)
+    return _SECRET_PARAM_BYTES.sub(rb"\1REDACTED", body)
 
 
 class RedactingFilter(logging.Filter):

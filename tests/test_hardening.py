@@ -1,0 +1,109 @@
+"""Defects found by probing the running service as an attacker and as an unlucky operator
+would (issue 10): each test here failed before its fix."""
+from __future__ import annotations
+
+import gzip
+import hashlib
+import json
+
+import pytest
+
+from crawler.crawl import Crawler, utc_now
+from tests.crawlhelp import crawler_cli, point_sources_at, serve_caiso
+
+SECRET = "sekrit" + "-eia-0123456789"  # fake, split so no scanner mistakes it for a real one
+EIA_ROUTE = "/eia/electricity/rto/fuel-type-data/data/"
+
+
+def eia_body(rows: list[tuple[str, str, object]], echo_key: str = SECRET) -> bytes:
+    """Hand-written EIA v2 fuel-type-data page for PACW, echoing the api_key as EIA does."""
+    data = [{"period": period, "respondent": "PACW", "respondent-name": "PacifiCorp West", "fueltype": fuel,
+             "type-name": fuel, "value": value, "value-units": "megawatthours"} for period, fuel, value in rows]
+    return json.dumps({"response": {"total": str(len(data)), "frequency": "hourly", "data": data},
+                       "request": {"command": "/v2/electricity/rto/fuel-type-data/data/",
+                                   "params": {"frequency": "hourly", "api_key": echo_key}},
+                       "apiVersion": "2.1.8"}, indent=1).encode()
+
+
+def recent_periods(hours: int) -> list[str]:
+    """EIA period names (hour ending, UTC) of the last `hours` hours."""
+    from datetime import timedelta
+
+    now = utc_now().replace(minute=0, second=0, microsecond=0)
+    return [f"{now - timedelta(hours=h):%Y-%m-%dT%H}" for h in range(hours, 0, -1)]
+
+
+@pytest.fixture
+def sources(fake_iso, monkeypatch, db_url):
+    point_sources_at(monkeypatch, fake_iso.url)
+    return fake_iso
+
+
+@pytest.fixture
+def eia(sources, monkeypatch):
+    monkeypatch.setenv("EIA_API_KEY", SECRET)
+    monkeypatch.setenv("EIA_RESPONDENTS", "PACW")
+    return sources
+
+
+def run(*names, force=True):
+    lines: list[str] = []
+    crawler = Crawler(out=lines.append)
+    try:
+        code = crawler.run(list(names), force=force, dry_run=False, now=utc_now())
+    finally:
+        crawler.close()
+    return code, lines
+
+
+def query(db, sql, *params):
+    with db.cursor() as cur:
+        cur.execute(sql, params)
+        return cur.fetchall()
+
+
+def archived_bodies(db) -> list[bytes]:
+    return [gzip.decompress(bytes(row[0])) for row in query(db, "SELECT body_gzip FROM raw_payload")]
+
+
+# -- 1. no stored secret -------------------------------------------------------------------
+
+def test_the_key_eia_echoes_in_its_body_is_never_archived(db, eia):
+    eia.serve(EIA_ROUTE, eia_body([(p, "NG", 100) for p in recent_periods(3)]))
+    code, lines = run("EIA")
+    assert code == 0, lines
+    bodies = archived_bodies(db)
+    assert bodies and all(SECRET.encode() not in body for body in bodies)
+    assert all(b'"api_key": "REDACTED"' in body for body in bodies)
+    # The stored hash is the hash of the stored (redacted) body, and the readings still count.
+    assert [bytes(r[0]) for r in query(db, "SELECT sha256 FROM raw_payload")] == [
+        hashlib.sha256(b).digest() for b in bodies]
+    assert query(db, "SELECT count(*) FROM generation_reading") == [(3,)]
+
+
+def test_scrub_secrets_cleans_bodies_archived_before_the_fix(db, eia):
+    from database.payloads import archive_payload
+
+    with_key = eia_body([("2025-01-01T01", "NG", 1)])
+    other_key = eia_body([("2025-01-01T01", "NG", 1)], echo_key="an-older-rotated-key")
+    plain = b"Time,Solar\n00:00,1\n"
+    Crawler(out=lambda line: None).close()  # registers the sources
+    eia_id = query(db, "SELECT id FROM source WHERE name = 'EIA'")[0][0]
+    now = utc_now()
+    with db.cursor() as cur:  # as the crawler archived bodies before the fix: verbatim
+        for body in (with_key, other_key, plain):
+            archive_payload(cur, eia_id, "https://api.eia.gov/?api_key=REDACTED", body, now, 200, "application/json")
+    result = crawler_cli("scrub-secrets")
+    assert result.returncode == 0, result.stderr
+    assert "3 archived bodies checked, 2 scrubbed" in result.stdout
+    bodies = archived_bodies(db)
+    assert all(SECRET.encode() not in b and b"an-older-rotated-key" not in b for b in bodies)
+    # The two bodies differed only in their key: scrubbed, they are one body fetched twice.
+    assert sorted(r[0] for r in query(db, "SELECT fetch_count FROM raw_payload")) == [1, 2]
+    assert plain in bodies
+    assert [bytes(r[0]) for r in query(db, "SELECT sha256 FROM raw_payload ORDER BY id")] == [
+        hashlib.sha256(b).digest() for b in archived_bodies_ordered(db)]
+
+
+def archived_bodies_ordered(db) -> list[bytes]:
+    return [gzip.decompress(bytes(row[0])) for row in query(db, "SELECT body_gzip FROM raw_payload ORDER BY id")]
