@@ -6,6 +6,7 @@ import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
+import numpy as np
 import pandas as pd
 
 from crawler.model import FUELS, STORAGE_FUELS, Anomaly, ParseResult
@@ -14,6 +15,9 @@ log = logging.getLogger(__name__)
 
 # Readings whose interval starts later than this after "now" cannot be measurements.
 FUTURE_TOLERANCE = timedelta(minutes=5)
+# No balancing authority comes near this (the whole US peaks near 760 GW): a larger value is a
+# unit or parsing error, never a measurement, and would swamp every sum and average it enters.
+MAX_PLAUSIBLE_MW = 1_000_000.0
 
 
 def validate(source: str, result: ParseResult, now: datetime) -> ParseResult:
@@ -49,6 +53,8 @@ def _checked(source: str, frame: pd.DataFrame, key: list[str], now: datetime,
               f"{source}: {int(missing.sum())} readings without a value skipped")
         frame = frame[~missing]
 
+    frame = _plausible(source, frame, anomalies)
+
     future = frame["timestamp"] > pd.Timestamp(now) + FUTURE_TOLERANCE
     if future.any():
         first = frame.loc[future, "timestamp"].min()
@@ -62,6 +68,21 @@ def _checked(source: str, frame: pd.DataFrame, key: list[str], now: datetime,
               f"{source}: {int(repeated.sum())} readings repeat an interval already in the batch; kept the last")
         frame = frame[~repeated]
     return frame.reset_index(drop=True)
+
+
+def _plausible(source: str, frame: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """Drop (and count) infinite values and values beyond MAX_PLAUSIBLE_MW either way."""
+    mw = frame["mw"].to_numpy(dtype="float64")
+    infinite = ~np.isfinite(mw)
+    absurd = ~infinite & (np.abs(mw) > MAX_PLAUSIBLE_MW)
+    for mask, kind, what in ((infinite, "non_finite_value", "infinite values"),
+                             (absurd, "implausible_value", f"values beyond {MAX_PLAUSIBLE_MW:,.0f} MW")):
+        if mask.any():
+            example = frame.loc[mask].iloc[0]
+            _note(anomalies, kind, int(mask.sum()),
+                  f"{source}: {int(mask.sum())} {what} rejected, e.g. {example['mw']} MW for "
+                  f"{example['region']} at {pd.Timestamp(example['timestamp']).isoformat()}")
+    return frame[~(infinite | absurd)]
 
 
 def _note(anomalies: list[Anomaly], kind: str, count: int, message: str) -> None:

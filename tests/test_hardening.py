@@ -107,3 +107,29 @@ def test_scrub_secrets_cleans_bodies_archived_before_the_fix(db, eia):
 
 def archived_bodies_ordered(db) -> list[bytes]:
     return [gzip.decompress(bytes(row[0])) for row in query(db, "SELECT body_gzip FROM raw_payload ORDER BY id")]
+
+
+# -- 2. non-finite and absurd values -------------------------------------------------------
+
+# Hand-written: CAISO outlook format; 00:05 has an infinite solar value, 00:10 an absurd wind one.
+CAISO_BAD_VALUES = (
+    b"Time,Solar,Wind,Geothermal,Biomass,Biogas,Small hydro,Coal,Nuclear,Natural gas,Large hydro,Batteries,Imports,Other\n"
+    b"00:00,0,1000,800,300,200,100,0,2200,8060,1500,-50,5000,10\n"
+    b"00:05,inf,1010,800,300,200,100,0,2200,8060,1500,-40,-Infinity,10\n"
+    b"00:10,0,1e308,800,300,200,100,0,2200,8060,1500,-30,5200,10\n"
+)
+
+
+def test_infinite_and_absurd_values_are_counted_anomalies_not_rows(db, tmp_path):
+    day = tmp_path / "CAISO" / "20250209_fuelsource.csv"
+    day.parent.mkdir()
+    day.write_bytes(CAISO_BAD_VALUES)
+    result = crawler_cli("replay", str(day))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert query(db, "SELECT count(*) FROM generation_reading WHERE mw = 'Infinity' OR mw > 1e6") == [(0,)]
+    assert query(db, "SELECT count(*) FROM net_import WHERE mw = '-Infinity'") == [(0,)]
+    # Every interval keeps a finite total and a real intensity from its other fuels.
+    totals = query(db, "SELECT total_mw, direct_g_per_kwh FROM carbon_intensity ORDER BY ts")
+    assert len(totals) == 3 and all(0 < t < 20000 and d > 0 for t, d in totals), totals
+    anomalies = query(db, "SELECT anomalies FROM crawl_run")[0][0]
+    assert anomalies["non_finite_value"] == 2 and anomalies["implausible_value"] == 1
