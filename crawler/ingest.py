@@ -55,13 +55,16 @@ def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: P
         return WriteCounts()
     with conn:
         with conn.cursor() as cur:
-            counts = write_readings(cur, source_id, parsed.result.readings, parsed.result.interval_minutes)
+            counts = write_readings(cur, source_id, parsed.result.readings, parsed.result.interval_minutes,
+                                    complete_intervals=parsed.result.complete_intervals)
             write_net_imports(cur, source_id, parsed.result.net_imports, parsed.result.interval_minutes)
     return counts
 
 
 def summary(counts: WriteCounts, anomalies: list[Anomaly]) -> str:
     text = f"{counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged"
+    if counts.removed:
+        text += f", {counts.removed} removed (fuels a revision no longer lists)"
     by_kind = anomaly_counts(anomalies)
     if by_kind:
         text += "; anomalies: " + ", ".join(f"{k} {v}" for k, v in sorted(by_kind.items()))

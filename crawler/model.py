@@ -58,6 +58,9 @@ class ParseResult:
     interval_minutes: int
     net_imports: pd.DataFrame = field(default_factory=lambda: empty_frame(NET_IMPORT_COLUMNS))
     anomalies: list[Anomaly] = field(default_factory=list)
+    # Each interval in `readings` lists every fuel its source reports for it, so a stored fuel
+    # it lacks was dropped by a revision. False where one body holds only some fuels (ERCOT).
+    complete_intervals: bool = True
 
     @classmethod
     def concat(cls, results: Iterable["ParseResult"]) -> "ParseResult":
@@ -70,6 +73,7 @@ class ParseResult:
             net_imports=_concat([r.net_imports for r in results], NET_IMPORT_COLUMNS),
             interval_minutes=results[0].interval_minutes,
             anomalies=[a for r in results for a in r.anomalies],
+            complete_intervals=all(r.complete_intervals for r in results),
         )
 
 

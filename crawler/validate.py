@@ -34,8 +34,8 @@ def validate(source: str, result: ParseResult, now: datetime) -> ParseResult:
         _note(anomalies, "negative_generation", len(negative),
               f"{source}: {len(negative)} negative readings ({fuels}) stored as reported, "
               "left out of intensity")
-    return ParseResult(readings=readings, net_imports=net_imports,
-                       interval_minutes=result.interval_minutes, anomalies=anomalies)
+    return ParseResult(readings=readings, net_imports=net_imports, interval_minutes=result.interval_minutes,
+                       anomalies=anomalies, complete_intervals=result.complete_intervals)
 
 
 def _checked(source: str, frame: pd.DataFrame, key: list[str], now: datetime,

@@ -31,13 +31,17 @@ class WriteCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    removed: int = 0  # stored fuels a revision no longer lists
     intensities: int = 0
     inserted_by_region: dict[int, int] = field(default_factory=dict)
 
 
-def write_readings(cur: Cursor, source_id: int, readings: pd.DataFrame, interval_minutes: int) -> WriteCounts:
+def write_readings(cur: Cursor, source_id: int, readings: pd.DataFrame, interval_minutes: int,
+                   complete_intervals: bool = False) -> WriteCounts:
     """Upsert readings (columns region, timestamp, fuel, mw; unique per region/time/fuel),
-    recompute the intensity of every touched interval and keep the series table current."""
+    recompute the intensity of every touched interval and keep the series table current.
+    With `complete_intervals` the batch lists every fuel of each interval it holds, so stored
+    fuels of those intervals that it no longer lists are deleted (a revision dropped them)."""
     if readings.empty:
         return WriteCounts()
     rows = _to_rows(cur, source_id, readings, interval_minutes)
@@ -47,7 +51,7 @@ def write_readings(cur: Cursor, source_id: int, readings: pd.DataFrame, interval
                              inserted_by_region=rows.groupby("region_id").size().to_dict())
         intervals = rows  # nothing else was stored in these intervals
     else:
-        counts = _upsert(cur, rows)
+        counts = _upsert(cur, rows, complete_intervals)
         intervals = stored_readings(cur, source_id, rows)
     counts.intensities = recompute_intensity(cur, source_id, intervals)
     _update_series(cur, source_id, rows, counts.inserted_by_region)
@@ -154,7 +158,7 @@ def _copy_new(cur: Cursor, rows: pd.DataFrame) -> bool:
     return True
 
 
-def _upsert(cur: Cursor, rows: pd.DataFrame) -> WriteCounts:
+def _upsert(cur: Cursor, rows: pd.DataFrame, complete_intervals: bool) -> WriteCounts:
     cur.execute(
         "CREATE TEMP TABLE batch_reading (LIKE generation_reading INCLUDING DEFAULTS) ON COMMIT DROP"
     )
@@ -172,6 +176,7 @@ def _upsert(cur: Cursor, rows: pd.DataFrame) -> WriteCounts:
         "IS DISTINCT FROM (EXCLUDED.mw, EXCLUDED.interval_minutes)"
     )
     written = cur.rowcount
+    removed_by_region = _delete_unlisted(cur) if complete_intervals else {}
     cur.execute("DROP TABLE batch_reading")
     existing = sum(existing_by_region.values())
     inserted = len(rows) - existing
@@ -180,8 +185,27 @@ def _upsert(cur: Cursor, rows: pd.DataFrame) -> WriteCounts:
         inserted=inserted,
         updated=written - inserted,
         unchanged=existing - (written - inserted),
-        inserted_by_region={int(r): int(n) - existing_by_region.get(r, 0) for r, n in per_region.items()},
+        removed=sum(removed_by_region.values()),
+        # series.row_count counts stored rows: the removed ones come off it.
+        inserted_by_region={int(r): int(n) - existing_by_region.get(r, 0) - removed_by_region.get(r, 0)
+                            for r, n in per_region.items()},
     )
+
+
+def _delete_unlisted(cur: Cursor) -> dict[int, int]:
+    """Delete stored readings in the intervals of batch_reading whose fuel the batch does not
+    list; returns how many per region."""
+    cur.execute(
+        "DELETE FROM generation_reading g USING (SELECT DISTINCT region_id, source_id, ts FROM batch_reading) t "
+        "WHERE g.region_id = t.region_id AND g.source_id = t.source_id AND g.ts = t.ts "
+        "AND NOT EXISTS (SELECT 1 FROM batch_reading b WHERE b.region_id = g.region_id "
+        "AND b.source_id = g.source_id AND b.ts = g.ts AND b.fuel_id = g.fuel_id) "
+        "RETURNING g.region_id"
+    )
+    removed: dict[int, int] = {}
+    for (region_id,) in cur.fetchall():
+        removed[region_id] = removed.get(region_id, 0) + 1
+    return removed
 
 
 def _copy(cur: Cursor, table: str, frame: pd.DataFrame) -> None:

@@ -133,3 +133,28 @@ def test_infinite_and_absurd_values_are_counted_anomalies_not_rows(db, tmp_path)
     assert len(totals) == 3 and all(0 < t < 20000 and d > 0 for t, d in totals), totals
     anomalies = query(db, "SELECT anomalies FROM crawl_run")[0][0]
     assert anomalies["non_finite_value"] == 2 and anomalies["implausible_value"] == 1
+
+
+# -- 3. a revision that drops a fuel -------------------------------------------------------
+
+def test_a_revision_that_drops_a_fuel_removes_it_and_recomputes_intensity(db, eia):
+    periods = recent_periods(3)
+    first = [(p, fuel, mw) for p in periods for fuel, mw in (("NG", 500), ("COL", 500), ("WND", 1000))]
+    eia.serve(EIA_ROUTE, eia_body(first))
+    assert run("EIA")[0] == 0
+    # EIA's revision of the middle hour no longer lists coal (the respondent resubmitted it).
+    revised = [row for row in first if not (row[0] == periods[1] and row[1] == "COL")]
+    eia.serve(EIA_ROUTE, eia_body(revised))
+    code, lines = run("EIA")
+    assert code == 0 and "1 removed" in lines[0], lines
+    starts = [ts for (ts,) in query(db, "SELECT DISTINCT ts FROM generation_reading ORDER BY 1")]
+    coal = [ts for (ts,) in query(db, "SELECT g.ts FROM generation_reading g JOIN fuel f ON f.id = g.fuel_id "
+                                      "WHERE f.name = 'coal' ORDER BY 1")]
+    assert len(starts) == 3 and coal == [starts[0], starts[2]]
+    totals = query(db, "SELECT total_mw, direct_g_per_kwh FROM carbon_intensity ORDER BY ts")
+    direct = {fuel: g for fuel, g in query(db, "SELECT f.name, e.g_per_kwh FROM emission_factor e "
+                                               "JOIN fuel f ON f.id = e.fuel_id WHERE e.factor_set = 'direct' "
+                                               "AND e.region_id IS NULL AND f.name IN ('gas', 'coal')")}
+    assert totals[1] == pytest.approx((1500, 500 * direct["gas"] / 1500))
+    assert totals[0] == totals[2] == pytest.approx((2000, (500 * direct["gas"] + 500 * direct["coal"]) / 2000))
+    assert query(db, "SELECT row_count FROM series") == [(8,)]

@@ -74,7 +74,9 @@ def parse(payload: Payload) -> ParseResult:
         keys = sorted(doc) if isinstance(doc, dict) else f"a JSON {type(doc).__name__}"
         raise ParseError(f"{SOURCE}: unexpected JSON shape: missing key 'data' (fuel mix) or "
                          f"'previousDay'/'currentDay' (energy storage); top level: {keys}")
-    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
+    # Batteries come from one body and every other fuel from the other: neither is complete.
+    return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies,
+                       complete_intervals=False)
 
 
 def _fuel_mix_readings(doc: dict, anomalies: list[Anomaly]) -> pd.DataFrame:
