@@ -16,6 +16,10 @@ from crawler.model import Payload
 from database.connection import DatabaseUnavailable
 
 
+# One empty answer can be a feed between two days; two in a row are worth a look.
+EMPTY_RUNS_SHOWN = 2
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     _configure_logging(args.verbose)
@@ -175,6 +179,8 @@ def _status(args: argparse.Namespace) -> int:
             stale = staleness(source, st and st.newest_data, utc_now())
             if stale:
                 notes.append(f"STALE: {stale}")
+            if st and st.empty_runs >= EMPTY_RUNS_SHOWN:
+                notes.append(f"EMPTY: the last {st.empty_runs} runs returned no data")
             if st and st.last_error:
                 notes.append(f"last error {_when(st.last_error_at)}: {st.last_error[:160]}")
             print(f"{source.name:<10} {'no' if reason else 'yes':<7} {_every(source):>5}  "

@@ -9,7 +9,7 @@ from types import ModuleType
 
 import psycopg2.extensions
 
-from crawler.model import Anomaly, ParseError, ParseResult, Payload
+from crawler.model import Anomaly, ParseError, ParseResult, Payload, note
 from crawler.validate import anomaly_counts, validate
 from database.readings import WriteCounts, write_net_imports, write_readings
 
@@ -33,7 +33,7 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
     results, errors = [], []
     for payload in payloads:
         try:
-            results.append(module.parse(payload))
+            results.append(_noted_if_empty(source, payload, module.parse(payload)))
         except ParseError as exc:
             errors.append(f"{_short(payload.name)}: {exc}" if len(payloads) > 1 else str(exc))
             log.info("%s: cannot parse %s: %s", source, payload.name, exc)
@@ -47,6 +47,14 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
     if not results:
         return Parsed(None, errors)
     return Parsed(validate(source, ParseResult.concat(results), now), errors)
+
+
+def _noted_if_empty(source: str, payload: Payload, result: ParseResult) -> ParseResult:
+    """A body that parsed but holds no reading at all (a header-only CSV, an EIA page without
+    data) is a success worth counting: a source that keeps sending them has stopped."""
+    if result.readings.empty and result.net_imports.empty:
+        note(result.anomalies, source, "empty_body", f"{_short(payload.name)}: no readings in the body")
+    return result
 
 
 def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: Parsed) -> WriteCounts:

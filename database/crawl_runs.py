@@ -90,6 +90,7 @@ class SourceStatus:
     last_error: str | None
     newest_data: datetime | None
     rows_stored: int
+    empty_runs: int = 0  # successful runs in a row, the newest included, that stored nothing
 
 
 def source_status(cur: Cursor) -> dict[str, SourceStatus]:
@@ -99,11 +100,18 @@ def source_status(cur: Cursor) -> dict[str, SourceStatus]:
                  WHERE r.source_id = s.id AND r.status IN ('ok', 'partial') AND r.kind <> 'replay'),
                e.finished_at, e.error,
                (SELECT max(last_ts) FROM series x WHERE x.source_id = s.id),
-               coalesce((SELECT sum(row_count) FROM series x WHERE x.source_id = s.id), 0)
+               coalesce((SELECT sum(row_count) FROM series x WHERE x.source_id = s.id), 0),
+               (SELECT count(*) FROM crawl_run r
+                 WHERE r.source_id = s.id AND r.kind = 'run' AND r.status IN ('ok', 'partial')
+                   AND r.rows_inserted + r.rows_updated + r.rows_unchanged = 0
+                   AND r.started_at > coalesce((
+                       SELECT max(q.started_at) FROM crawl_run q
+                       WHERE q.source_id = s.id AND q.kind = 'run' AND q.status IN ('ok', 'partial')
+                         AND q.rows_inserted + q.rows_updated + q.rows_unchanged > 0), '-infinity'))
         FROM source s
         LEFT JOIN LATERAL (
             SELECT finished_at, error FROM crawl_run r
             WHERE r.source_id = s.id AND r.error IS NOT NULL
             ORDER BY r.started_at DESC LIMIT 1) e ON true
     """)
-    return {row[0]: SourceStatus(*row[:6], int(row[6])) for row in cur.fetchall()}
+    return {row[0]: SourceStatus(*row[:6], int(row[6]), int(row[7])) for row in cur.fetchall()}

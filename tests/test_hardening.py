@@ -9,7 +9,7 @@ import json
 import pytest
 
 from crawler.crawl import Crawler, utc_now
-from tests.crawlhelp import crawler_cli, point_sources_at, serve_caiso
+from tests.crawlhelp import crawler_cli, point_sources_at, serve_nyiso
 
 SECRET = "sekrit" + "-eia-0123456789"  # fake, split so no scanner mistakes it for a real one
 EIA_ROUTE = "/eia/electricity/rto/fuel-type-data/data/"
@@ -158,3 +158,25 @@ def test_a_revision_that_drops_a_fuel_removes_it_and_recomputes_intensity(db, ei
     assert totals[1] == pytest.approx((1500, 500 * direct["gas"] / 1500))
     assert totals[0] == totals[2] == pytest.approx((2000, (500 * direct["gas"] + 500 * direct["coal"]) / 2000))
     assert query(db, "SELECT row_count FROM series") == [(8,)]
+
+
+# -- 4. empty successes --------------------------------------------------------------------
+
+NYISO_HEADER_ONLY = b'"Time Stamp","Time Zone","Fuel Category","Gen MW"\n'  # hand-written
+
+
+def test_a_source_that_keeps_returning_nothing_is_counted_and_shown(db, sources, eia):
+    serve_nyiso(sources, NYISO_HEADER_ONLY)
+    for _ in range(2):
+        code, lines = run("NYISO")
+        assert code == 0 and "empty_body" in lines[0], lines
+    assert query(db, "SELECT count(*) FROM crawl_run WHERE (anomalies->>'empty_body')::int > 0") == [(2,)]
+    line = next(l for l in crawler_cli("status").stdout.splitlines() if l.startswith("NYISO "))
+    assert "EMPTY: the last 2 runs returned no data" in line
+    eia.serve(EIA_ROUTE, eia_body([]))  # an EIA page without data: counted the same way
+    assert "empty_body 1" in run("EIA")[1][0]
+    # One run with data ends the streak.
+    serve_nyiso(sources, NYISO_HEADER_ONLY + b'"02/19/2025 00:05:00","EST","Hydro",3000\n')
+    assert "1 inserted" in run("NYISO")[1][0]
+    line = next(l for l in crawler_cli("status").stdout.splitlines() if l.startswith("NYISO "))
+    assert "EMPTY" not in line
