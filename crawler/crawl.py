@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 import traceback
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from datetime import date, datetime, timedelta, timezone
@@ -33,6 +36,17 @@ DUE_SLACK = timedelta(seconds=30)
 # After a failed attempt a source waits this long (or its frequency, if shorter) before the
 # next one, so that a host that is down is not asked every minute.
 RETRY_AFTER = timedelta(minutes=5)
+# A `run` that is still busy after this long (a server trickling bytes, a lock held somewhere)
+# stops, so that the crawl lock never keeps every later cron run out for long.
+DEADLINE_VARIABLE = "CRAWLER_RUN_DEADLINE_S"
+DEFAULT_RUN_DEADLINE_S = 240.0
+# Every crawler session: no statement runs longer, no lock is waited for longer.
+SESSION_SETTINGS = {"statement_timeout": "120s", "lock_timeout": "20s"}
+
+
+class RunDeadline(BaseException):
+    """The whole-run deadline passed. A BaseException, so that no per-source handler takes it
+    for that source's own failure."""
 
 
 @dataclass(frozen=True)
@@ -105,13 +119,17 @@ class Crawler:
     def __init__(self, out: Callable[[str], None] = print):
         self.out = out
         self.meta = connect(application_name="energy-data crawler")
-        migrate(self.meta)  # in a transaction of its own, before autocommit
+        migrate(self.meta)  # in a transaction of its own, before autocommit and the timeouts
         self.meta.autocommit = True
-        self.data = connect(application_name="energy-data crawler writes")
+        with self.meta.cursor() as cur:
+            for name, value in SESSION_SETTINGS.items():
+                cur.execute("SELECT set_config(%s, %s, false)", (name, value))
+        self.data = connect(application_name="energy-data crawler writes", settings=SESSION_SETTINGS)
         with self.meta.cursor() as cur:
             self.source_ids = {s.name: sync_source(cur, s.name, s.description, s.frequency,
                                                    s.interval_minutes, s.stale_after)
                                for s in REGISTRY.values()}
+            crawl_runs.mark_interrupted(cur)
 
     def close(self) -> None:
         self.data.close()
@@ -138,9 +156,18 @@ class Crawler:
                 since = f" (pid {holder[0]}, since {holder[1]:%Y-%m-%d %H:%M:%S}Z)" if holder else ""
                 self.out(f"another crawl is running{since}; exiting")
                 return 0
-            crawl_runs.mark_interrupted(cur)
         sources = [get_source(n) for n in names] if names else list(REGISTRY.values())
-        outcomes = [self._run_source(s, force, dry_run, now) for s in sources]
+        limit = run_deadline_s()
+        try:
+            with deadline(limit):
+                outcomes = [self._run_source(s, force, dry_run, now) for s in sources]
+        except RunDeadline:
+            self.out(f"run stopped: past its deadline of {limit:g} s ({DEADLINE_VARIABLE}); "
+                     "the sources not done wait for the next run")
+            return 1
+        finally:
+            with self.meta.cursor() as cur:
+                crawl_runs.release_crawl_lock(cur)
         attempted = [o for o in outcomes if o is not None]
         return 1 if attempted and not any(attempted) else 0
 
@@ -176,6 +203,12 @@ class Crawler:
                 self.out(f"{label}: dry run: {_describe(parsed)}")
                 return True
             counts = write_parsed(self.data, self.source_ids[source.name], parsed)
+        except RunDeadline:
+            if run_id is not None:
+                with self.meta.cursor() as cur:
+                    crawl_runs.finish_run(cur, run_id, "interrupted", error="stopped: the run passed its deadline")
+            self.out(f"{label}: interrupted: the run passed its deadline")
+            raise
         except Exception as exc:  # noqa: BLE001 (any failure is this source's alone)
             message = _error_text(exc).removeprefix(f"{source.name}: ")  # the line names the source
             if run_id is not None:
@@ -228,6 +261,38 @@ class Crawler:
                                detail=_short_name(payload.name))
             failures += not ok
         return 1 if failures else 0
+
+
+def run_deadline_s() -> float:
+    """Seconds a `run` may take: CRAWLER_RUN_DEADLINE_S, default a few minutes; never unlimited."""
+    text = os.environ.get(DEADLINE_VARIABLE, "").strip()
+    try:
+        seconds = float(text) if text else DEFAULT_RUN_DEADLINE_S
+    except ValueError:
+        seconds = -1
+    if not 0 < seconds < 86400:
+        raise SystemExit(f"{DEADLINE_VARIABLE} must be a number of seconds between 0 and 86400, got {text!r}")
+    return seconds
+
+
+@contextmanager
+def deadline(seconds: float):
+    """Raise RunDeadline in this (main) thread once `seconds` have passed, wherever it is waiting:
+    a signal interrupts a blocked socket read, which a timeout per read does not bound."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signals reach the main thread only; the per-request and statement timeouts still hold
+        return
+
+    def expire(signum, frame):
+        raise RunDeadline()
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def staleness(source: Source, newest: datetime | None, now: datetime) -> str | None:

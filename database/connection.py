@@ -84,15 +84,17 @@ def stop_embedded(pgdata: Path | None = None) -> bool:
 
 
 def connect(url: str | None = None, application_name: str = "energy-data",
-            connect_timeout_s: int = 10) -> psycopg2.extensions.connection:
-    """A new connection in UTC; DatabaseUnavailable (one line) if the server cannot be reached."""
+            connect_timeout_s: int = 10, settings: dict[str, str] | None = None) -> psycopg2.extensions.connection:
+    """A new connection in UTC (plus `settings`, e.g. statement_timeout); DatabaseUnavailable
+    (one line) if the server cannot be reached."""
     url = url or database_url()
+    options = " ".join(f"-c {name}={value}" for name, value in {"timezone": "UTC", **(settings or {})}.items())
     try:
         conn = psycopg2.connect(
             url,
             application_name=application_name,
             connect_timeout=connect_timeout_s,
-            options="-c timezone=UTC",
+            options=options,
         )
     except psycopg2.OperationalError as exc:
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)

@@ -30,19 +30,26 @@ def crawl_lock_holder(cur: Cursor) -> tuple[int, datetime] | None:
     return (row[0], row[1]) if row else None
 
 
+def release_crawl_lock(cur: Cursor) -> None:
+    cur.execute("SELECT pg_advisory_unlock(%s)", (CRAWL_LOCK_KEY,))
+
+
 def mark_interrupted(cur: Cursor) -> int:
-    """Runs still 'running' while we hold the crawl lock were killed: say so."""
+    """Runs of any kind still 'running' whose database session has ended were killed: say so."""
     cur.execute(
-        "UPDATE crawl_run SET status = 'interrupted', finished_at = now(), "
+        "UPDATE crawl_run r SET status = 'interrupted', finished_at = now(), "
         "error = coalesce(error, 'the crawler process ended before finishing this source') "
-        "WHERE status = 'running' AND kind = 'run'"
+        "WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
+        "WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at)"
     )
     return cur.rowcount
 
 
 def start_run(cur: Cursor, source_id: int, kind: str, detail: str | None = None) -> int:
+    """A 'running' row owned by this cursor's session (how a killed process is recognised)."""
     cur.execute(
-        "INSERT INTO crawl_run (source_id, kind, detail) VALUES (%s, %s, %s) RETURNING id",
+        "INSERT INTO crawl_run (source_id, kind, detail, backend_pid) VALUES (%s, %s, %s, pg_backend_pid()) "
+        "RETURNING id",
         (source_id, kind, detail),
     )
     return cur.fetchone()[0]

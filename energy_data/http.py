@@ -77,8 +77,23 @@ def _retry_policy() -> Retry:
     )
 
 
+class TimedSession(requests.Session):
+    """A session whose requests always time out: a missing or None timeout (which requests
+    takes as "wait for ever") becomes the default, so no caller can hang on a silent server."""
+
+    def request(self, method, url, *args, **kwargs):  # noqa: D102 (requests' signature)
+        kwargs["timeout"] = bounded_timeout(kwargs.get("timeout"))
+        return super().request(method, url, *args, **kwargs)
+
+
+def bounded_timeout(timeout) -> tuple[float, float]:
+    """(connect, read) seconds: what was asked for, a missing or None part the default."""
+    connect, read = timeout if isinstance(timeout, tuple) else (timeout, timeout)
+    return (connect or CONNECT_TIMEOUT_S, read or READ_TIMEOUT_S)
+
+
 def make_session() -> requests.Session:
-    session = requests.Session()
+    session = TimedSession()
     adapter = HTTPAdapter(max_retries=_retry_policy())
     session.mount("http://", adapter)
     session.mount("https://", adapter)

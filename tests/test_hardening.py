@@ -180,3 +180,95 @@ def test_a_source_that_keeps_returning_nothing_is_counted_and_shown(db, sources,
     assert "1 inserted" in run("NYISO")[1][0]
     line = next(l for l in crawler_cli("status").stdout.splitlines() if l.startswith("NYISO "))
     assert "EMPTY" not in line
+
+
+# -- 5. nothing hangs a crawl ----------------------------------------------------------------
+
+def test_a_request_cannot_be_made_without_a_timeout(fake_iso, monkeypatch):
+    import requests
+
+    from energy_data import http
+
+    monkeypatch.setattr(http, "READ_TIMEOUT_S", 0.5)
+    fake_iso.serve("/slow", b"late", delay_s=5)
+    session = http.make_session()
+    session.mount("http://", requests.adapters.HTTPAdapter(max_retries=0))  # one attempt is enough here
+    with pytest.raises(requests.Timeout):
+        session.get(f"{fake_iso.url}/slow", timeout=None)  # "wait for ever", as requests reads it
+
+
+def test_crawler_sessions_have_statement_and_lock_timeouts(db_url):
+    crawler = Crawler(out=lambda line: None)
+    try:
+        for conn in (crawler.meta, crawler.data):
+            with conn.cursor() as cur:
+                cur.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')")
+                assert cur.fetchone() == ("2min", "20s")
+            conn.rollback()
+    finally:
+        crawler.close()
+
+
+def test_a_run_past_its_deadline_stops_records_interrupted_and_releases_the_lock(db, sources, monkeypatch):
+    serve_nyiso(sources, NYISO_HEADER_ONLY, delay_s=20)  # a server that takes its time
+    monkeypatch.setenv("CRAWLER_RUN_DEADLINE_S", "2")
+    result = crawler_cli("run", "--source", "NYISO")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NYISO: interrupted: the run passed its deadline" in result.stdout
+    assert "run stopped: past its deadline of 2 s (CRAWLER_RUN_DEADLINE_S)" in result.stdout
+    assert query(db, "SELECT status, error FROM crawl_run") == [
+        ("interrupted", "stopped: the run passed its deadline")]
+    # The lock is free at once: the next run is not told that another one is running.
+    serve_nyiso(sources, NYISO_HEADER_ONLY)
+    monkeypatch.setenv("CRAWLER_RUN_DEADLINE_S", "60")
+    again = crawler_cli("run", "--source", "NYISO", "--force")
+    assert again.returncode == 0 and again.stdout.startswith("NYISO: ok"), again.stdout
+
+
+def test_a_killed_replay_is_marked_interrupted(db, shared_fixtures):
+    import signal
+    import subprocess
+    import sys
+
+    from tests.crawlhelp import REPO
+
+    day = shared_fixtures / "NYISO" / "20250219rtfuelmix.csv"
+    with db.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("LOCK TABLE carbon_intensity IN EXCLUSIVE MODE")
+        replay = subprocess.Popen([sys.executable, "-m", "crawler", "replay", str(day)], cwd=REPO,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                        "'energy-data crawler writes' AND wait_event_type = 'Lock'") == 1)
+        replay.send_signal(signal.SIGKILL)
+        replay.wait(timeout=10)
+        cur.execute("COMMIT")
+    wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE application_name LIKE 'energy-data crawler%'") == 0)
+    assert query(db, "SELECT kind, status FROM crawl_run") == [("replay", "running")]
+    assert crawler_cli("run", "--source", "HI").returncode == 0  # any later crawler command notices
+    assert query(db, "SELECT kind, status FROM crawl_run") == [("replay", "interrupted")]
+
+
+def fresh_count(db, sql: str) -> int:
+    """Count on a new connection: statistics views are frozen inside a transaction."""
+    import psycopg2
+
+    conn = psycopg2.connect(db.dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def wait_for(predicate, timeout_s: float = 30) -> None:
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
