@@ -9,6 +9,8 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import psycopg2
+
 from crawler.crawl import REGISTRY, Crawler, Source, archived_payloads, get_source, staleness, utc_now
 from crawler.http import RedactingFilter, redact_body
 from crawler.ingest import parse_payloads
@@ -27,6 +29,10 @@ def main(argv: list[str] | None = None) -> int:
         return args.handler(args)
     except DatabaseUnavailable as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (psycopg2.OperationalError, psycopg2.InterfaceError) as exc:  # the server went away mid-way
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        print(f"error: database: {first}", file=sys.stderr)
         return 2
 
 

@@ -9,6 +9,7 @@ import logging
 import os
 import signal
 import threading
+import time
 import traceback
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from crawler.model import Payload
 from crawler.parsers import bpa, caiso, caiso_drw, eia, ercot, hawaii, isone, miso, nyiso, pjm, prepa, spp
 from crawler.validate import anomaly_counts
 from database import crawl_runs
-from database.connection import connect
+from database.connection import DatabaseUnavailable, alive, connect
 from database.dimensions import sync_source
 from database.migrate import migrate
 from database.payloads import archive_payload, iter_payloads
@@ -42,6 +43,8 @@ DEADLINE_VARIABLE = "CRAWLER_RUN_DEADLINE_S"
 DEFAULT_RUN_DEADLINE_S = 240.0
 # Every crawler session: no statement runs longer, no lock is waited for longer.
 SESSION_SETTINGS = {"statement_timeout": "120s", "lock_timeout": "20s"}
+# A database restart takes a few seconds: reconnecting tries this often, this far apart.
+RECONNECT_ATTEMPTS, RECONNECT_PAUSE_S = 6, 2.0
 
 
 class RunDeadline(BaseException):
@@ -118,22 +121,47 @@ class Crawler:
 
     def __init__(self, out: Callable[[str], None] = print):
         self.out = out
-        self.meta = connect(application_name="energy-data crawler")
-        migrate(self.meta)  # in a transaction of its own, before autocommit and the timeouts
-        self.meta.autocommit = True
-        with self.meta.cursor() as cur:
-            for name, value in SESSION_SETTINGS.items():
-                cur.execute("SELECT set_config(%s, %s, false)", (name, value))
-        self.data = connect(application_name="energy-data crawler writes", settings=SESSION_SETTINGS)
+        self.locked = False  # holds the crawl lock (a `run`)
+        meta = connect(application_name="energy-data crawler")
+        migrate(meta)  # in a transaction of its own, before autocommit and the timeouts
+        meta.close()
+        self._connect()
         with self.meta.cursor() as cur:
             self.source_ids = {s.name: sync_source(cur, s.name, s.description, s.frequency,
                                                    s.interval_minutes, s.stale_after)
                                for s in REGISTRY.values()}
             crawl_runs.mark_interrupted(cur)
 
+    def _connect(self) -> None:
+        self.meta = connect(application_name="energy-data crawler", settings=SESSION_SETTINGS)
+        self.meta.autocommit = True
+        self.data = connect(application_name="energy-data crawler writes", settings=SESSION_SETTINGS)
+
     def close(self) -> None:
         self.data.close()
         self.meta.close()
+
+    def ensure_connected(self) -> None:
+        """Reconnect if the server ended either session (a restart): the pool's check, no round
+        trip. In a `run` the crawl lock is taken again; if another crawl took it meanwhile,
+        DatabaseUnavailable ends this one."""
+        if alive(self.meta) and alive(self.data):
+            return
+        self.close()
+        for attempt in range(RECONNECT_ATTEMPTS):
+            try:
+                self._connect()
+                break
+            except DatabaseUnavailable:
+                if attempt == RECONNECT_ATTEMPTS - 1:
+                    raise
+                time.sleep(RECONNECT_PAUSE_S)
+        log.warning("the database connection was lost; reconnected")
+        if self.locked:
+            with self.meta.cursor() as cur:
+                if not crawl_runs.try_crawl_lock(cur):
+                    self.locked = False
+                    raise DatabaseUnavailable("database connection lost, and another crawl holds the lock now")
 
     def client(self, source: Source, dry_run: bool = False) -> HttpClient:
         if dry_run:
@@ -156,6 +184,7 @@ class Crawler:
                 since = f" (pid {holder[0]}, since {holder[1]:%Y-%m-%d %H:%M:%S}Z)" if holder else ""
                 self.out(f"another crawl is running{since}; exiting")
                 return 0
+        self.locked = True
         sources = [get_source(n) for n in names] if names else list(REGISTRY.values())
         limit = run_deadline_s()
         try:
@@ -166,8 +195,10 @@ class Crawler:
                      "the sources not done wait for the next run")
             return 1
         finally:
-            with self.meta.cursor() as cur:
-                crawl_runs.release_crawl_lock(cur)
+            if self.locked and alive(self.meta):
+                with self.meta.cursor() as cur:
+                    crawl_runs.release_crawl_lock(cur)
+            self.locked = False
         attempted = [o for o in outcomes if o is not None]
         return 1 if attempted and not any(attempted) else 0
 
@@ -178,6 +209,7 @@ class Crawler:
             self.out(f"{source.name}: disabled ({reason})")
             return None
         source_id = self.source_ids[source.name]
+        self.ensure_connected()
         with self.meta.cursor() as cur:
             last = crawl_runs.last_success(cur, source_id)
             last_attempt = crawl_runs.last_attempt(cur, source_id)
@@ -192,6 +224,7 @@ class Crawler:
         label = f"{source.name}{f' {detail}' if detail else ''}"
         run_id = None
         if not dry_run:
+            self.ensure_connected()
             with self.meta.cursor() as cur:
                 run_id = crawl_runs.start_run(cur, self.source_ids[source.name], kind, detail)
         try:
@@ -210,7 +243,11 @@ class Crawler:
             self.out(f"{label}: interrupted: the run passed its deadline")
             raise
         except Exception as exc:  # noqa: BLE001 (any failure is this source's alone)
-            message = _error_text(exc).removeprefix(f"{source.name}: ")  # the line names the source
+            if alive(self.meta) and alive(self.data):
+                message = _error_text(exc).removeprefix(f"{source.name}: ")  # the line names the source
+            else:  # the server went away (a restart): reconnect, record it, go on with the next source
+                message = f"database connection lost: {_first_line(exc)}"
+                self.ensure_connected()
             if run_id is not None:
                 with self.meta.cursor() as cur:
                     crawl_runs.finish_run(cur, run_id, "failed", error=message)
@@ -336,6 +373,11 @@ def _error_text(exc: BaseException) -> str:
         return redact(str(exc))
     log.error("unexpected error:\n%s", redact(traceback.format_exc()))
     return redact(f"{type(exc).__name__}: {exc}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return redact(text.splitlines()[0]) if text else type(exc).__name__
 
 
 def _short_name(name: str) -> str:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import subprocess
 import warnings
 from pathlib import Path
@@ -100,3 +101,17 @@ def connect(url: str | None = None, application_name: str = "energy-data",
         first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         raise DatabaseUnavailable(f"database unreachable: {first_line}") from None
     return conn
+
+
+def alive(conn: psycopg2.extensions.connection) -> bool:
+    """Open, idle, and nothing waiting on its socket (which would be the server ending it:
+    its "terminating connection" message, or end of file). Costs no round trip."""
+    if conn.closed != 0 or conn.info.transaction_status != psycopg2.extensions.TRANSACTION_STATUS_IDLE:
+        return False
+    try:
+        poller = select.poll()
+        poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
+        return not poller.poll(0)
+    except (OSError, ValueError, psycopg2.Error):
+        return False
+

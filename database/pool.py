@@ -8,7 +8,6 @@ returned connection beyond `minconn`, which cost a new connection per request.)
 """
 from __future__ import annotations
 
-import select
 import threading
 from contextlib import contextmanager, nullcontext
 
@@ -16,7 +15,7 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.pool
 
-from database.connection import DatabaseUnavailable, database_url
+from database.connection import DatabaseUnavailable, alive as _alive, database_url
 
 STATEMENT_TIMEOUT_MS = 10_000
 # Pages of recent series sit in memory or on SSD, where a random read costs about what a
@@ -92,18 +91,6 @@ class Pool:
             if self._url is None:
                 self._url = database_url()
             return self._url
-
-
-def _alive(conn: psycopg2.extensions.connection) -> bool:
-    """Open, idle, and nothing waiting on its socket (which would be the server ending it)."""
-    if conn.closed != 0 or conn.info.transaction_status != _IDLE:
-        return False
-    try:
-        poller = select.poll()
-        poller.register(conn.fileno(), select.POLLIN | select.POLLPRI)
-        return not poller.poll(0)
-    except (OSError, ValueError, psycopg2.Error):
-        return False
 
 
 def _close(conn: psycopg2.extensions.connection) -> None:

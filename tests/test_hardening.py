@@ -272,3 +272,55 @@ def wait_for(predicate, timeout_s: float = 30) -> None:
             return
         time.sleep(0.1)
     raise AssertionError("condition not reached in time")
+
+
+# -- 6. the database restarting in the middle of a crawl -------------------------------------
+
+CAISO_SMALL = (  # hand-written: CAISO outlook format, two 5-minute rows
+    b"Time,Solar,Wind,Geothermal,Biomass,Biogas,Small hydro,Coal,Nuclear,Natural gas,Large hydro,Batteries,Imports,Other\n"
+    b"00:00,0,1000,800,300,200,100,0,2200,6000,1500,-50,5000,10\n"
+    b"00:05,0,1010,800,300,200,100,0,2200,5900,1500,-40,5100,10\n"
+)
+
+
+def test_sessions_ended_by_the_server_mid_crawl_are_reconnected_and_the_other_sources_run(db, sources):
+    from tests.crawlhelp import serve_caiso, start_crawler
+
+    serve_nyiso(sources, NYISO_HEADER_ONLY, delay_s=3)
+    serve_caiso(sources, CAISO_SMALL)
+    crawl = start_crawler("run", "--source", "NYISO", "--source", "CAISO")
+    wait_for(lambda: any(r.path.startswith("/nyiso/") for r in sources.requests))
+    # What a restart does to the crawler's sessions: the server ends them while NYISO is fetched.
+    query(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+          "energy-data crawler%")
+    out, err = crawl.communicate(timeout=120)
+    assert crawl.returncode == 0, out + err
+    assert "Traceback" not in err and "InterfaceError" not in out + err
+    assert "NYISO: failed: database connection lost: " in out
+    assert query(db, "SELECT s.name, r.status FROM crawl_run r JOIN source s ON s.id = r.source_id ORDER BY r.id") == [
+        ("NYISO", "failed"), ("CAISO", "ok")]
+    assert query(db, "SELECT count(*) FROM generation_reading")[0][0] > 0
+
+
+def test_a_database_restart_mid_crawl_ends_in_a_reconnect_or_one_line(db, sources, database_url_session):
+    from pathlib import Path
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.crawlhelp import serve_caiso, start_crawler
+    from tests.test_service import restart_embedded
+
+    socket_dir = parse_qs(urlsplit(database_url_session).query).get("host", [""])[0]
+    if not socket_dir.endswith("pgdata"):
+        pytest.skip("the database is not this test session's embedded server; it cannot be restarted here")
+    serve_nyiso(sources, NYISO_HEADER_ONLY, delay_s=3)
+    serve_caiso(sources, CAISO_SMALL)
+    crawl = start_crawler("run", "--source", "NYISO", "--source", "CAISO")
+    wait_for(lambda: any(r.path.startswith("/nyiso/") for r in sources.requests))
+    db.close()
+    restart_embedded(Path(socket_dir))
+    out, err = crawl.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    if crawl.returncode == 2:  # the server was not back within the reconnect attempts
+        assert err.count("\n") == 1 and err.startswith("error: database"), err
+    else:
+        assert crawl.returncode == 0 and "CAISO: ok" in out, out + err
