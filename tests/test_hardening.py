@@ -324,3 +324,21 @@ def test_a_database_restart_mid_crawl_ends_in_a_reconnect_or_one_line(db, source
         assert err.count("\n") == 1 and err.startswith("error: database"), err
     else:
         assert crawl.returncode == 0 and "CAISO: ok" in out, out + err
+
+
+# -- 7. dates at the limits of the calendar ----------------------------------------------------
+
+@pytest.mark.parametrize("path, params, parameter", [
+    ("/carbon-intensity/", "region=CISO&start=0001-01-01T00:00:00%2B14:00&end=0001-01-01T01:00:00%2B14:00", "end"),
+    ("/carbon-intensity/", "region=CISO&start=2025-01-01T00:00:00Z&end=9999-12-31T23:59:59-14:00", "end"),
+    ("/energy-mixture/", "region=CISO&start=0001-01-01T00:00:00%2B14:00&end=0001-01-02T00:00:00%2B14:00", "end"),
+    ("/carbon-intensity/forecast/", "region=CISO&issued_at=0001-01-01T00:00:00%2B14:00", "issued_at"),
+    ("/carbon-intensity/forecast/", "region=CISO&issued_at=9999-12-31T23:59:59-14:00", "issued_at"),
+])
+def test_times_at_the_limits_of_the_calendar_are_a_400_naming_them(db_url, path, params, parameter):
+    from api import create_app
+
+    response = create_app(db_url).test_client().get(f"{path}?{params}")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert error["parameter"] == parameter and "between 1900-01-01 and 2199-12-31" in error["message"]
