@@ -12,6 +12,10 @@ threads = 1
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
+# nginx (deploy/nginx.conf) reads request lines of up to 8 kB (large_client_header_buffers 8k,
+# CRLF included): gunicorn takes every line nginx passes (its own default, 4,094, answered the
+# lines between with an HTML 414), and the API answers them in JSON.
+limit_request_line = 8190
 accesslog = "-"
 errorlog = "-"
 

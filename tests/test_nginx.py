@@ -126,3 +126,13 @@ def test_a_stopped_api_is_a_json_503_from_nginx(nginx, gunicorn):
     status, headers, body = request(f"{nginx}/regions/")
     assert status == 503 and headers["Content-Type"] == "application/json"
     assert json.loads(body)["error"]["code"] == "api_unavailable"
+
+
+@pytest.mark.parametrize("length", [4200, 8000])
+def test_request_lines_nginx_passes_are_answered_in_json_by_the_api(nginx, length):
+    """Lines between gunicorn's default limit (4,094) and nginx's 8 kB reach the API."""
+    path = "/carbon-intensity/?region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&source="
+    path += "S" * (length - len(f"GET {path} HTTP/1.1"))
+    status, headers, body = request(nginx + path)
+    assert status == 414 and headers["Content-Type"] == "application/json", body[:200]
+    assert json.loads(body)["error"]["code"] == "query_too_long"
