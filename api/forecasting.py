@@ -27,14 +27,21 @@ def history(cur, series: Series, factor_set: str, end: datetime) -> tuple[pd.Ser
     return intensity.dropna(), mix
 
 
-def issue(cur, series: Series, factor_set: str, issued_at: datetime) -> store.StoredForecast:
-    """The forecast issued at the hour `issued_at` (reused while no newer data was written)."""
+def issue(cur, series: Series, factor_set: str, issued_at: datetime, now: datetime) -> store.StoredForecast:
+    """The forecast issued at the hour `issued_at` (reused while no newer data was written).
+    Only the current hour's forecast is stored: the service's own schedule, one per hour; a
+    past `issued_at` is computed on the fly, so no request can make the API write at will."""
     stored = store.forecast_issued_at(cur, series.region_id, factor_set, issued_at, series.source_id)
     if stored is not None and stored.issued_at == issued_at and stored.created_at >= series.updated_at \
             and stored.model_version in (model.MODEL_VERSION, model.BASELINE_VERSION):
         return stored
     intensity, mix = history(cur, series, factor_set, issued_at)
     made = model.forecast(intensity, issued_at, model.MAX_HORIZON_HOURS, mix)
+    if issued_at < pd.Timestamp(now).floor("h"):
+        return store.StoredForecast(None, series.region_id, series.source_id, factor_set,
+                                    made.issued_at.to_pydatetime(), made.history_end.to_pydatetime(),
+                                    made.model_name, made.model_version, made.fallback_reason,
+                                    made.interval_level, now, made.frame)
     store.save_forecast(cur, region_id=series.region_id, source_id=series.source_id, factor_set=factor_set,
                         issued_at=made.issued_at.to_pydatetime(), history_end=made.history_end.to_pydatetime(),
                         model_name=made.model_name, model_version=made.model_version, frame=made.frame,

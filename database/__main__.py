@@ -1,8 +1,9 @@
-"""python -m database {migrate,url,stop}"""
+"""python -m database {migrate,url,stop,prune-forecasts}"""
 from __future__ import annotations
 
 import argparse
 import sys
+from datetime import datetime, timedelta, timezone
 
 from database.connection import DatabaseUnavailable, connect, database_url, stop_embedded
 from database.migrate import migrate
@@ -10,15 +11,22 @@ from database.migrate import migrate
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m database", description=__doc__)
-    parser.add_argument("command", choices=("migrate", "url", "stop"),
+    parser.add_argument("command", choices=("migrate", "url", "stop", "prune-forecasts"),
                         help="migrate: apply pending migrations; url: print the database URL "
-                             "(starting the embedded server if needed); stop: stop the embedded server")
+                             "(starting the embedded server if needed); stop: stop the embedded server; "
+                             "prune-forecasts: delete issued forecasts older than --keep-days (cron, daily)")
+    parser.add_argument("--keep-days", type=int, default=30, metavar="N",
+                        help="prune-forecasts: keep the forecasts issued in the last N days (default 30)")
     args = parser.parse_args(argv)
+    if args.keep_days < 1:
+        parser.error("--keep-days must be at least 1")
     try:
         if args.command == "url":
             print(database_url())
         elif args.command == "stop":
             print("embedded PostgreSQL stopped" if stop_embedded() else "embedded PostgreSQL was not running")
+        elif args.command == "prune-forecasts":
+            print(f"deleted {_prune_forecasts(args.keep_days)} forecast(s) issued over {args.keep_days} days ago")
         else:
             conn = connect()
             try:
@@ -30,6 +38,18 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
+
+
+def _prune_forecasts(keep_days: int) -> int:
+    from database.forecasts import delete_issued_before
+
+    conn = connect(application_name="energy-data prune")
+    try:
+        migrate(conn)
+        with conn, conn.cursor() as cur:
+            return delete_issued_before(cur, datetime.now(timezone.utc) - timedelta(days=keep_days))
+    finally:
+        conn.close()
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ FRAME_COLUMNS = ("timestamp", "value", "lower", "upper")
 class StoredForecast:
     """A forecast as stored; `frame` has the model's columns: timestamp, value, lower, upper."""
 
-    id: int
+    id: int | None  # None: computed for a past issue time and not stored
     region_id: int
     source_id: int
     factor_set: str

@@ -7,7 +7,11 @@ bin="${VENV:-.venv}/bin"
 
 "$bin/python" -m crawler run --force || echo "crawl finished with errors (see above); starting the API anyway"
 
-( while sleep 60; do "$bin/python" -m crawler run; done ) &
+# Every minute a crawl; once a day (and at start) old issued forecasts are pruned.
+( minute=0; while sleep 60; do
+    "$bin/python" -m crawler run
+    [ $((minute++ % 1440)) -eq 0 ] && "$bin/python" -m database prune-forecasts
+done ) &
 crawl_loop=$!
 trap 'kill "$crawl_loop" 2>/dev/null' EXIT INT TERM
 

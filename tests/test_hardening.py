@@ -6,9 +6,11 @@ import gzip
 import hashlib
 import json
 
+import pandas as pd
 import pytest
 
 from crawler.crawl import Crawler, utc_now
+from tests.test_api_forecast import long_history, now_hour  # noqa: F401 (fixtures)
 from tests.crawlhelp import crawler_cli, point_sources_at, serve_nyiso
 
 SECRET = "sekrit" + "-eia-0123456789"  # fake, split so no scanner mistakes it for a real one
@@ -342,3 +344,42 @@ def test_times_at_the_limits_of_the_calendar_are_a_400_naming_them(db_url, path,
     assert response.status_code == 400, response.get_data(as_text=True)
     error = response.get_json()["error"]
     assert error["parameter"] == parameter and "between 1900-01-01 and 2199-12-31" in error["message"]
+
+
+# -- 9. a GET that writes ------------------------------------------------------------------------
+
+def test_only_the_current_hour_s_forecast_is_stored(db_url, db, long_history, now_hour):
+    from api import create_app
+
+    client = create_app(db_url).test_client()
+    for days in (3, 4, 5):  # past issue times, as anyone may ask: computed, not stored
+        issued = (now_hour - pd.Timedelta(days=days)).isoformat()
+        response = client.get("/carbon-intensity/forecast/", query_string={"region": "ERCO", "issued_at": issued})
+        assert response.status_code == 200 and response.get_json()["issued_at"] == issued
+        assert len(response.get_json()["forecast"]) == 24
+    assert query(db, "SELECT count(*) FROM forecast") == [(0,)]
+    assert client.get("/carbon-intensity/forecast/?region=ERCO").status_code == 200
+    assert query(db, "SELECT issued_at FROM forecast") == [(now_hour.to_pydatetime(),)]
+
+
+def test_old_issued_forecasts_are_pruned(db_url, db, long_history, now_hour):
+    import subprocess
+    import sys
+
+    from database.forecasts import save_forecast
+    from tests.crawlhelp import REPO
+
+    frame = pd.DataFrame({"timestamp": pd.date_range(now_hour, periods=3, freq="h"), "value": [1.0, 2.0, 3.0],
+                          "lower": [0.5] * 3, "upper": [4.0] * 3})
+    region, source = query(db, "SELECT region_id, source_id FROM series")[0]
+    with db.cursor() as cur:
+        for days in (40, 31, 2):
+            issued = (now_hour - pd.Timedelta(days=days)).to_pydatetime()
+            save_forecast(cur, region_id=region, source_id=source, factor_set="lifecycle", issued_at=issued,
+                          history_end=issued - pd.Timedelta(hours=1), model_name="m", model_version="1", frame=frame)
+    result = subprocess.run([sys.executable, "-m", "database", "prune-forecasts", "--keep-days", "30"], cwd=REPO,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0 and "deleted 2 forecast(s)" in result.stdout, result.stdout + result.stderr
+    assert query(db, "SELECT issued_at FROM forecast") == [((now_hour - pd.Timedelta(days=2)).to_pydatetime(),)]
+    assert query(db, "SELECT count(*) FROM forecast_value") == [(3,)]
+    assert "prune-forecasts" in (REPO / "deploy" / "crontab.example").read_text()

@@ -78,8 +78,8 @@ class CarbonIntensityForecast(Resource):
         ForecastArgs,
         description="Hourly forecast fitted on the region's own history (only data before issued_at), with an "
                     "80 % interval and the model's error measured on the region's recent data against the "
-                    "same-hour-yesterday baseline. Issued forecasts are stored: asking again for the same hour "
-                    "answers the stored one.",
+                    "same-hour-yesterday baseline. The current hour's forecast is stored: asking again in the "
+                    "same hour answers the stored one; a past issued_at is computed, never stored.",
         tags=("carbon intensity",),
         errors={404: "Unknown region, location or source, or no history to forecast from",
                 503: "Database or boundaries unavailable"})
@@ -97,7 +97,7 @@ class CarbonIntensityForecast(Resource):
         with current_app.config["POOL"].cursor(transaction=True) as cur:  # an issued forecast is stored
             series = _series(all_series(cur, located.region), args.get("source"), issued_at, now, located.region)
             try:
-                issued = forecasting.issue(cur, series, factor_set, issued_at)
+                issued = forecasting.issue(cur, series, factor_set, issued_at, now)
             except NoHistory as exc:
                 raise ApiError(404, "no_history", f"{exc} for {located.region} from {series.source}") from None
             accuracy = forecasting.measured_accuracy(cur, series, factor_set, now)
