@@ -11,6 +11,8 @@ from database.connection import DatabaseUnavailable
 
 log = logging.getLogger(__name__)
 
+DATABASE_UNAVAILABLE = "database unavailable"
+
 
 class ApiError(Exception):
     """A request the API cannot answer as asked; the message says what to change."""
@@ -37,7 +39,9 @@ def install_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(DatabaseUnavailable)
     def database_unavailable(exc: DatabaseUnavailable):
-        return jsonify(ApiError(503, "database_unavailable", str(exc)).body()), 503
+        # The detail names the server's host or socket path: for the log, not for the caller.
+        log.warning("%s", exc)
+        return jsonify(ApiError(503, "database_unavailable", DATABASE_UNAVAILABLE).body()), 503
 
     @app.errorhandler(HTTPException)
     def http_error(exc: HTTPException):

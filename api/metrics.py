@@ -3,6 +3,7 @@ workers through prometheus_client's multiprocess mode when PROMETHEUS_MULTIPROC_
 set, as deploy/gunicorn.conf.py does), and data freshness per region read at scrape time."""
 from __future__ import annotations
 
+import logging
 import os
 import time
 from datetime import datetime, timezone
@@ -11,7 +12,10 @@ from flask import Flask, g, request
 from prometheus_client import REGISTRY, CollectorRegistry, Counter, Histogram, generate_latest, multiprocess
 from prometheus_client.core import GaugeMetricFamily
 
+from database.connection import DatabaseUnavailable
 from database.pool import Pool
+
+log = logging.getLogger(__name__)
 from database.regions import all_series
 
 REQUESTS = Counter("energy_data_http_requests_total", "HTTP requests answered",
@@ -47,9 +51,18 @@ class FreshnessCollector:
                                 labels=["region", "source"])
         stale = GaugeMetricFamily("energy_data_data_stale", "1 when the feed's newest data is older than its "
                                   "threshold", labels=["region", "source"])
+        up = GaugeMetricFamily("energy_data_database_up", "1 when the database answered this scrape, else 0")
         now = datetime.now(timezone.utc)
-        with self.pool.cursor() as cur:
-            series = all_series(cur)
+        try:
+            with self.pool.cursor() as cur:
+                series = all_series(cur)
+        except DatabaseUnavailable as exc:  # /metrics still answers: it is how one finds out
+            log.warning("%s", exc)
+            up.add_metric([], 0)
+            yield up
+            return
+        up.add_metric([], 1)
+        yield up
         for s in series:
             newest.add_metric([s.region, s.source], s.last.timestamp())
             age.add_metric([s.region, s.source], (now - s.last).total_seconds())

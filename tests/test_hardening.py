@@ -383,3 +383,27 @@ def test_old_issued_forecasts_are_pruned(db_url, db, long_history, now_hour):
     assert query(db, "SELECT issued_at FROM forecast") == [((now_hour - pd.Timedelta(days=2)).to_pydatetime(),)]
     assert query(db, "SELECT count(*) FROM forecast_value") == [(3,)]
     assert "prune-forecasts" in (REPO / "deploy" / "crontab.example").read_text()
+
+
+# -- 10. errors that say too much ------------------------------------------------------------------
+
+def test_a_database_outage_says_database_unavailable_and_metrics_still_answer(caplog):
+    import socket
+
+    from api import create_app
+
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = create_app(f"postgresql://nobody@127.0.0.1:{port}/nothing").test_client()
+    for path in ("/regions/", "/carbon-intensity/?region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert response.get_json() == {"error": {"code": "database_unavailable", "message": "database unavailable"}}
+    health = client.get("/health")
+    assert health.status_code == 503 and health.get_json()["database"]["error"] == "database unavailable"
+    assert str(port) not in health.get_data(as_text=True)
+    assert str(port) in caplog.text  # the detail is logged
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert b"energy_data_database_up 0.0" in metrics.data and b"energy_data_http_requests_total" in metrics.data

@@ -1,13 +1,18 @@
 """GET /health: the API is up and its database answers."""
 from __future__ import annotations
 
+import logging
+
 from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
+from api.errors import DATABASE_UNAVAILABLE
 from api.spec import Endpoint
 from database.connection import DatabaseUnavailable
 from database.health import database_health
+
+log = logging.getLogger(__name__)
 
 
 class DatabaseDoc(Schema):
@@ -32,5 +37,6 @@ class Health(Resource):
             with current_app.config["POOL"].cursor() as cur:
                 details = database_health(cur)
         except DatabaseUnavailable as exc:
-            return {"status": "unavailable", "database": {"ok": False, "error": str(exc)}}, 503
+            log.warning("%s", exc)  # the detail (host, socket path) is for the log only
+            return {"status": "unavailable", "database": {"ok": False, "error": DATABASE_UNAVAILABLE}}, 503
         return {"status": "ok", "database": {"ok": True, **details}}, 200
