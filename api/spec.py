@@ -69,12 +69,22 @@ class Endpoint:
         if len(request.query_string) > MAX_QUERY_STRING:
             # 414 like nginx's answer to a request line over 8 kB: one status for "URI too long".
             raise ApiError(414, "query_too_long", f"the query string is over {MAX_QUERY_STRING} characters")
+        self._refuse_repeats()
         if self.args is None:
             if request.args:
                 name = next(iter(request.args))
                 raise ApiError(400, "unknown_parameter", f"unknown parameter {name!r}", name)
             return {}
         return parser.parse(_schema(self.args), request, location="query", unknown=RAISE)
+
+    def _refuse_repeats(self) -> None:
+        """A parameter given twice (?region=A&region=B) is a 400 naming it, unless it is
+        declared as a list: taking the first one silently would answer another question."""
+        declared = _schema(self.args).fields if self.args is not None else {}
+        for name in request.args:
+            count = len(request.args.getlist(name))
+            if count > 1 and name in declared and not isinstance(declared[name], fields.List):
+                raise ApiError(400, "repeated_parameter", f"{name} is given {count} times: give it once", name)
 
     def operation(self) -> dict:
         body = self.response if self.response is not None else {"type": "object" if self.media_type ==

@@ -407,3 +407,22 @@ def test_a_database_outage_says_database_unavailable_and_metrics_still_answer(ca
     metrics = client.get("/metrics")
     assert metrics.status_code == 200
     assert b"energy_data_database_up 0.0" in metrics.data and b"energy_data_http_requests_total" in metrics.data
+
+
+# -- 11. repeated query parameters -------------------------------------------------------------------
+
+@pytest.mark.parametrize("query_string, parameter", [
+    ("region=CISO&region=PJM&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z", "region"),
+    ("region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&end=2025-01-03T00:00:00Z", "end"),
+    ("region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&resolution=hour&resolution=day", "resolution"),
+])
+def test_a_repeated_parameter_is_a_400_naming_it(db_url, query_string, parameter):
+    from api import create_app
+
+    client = create_app(db_url).test_client()
+    response = client.get(f"/carbon-intensity/?{query_string}")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"] == {"code": "repeated_parameter", "parameter": parameter,
+                                            "message": f"{parameter} is given 2 times: give it once"}
+    assert client.get("/balancing-authority/?latitude=40.7&latitude=41&longitude=-74").get_json()["error"][
+        "parameter"] == "latitude"
