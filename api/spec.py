@@ -67,8 +67,7 @@ class Endpoint:
     def parse(self) -> dict:
         """The validated query parameters; ApiError (400) naming the first bad one."""
         if len(request.query_string) > MAX_QUERY_STRING:
-            # 414 like nginx's answer to a request line over 8 kB: one status for "URI too long".
-            raise ApiError(414, "query_too_long", f"the query string is over {MAX_QUERY_STRING} characters")
+            raise ApiError(400, "query_too_long", f"the query string is over {MAX_QUERY_STRING} characters")
         self._refuse_repeats()
         if self.args is None:
             if request.args:
@@ -90,8 +89,7 @@ class Endpoint:
         body = self.response if self.response is not None else {"type": "object" if self.media_type ==
                                                                   "application/json" else "string"}
         responses = {"200": {"description": "OK", "content": {self.media_type: {"schema": body}}}}
-        for status, why in {**self.errors, 400: "Invalid or unknown parameter",
-                            414: f"Query string over {MAX_QUERY_STRING} characters"}.items():
+        for status, why in {**self.errors, 400: "Invalid or unknown parameter"}.items():
             responses[str(status)] = {
                 "description": why,
                 "content": {"application/json": {"schema": "Error"}},

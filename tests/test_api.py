@@ -147,7 +147,7 @@ def test_bad_requests_name_the_parameter(client, params, status, parameter, word
 
 def test_huge_query_strings_and_unknown_paths_answer_json(client):
     response = client.get("/carbon-intensity/?region=" + "x" * 5000)
-    assert response.status_code == 414 and response.get_json()["error"]["code"] == "query_too_long"
+    assert response.status_code == 400 and response.get_json()["error"]["code"] == "query_too_long"
     response = client.get("/no-such-thing")
     assert response.status_code == 404 and response.get_json()["error"]["code"] == "not_found"
 

@@ -134,5 +134,5 @@ def test_request_lines_nginx_passes_are_answered_in_json_by_the_api(nginx, lengt
     path = "/carbon-intensity/?region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&source="
     path += "S" * (length - len(f"GET {path} HTTP/1.1"))
     status, headers, body = request(nginx + path)
-    assert status == 414 and headers["Content-Type"] == "application/json", body[:200]
-    assert json.loads(body)["error"]["code"] == "query_too_long"
+    assert status == 400 and headers["Content-Type"] == "application/json", body[:200]
+    assert json.loads(body)["error"]["code"] == "query_too_long"  # the API's answer, not gunicorn's HTML 414
