@@ -22,16 +22,26 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
+from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, map_fuels, note, note_gaps,
 )
 
-SOURCE = "BPA"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-STALE_AFTER_MINUTES = 60
-REGION = "BPAT"
+SPEC = SourceSpec(
+    name="BPA",
+    module_name=__name__,
+    description="BPA balancing-authority generation, 5-minute, Pacific time, rolling 7 days",
+    regions=("BPAT",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    stale_after_minutes=60,
+    time_convention="MM/DD/YYYY HH:MM marking the interval END, America/Los_Angeles local time",
+    backfill="none: the file holds its last 7 days only",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://transmission.bpa.gov/business/operations/Wind"
 FILE = "/baltwg.txt"
 PACIFIC = ZoneInfo("America/Los_Angeles")

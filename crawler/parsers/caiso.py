@@ -16,20 +16,30 @@ import numpy as np
 import pandas as pd
 
 from crawler.bodies import body_text
-from crawler.chunks import day_chunks
+from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import HttpClient, base_url, fetch_days
+from crawler.source import SourceSpec
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
     drop_duplicate_labels, empty_frame, fold_fuels, map_fuels, note,
 )
 from crawler.frames import fold, fuels_of, no_net_imports
 
-SOURCE = "CAISO"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-# The outlook file grows every 5 minutes; an hour without a new row means it is stuck.
-STALE_AFTER_MINUTES = 60
-REGION = "CISO"
+SPEC = SourceSpec(
+    name="CAISO",
+    module_name=__name__,
+    description="CAISO Today's Outlook fuel source, 5-minute, Pacific time",
+    regions=("CISO",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    # The outlook file grows every 5 minutes; an hour without a new row means it is stuck.
+    stale_after_minutes=60,
+    time_convention="HH:MM interval starts, America/Los_Angeles local time; the day from the file name",
+    backfill="one Pacific day (one history file) per chunk",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://www.caiso.com/outlook"
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -348,14 +358,9 @@ def history_url(day: date) -> str:
 
 def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
     """Today's file, plus yesterday's when the last success may have missed its final rows."""
-    today = now.astimezone(PACIFIC).date()
-    cutoff = datetime.combine(today, time(0), PACIFIC) + YESTERDAY_GRACE
-    days = [today]
-    if last_success is None or last_success < cutoff:
-        days.insert(0, today - timedelta(days=1))
-    # Just after midnight today's file often does not exist yet.
-    return fetch_days(client, SOURCE, days, lambda day: client.get(history_url(day)),
-                      may_be_missing=lambda day: day == today and now < cutoff)
+    due = days_to_fetch(now, PACIFIC, last_success, YESTERDAY_GRACE)
+    return fetch_days(client, SOURCE, due.days, lambda day: client.get(history_url(day)),
+                      may_be_missing=due.may_be_missing)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

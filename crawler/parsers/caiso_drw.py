@@ -18,17 +18,27 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.chunks import day_chunks
 from crawler.http import HttpClient, base_url, fetch_days
+from crawler.source import SourceSpec
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame,
     fold_fuels, map_fuels, note,
 )
 from crawler.parsers.caiso import PACIFIC, REGION, local_to_utc
 
-SOURCE = "CAISO_DRW"
-INTERVAL_MINUTES = 60
-FREQUENCY_MINUTES = 6 * 60
-# A day's report appears during the next day, so its last hour is up to ~48 h old.
-STALE_AFTER_MINUTES = 72 * 60
+SPEC = SourceSpec(
+    name="CAISO_DRW",
+    module_name=__name__,
+    description="CAISO Daily Renewables Watch, hourly, published the next day; history since 2010",
+    regions=("CISO",),
+    interval_minutes=60,
+    frequency_minutes=6 * 60,
+    # A day's report appears during the next day, so its last hour is up to ~48 h old.
+    stale_after_minutes=72 * 60,
+    time_convention="Hour 1..24 is the hour ENDING, America/Los_Angeles local time; the day in the report",
+    backfill="one Pacific day (one report) per chunk",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
 DEFAULT_BASE_URL = "https://content.caiso.com/green/renewrpt"
 
 RENEWABLES_TABLE = "Hourly Breakdown of Renewable Resources"

@@ -17,17 +17,13 @@ import pandas as pd
 from crawler.bodies import load_json
 from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
+from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, map_fuels, note,
 )
 from crawler.frames import fold, map_codes, no_net_imports
 
-SOURCE = "EIA"
-INTERVAL_MINUTES = 60
-FREQUENCY_MINUTES = 60
-# EIA-930 lags by an hour or two, some balancing authorities by most of a day.
-STALE_AFTER_MINUTES = 24 * 60
 DEFAULT_BASE_URL = "https://api.eia.gov/v2"
 ROUTE = "/electricity/rto/fuel-type-data/data/"
 KEY_VARIABLE = "EIA_API_KEY"
@@ -47,6 +43,22 @@ RESPONDENTS: tuple[str, ...] = (
     "PSEI", "SC", "SCEG", "SCL", "SEC", "SEPA", "SOCO", "SPA", "SRP", "SWPP", "TAL", "TEC",
     "TEPC", "TIDC", "TPWR", "TVA", "WACM", "WALC", "WAUW", "WWA", "YAD",
 )
+
+SPEC = SourceSpec(
+    name="EIA",
+    module_name=__name__,
+    description="EIA-930 hourly net generation by fuel, every US balancing authority",
+    regions=RESPONDENTS,
+    interval_minutes=60,
+    frequency_minutes=60,
+    # EIA-930 lags by an hour or two, some balancing authorities by most of a day.
+    stale_after_minutes=24 * 60,
+    time_convention="period is the hour ENDING, in UTC",
+    backfill="calendar months",
+    requires_env=("EIA_API_KEY",),
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
 
 FUEL_MAP = {
     "COL": "coal",

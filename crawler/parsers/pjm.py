@@ -21,18 +21,28 @@ import pandas as pd
 from crawler.bodies import load_json
 from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
+from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, map_fuels, note,
 )
 from crawler.frames import fold, map_codes, no_net_imports
 
-SOURCE = "PJM"
-INTERVAL_MINUTES = 60
-FREQUENCY_MINUTES = 60
-# PJM publishes each hour within an hour or two; six hours without one means the feed stalled.
-STALE_AFTER_MINUTES = 6 * 60
-REGION = "PJM"
+SPEC = SourceSpec(
+    name="PJM",
+    module_name=__name__,
+    description="PJM Data Miner gen_by_fuel, hourly, UTC",
+    regions=("PJM",),
+    interval_minutes=60,
+    frequency_minutes=60,
+    # PJM publishes each hour within an hour or two; six hours without one means the feed stalled.
+    stale_after_minutes=6 * 60,
+    time_convention="datetime_beginning_utc is the hour's START, in UTC",
+    backfill="calendar months",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://api.pjm.com/api/v1"
 FEED = "/gen_by_fuel"
 SETTINGS_SOURCE = "PJM_SETTINGS"
