@@ -22,11 +22,11 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
-from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, map_fuels, note, note_gaps,
 )
+from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
     name="BPA",

@@ -6,8 +6,6 @@ time; the file itself carries no date, so the day comes from the payload's name.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -18,12 +16,11 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import HttpClient, base_url, fetch_days
-from crawler.source import SourceSpec
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
-    drop_duplicate_labels, empty_frame, fold_fuels, map_fuels, note,
+    drop_duplicate_labels, empty_frame, fold, fold_fuels, fuels_of, map_fuels, no_net_imports, note,
 )
-from crawler.frames import fold, fuels_of, no_net_imports
+from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
     name="CAISO",
@@ -72,14 +69,18 @@ _TO_STRIP = re.compile(r'[\s"]')  # what stripping cells of spaces and quotes co
 
 # -- parse ------------------------------------------------------------------------------
 
-def parse(payload: Payload) -> ParseResult:
-    """Parse one day's fuelsource.csv into readings (MW, UTC interval starts) and net imports."""
+def parse(payload: Payload, general: bool = False) -> ParseResult:
+    """Parse one day's fuelsource.csv into readings (MW, UTC interval starts) and net imports.
+
+    `general` takes the general reading where a faster one exists; both give the same result
+    (tests/test_parse_paths.py feeds both every recording).
+    """
     text = body_text(payload)
     day = day_of(payload)
     anomalies: list[Anomaly] = []
     names, cells = _read_table(text, anomalies)
-    if len(set(names)) < len(names):
-        # A repeated column name: the general reading below, which is the original one.
+    if general or len(set(names)) < len(names):
+        # A repeated column name: the general reading, pandas throughout.
         return _parse_table(_table(names, cells), day, anomalies)
     times = _utc_times(cells[:, names.index("__time__")], day, anomalies)
     timed = ~times.isna()
@@ -164,12 +165,8 @@ def _read_table(text: str, anomalies: list[Anomaly]) -> tuple[list[str], np.ndar
     # No quoting: CAISO's cells are plain numbers, so a stray quote stays in its own cell
     # (and becomes a non-numeric anomaly) instead of swallowing the lines after it. Every
     # row has the header's width, so the cells are what lies between commas.
-    if rows[0].startswith("\ufeff"):  # read_csv would drop it: keep to its reading
-        table = pd.read_csv(io.StringIO("\n".join(rows)), header=None, names=range(len(names)),
-                            dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
-        split = table.to_numpy(dtype=object).tolist()
-    else:
-        split = [row.split(",") for row in rows]
+    rows[0] = rows[0].removeprefix("\ufeff")  # a byte-order mark left after blank lines
+    split = [row.split(",") for row in rows]
     if any(_TO_STRIP.search(row) for row in rows):
         split = [[cell.strip().strip('"') for cell in row] for row in split]
     cells = np.empty((len(split), len(names)), dtype=object)

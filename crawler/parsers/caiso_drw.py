@@ -18,11 +18,11 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.chunks import day_chunks
 from crawler.http import HttpClient, base_url, fetch_days
-from crawler.source import SourceSpec
 from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame,
     fold_fuels, map_fuels, note,
 )
+from crawler.source import SourceSpec
 from crawler.parsers.caiso import PACIFIC, REGION, local_to_utc
 
 SPEC = SourceSpec(

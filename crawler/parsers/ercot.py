@@ -27,11 +27,11 @@ import pandas as pd
 
 from crawler.bodies import load_json
 from crawler.http import FetchError, HttpClient, base_url
-from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, map_fuels, note, note_gaps,
 )
+from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
     name="ERCOT",

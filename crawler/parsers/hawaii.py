@@ -22,11 +22,11 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import HttpClient, base_url, fetch_days
-from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, map_fuels, note,
 )
+from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
     name="HI",

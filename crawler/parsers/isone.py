@@ -38,12 +38,11 @@ import pandas as pd
 from crawler.bodies import load_json
 from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import FetchError, HttpClient, base_url, fetch_days
-from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    note,
+    fold, map_codes, no_net_imports, note,
 )
-from crawler.frames import fold, map_codes, no_net_imports
+from crawler.source import SourceSpec
 
 log = logging.getLogger(__name__)
 

@@ -22,12 +22,11 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.chunks import day_chunks, days_to_fetch, month_chunks, next_month
 from crawler.http import HttpClient, base_url, fetch_days
-from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    note, note_gaps,
+    fold, map_codes, no_net_imports, note, note_gaps,
 )
-from crawler.frames import fold, map_codes, no_net_imports
+from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
     name="NYISO",
@@ -80,10 +79,14 @@ _PLAIN_STAMPS = re.compile(rf"(?:{_PLAIN_STAMP}\n)*{_PLAIN_STAMP}")  # a list of
 
 # -- parse ------------------------------------------------------------------------------
 
-def parse(payload: Payload) -> ParseResult:
-    """Parse a daily CSV or a monthly zip of daily CSVs into NYIS readings (MW, UTC starts)."""
+def parse(payload: Payload, general: bool = False) -> ParseResult:
+    """Parse a daily CSV or a monthly zip of daily CSVs into NYIS readings (MW, UTC starts).
+
+    `general` takes the general reading where a faster one exists; both give the same result
+    (tests/test_parse_paths.py feeds both every recording).
+    """
     anomalies: list[Anomaly] = []
-    tables = [_read_csv(body, where, anomalies) for where, body in _csv_bodies(payload.body)]
+    tables = [_read_csv(body, where, anomalies, general) for where, body in _csv_bodies(payload.body)]
     raw = {column: np.concatenate([table[column] for table in tables]) for column in RAW}
     return ParseResult(readings=_readings(raw, anomalies), interval_minutes=INTERVAL_MINUTES,
                        net_imports=no_net_imports(), anomalies=anomalies)
@@ -104,11 +107,11 @@ def _csv_bodies(body: bytes) -> list[tuple[str, bytes]]:
     return members
 
 
-def _read_csv(body: bytes, where: str, anomalies: list[Anomaly]) -> dict[str, np.ndarray]:
+def _read_csv(body: bytes, where: str, anomalies: list[Anomaly], general: bool = False) -> dict[str, np.ndarray]:
     """One CSV as string columns stamp, zone, label, value (NaN for a missing cell); rows
     with more fields than the header skipped."""
     text = body_text(Payload(body=body, name=where), "CSV", f"{SOURCE}: {where}".removesuffix(": "))
-    header, rows, bad_lines = _split(text) or _read_with_pandas(text)
+    header, rows, bad_lines = (not general and _split(text)) or _read_with_pandas(text)
     columns = [str(c).strip() for c in header]
     value = next((c for c in VALUE_COLUMNS if c in columns), None)
     missing = [c for c in (STAMP, ZONE, FUEL) if c not in columns] + ([] if value else ["Gen MW"])

@@ -21,12 +21,11 @@ import pandas as pd
 from crawler.bodies import load_json
 from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
-from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold_fuels, map_fuels, note,
+    fold, fold_fuels, map_codes, map_fuels, no_net_imports, note,
 )
-from crawler.frames import fold, map_codes, no_net_imports
+from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
     name="PJM",
@@ -79,13 +78,17 @@ FUEL_MAP = {
 
 # -- parse ------------------------------------------------------------------------------
 
-def parse(payload: Payload) -> ParseResult:
-    """Parse one gen_by_fuel page into hourly readings (MW, UTC interval starts)."""
+def parse(payload: Payload, general: bool = False) -> ParseResult:
+    """Parse one gen_by_fuel page into hourly readings (MW, UTC interval starts).
+
+    `general` takes the general reading where a faster one exists; both give the same result
+    (tests/test_parse_paths.py feeds both every recording).
+    """
     anomalies: list[Anomaly] = []
     rows = _items(load_json(payload, SOURCE))
     if not rows:
         readings = empty_frame(READING_COLUMNS)
-    elif _plain(rows):
+    elif _plain(rows) and not general:
         readings = _plain_readings(rows, anomalies)
     else:
         readings = _readings(_table(rows), anomalies)

@@ -28,10 +28,10 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
-from crawler.source import SourceSpec
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, fold_fuels, map_fuels, note,
 )
+from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
     name="PREPA",

@@ -26,9 +26,11 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import HttpClient, base_url
+from crawler.model import (
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, fold, fuels_of, no_net_imports,
+    note,
+)
 from crawler.source import SourceSpec
-from crawler.model import READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, note
-from crawler.frames import fold, fuels_of, no_net_imports
 
 SPEC = SourceSpec(
     name="SPP",
