@@ -210,13 +210,66 @@ def no_net_imports() -> pd.DataFrame:
     return _EMPTY_NET_IMPORTS.copy()
 
 
+def wide_readings(values: pd.DataFrame, region: str, mapping: Mapping[str, str], source: str,
+                  anomalies: list[Anomaly]) -> pd.DataFrame:
+    """A wide table (index `timestamp`: interval starts; one column per label) as folded
+    readings of `region`: labels mapped, cells without a value dropped, a label repeated
+    within one interval keeping its last value (noted)."""
+    fuels = map_fuels(pd.Series(values.columns), mapping, source, anomalies)
+    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
+    long = long.dropna(subset=["mw"])
+    long = long.assign(region=region, fuel=long["label"].map(dict(zip(values.columns, fuels))))
+    long = drop_duplicate_labels(long, ["timestamp", "label"], source, anomalies)
+    if long.empty:
+        return empty_frame(READING_COLUMNS)
+    return fold_fuels(long[READING_COLUMNS])
+
+
+def net_imports_of(region: str, imports: pd.Series | None) -> pd.DataFrame:
+    """A series of net imports (index: interval starts) as net-import rows of `region`: missing
+    values dropped, the last of a repeated interval kept."""
+    if imports is None or imports.dropna().empty:
+        return empty_frame(NET_IMPORT_COLUMNS)
+    imports = imports.dropna()
+    imports = imports[~imports.index.duplicated(keep="last")]
+    return pd.DataFrame({"region": region, "timestamp": imports.index, "mw": imports.to_numpy()})
+
+
 def drop_duplicate_labels(
     frame: pd.DataFrame, key: list[str], source: str, anomalies: list[Anomaly]
 ) -> pd.DataFrame:
     """Keep the last of rows repeating `key` (the same label twice for one interval)."""
     duplicated = frame.duplicated(subset=key, keep="last")
-    count = int(duplicated.sum())
+    _note_repeated(anomalies, source, int(duplicated.sum()))
+    return frame[~duplicated]
+
+
+def fold_rows(region: str, starts: pd.DatetimeIndex, label_codes: np.ndarray, labels: list,
+              mw: np.ndarray, mapping: Mapping[str, str], source: str, anomalies: list[Anomaly],
+              null: np.ndarray | None = None, null_text: str = "value",
+              interval: timedelta | None = None) -> pd.DataFrame:
+    """Readable rows as arrays (row i: starts[i], labels[label_codes[i]], mw[i]) to folded
+    readings of `region`: of rows repeating an interval and label the last is kept, then
+    rows flagged `null` (the source sent no value) are skipped, both noted; with `interval`,
+    the intervals missing between the first and the last are noted too."""
+    repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
+    _note_repeated(anomalies, source, int(repeated.sum()))
+    drop = repeated
+    if null is not None and null[~repeated].any():
+        skipped = int(null[~repeated].sum())
+        note(anomalies, source, "missing_value", f"{skipped} rows with a null {null_text} skipped", skipped)
+        drop = repeated | null
+    if drop.any():
+        starts, label_codes, mw = starts[~drop], label_codes[~drop], mw[~drop]
+    if not len(starts):
+        return empty_frame(READING_COLUMNS)
+    if interval is not None:
+        note_gaps(anomalies, source, starts, interval)
+    codes, fuels = map_codes(label_codes, labels, mapping, source, anomalies)
+    return fold(region, starts, codes, fuels, mw)
+
+
+def _note_repeated(anomalies: list[Anomaly], source: str, count: int) -> None:
     if count:
         note(anomalies, source, "duplicate_interval",
              f"{count} repeated rows for the same interval and label; kept the last", count)
-    return frame[~duplicated]

@@ -22,10 +22,7 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
-from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold_fuels, map_fuels, note, note_gaps,
-)
+from crawler.model import Anomaly, ParseError, ParseResult, Payload, note, note_gaps, wide_readings
 from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
@@ -162,15 +159,10 @@ def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
 
 def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     """Wide columns to long readings, labels mapped and folded; gaps counted."""
-    fuels = map_fuels(pd.Series(values.columns), FUEL_MAP, SOURCE, anomalies)
-    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
-    long = long.dropna(subset=["mw"]).assign(region=REGION)
-    long["fuel"] = long["label"].map(dict(zip(values.columns, fuels)))
-    long = drop_duplicate_labels(long, ["timestamp", "label"], SOURCE, anomalies)
-    if long.empty:
-        return empty_frame(READING_COLUMNS)
-    note_gaps(anomalies, SOURCE, long["timestamp"], INTERVAL)
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    readings = wide_readings(values, REGION, FUEL_MAP, SOURCE, anomalies)
+    if not readings.empty:
+        note_gaps(anomalies, SOURCE, readings["timestamp"], INTERVAL)
+    return readings
 
 
 # -- fetch ------------------------------------------------------------------------------

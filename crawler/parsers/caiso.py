@@ -17,8 +17,8 @@ from crawler.bodies import body_text
 from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
-    NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
-    drop_duplicate_labels, empty_frame, fold, fold_fuels, fuels_of, map_fuels, no_net_imports, note,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, fold, fuels_of,
+    net_imports_of, note, wide_readings,
 )
 from crawler.source import SourceSpec
 
@@ -89,18 +89,13 @@ def parse(payload: Payload, general: bool = False) -> ParseResult:
     times = times[timed]
     imports = [c for c in columns if c.strip().lower() == IMPORTS_COLUMN]
     fuels = [c for c in columns if c not in imports]
-    if not times.is_unique:
-        # A repeated time: the general reading (last value wins) below.
-        frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name="timestamp"), columns=columns)
-        return ParseResult(readings=_readings(frame.drop(columns=imports), anomalies),
-                           net_imports=_net_imports(frame[imports[0]] if imports else None),
-                           interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
-    return ParseResult(
-        readings=_unique_readings(times, fuels, values[:, [columns.index(c) for c in fuels]], anomalies),
-        net_imports=_unique_net_imports(times, values[:, columns.index(imports[0])] if imports else None),
-        interval_minutes=INTERVAL_MINUTES,
-        anomalies=anomalies,
-    )
+    frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name="timestamp"), columns=columns)
+    if times.is_unique:
+        readings = _unique_readings(times, fuels, values[:, [columns.index(c) for c in fuels]], anomalies)
+    else:  # a repeated time: the general reading (last value wins)
+        readings = _readings(frame.drop(columns=imports), anomalies)
+    return ParseResult(readings=readings, net_imports=net_imports_of(REGION, frame[imports[0]] if imports else None),
+                       interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
 
 
 def _parse_table(table: pd.DataFrame, day: date, anomalies: list[Anomaly]) -> ParseResult:
@@ -113,7 +108,7 @@ def _parse_table(table: pd.DataFrame, day: date, anomalies: list[Anomaly]) -> Pa
     imports = [c for c in values.columns if c.strip().lower() == IMPORTS_COLUMN]
     return ParseResult(
         readings=_readings(values.drop(columns=imports), anomalies),
-        net_imports=_net_imports(values[imports[0]] if imports else None),
+        net_imports=net_imports_of(REGION, values[imports[0]] if imports else None),
         interval_minutes=INTERVAL_MINUTES,
         anomalies=anomalies,
     )
@@ -314,36 +309,12 @@ def _unique_readings(times: pd.DatetimeIndex, columns: list[str], values: np.nda
                 np.repeat(np.arange(len(columns)), rows), fuels, mw)
 
 
-def _unique_net_imports(times: pd.DatetimeIndex, imports: np.ndarray | None) -> pd.DataFrame:
-    """`_net_imports` for distinct times."""
-    if imports is None or np.isnan(imports).all():
-        return no_net_imports()
-    known = ~np.isnan(imports)
-    return pd.DataFrame({"region": REGION, "timestamp": times[known], "mw": imports[known]})
-
-
 def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     """Wide fuel columns to long readings, labels mapped and folded into the vocabulary."""
     if values.columns.empty:
         raise ParseError("no fuel columns besides Time and Imports in the header")
-    fuels = map_fuels(pd.Series(values.columns), FUEL_MAP, SOURCE, anomalies)
-    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
-    long["fuel"] = long["label"].map(dict(zip(values.columns, fuels)))
-    long["region"] = REGION
-    long = drop_duplicate_labels(long.dropna(subset=["mw"]), ["timestamp", "label"], SOURCE, anomalies)
-    if long.empty:
-        return empty_frame(READING_COLUMNS)
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    return wide_readings(values, REGION, FUEL_MAP, SOURCE, anomalies)
 
-
-def _net_imports(imports: pd.Series | None) -> pd.DataFrame:
-    """Imports are flows into CISO, not generation: kept apart as net imports."""
-    if imports is None or imports.dropna().empty:
-        return empty_frame(NET_IMPORT_COLUMNS)
-    imports = imports.dropna()
-    imports = imports[~imports.index.duplicated(keep="last")]
-    frame = pd.DataFrame({"region": REGION, "timestamp": imports.index, "mw": imports.to_numpy()})
-    return frame[NET_IMPORT_COLUMNS].reset_index(drop=True)
 
 
 # -- fetch ------------------------------------------------------------------------------

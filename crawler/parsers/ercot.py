@@ -196,7 +196,7 @@ def _readings(frame: pd.DataFrame, anomalies: list[Anomaly], fuel: str | None = 
     note_gaps(anomalies, SOURCE, frame["timestamp"], INTERVAL, "body")
     labels = frame["label"].astype(str)
     frame = frame.assign(region=REGION, fuel=fuel if fuel else map_fuels(labels, FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(frame[READING_COLUMNS])
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -139,7 +139,7 @@ def _readings(long: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     if long.empty:
         return empty_frame(READING_COLUMNS)
     long = long.assign(region=REGION, fuel=map_fuels(long["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(long[READING_COLUMNS])
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     if table.empty:
         return empty_frame(READING_COLUMNS)
     table = table.assign(fuel=map_fuels(table["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(table[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(table[READING_COLUMNS])
 
 
 def _net_imports(imports: pd.DataFrame) -> pd.DataFrame:

@@ -22,10 +22,7 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.chunks import day_chunks, days_to_fetch, month_chunks, next_month
 from crawler.http import HttpClient, base_url, fetch_days
-from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold, map_codes, no_net_imports, note, note_gaps,
-)
+from crawler.model import Anomaly, ParseError, ParseResult, Payload, fold_rows, no_net_imports, note
 from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
@@ -244,17 +241,7 @@ def _readings(raw: dict[str, np.ndarray], anomalies: list[Anomaly]) -> pd.DataFr
     cleaned = {label: i for i, label in enumerate(dict.fromkeys(labels))}
     label_codes = np.array([cleaned[label] for label in labels], dtype="int64")[label_codes]
     labels = list(cleaned)
-    time_codes = pd.factorize(starts)[0].astype("int64")
-    repeated = pd.Series(time_codes * len(labels) + label_codes).duplicated(keep="last").to_numpy()
-    if repeated.any():
-        frame = pd.DataFrame({"timestamp": starts, "label": np.array(labels, dtype=object)[label_codes]})
-        drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)  # its note and log line
-        starts, label_codes, mw = starts[~repeated], label_codes[~repeated], mw[~repeated]
-    if not len(starts):
-        return empty_frame(READING_COLUMNS)
-    note_gaps(anomalies, SOURCE, starts, INTERVAL)
-    codes, fuels = map_codes(label_codes, labels, FUEL_MAP, SOURCE, anomalies)
-    return fold(REGION, starts, codes, fuels, mw)
+    return fold_rows(REGION, starts, label_codes, labels, mw, FUEL_MAP, SOURCE, anomalies, interval=INTERVAL)
 
 
 def _runs(column: np.ndarray) -> tuple[np.ndarray, list]:

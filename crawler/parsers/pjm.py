@@ -23,7 +23,7 @@ from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold, fold_fuels, map_codes, map_fuels, no_net_imports, note,
+    fold_fuels, fold_rows, map_fuels, no_net_imports, note,
 )
 from crawler.source import SourceSpec
 
@@ -161,19 +161,8 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
     label_codes = np.array([cleaned[label] for label in labels], dtype="intp")[label_codes]
     labels = list(cleaned)
     keep = ~unreadable
-    starts, label_codes, mw, null = starts[keep], label_codes[keep], mw[keep], null[keep]
-    repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
-    if repeated.any():
-        frame = pd.DataFrame({"timestamp": starts, "label": np.array(labels, dtype=object)[label_codes]})
-        drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)  # its note and log line
-        starts, label_codes, mw, null = starts[~repeated], label_codes[~repeated], mw[~repeated], null[~repeated]
-    if null.any():
-        note(anomalies, SOURCE, "missing_value", f"{int(null.sum())} rows with a null mw skipped", int(null.sum()))
-        starts, label_codes, mw = starts[~null], label_codes[~null], mw[~null]
-    if not len(starts):
-        return empty_frame(READING_COLUMNS)
-    codes, fuels = map_codes(label_codes, labels, FUEL_MAP, SOURCE, anomalies)
-    return fold(REGION, starts, codes, fuels, mw)
+    return fold_rows(REGION, starts[keep], label_codes[keep], labels, mw[keep], FUEL_MAP, SOURCE, anomalies,
+                     null=null[keep], null_text="mw")
 
 
 def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
@@ -201,7 +190,7 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     if frame.empty:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(frame[READING_COLUMNS])
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -103,7 +103,7 @@ def parse(payload: Payload) -> ParseResult:
     frame = pd.DataFrame({"fuel": list(fuels.index), "mw": fuels.to_numpy(dtype="float64")})
     frame = frame.assign(region=REGION, timestamp=start)
     frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
-    return ParseResult(readings=fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True),
+    return ParseResult(readings=fold_fuels(frame[READING_COLUMNS]),
                        interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
 
 
