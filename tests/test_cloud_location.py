@@ -7,9 +7,9 @@ import json
 import pytest
 from shapely.geometry import Point, shape
 
-from api.models import cloud_location
-from api.models.boundaries import Boundaries
-from api.models.cloud_location import CloudLocation, find, locations, providers
+from api.services import cloud_locations as cloud_location
+from api.services.boundaries import Boundaries
+from api.services.cloud_locations import CloudLocation, find, locations, providers
 from tests.test_boundaries import ZONES
 
 US_REGIONS = {

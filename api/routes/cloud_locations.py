@@ -1,14 +1,14 @@
 """GET /metadata/cloud-location/providers/ and /metadata/cloud-location/locations/<provider>/."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
 from api.answers import json_answer
 from api.errors import ApiError
+from api.services import locator
 from api.spec import Endpoint
-from api.models import cloud_location
+from api.services import cloud_locations as cloud_location
 
 
 class Provider(Schema):
@@ -57,8 +57,8 @@ class CloudLocations(Resource):
         if provider.lower() not in cloud_location.providers():
             raise ApiError(404, "unknown_provider", f"unknown provider {provider!r}; known: "
                            f"{', '.join(cloud_location.providers())}", "provider")
-        locator = current_app.config["LOCATOR"]
-        boundaries = locator.boundaries()
+        lookup = locator()
+        boundaries = lookup.boundaries()
         places = cloud_location.locations(provider.lower())
         return json_answer({"provider": provider.lower(), "locations": [{
             "id": f"{p.provider}:{p.name}", "name": p.name, "display_name": p.display_name,

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from api.errors import ApiError
 from api.external import watttime
-from api.models import cloud_location
-from api.models.boundaries import Boundaries, boundaries_from_env, validate_coordinates
+from api.services import cloud_locations as cloud_location
+from api.services.boundaries import Boundaries, boundaries_from_env, validate_coordinates
 from api.params import location_choice
 from database.pool import Pool
 from database.regions import Region, all_regions, normalise_name, region_names
