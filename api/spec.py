@@ -51,7 +51,7 @@ class Endpoint:
 
     path: str
     summary: str
-    response: type[Schema] | None  # None: not JSON described by a schema (text, HTML, the spec itself)
+    response: type[Schema] | dict | None  # dict: an OpenAPI schema (a bare array); None: not described
     args: type[Schema] | None = None
     description: str = ""
     tags: tuple[str, ...] = ()

@@ -77,3 +77,16 @@ def all_series(cur: Cursor, region_code: str | None = None) -> list[Series]:
         {"code": region_code},
     )
     return [Series(*row) for row in cur.fetchall()]
+
+
+def aliases_by_kind(cur: Cursor) -> dict[str, dict[str, list[str]]]:
+    """Region code -> alias kind (legacy, electricitymaps, watttime, ...) -> its aliases, sorted:
+    the names other services (the original one, Electricity Maps, WattTime) give each region."""
+    cur.execute(
+        "SELECT r.code, a.kind, a.alias FROM region_alias a JOIN region r ON r.id = a.region_id "
+        "ORDER BY r.code, a.kind, a.alias"
+    )
+    kinds: dict[str, dict[str, list[str]]] = {}
+    for code, kind, alias in cur.fetchall():
+        kinds.setdefault(code, {}).setdefault(kind, []).append(alias)
+    return kinds
