@@ -19,6 +19,16 @@ log = logging.getLogger(__name__)
 _UNSET = object()
 
 
+# The original service's prefixed region names: watttime:CAISO_NORTH, c3lab:US-CAISO, emap:US-CAL-CISO.
+NAME_SCHEMES = ("watttime", "c3lab", "emap")
+
+
+def without_scheme(name: str) -> str:
+    """A region name without the original service's naming-scheme prefix, if it has one."""
+    scheme, separator, rest = name.partition(":")
+    return rest if separator and scheme.strip().lower() in NAME_SCHEMES else name
+
+
 @dataclass(frozen=True)
 class Located:
     region: str
@@ -66,7 +76,7 @@ class Locator:
         """The region meant by region / latitude+longitude / location in `args`."""
         choice = location_choice(args)
         if choice == "region":
-            code = self.resolve_name(args["region"])
+            code = self.resolve_name(without_scheme(args["region"]))
             if code is None:
                 raise ApiError(404, "unknown_region", f"unknown region {args['region']!r}; "
                                "GET /regions/ lists every region and alias", "region")
