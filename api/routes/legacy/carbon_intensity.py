@@ -5,7 +5,7 @@ from flask_restful import Resource
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.answers import json_answer, utc_now
-from api.routes.legacy.docs import ERROR_SCHEMA, ERRORS, TAG, coordinate_field, time_field
+from api.routes.legacy.docs import ERROR_SCHEMA, ERRORS, TAG, coordinate_field, holds, time_field
 from api.services import locator
 from api.services.legacy import (CARBON_DATA_SOURCES, ISO_FORMAT_OF_SOURCE, as_utc, forecast_intensities,
                                  legacy_errors, measured_intensities, names, parse_query, region_of_iso)
@@ -25,12 +25,12 @@ class LegacyCarbonIntensityArgs(Schema):
                        "azure: our forecast, for windows reaching the future"})
     use_prediction = fields.Boolean(load_default=False, metadata={
         "description": "answer from our forecast (the window must reach the future)"})
-    desired_renewable_ratio = fields.Float(load_default=None, validate=lambda ratio: 0.0 <= ratio <= 1.0, metadata={
+    desired_renewable_ratio = fields.Float(load_default=None, validate=holds(lambda ratio: 0.0 <= ratio <= 1.0), metadata={
         "description": "0..1: each point's intensity as if renewables had this share of generation (c3lab, past "
                        "data only); 0 answers the measured values, as in the original"})
     latitude = coordinate_field("latitude", 90.0, required=False)
     longitude = coordinate_field("longitude", 180.0, required=False)
-    iso = fields.String(load_default=None, validate=lambda name: ":" in name, metadata={
+    iso = fields.String(load_default=None, validate=holds(lambda name: ":" in name), metadata={
         "description": "a region as prefix:name, instead of coordinates: watttime:CAISO_NORTH, c3lab:US-CAISO, "
                        "emap:US-CAL-CISO"})
 

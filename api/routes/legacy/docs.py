@@ -1,7 +1,8 @@
-"""What the legacy routes share in the OpenAPI document: their tag and their error shape."""
+"""What the legacy routes share: their tag and error shape in the OpenAPI document, and query
+fields that validate as the original's did."""
 from __future__ import annotations
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from api.services.legacy import ISO_FORMATS
 from api.spec import EXTRA_ERROR_SCHEMAS
@@ -28,11 +29,20 @@ def iso_format_field() -> fields.String:
                        "original's region names) or emap (Electricity Maps zone keys)"})
 
 
+def holds(test):
+    """A validator failing with marshmallow's "Invalid value." when `test` is false: how the
+    original's validation lambdas failed (marshmallow 3 read a False result so)."""
+    def check(value) -> None:
+        if not test(value):
+            raise ValidationError("Invalid value.")
+    return check
+
+
 def coordinate_field(name: str, limit: float, required: bool) -> fields.Float:
     """latitude (limit 90) or longitude (180), refused past the limit with marshmallow's "Invalid value."
     as the original's validation did."""
     options = {"required": True} if required else {"load_default": None}
-    return fields.Float(validate=lambda x: abs(x) <= limit, metadata={"description": f"WGS84 {name}"}, **options)
+    return fields.Float(validate=holds(lambda x: abs(x) <= limit), metadata={"description": f"WGS84 {name}"}, **options)
 
 
 def time_field(description: str) -> fields.DateTime:
