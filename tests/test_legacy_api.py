@@ -239,6 +239,47 @@ def test_carbon_intensity_errors_answer_the_original_error_shape(client, params,
     assert words in body["error"]
 
 
+# -- carbon_data_source=emap ------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def emap_series(filled):
+    """A day of hourly intensity for PACW under source ELECTRICITYMAPS (where imported Electricity
+    Maps data is stored), written by hand through the write path as a constant mix: 1000 MW of gas
+    and 1000 MW of wind, so 250.5 gCO2eq/kWh (lifecycle) every hour. EIA's recorded PACW data
+    covers the same day."""
+    hours = pd.date_range("2023-01-02T00:00:00Z", periods=24, freq="h")
+    readings = pd.DataFrame([{"timestamp": hour, "fuel": fuel, "mw": 1000.0, "region": "PACW"}
+                             for hour in hours for fuel in ("gas", "wind")])
+    conn = psycopg2.connect(filled)
+    with conn, conn.cursor() as cur:
+        source_id = sync_source(cur, "ELECTRICITYMAPS", "hand-made stand-in for imported Electricity Maps data",
+                                timedelta(days=1), 60, timedelta(days=1))
+        write_readings(cur, source_id, readings, 60)
+    conn.close()
+    return (LIFECYCLE["gas"] + LIFECYCLE["wind"]) / 2
+
+
+def test_emap_answers_from_electricity_maps_data_and_c3lab_from_ours(client, emap_series):
+    window = {"start": "2023-01-02T03:30:00Z", "end": "2023-01-02T05:00:00Z"}
+    status, body = get(client, "/legacy/carbon-intensity/", carbon_data_source="emap", iso="emap:US-NW-PACW", **window)
+    assert status == 200 and body["iso"] == "emap:US-NW-PACW"
+    assert body["carbon_intensities"] == [
+        {"timestamp": f"2023-01-02T0{hour}:00:00+00:00", "carbon_intensity": pytest.approx(emap_series)}
+        for hour in (3, 4, 5)]  # no renewable_ratio: the original's emap points had none
+    status, ours = get(client, "/legacy/carbon-intensity/", iso="emap:US-NW-PACW", **window)
+    _, eia = get(client, "/carbon-intensity/", region="PACW", source="EIA", start="2023-01-02T03:00:00Z",
+                 end="2023-01-02T05:00:01Z")
+    assert status == 200 and [p["carbon_intensity"] for p in ours["carbon_intensities"]] == [
+        p["carbon_intensity"] for p in eia["carbon_intensities"]]
+    assert ours["carbon_intensities"][0]["carbon_intensity"] != pytest.approx(emap_series)
+    status, body = get(client, "/legacy/carbon-intensity/", carbon_data_source="emap", iso="emap:US-NW-PACW",
+                       desired_renewable_ratio=0.5, **window)
+    assert status == 400 and body["code"] == "not_supported"
+    status, body = get(client, "/legacy/carbon-intensity/", carbon_data_source="emap", latitude=BOARDMAN["latitude"],
+                       longitude=BOARDMAN["longitude"], **window)
+    assert status == 200 and (body["region"], body["iso"]) == ("US-PACW", "emap:US-NW-PACW")
+
+
 # -- forecasts: use_prediction and azure -----------------------------------------------
 
 @pytest.fixture(scope="module")
