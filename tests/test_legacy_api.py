@@ -27,7 +27,7 @@ import psycopg2
 import pytest
 
 from api import create_app
-from api.routes.legacy.docs import TAG
+from api.routes.legacy.shared import TAG
 from database.dimensions import sync_source
 from database.readings import write_readings
 from tests.test_api import LIFECYCLE, intensity_of, nyiso_mix
@@ -421,7 +421,8 @@ def test_native_refuses_the_original_parameters_saying_what_replaces_them(client
         query = {parameter: "x"} if path == "/regions/" else {"region": "NYIS", parameter: "x"}
     status, body = get(client, path, **query)
     assert status == 400 and body["error"]["code"] == "unknown_parameter" and body["error"]["parameter"] == parameter
-    assert body["error"]["message"].startswith(f"unknown parameter {parameter!r}: ") and replacement in body["error"]["message"]
+    message = body["error"]["message"]
+    assert message.startswith(f"unknown parameter {parameter!r}: ") and replacement in message
 
 
 def test_native_refuses_other_unknown_parameters_plainly(client):

@@ -188,13 +188,9 @@ def _series_for(series: list[Series], start: datetime, end: datetime, now: datet
 def measured_intensities(code: str, region: str, carbon_data_source: str, start: datetime, end: datetime,
                          desired_renewable_ratio: float | None, now: datetime) -> list[dict]:
     """The points of the padded window [start, end] from stored data."""
-    if carbon_data_source == "azure":
-        raise LegacyError(400, "carbon_data_source=azure: the original read past data from a public API that "
-                          "no longer exists; for past windows ask carbon_data_source=c3lab (our data), and "
-                          "windows reaching the future are answered from our forecast", "not_supported")
-    if carbon_data_source == "emap" and desired_renewable_ratio is not None:
-        raise LegacyError(400, "Electricity map carbon data source does not support custom renewable ratio.",
-                          "not_supported")
+    _refuse_unsupported(carbon_data_source, desired_renewable_ratio)
+    # The original's test is truthiness: a desired ratio of 0 answered the measured values.
+    reweigh = carbon_data_source == "c3lab" and bool(desired_renewable_ratio)
     with pool().cursor() as cur:
         series = candidate_series(cur, code, carbon_data_source)
         if not series and carbon_data_source == "emap":
@@ -207,23 +203,39 @@ def measured_intensities(code: str, region: str, carbon_data_source: str, start:
             return []
         points = intensity_series(cur, chosen.region_id, chosen.source_id, bounds[0], bounds[1] + TICK,
                                   FACTOR_SET, "native")
-        # The original's test is truthiness: a desired ratio of 0 answered the measured values.
-        split = (_split(cur, chosen, bounds, points) if carbon_data_source == "c3lab" and desired_renewable_ratio
-                 else None)
+        split = _split(cur, chosen, bounds, points) if reweigh else None
     timestamps = iso_column(points.ts)
-    intensity = np.where(points.carbon_intensity_known, points.carbon_intensity, np.nan)
-    if carbon_data_source == "emap":
-        return [{"timestamp": t, "carbon_intensity": c} for t, c in zip(timestamps, intensity.tolist())]
+    if carbon_data_source == "emap":  # the original's emap points had no ratio
+        return [{"timestamp": t, "carbon_intensity": c}
+                for t, c in zip(timestamps, _known(points.carbon_intensity, points.carbon_intensity_known))]
     if split is not None:
-        renewable, other = split
-        ratio = desired_renewable_ratio
-        scaled = np.where(np.isnan(renewable), other,
-                          np.where(np.isnan(other), renewable, ratio * renewable + (1 - ratio) * other))
-        return [{"timestamp": t, "carbon_intensity": c, "renewable_ratio": ratio}
-                for t, c in zip(timestamps, scaled.tolist())]
-    shares = np.where(points.renewable_share_known, points.renewable_share, np.nan)
+        return [{"timestamp": t, "carbon_intensity": c, "renewable_ratio": desired_renewable_ratio}
+                for t, c in zip(timestamps, _reweighed(*split, desired_renewable_ratio))]
     return [{"timestamp": t, "carbon_intensity": c, "renewable_ratio": r}
-            for t, c, r in zip(timestamps, intensity.tolist(), shares.tolist())]
+            for t, c, r in zip(timestamps, _known(points.carbon_intensity, points.carbon_intensity_known),
+                               _known(points.renewable_share, points.renewable_share_known))]
+
+
+def _refuse_unsupported(carbon_data_source: str, desired_renewable_ratio: float | None) -> None:
+    if carbon_data_source == "azure":
+        raise LegacyError(400, "carbon_data_source=azure: the original read past data from a public API that "
+                          "no longer exists; for past windows ask carbon_data_source=c3lab (our data), and "
+                          "windows reaching the future are answered from our forecast", "not_supported")
+    if carbon_data_source == "emap" and desired_renewable_ratio is not None:
+        raise LegacyError(400, "Electricity map carbon data source does not support custom renewable ratio.",
+                          "not_supported")
+
+
+def _known(values: np.ndarray, known: np.ndarray) -> list[float]:
+    """Values as floats, NaN (written as null) where unknown."""
+    return np.where(known, values, np.nan).tolist()
+
+
+def _reweighed(renewable: np.ndarray, other: np.ndarray, ratio: float) -> list[float]:
+    """ratio x renewable + (1 - ratio) x other; where one part generated nothing, the other
+    part's intensity (nothing to reweigh), as the original did."""
+    return np.where(np.isnan(renewable), other,
+                    np.where(np.isnan(other), renewable, ratio * renewable + (1 - ratio) * other)).tolist()
 
 
 def _split(cur, series: Series, bounds: tuple[datetime, datetime],
@@ -231,9 +243,9 @@ def _split(cur, series: Series, bounds: tuple[datetime, datetime],
     """Intensity of the renewable and of the other generation at each point (NaN: none)."""
     readings = stored_readings_between(cur, series.region_id, series.source_id, bounds[0], bounds[1] + TICK)
     split = renewable_split(readings, emission_factors(cur), fuel_flags(cur), FACTOR_SET)
-    at = pd.to_datetime(points.ts, unit="us", utc=True)
-    split = split.reindex(at)
-    return split["renewable_g_per_kwh"].to_numpy(dtype="float64"), split["nonrenewable_g_per_kwh"].to_numpy(dtype="float64")
+    split = split.reindex(pd.to_datetime(points.ts, unit="us", utc=True))
+    return (split["renewable_g_per_kwh"].to_numpy(dtype="float64"),
+            split["nonrenewable_g_per_kwh"].to_numpy(dtype="float64"))
 
 
 def forecast_intensities(code: str, region: str, carbon_data_source: str, start: datetime, end: datetime,
@@ -246,9 +258,10 @@ def forecast_intensities(code: str, region: str, carbon_data_source: str, start:
     if start > end:
         raise LegacyError(400, "end must be after start", "invalid_range")
     if end <= now:
-        raise LegacyError(400, f"{'use_prediction=true' if carbon_data_source != 'azure' else 'carbon_data_source=azure'}"
-                          f" answers from our forecast, which starts now ({iso(now)}); this window ends before "
-                          "it: ask carbon_data_source=c3lab without use_prediction for past data", "window_in_past")
+        asked = "carbon_data_source=azure" if carbon_data_source == "azure" else "use_prediction=true"
+        raise LegacyError(400, f"{asked} answers from our forecast, which starts now ({iso(now)}); this window "
+                          "ends before it: ask carbon_data_source=c3lab without use_prediction for past data",
+                          "window_in_past")
     issued_at = pd.Timestamp(now).floor("h").to_pydatetime()
     with pool().cursor(transaction=True) as cur:  # an issued forecast is stored
         series = candidate_series(cur, code, carbon_data_source)

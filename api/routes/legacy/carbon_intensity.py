@@ -5,7 +5,7 @@ from flask_restful import Resource
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from api.answers import json_answer, utc_now
-from api.routes.legacy.docs import ERROR_SCHEMA, ERRORS, TAG, coordinate_field, holds, time_field
+from api.routes.legacy.shared import ERROR_SCHEMA, ERRORS, TAG, coordinate_field, holds, time_field
 from api.services import locator
 from api.services.legacy import (CARBON_DATA_SOURCES, ISO_FORMAT_OF_SOURCE, as_utc, forecast_intensities,
                                  legacy_errors, measured_intensities, names, parse_query, region_of_iso)
@@ -25,7 +25,7 @@ class LegacyCarbonIntensityArgs(Schema):
                        "azure: our forecast, for windows reaching the future"})
     use_prediction = fields.Boolean(load_default=False, metadata={
         "description": "answer from our forecast (the window must reach the future)"})
-    desired_renewable_ratio = fields.Float(load_default=None, validate=holds(lambda ratio: 0.0 <= ratio <= 1.0), metadata={
+    desired_renewable_ratio = fields.Float(load_default=None, validate=holds(lambda r: 0.0 <= r <= 1.0), metadata={
         "description": "0..1: each point's intensity as if renewables had this share of generation (c3lab, past "
                        "data only); 0 answers the measured values, as in the original"})
     latitude = coordinate_field("latitude", 90.0, required=False)
@@ -88,8 +88,8 @@ class LegacyCarbonIntensity(Resource):
         # The forecast answers use_prediction, and azure for windows reaching the future.
         predict = args["use_prediction"] or (source == "azure" and end > now)
         read = forecast_intensities if predict else measured_intensities
-        points = read(region.code, iso.partition(":")[2] if region_name is None else region_name, source,
-                      start, end, args["desired_renewable_ratio"], now)
+        label = region_name or iso.partition(":")[2]  # how error messages name the region
+        points = read(region.code, label, source, start, end, args["desired_renewable_ratio"], now)
         return json_answer({
             "request": {"start": args["start"].isoformat(), "end": args["end"].isoformat(),
                         "carbon_data_source": source, "use_prediction": args["use_prediction"],

@@ -5,7 +5,7 @@ from flask_restful import Resource
 from marshmallow import EXCLUDE, Schema, fields
 
 from api.answers import json_answer, utc_now
-from api.routes.legacy.docs import ERROR_SCHEMA, ERRORS, TAG, coordinate_field, iso_format_field, time_field
+from api.routes.legacy.shared import ERROR_SCHEMA, ERRORS, TAG, coordinate_field, iso_format_field, time_field
 from api.services import locator
 from api.services.legacy import as_utc, legacy_errors, names, parse_query, power_by_fuel_type
 from api.spec import Endpoint

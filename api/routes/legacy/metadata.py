@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_restful import Resource
 
 from api.answers import json_answer
-from api.routes.legacy.docs import ERROR_SCHEMA, TAG
+from api.routes.legacy.shared import ERROR_SCHEMA, TAG
 from api.services import cloud_locations as cloud_location
 from api.services.legacy import LEGACY_PROVIDERS, answer, legacy_errors, legacy_provider
 from api.spec import Endpoint

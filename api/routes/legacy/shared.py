@@ -2,6 +2,9 @@
 fields that validate as the original's did."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.services.legacy import ISO_FORMATS
@@ -23,13 +26,14 @@ EXTRA_ERROR_SCHEMAS[ERROR_SCHEMA] = LegacyErrorDoc
 
 
 def iso_format_field() -> fields.String:
+    """iso_format, refused outside its values with the message the original's enum field gave."""
     return fields.String(load_default="watttime", validate=validate.OneOf(
         ISO_FORMATS, error=f"Must be one of {', '.join(ISO_FORMATS)}."), metadata={
         "description": "naming scheme of the answered iso: watttime (WattTime abbreviation), c3lab (the "
                        "original's region names) or emap (Electricity Maps zone keys)"})
 
 
-def holds(test):
+def holds(test: Callable[[Any], bool]) -> Callable[[Any], None]:
     """A validator failing with marshmallow's "Invalid value." when `test` is false: how the
     original's validation lambdas failed (marshmallow 3 read a False result so)."""
     def check(value) -> None:
@@ -46,5 +50,6 @@ def coordinate_field(name: str, limit: float, required: bool) -> fields.Float:
 
 
 def time_field(description: str) -> fields.DateTime:
+    """A required time: ISO 8601 with a T or a space, with or without an offset (the original's)."""
     return fields.DateTime(required=True, metadata={
         "description": f"{description}; ISO 8601, a time without an offset is UTC", "example": "2025-02-09T08:00:00"})
