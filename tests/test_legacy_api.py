@@ -114,6 +114,24 @@ def test_balancing_authority_outside_every_region_and_unknown_parameters(client)
     assert status == 200 and body["region"] == "US-NY"  # ignored, as the original's webargs did
 
 
+def test_every_name_of_the_original_mapping_resolves(client, shared_fixtures):
+    """The original's WattTime mapping (../shared/reference): each of its region names and each
+    WattTime name under it is one of our regions, the same for both, with and without prefix."""
+    import yaml
+
+    path = shared_fixtures.parent / "reference" / "seed_watttime_ba_to_region.yaml"
+    if not path.is_file():
+        pytest.skip(f"the original's WattTime mapping not found at {path}")
+    mapping = yaml.safe_load(path.read_text())["map_c3lab_region_to_watttime_ba"]
+    for region, watttime_names in mapping.items():
+        status, body = get(client, "/balancing-authority/", region=f"c3lab:{region}")
+        assert status == 200, region
+        for name in watttime_names:
+            for asked in (f"watttime:{name}", name):
+                status, other = get(client, "/balancing-authority/", region=asked)
+                assert status == 200 and other["region"]["id"] == body["region"]["id"], asked
+
+
 # -- /legacy/carbon-intensity/ ---------------------------------------------------------
 
 def test_carbon_intensity_for_coordinates_with_naive_times(client, shared_fixtures):

@@ -32,7 +32,7 @@ from api.services.sources import choose_series, default_series, history_series
 from database.connection import DatabaseUnavailable
 from database.intensity import renewable_split
 from database.readings import emission_factors, fuel_flags
-from database.regions import Series, aliases_by_kind, all_series
+from database.regions import Series, all_series
 from database.timeseries import (IntensitySeries, energy_mixture, intensity_series, padded_bounds,
                                  stored_readings_between)
 
@@ -134,8 +134,7 @@ class LegacyNames:
 
 def names(code: str) -> LegacyNames:
     """The original's names of a region; a scheme without a name for it falls back to our code."""
-    with pool().cursor() as cur:
-        kinds = aliases_by_kind(cur).get(code, {})
+    kinds = locator().aliases(code)
     legacy = [alias for alias in kinds.get("legacy", []) if alias.startswith("US-")]
     watttime = REPRESENTATIVE_WATTTIME.get(code) or next(iter(kinds.get("watttime", [])), code)
     emap = next(iter(kinds.get("electricitymaps", [])), code)

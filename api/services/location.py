@@ -12,7 +12,7 @@ from api.services import cloud_locations as cloud_location
 from api.services.boundaries import Boundaries, boundaries_from_env, validate_coordinates
 from api.params import location_choice
 from database.pool import Pool
-from database.regions import Region, all_regions, normalise_name, region_names
+from database.regions import Region, aliases_by_kind, all_regions, normalise_name, region_names
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +45,7 @@ class Locator:
         self.pool = pool
         self._names: dict[str, str] | None = None
         self._regions: dict[str, Region] | None = None
+        self._aliases: dict[str, dict[str, list[str]]] | None = None
         self._boundaries = boundaries
         self._lock = threading.Lock()
 
@@ -61,6 +62,14 @@ class Locator:
             with self.pool.cursor() as cur:
                 self._regions = {region.code: region for region in all_regions(cur)}
         return self._regions[code]
+
+    def aliases(self, code: str) -> dict[str, list[str]]:
+        """The region's aliases by kind (legacy, electricitymaps, watttime, ...), loaded once per
+        process like the names."""
+        if self._aliases is None:
+            with self.pool.cursor() as cur:
+                self._aliases = aliases_by_kind(cur)
+        return self._aliases.get(code, {})
 
     def resolve_name(self, name: str) -> str | None:
         """Canonical code for a code, alias or full name (any case), or None."""
