@@ -15,7 +15,6 @@ from api.spec import Endpoint
 class LegacyCarbonIntensityArgs(Schema):
     class Meta:
         unknown = EXCLUDE
-        ordered = True
 
     start = time_field("Start of the window: the point at or before it is included")
     end = time_field("End of the window: the point at or after it is included")
