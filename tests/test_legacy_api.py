@@ -95,6 +95,25 @@ def test_every_answered_name_leads_back_to_the_region(client):
             assert status == 200 and native["region"]["id"] == code, name
 
 
+@pytest.mark.parametrize("answered, expected", [
+    ("CAISO_SANDIEGO", "CAISO_SANDIEGO"),  # WattTime's own sub-region, as the original answered
+    ("PACW", "CAISO_NORTH"),  # WattTime disagrees with the boundaries: the region's representative
+])
+def test_with_a_watttime_account_watttime_names_the_sub_region(client, fake_iso, monkeypatch, answered, expected):
+    from api.external import watttime
+
+    fake_iso.serve("/login", b'{"token": "tok"}', content_type="application/json")
+    fake_iso.serve("/v3/region-from-loc", ('{"region": "%s", "signal_type": "co2_moer"}' % answered).encode(),
+                   content_type="application/json")
+    monkeypatch.setenv("WATTTIME_USERNAME", "loopback-user")
+    monkeypatch.setenv("WATTTIME_PASSWORD", "loopback-pass")
+    monkeypatch.setenv("WATTTIME_BASE_URL", fake_iso.url)
+    monkeypatch.setattr(watttime, "_clients", {})
+    status, body = get(client, "/legacy/balancing-authority/", **SAN_FRANCISCO)
+    assert status == 200 and body["watttime_abbrev"] == expected and body["iso"] == f"watttime:{expected}"
+    assert body["region"] == "US-CAISO"  # the region comes from the boundaries either way
+
+
 @pytest.mark.parametrize("params, messages", [
     ({"longitude": -73.97}, {"latitude": ["Missing data for required field."]}),
     ({"latitude": 91, "longitude": -73.97}, {"latitude": ["Invalid value."]}),

@@ -15,6 +15,7 @@ Reads go through the same series choice and database reads as the native routes.
 from __future__ import annotations
 
 import functools
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from itertools import groupby
@@ -26,6 +27,7 @@ from marshmallow import Schema, ValidationError
 
 from api.answers import iso, iso_column
 from api.errors import ApiError
+from api.external import watttime
 from api.models.forecast import NoHistory
 from api.services import forecasting, locator, pool
 from api.services.sources import choose_series, default_series, history_series
@@ -35,6 +37,8 @@ from database.readings import emission_factors, fuel_flags
 from database.regions import Series, all_series
 from database.timeseries import (IntensitySeries, energy_mixture, intensity_series, padded_bounds,
                                  stored_readings_between)
+
+log = logging.getLogger(__name__)
 
 ISO_FORMATS = ("c3lab", "watttime", "emap")  # the original's order, as its messages list them
 CARBON_DATA_SOURCES = ("c3lab", "azure", "emap")
@@ -47,7 +51,8 @@ MAX_MIXTURE_RANGE = timedelta(days=31)  # as the native /energy-mixture/
 TICK = timedelta(microseconds=1)  # [start, end] closed = [start, end + TICK) half-open
 
 # WattTime splits some ISOs into sub-regions that a point lookup tells apart and our offline
-# boundaries do not; for those, the sub-region the original's own catalogue used for the
+# boundaries do not. With a WattTime account configured, WattTime is asked, as the original
+# did; without one, the sub-region the original's own catalogue used for the
 # ISO (its Azure regions: westus, centralus, eastus, southcentralus), else the one of the
 # largest city. Regions WattTime does not split go by their EIA code, as WattTime names them,
 # except where WattTime's name differs (BPA).
@@ -132,13 +137,28 @@ class LegacyNames:
         return f"{iso_format}:{getattr(self, iso_format)}"
 
 
-def names(code: str) -> LegacyNames:
-    """The original's names of a region; a scheme without a name for it falls back to our code."""
+def names(code: str, latitude: float | None = None, longitude: float | None = None) -> LegacyNames:
+    """The original's names of a region (at a point, if one is given); a scheme without a name
+    for it falls back to our code."""
     kinds = locator().aliases(code)
     legacy = [alias for alias in kinds.get("legacy", []) if alias.startswith("US-")]
-    watttime = REPRESENTATIVE_WATTTIME.get(code) or next(iter(kinds.get("watttime", [])), code)
+    watttime = (_watttime_at(code, latitude, longitude) or REPRESENTATIVE_WATTTIME.get(code)
+                or next(iter(kinds.get("watttime", [])), code))
     emap = next(iter(kinds.get("electricitymaps", [])), code)
     return LegacyNames(code, legacy[0] if legacy else code, watttime, emap, locator().region(code).name)
+
+
+def _watttime_at(code: str, latitude: float | None, longitude: float | None) -> str | None:
+    """WattTime's own sub-region at the point, as the original asked it, when a WattTime account
+    is configured and WattTime places the point in the same region; else None."""
+    if latitude is None or longitude is None or not watttime.configured():
+        return None
+    try:
+        name = watttime.region_from_location(latitude, longitude)
+    except watttime.WattTimeError as exc:
+        log.warning("WattTime lookup for the legacy names failed: %s", exc)
+        return None
+    return name if name and locator().resolve_name(name) == code else None
 
 
 def region_of_iso(value: str) -> str:

@@ -47,7 +47,7 @@ class LegacyBalancingAuthority(Resource):
     def get(self):
         args = parse_query(LegacyBalancingAuthorityArgs)
         located = locator().at(args["latitude"], args["longitude"])
-        region = names(located.region)
+        region = names(located.region, args["latitude"], args["longitude"])
         asked = {"request": {"latitude": args["latitude"], "longitude": args["longitude"]}}
         if args["iso_format"] == "emap":
             return json_answer({**asked, "iso": region.iso("emap")})

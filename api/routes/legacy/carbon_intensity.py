@@ -81,7 +81,8 @@ class LegacyCarbonIntensity(Resource):
             code = region_of_iso(iso)
             region = names(code)
         else:
-            region = names(locator().at(args["latitude"], args["longitude"]).region)
+            point = (args["latitude"], args["longitude"])
+            region = names(locator().at(*point).region, *point)
             iso, region_name = region.iso(ISO_FORMAT_OF_SOURCE[source]), region.c3lab
         start, end, now = as_utc(args["start"]), as_utc(args["end"]), utc_now()
         # The forecast answers use_prediction, and azure for windows reaching the future.

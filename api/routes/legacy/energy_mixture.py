@@ -58,7 +58,7 @@ class LegacyEnergyMixture(Resource):
     def get(self):
         args = parse_query(LegacyEnergyMixtureArgs)
         located = locator().at(args["latitude"], args["longitude"])
-        region = names(located.region)
+        region = names(located.region, args["latitude"], args["longitude"])
         mixture = power_by_fuel_type(region.code, region.c3lab, as_utc(args["start"]), as_utc(args["end"]),
                                      utc_now())
         return json_answer({
