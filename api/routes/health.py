@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import logging
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
 from api.errors import DATABASE_UNAVAILABLE
+from api.services import pool
 from api.spec import Endpoint
 from database.connection import DatabaseUnavailable
 from database.health import database_health
@@ -34,7 +34,7 @@ class Health(Resource):
     def get(self):
         self.spec.parse()
         try:
-            with current_app.config["POOL"].cursor() as cur:
+            with pool().cursor() as cur:
                 details = database_health(cur)
         except DatabaseUnavailable as exc:
             log.warning("%s", exc)  # the detail (host, socket path) is for the log only
