@@ -40,7 +40,8 @@ def mark_interrupted(cur: Cursor) -> int:
         "UPDATE crawl_run r SET status = 'interrupted', finished_at = now(), "
         "error = coalesce(error, 'the crawler process ended before finishing this source') "
         "WHERE status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_stat_activity a "
-        "WHERE a.pid = r.backend_pid AND a.backend_start <= r.started_at)"
+        # backend_start tells a reused pid apart; it reads NULL for another role's session
+        "WHERE a.pid = r.backend_pid AND (a.backend_start IS NULL OR a.backend_start <= r.started_at))"
     )
     return cur.rowcount
 

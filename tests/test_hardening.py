@@ -426,3 +426,18 @@ def test_a_repeated_parameter_is_a_400_naming_it(db_url, query_string, parameter
                                             "message": f"{parameter} is given 2 times: give it once"}
     assert client.get("/balancing-authority/?latitude=40.7&latitude=41&longitude=-74").get_json()["error"][
         "parameter"] == "latitude"
+
+
+def test_a_backfill_still_running_elsewhere_is_left_alone(db_url, db):
+    from database import crawl_runs
+
+    busy = Crawler(out=lambda line: None)  # another process's backfill, mid-way
+    with busy.meta.cursor() as cur:
+        crawl_runs.start_run(cur, busy.source_ids["EIA"], "backfill", "2025-01-01..2025-02-01")
+    Crawler(out=lambda line: None).close()  # a cron run starting meanwhile
+    assert query(db, "SELECT status FROM crawl_run") == [("running",)]
+    busy.close()
+    wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE application_name LIKE 'energy-data crawler%'") == 0)
+    Crawler(out=lambda line: None).close()
+    assert query(db, "SELECT status FROM crawl_run") == [("interrupted",)]
