@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from types import ModuleType
 
+import pandas as pd
 import psycopg2.extensions
 
 from crawler.model import Anomaly, ParseError, ParseResult, Payload, note
 from crawler.validate import anomaly_counts, validate
-from database.readings import WriteCounts, write_net_imports, write_readings
+from database.readings import WriteCounts, region_peaks, write_net_imports, write_readings
 
 log = logging.getLogger(__name__)
+
+# A reading over twice its region's largest recorded total (once a week of it is stored, and
+# never below 10 GW, so a small region adding a fuel is not refused) is a unit or parsing error.
+PEAK_FACTOR, PEAK_FLOOR_MW, PEAK_HISTORY = 2.0, 10_000.0, timedelta(days=7)
 
 
 @dataclass
@@ -63,10 +68,30 @@ def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: P
         return WriteCounts()
     with conn:
         with conn.cursor() as cur:
-            counts = write_readings(cur, source_id, parsed.result.readings, parsed.result.interval_minutes,
+            readings = _within_region_peaks(cur, source_id, parsed.result)
+            counts = write_readings(cur, source_id, readings, parsed.result.interval_minutes,
                                     complete_intervals=parsed.result.complete_intervals)
             write_net_imports(cur, source_id, parsed.result.net_imports, parsed.result.interval_minutes)
     return counts
+
+
+def _within_region_peaks(cur, source_id: int, result: ParseResult) -> pd.DataFrame:
+    """The readings without those over PEAK_FACTOR times their region's recorded peak total
+    (and PEAK_FLOOR_MW): a unit or parsing error, counted as an `implausible_value` anomaly."""
+    readings = result.readings
+    peaks = region_peaks(cur, source_id, PEAK_HISTORY) if len(readings) else {}
+    if not peaks:
+        return readings
+    limit = readings["region"].map(peaks).mul(PEAK_FACTOR).clip(lower=PEAK_FLOOR_MW)
+    absurd = (readings["mw"] > limit).to_numpy()
+    if absurd.any():
+        example = readings[absurd].iloc[0]
+        message = (f"{int(absurd.sum())} readings over {PEAK_FACTOR:g} times their region's recorded peak "
+                   f"rejected, e.g. {example['fuel']} {example['mw']:.0f} MW for {example['region']} "
+                   f"(peak {peaks[example['region']]:.0f} MW)")
+        log.warning(message)
+        result.anomalies.append(Anomaly("implausible_value", message, int(absurd.sum())))
+    return readings[~absurd]
 
 
 def summary(counts: WriteCounts, anomalies: list[Anomaly]) -> str:

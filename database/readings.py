@@ -6,6 +6,7 @@ roll back together. Revisions replace stored values (last write wins) and are co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 
 import pandas as pd
 import psycopg2
@@ -53,9 +54,20 @@ def write_readings(cur: Cursor, source_id: int, readings: pd.DataFrame, interval
     else:
         counts = _upsert(cur, rows, complete_intervals)
         intervals = stored_readings(cur, source_id, rows)
-    counts.intensities = recompute_intensity(cur, source_id, intervals)
-    _update_series(cur, source_id, rows, counts.inserted_by_region)
+    intensity = recompute_intensity(cur, source_id, intervals)
+    counts.intensities = len(intensity)
+    peaks = intensity.groupby("region_id")["total_mw"].max().to_dict() if len(intensity) else {}
+    _update_series(cur, source_id, rows, counts.inserted_by_region, peaks)
     return counts
+
+
+def region_peaks(cur: Cursor, source_id: int, min_history: timedelta) -> dict[str, float]:
+    """The largest total generation stored per region code for the source, for the regions
+    whose series spans at least `min_history`."""
+    cur.execute("SELECT r.code, s.peak_total_mw FROM series s JOIN region r ON r.id = s.region_id "
+                "WHERE s.source_id = %s AND s.peak_total_mw IS NOT NULL AND s.last_ts - s.first_ts >= %s",
+                (source_id, min_history))
+    return dict(cur.fetchall())
 
 
 def write_net_imports(cur: Cursor, source_id: int, net_imports: pd.DataFrame, interval_minutes: int) -> int:
@@ -216,19 +228,19 @@ def _copy(cur: Cursor, table: str, frame: pd.DataFrame) -> None:
     copy_frame(cur, table, frame, {column: COLUMN_TYPES[column] for column in frame.columns})
 
 
-def recompute_intensity(cur: Cursor, source_id: int, readings: pd.DataFrame) -> int:
-    """Recompute carbon_intensity for every (region_id, ts) in `readings`.
+def recompute_intensity(cur: Cursor, source_id: int, readings: pd.DataFrame) -> pd.DataFrame:
+    """Recompute carbon_intensity for every (region_id, ts) in `readings`; returns the rows written.
 
     `readings` must hold every stored fuel of those intervals: the batch itself when it was
     new, otherwise what `stored_readings` reads back.
     """
     if readings.empty:
-        return 0
+        return pd.DataFrame({"region_id": [], "total_mw": []})
     intensity = compute_intensity(readings, emission_factors(cur), fuel_flags(cur))
     intensity["source_id"] = source_id
     if not copy_new(cur, "carbon_intensity", intensity):
         upsert_frame(cur, "carbon_intensity", intensity, ("region_id", "source_id", "ts"))
-    return len(intensity)
+    return intensity
 
 
 def stored_readings(cur: Cursor, source_id: int, touched: pd.DataFrame) -> pd.DataFrame:
@@ -257,16 +269,19 @@ def fuel_flags(cur: Cursor) -> pd.DataFrame:
     return pd.DataFrame(cur.fetchall(), columns=["id", "renewable", "low_carbon", "storage"])
 
 
-def _update_series(cur: Cursor, source_id: int, rows: pd.DataFrame, inserted_by_region: dict[int, int]) -> None:
+def _update_series(cur: Cursor, source_id: int, rows: pd.DataFrame, inserted_by_region: dict[int, int],
+                   peaks: dict[int, float]) -> None:
     spans = rows.groupby("region_id")["ts"].agg(["min", "max"])
     for region_id, span in spans.iterrows():
+        peak = peaks.get(region_id)
         cur.execute(
-            "INSERT INTO series (region_id, source_id, first_ts, last_ts, row_count) "
-            "VALUES (%s, %s, %s, %s, %s) "
+            "INSERT INTO series (region_id, source_id, first_ts, last_ts, row_count, peak_total_mw) "
+            "VALUES (%s, %s, %s, %s, %s, %s) "
             "ON CONFLICT (region_id, source_id) DO UPDATE SET "
             "first_ts = least(series.first_ts, EXCLUDED.first_ts), "
             "last_ts = greatest(series.last_ts, EXCLUDED.last_ts), "
-            "row_count = series.row_count + EXCLUDED.row_count, updated_at = now()",
+            "row_count = series.row_count + EXCLUDED.row_count, "
+            "peak_total_mw = greatest(series.peak_total_mw, EXCLUDED.peak_total_mw), updated_at = now()",
             (int(region_id), source_id, span["min"].to_pydatetime(), span["max"].to_pydatetime(),
-             int(inserted_by_region.get(region_id, 0))),
+             int(inserted_by_region.get(region_id, 0)), None if peak is None or pd.isna(peak) else float(peak)),
         )

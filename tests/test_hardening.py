@@ -137,6 +137,19 @@ def test_infinite_and_absurd_values_are_counted_anomalies_not_rows(db, tmp_path)
     assert anomalies["non_finite_value"] == 2 and anomalies["implausible_value"] == 1
 
 
+def test_a_reading_far_above_its_region_s_recorded_peak_is_an_anomaly(db, eia):
+    periods = recent_periods(8 * 24)  # a week and a day of history: the peak counts from a week on
+    eia.serve(EIA_ROUTE, eia_body([(p, fuel, mw) for p in periods for fuel, mw in (("NG", 5000), ("WND", 1000))]))
+    assert run("EIA")[0] == 0
+    assert query(db, "SELECT peak_total_mw FROM series") == [(6000.0,)]
+    # A unit slip (kW for MW) in the newest hour: far under 1,000 GW, far over twice the peak.
+    eia.serve(EIA_ROUTE, eia_body([(periods[-1], "NG", 65_000), (periods[-1], "WND", 1000)]))
+    code, lines = run("EIA")
+    assert code == 0 and "implausible_value 1" in lines[0], lines
+    assert query(db, "SELECT max(mw) FROM generation_reading") == [(5000.0,)]
+    assert query(db, "SELECT (anomalies->>'implausible_value')::int FROM crawl_run ORDER BY id") == [(None,), (1,)]
+
+
 # -- 3. a revision that drops a fuel -------------------------------------------------------
 
 def test_a_revision_that_drops_a_fuel_removes_it_and_recomputes_intensity(db, eia):
