@@ -2,12 +2,15 @@
 from api.routes.balancing_authority import BalancingAuthority
 from api.routes.carbon_intensity import CarbonIntensity
 from api.routes.cloud_locations import CloudLocations, CloudProviders
+from api.routes.dashboard import Dashboard, PlotlyBundle, RegionBoundaries
 from api.routes.energy_mixture import EnergyMixture
 from api.routes.forecast import CarbonIntensityForecast
 from api.routes.health import Health
 from api.routes.metrics import Metrics
 from api.routes.openapi import Docs, OpenApi
 from api.routes.regions import Regions
+from api.routes.sources import Sources
 
 ROUTES = (BalancingAuthority, CarbonIntensity, CarbonIntensityForecast, EnergyMixture, Regions, CloudProviders, CloudLocations,
           Health, Metrics, OpenApi, Docs)
+ROUTES += (Sources, Dashboard, PlotlyBundle, RegionBoundaries)  # the dashboard page and what only it needs

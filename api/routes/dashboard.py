@@ -1,0 +1,85 @@
+"""GET /: the dashboard page, and the two assets it needs that are not plain static files:
+the plotly.js bundle shipped inside the `plotly` package (served from the installed package,
+so the page works offline and the repository holds no copy of it) and the installed region
+boundaries as GeoJSON for the map. The page reads only the public JSON API otherwise; its
+own script and style are static files under api/static/dashboard/."""
+from __future__ import annotations
+
+import threading
+from importlib import resources
+from pathlib import Path
+
+import shapely
+from flask import Response, current_app, send_file
+from flask_restful import Resource
+
+from api.answers import json_answer
+from api.models.boundaries import BoundariesError, boundaries_from_env
+from api.spec import Endpoint
+
+PAGE = Path(__file__).resolve().parent.parent / "static" / "dashboard" / "index.html"
+# Enough detail to recognise a region at the map's size; a twentieth of the bytes of HIFLD's.
+SIMPLIFY_DEGREES = 0.02
+
+
+class Dashboard(Resource):
+    spec = Endpoint("/", "The dashboard: intensity, mix, forecast and freshness in a browser", None,
+                    description="A page drawing the JSON API's answers (regions, carbon intensity, energy mix, "
+                                "forecast, sources) with plotly.js served locally.",
+                    tags=("dashboard",), media_type="text/html")
+
+    def get(self):
+        self.spec.parse()
+        return Response(PAGE.read_bytes(), mimetype="text/html")
+
+
+def plotly_bundle() -> Path:
+    """plotly.min.js inside the installed `plotly` package (pinned in requirements.txt)."""
+    return Path(str(resources.files("plotly") / "package_data" / "plotly.min.js"))
+
+
+class PlotlyBundle(Resource):
+    spec = Endpoint("/dashboard/plotly.min.js", "The plotly.js bundle the dashboard draws with", None,
+                    description="Served from the installed `plotly` Python package, so that no CDN is needed.",
+                    tags=("dashboard",), media_type="application/javascript")
+
+    def get(self):
+        self.spec.parse()
+        return send_file(plotly_bundle(), mimetype="application/javascript", max_age=86400, conditional=True)
+
+
+class RegionBoundaries(Resource):
+    spec = Endpoint("/dashboard/boundaries.geojson", "Region boundaries for the dashboard's map", None,
+                    description="The installed balancing-authority boundaries, one simplified feature per region "
+                                "(property `id`: the region code); no features when none are installed.",
+                    tags=("dashboard",), media_type="application/geo+json")
+
+    def get(self):
+        self.spec.parse()
+        return json_answer(_region_features())
+
+
+_lock = threading.Lock()
+_features: dict[object, dict] = {}  # keyed by the Boundaries instance (one per file version)
+
+
+def _region_features() -> dict:
+    """The boundaries as a FeatureCollection keyed by region code, built once per file."""
+    locator = current_app.config["LOCATOR"]
+    try:
+        boundaries = boundaries_from_env(locator.resolve_name)
+    except BoundariesError as exc:
+        return {"type": "FeatureCollection", "features": [], "note": str(exc)}
+    if boundaries is None:
+        return {"type": "FeatureCollection", "features": [],
+                "note": "no boundaries installed: run `make boundaries` or set ENERGY_DATA_BOUNDARIES"}
+    with _lock:
+        cached = _features.get(boundaries)
+        if cached is None:
+            cached = {"type": "FeatureCollection", "features": [
+                {"type": "Feature", "properties": {"id": code},
+                 "geometry": shapely.geometry.mapping(shapely.simplify(geometry, SIMPLIFY_DEGREES))}
+                for code, geometry in boundaries.shapes()]}
+            _features.clear()
+            _features[boundaries] = cached
+    return cached
