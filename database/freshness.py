@@ -52,7 +52,7 @@ def source_freshness(cur: Cursor) -> list[SourceFreshness]:
         LEFT JOIN LATERAL (
             SELECT r.finished_at, r.status, r.error FROM crawl_run r
             WHERE r.source_id = s.id AND r.kind = 'run'
-            ORDER BY r.started_at DESC LIMIT 1) last ON true
+            ORDER BY r.started_at DESC, r.id DESC LIMIT 1) last ON true
         ORDER BY s.name
     """)
     return [SourceFreshness(*row[:11], int(row[11])) for row in cur.fetchall()]

@@ -12,6 +12,7 @@ from pathlib import Path
 import shapely
 from flask import Response, current_app, send_file
 from flask_restful import Resource
+from marshmallow import Schema, fields
 
 from api.answers import json_answer
 from api.models.boundaries import BoundariesError, boundaries_from_env
@@ -48,15 +49,24 @@ class PlotlyBundle(Resource):
         return send_file(plotly_bundle(), mimetype="application/javascript", max_age=86400, conditional=True)
 
 
+class BoundariesAnswer(Schema):
+    type = fields.String(required=True, metadata={"description": "FeatureCollection"})
+    features = fields.List(fields.Dict(), required=True, metadata={
+        "description": "GeoJSON features: properties.id is the region code, geometry a (Multi)Polygon"})
+    note = fields.String(metadata={"description": "why there are no features, when there are none"})
+
+
 class RegionBoundaries(Resource):
-    spec = Endpoint("/dashboard/boundaries.geojson", "Region boundaries for the dashboard's map", None,
+    spec = Endpoint("/dashboard/boundaries.geojson", "Region boundaries for the dashboard's map", BoundariesAnswer,
                     description="The installed balancing-authority boundaries, one simplified feature per region "
                                 "(property `id`: the region code); no features when none are installed.",
                     tags=("dashboard",), media_type="application/geo+json")
 
     def get(self):
         self.spec.parse()
-        return json_answer(_region_features())
+        response = json_answer(_region_features())
+        response.mimetype = "application/geo+json"
+        return response
 
 
 _lock = threading.Lock()
