@@ -12,6 +12,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import pandas as pd
 import pytest
 import requests
 
@@ -297,3 +298,27 @@ def test_a_server_error_shows_a_readable_message(page, server):
     # The forecast still answers and is still drawn, alone.
     names = [t["name"] for t in traces(page, "intensity-chart")]
     assert names and all(name.startswith("forecast") for name in names)
+
+
+def test_forecast_interval_band_is_drawn(page, server, filled):
+    # The recorded fixtures hold days, not the ~38 days the model needs, so the model's own
+    # forecast (with its interval) is asked of generated hourly history up to now for ERCO,
+    # written through the real write path. Last in this module: it adds a region with data.
+    from tests.test_api_forecast import write_history
+
+    now_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    hours = [now_hour - timedelta(hours=h) for h in range(60 * 24, 0, -1)]
+    write_history(filled, "ERCO", pd.DatetimeIndex(hours))
+    open_dashboard(page, "#region=ERCO&range=24h&window=4")
+    forecast = api(server, "/carbon-intensity/forecast/", region="ERCO", horizon_hours=24)
+    assert forecast["model"]["fallback_reason"] is None and forecast["model"]["interval_level"]
+    drawn = {t["name"]: t for t in traces(page, "intensity-chart")}
+    band = drawn[f"forecast {round(forecast['model']['interval_level'] * 100)} % interval"]
+    assert band["y"] == pytest.approx([p["upper"] for p in forecast["forecast"]])
+    assert drawn["forecast lower"]["y"] == pytest.approx([p["lower"] for p in forecast["forecast"]])
+    fill = page.evaluate("document.getElementById('intensity-chart').data.map(t => t.fill || null)")
+    assert "tonexty" in fill
+    shape = page.evaluate("document.getElementById('intensity-chart').layout.shapes[0]")
+    assert same_instant(shape["x0"], lowest_window(forecast["forecast"], 4))
+    assert page.is_hidden("#forecast-message")
+    assert page.problems == []
