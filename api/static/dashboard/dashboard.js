@@ -29,7 +29,8 @@ async function getJSON(path, params = {}) {
   const query = new URLSearchParams(params).toString();
   let response;
   try {
-    response = await fetch(query ? `${path}?${query}` : path, { headers: { Accept: "application/json" } });
+    // no-cache: revalidate (the API answers 304 to a matching ETag), so new data shows at once.
+    response = await fetch(query ? `${path}?${query}` : path, { headers: { Accept: "application/json" }, cache: "no-cache" });
   } catch (err) {
     throw new ApiFailure(`the server did not answer (${err.message})`);
   }
