@@ -137,10 +137,19 @@ def expected_series(server: str, code: str, hours: int) -> tuple[dict, dict, dic
     return mix, intensity, forecast
 
 
-def lowest_window(points: list[dict], hours: int) -> str:
-    """Start of the `hours` consecutive forecast hours with the lowest mean (first of ties)."""
-    means = [sum(p["carbon_intensity"] for p in points[i:i + hours]) / hours for i in range(len(points) - hours + 1)]
-    return points[means.index(min(means))]["timestamp"]
+def lowest_window(points: list[dict], hours: int, step_minutes: int = 60) -> str:
+    """Start of the `hours` of consecutive points (no gap) with the lowest mean (first of ties)."""
+    count = hours * 60 // step_minutes
+    best = None
+    for i in range(len(points) - count + 1):
+        run = points[i:i + count]
+        span = datetime.fromisoformat(run[-1]["timestamp"]) - datetime.fromisoformat(run[0]["timestamp"])
+        if span != timedelta(minutes=step_minutes * (count - 1)):
+            continue
+        mean = sum(p["carbon_intensity"] for p in run) / count
+        if best is None or mean < best[0]:
+            best = (mean, run[0]["timestamp"])
+    return best[1]
 
 
 def same_instant(a: str, b: str) -> bool:
@@ -188,6 +197,11 @@ def test_page_draws_what_the_api_answers(page, server):
     assert same_instant(shape["x0"], start)
     assert same_instant(shape["x1"], (datetime.fromisoformat(start) + timedelta(hours=3)).isoformat())
     assert start.replace("T", " ")[:16] in page.inner_text("#best-window")
+    # ... and the lowest 3 h of the measured 5-minute data shown, marked beside it.
+    measured_start = lowest_window(intensity["carbon_intensities"], 3, 5)
+    shape = page.evaluate("document.getElementById('intensity-chart').layout.shapes[1]")
+    assert same_instant(shape["x0"], measured_start)
+    assert f"In the range shown: {measured_start.replace('T', ' ')[:16]} UTC" in page.inner_text("#best-window")
 
     # Freshness table: one row per source, in the API's state.
     sources = api(server, "/sources/")["sources"]
@@ -230,13 +244,34 @@ def test_switching_region_and_range_redraws(page, server):
     assert_mix_drawn(page, mix)
     assert_intensity_drawn(page, intensity, forecast)
 
-    # A click on the map picks the region (and keeps the range).
+    # A click on the map picks the region (and keeps the range) ...
     page.wait_for_selector("#map[data-regions]")
     after_update(page, lambda: page.click("#map path[data-region='CISO']"))
     assert page.input_value("#region") == "CISO"
     mix, _, _ = expected_series(server, "CISO", 24 * 7)
     assert_mix_drawn(page, mix)
     assert "region=CISO" in page.url and "range=7d" in page.url
+    # ... and so does Enter on a region focused with the keyboard.
+    page.focus("#map path[data-region='NYIS']")
+    after_update(page, lambda: page.keyboard.press("Enter"))
+    assert page.input_value("#region") == "NYIS"
+    assert page.get_attribute("#mix-chart", "data-points") == str(len(expected_series(server, "NYIS", 24 * 7)[0]["mixtures"]))
+    assert page.problems == []
+
+
+def test_custom_range_typed_in(page, server):
+    open_dashboard(page, "#region=NYIS&range=24h")
+    page.check("input[name=range][value='custom']")
+    page.fill("#custom-start", "2025-02-19T12:00")
+    page.fill("#custom-end", "2025-02-20T00:00")
+    after_update(page, lambda: page.click("#custom-apply"))
+    mix = api(server, "/energy-mixture/", region="NYIS", start="2025-02-19T12:00Z", end="2025-02-20T00:00Z")
+    assert len(mix["mixtures"]) == 144
+    assert_mix_drawn(page, mix)
+    intensity = api(server, "/carbon-intensity/", region="NYIS", start="2025-02-19T12:00Z", end="2025-02-20T00:00Z")
+    forecast = api(server, "/carbon-intensity/forecast/", region="NYIS", horizon_hours=24,
+                   issued_at="2025-02-20T00:00Z")
+    assert_intensity_drawn(page, intensity, forecast)
     assert page.problems == []
 
 

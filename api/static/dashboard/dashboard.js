@@ -182,18 +182,33 @@ function drawMix(region, answer, range) {
                                 m.net_import_mw]));
 }
 
-// The lowest-carbon window of `hours` consecutive forecast hours: the mean intensity of each
-// window is compared, the first of equal windows wins. Null when the forecast is shorter.
-function bestWindow(points, hours) {
-  if (points.length < hours) return null;
+// The lowest-carbon window of `hours` hours in a series of `stepMinutes` intervals: the mean of
+// every run of consecutive intervals without a gap is compared, the first of equal ones wins.
+// Null when no such run exists (a series too short or too gappy).
+function bestWindow(points, hours, stepMinutes) {
+  const count = (hours * 60) / stepMinutes;
+  if (!Number.isInteger(count) || points.length < count) return null;
+  const times = points.map((p) => new Date(p.timestamp).getTime());
+  const sums = [0];
+  points.forEach((p, i) => sums.push(sums[i] + p.carbon_intensity));
   let best = null;
-  for (let i = 0; i + hours <= points.length; i++) {
-    const slice = points.slice(i, i + hours);
-    const mean = slice.reduce((sum, p) => sum + p.carbon_intensity, 0) / hours;
-    if (best === null || mean < best.mean) best = { start: slice[0].timestamp, mean, index: i };
+  for (let i = 0; i + count <= points.length; i++) {
+    if (times[i + count - 1] - times[i] !== (count - 1) * stepMinutes * 60000) continue;
+    const mean = (sums[i + count] - sums[i]) / count;
+    if (best === null || mean < best.mean) best = { start: points[i].timestamp, mean, index: i, count };
   }
-  best.end = new Date(new Date(best.start).getTime() + hours * HOUR).toISOString();
+  if (best) best.end = new Date(new Date(best.start).getTime() + hours * HOUR).toISOString();
   return best;
+}
+
+function windowShape(window, colour, dash) {
+  return { type: "rect", xref: "x", yref: "paper", x0: window.start, x1: window.end, y0: 0, y1: 1,
+           fillcolor: colour, line: { width: 1, color: "#00704f", dash }, layer: "below" };
+}
+
+function windowLabel(window, text) {
+  return { x: window.start, xref: "x", y: 1, yref: "paper", xanchor: "left", yanchor: "bottom", text,
+           showarrow: false, font: { color: "#00704f" } };
 }
 
 function drawIntensity(region, intensity, forecast, range) {
@@ -215,16 +230,21 @@ function drawIntensity(region, intensity, forecast, range) {
     : `No forecast: ${forecast.error}.`);
 
   const hours = Number($("window-hours").value);
-  const best = bestWindow(predicted, hours);
-  if (!forecast.ok) {
-    $("best-window").textContent = "";
-  } else if (best) {
-    $("best-window").textContent = `Lowest-carbon ${hours} h window in the forecast issued `
-      + `${shortTime(forecast.value.issued_at)}: ${shortTime(best.start)} to ${shortTime(best.end)}, `
-      + `mean ${best.mean.toFixed(0)} gCO2eq/kWh (${factor}).`;
-  } else {
-    $("best-window").textContent = `The forecast holds ${predicted.length} hours: too few for a ${hours} h window.`;
+  const best = bestWindow(predicted, hours, 60);
+  const source = region.sources.find((x) => intensity.ok && x.name === intensity.value.source);
+  const bestMeasured = source ? bestWindow(points, hours, source.interval_minutes) : null;
+  const sentences = [];
+  if (best) {
+    sentences.push(`Lowest-carbon ${hours} h window in the forecast issued ${shortTime(forecast.value.issued_at)}: `
+      + `${shortTime(best.start)} to ${shortTime(best.end)}, mean ${best.mean.toFixed(0)} gCO2eq/kWh (${factor}).`);
+  } else if (forecast.ok) {
+    sentences.push(`The forecast holds ${predicted.length} hours: too few for a ${hours} h window.`);
   }
+  if (bestMeasured) {
+    sentences.push(`In the range shown: ${shortTime(bestMeasured.start)} to ${shortTime(bestMeasured.end)}, `
+      + `mean ${bestMeasured.mean.toFixed(0)} gCO2eq/kWh.`);
+  }
+  $("best-window").textContent = sentences.join(" ");
 
   if (!points.length && !predicted.length) {
     clearChart("intensity-chart");
@@ -252,10 +272,16 @@ function drawIntensity(region, intensity, forecast, range) {
                   y: predicted.map((p) => p.carbon_intensity), line: { color: FORECAST_COLOUR, dash: "dash", width: 2 },
                   marker: { size: 4, symbol: "diamond" }, hovertemplate: "forecast: %{y:.0f} gCO2eq/kWh<extra></extra>" });
   }
-  const shapes = best ? [{ type: "rect", xref: "x", yref: "paper", x0: best.start, x1: best.end, y0: 0, y1: 1,
-                           fillcolor: WINDOW_COLOUR, line: { width: 1, color: "#009E73" }, layer: "below" }] : [];
-  const annotations = best ? [{ x: best.start, xref: "x", y: 1, yref: "paper", xanchor: "left", yanchor: "bottom",
-                                text: `lowest ${hours} h`, showarrow: false, font: { color: "#00704f" } }] : [];
+  // The forecast's window first (tests and readers look for it there), then the measured one.
+  const shapes = [], annotations = [];
+  if (best) {
+    shapes.push(windowShape(best, WINDOW_COLOUR, "solid"));
+    annotations.push(windowLabel(best, `lowest ${hours} h`));
+  }
+  if (bestMeasured) {
+    shapes.push(windowShape(bestMeasured, "rgba(120, 120, 120, 0.15)", "dot"));
+    annotations.push(windowLabel(bestMeasured, `lowest ${hours} h measured`));
+  }
   $("intensity-chart").hidden = false;
   Plotly.react("intensity-chart", traces, {
     margin: { t: 24, r: 10, b: 50, l: 70 }, hovermode: "x unified", shapes, annotations,
@@ -264,12 +290,13 @@ function drawIntensity(region, intensity, forecast, range) {
   $("intensity-chart").dataset.points = String(points.length);
   $("intensity-chart").dataset.forecastPoints = String(predicted.length);
   offerCsv("intensity-csv", `${region.id}_intensity_${factor}_${isoMinute(range.start)}_${isoMinute(range.end)}.csv`,
-           ["timestamp_utc", "carbon_intensity_gco2eq_per_kwh", "renewable_ratio", "low_carbon_ratio"],
-           points.map((p) => [p.timestamp, p.carbon_intensity, p.renewable_ratio, p.low_carbon_ratio]));
+           ["timestamp_utc", "carbon_intensity_gco2eq_per_kwh", "renewable_ratio", "low_carbon_ratio", "in_lowest_window"],
+           points.map((p, i) => [p.timestamp, p.carbon_intensity, p.renewable_ratio, p.low_carbon_ratio,
+                                 bestMeasured && i >= bestMeasured.index && i < bestMeasured.index + bestMeasured.count ? 1 : 0]));
   offerCsv("forecast-csv", forecast.ok ? `${region.id}_forecast_${factor}_${isoMinute(new Date(forecast.value.issued_at))}.csv` : "",
            ["timestamp_utc", "carbon_intensity_gco2eq_per_kwh", "lower", "upper", "in_lowest_window"],
            predicted.map((p, i) => [p.timestamp, p.carbon_intensity, p.lower, p.upper,
-                                    best && i >= best.index && i < best.index + hours ? 1 : 0]));
+                                    best && i >= best.index && i < best.index + best.count ? 1 : 0]));
 }
 
 // ---- freshness table ------------------------------------------------------------------------
