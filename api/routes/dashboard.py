@@ -10,12 +10,13 @@ from importlib import resources
 from pathlib import Path
 
 import shapely
-from flask import Response, current_app, send_file
+from flask import Response, send_file
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
 from api.answers import json_answer
-from api.models.boundaries import BoundariesError, boundaries_from_env
+from api.services import locator
+from api.services.boundaries import BoundariesError
 from api.spec import Endpoint
 
 PAGE = Path(__file__).resolve().parent.parent / "static" / "dashboard" / "index.html"
@@ -75,9 +76,8 @@ _features: dict[object, dict] = {}  # keyed by the Boundaries instance (one per 
 
 def _region_features() -> dict:
     """The boundaries as a FeatureCollection keyed by region code, built once per file."""
-    locator = current_app.config["LOCATOR"]
     try:
-        boundaries = boundaries_from_env(locator.resolve_name)
+        boundaries = locator().boundaries()
     except BoundariesError as exc:
         return {"type": "FeatureCollection", "features": [], "note": str(exc)}
     if boundaries is None:

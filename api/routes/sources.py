@@ -1,11 +1,11 @@
 """GET /sources/: every crawler source, how fresh its data is (the dashboard's freshness table)."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
 from api.answers import iso, json_answer, utc_now
+from api.services import pool
 from api.spec import Endpoint
 from database.freshness import source_freshness
 
@@ -44,7 +44,7 @@ class Sources(Resource):
     def get(self):
         self.spec.parse()
         now = utc_now()
-        with current_app.config["POOL"].cursor() as cur:
+        with pool().cursor() as cur:
             sources = source_freshness(cur)
         return json_answer({"now": iso(now), "sources": [{
             "name": s.name, "description": s.description, "state": s.state(now),
