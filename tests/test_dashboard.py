@@ -174,7 +174,7 @@ def assert_mix_drawn(page, mix: dict) -> None:
 
 def assert_intensity_drawn(page, intensity: dict, forecast: dict) -> None:
     drawn = {t["name"]: t for t in traces(page, "intensity-chart")}
-    measured = drawn["measured (lifecycle)"]
+    measured = drawn[f"measured ({intensity['emission_factor_type']})"]
     assert measured["y"] == pytest.approx([p["carbon_intensity"] for p in intensity["carbon_intensities"]])
     assert same_instant(measured["x"][0], intensity["carbon_intensities"][0]["timestamp"])
     predicted = drawn[f"forecast ({forecast['model']['name']})"]
@@ -256,6 +256,14 @@ def test_switching_region_and_range_redraws(page, server):
     after_update(page, lambda: page.keyboard.press("Enter"))
     assert page.input_value("#region") == "NYIS"
     assert page.get_attribute("#mix-chart", "data-points") == str(len(expected_series(server, "NYIS", 24 * 7)[0]["mixtures"]))
+
+    # 30 days: more than the two recorded days, so the API's coverage note is shown beside the chart.
+    after_update(page, lambda: page.check("input[name=range][value='30d']"))
+    mix, intensity, forecast = expected_series(server, "NYIS", 24 * 30)
+    assert len(mix["mixtures"]) == 576
+    assert_mix_drawn(page, mix)
+    assert_intensity_drawn(page, intensity, forecast)
+    assert page.inner_text("#mix-message") == f"Note: {mix['coverage']['note']}."
     assert page.problems == []
 
 
@@ -272,6 +280,15 @@ def test_custom_range_typed_in(page, server):
     forecast = api(server, "/carbon-intensity/forecast/", region="NYIS", horizon_hours=24,
                    issued_at="2025-02-20T00:00Z")
     assert_intensity_drawn(page, intensity, forecast)
+
+    # Direct (combustion) factors: the line is the API's direct intensity.
+    after_update(page, lambda: page.select_option("#factor", "direct"))
+    direct = api(server, "/carbon-intensity/", region="NYIS", start="2025-02-19T12:00Z", end="2025-02-20T00:00Z",
+                 emission_factor_type="direct")
+    forecast = api(server, "/carbon-intensity/forecast/", region="NYIS", horizon_hours=24,
+                   issued_at="2025-02-20T00:00Z", emission_factor_type="direct")
+    assert_intensity_drawn(page, direct, forecast)
+    assert direct["carbon_intensities"][0]["carbon_intensity"] < intensity["carbon_intensities"][0]["carbon_intensity"]
     assert page.problems == []
 
 
