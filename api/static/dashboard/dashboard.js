@@ -482,7 +482,8 @@ async function start() {
     $("custom-range").hidden = rangeChoice() !== "custom";
     if (rangeChoice() !== "custom") update();
   }));
-  $("custom-apply").addEventListener("click", update);
+  // Enter in a custom date field shows that range, as the button does.
+  $("controls").addEventListener("submit", (event) => { event.preventDefault(); if (rangeChoice() === "custom") update(); });
   document.querySelectorAll("button.csv").forEach((button) => button.addEventListener("click", () => downloadCsv(button.id)));
   drawFreshness();
   try {
