@@ -191,6 +191,16 @@ def test_page_draws_what_the_api_answers(page, server):
     assert_intensity_drawn(page, intensity, forecast)
     assert page.is_hidden("#mix-message") and page.is_hidden("#intensity-message")
 
+    # Each fuel's share of the range's generation, in the same colour as its area above.
+    bars = page.evaluate("""(() => { const t = document.getElementById('share-chart').data[0];
+                                     return {fuels: Array.from(t.y), shares: Array.from(t.x), colours: t.marker.color}; })()""")
+    energy = {fuel: sum(max(m["fuels"].get(fuel, 0), 0) for m in mix["mixtures"]) for fuel in bars["fuels"]}
+    assert set(energy) == {fuel for m in mix["mixtures"] for fuel in m["fuels"]}
+    assert bars["shares"] == pytest.approx([100 * energy[f] / sum(energy.values()) for f in bars["fuels"]])
+    areas = page.evaluate("Object.fromEntries(document.getElementById('mix-chart').data.map(t => [t.name, t.fillcolor]))")
+    assert bars["colours"] == [areas[f] for f in bars["fuels"]]
+    assert len(set(bars["colours"])) == len(bars["fuels"])
+
     # The lowest-carbon window (3 h by default) is the one computed here from the forecast.
     start = lowest_window(forecast["forecast"], 3)
     shape = page.evaluate("document.getElementById('intensity-chart').layout.shapes[0]")
@@ -313,7 +323,7 @@ def test_csv_holds_the_numbers_of_the_chart(page, server):
 
 def test_an_empty_range_says_so(page, server):
     open_dashboard(page, "#region=NYIS&range=custom&start=2024-06-01T00:00&end=2024-06-02T00:00")
-    assert page.is_hidden("#mix-chart") and page.is_hidden("#intensity-chart")
+    assert page.is_hidden("#mix-chart") and page.is_hidden("#intensity-chart") and page.is_hidden("#share-chart")
     answer = api(server, "/energy-mixture/", region="NYIS", start="2024-06-01T00:00Z", end="2024-06-02T00:00Z")
     assert answer["mixtures"] == []
     message = page.inner_text("#mix-message")
@@ -346,7 +356,7 @@ def test_a_server_error_shows_a_readable_message(page, server):
                                                "it has been logged (HTTP 500).")
     assert page.inner_text("#intensity-message").startswith("Could not load the carbon intensity:")
     assert "HTTP 500" in page.inner_text("#intensity-message")
-    assert page.is_hidden("#mix-chart")
+    assert page.is_hidden("#mix-chart") and page.is_hidden("#share-chart")
     # The forecast still answers and is still drawn, alone.
     names = [t["name"] for t in traces(page, "intensity-chart")]
     assert names and all(name.startswith("forecast") for name in names)

@@ -157,7 +157,9 @@ function drawMix(region, answer, range) {
   const mixtures = answer.mixtures;
   if (!mixtures.length) {
     clearChart("mix-chart");
+    clearChart("share-chart");
     offerCsv("mix-csv", "", [], []);
+    offerCsv("share-csv", "", [], []);
     showMessage("mix-message", `No generation data for ${region.id} from ${shortTime(range.start.toISOString())} to `
       + `${shortTime(range.end.toISOString())}: ${answer.coverage.note || "the source has no intervals here"}.`);
     return;
@@ -180,6 +182,27 @@ function drawMix(region, answer, range) {
            ["timestamp_utc", ...present.map((f) => `${f}_mw`), "total_generation_mw", "net_import_mw"],
            mixtures.map((m) => [m.timestamp, ...present.map((f) => m.fuels[f] ?? null), m.total_generation_mw,
                                 m.net_import_mw]));
+  drawShares(region, mixtures, present, range);
+}
+
+// Each fuel's share of the energy generated over the range: intervals of one source are of
+// equal length, so MWh are proportional to the sum of MW; charging (negative) is not generation.
+function drawShares(region, mixtures, present, range) {
+  const energy = present.map((fuel) => mixtures.reduce((sum, m) => sum + Math.max(m.fuels[fuel] ?? 0, 0), 0));
+  const total = energy.reduce((a, b) => a + b, 0);
+  const shares = energy.map((e) => (total > 0 ? (100 * e) / total : 0));
+  $("share-chart").hidden = false;
+  Plotly.react("share-chart", [{
+    type: "bar", orientation: "h", x: shares, y: present, marker: { color: present.map((f) => FUEL_COLOUR[f]) },
+    hovertemplate: "%{y}: %{x:.1f} %<extra></extra>", text: shares.map((v) => `${v.toFixed(1)} %`),
+    textposition: "outside", cliponaxis: false,
+  }], {
+    margin: { t: 10, r: 40, b: 45, l: 100 }, showlegend: false,
+    xaxis: { title: { text: "share of generation (%)" }, rangemode: "tozero" },
+    yaxis: { title: { text: "fuel" }, autorange: "reversed", type: "category" },
+  }, PLOT_CONFIG);
+  offerCsv("share-csv", `${region.id}_shares_${isoMinute(range.start)}_${isoMinute(range.end)}.csv`,
+           ["fuel", "share_percent"], present.map((f, i) => [f, shares[i]]));
 }
 
 // The lowest-carbon window of `hours` hours in a series of `stepMinutes` intervals: the mean of
@@ -466,7 +489,9 @@ async function update() {
     drawMix(region, mix.value, range);
   } else {
     clearChart("mix-chart");
+    clearChart("share-chart");
     offerCsv("mix-csv", "", [], []);
+    offerCsv("share-csv", "", [], []);
     showMessage("mix-message", `Could not load the generation mix: ${mix.error}.`);
   }
   drawIntensity(region, intensity, forecast, range);
