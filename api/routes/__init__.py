@@ -2,6 +2,7 @@
 from api.routes.balancing_authority import BalancingAuthority
 from api.routes.carbon_intensity import CarbonIntensity
 from api.routes.cloud_locations import CloudLocations, CloudProviders
+from api.routes.dashboard import Dashboard, PlotlyBundle, RegionBoundaries
 from api.routes.energy_mixture import EnergyMixture
 from api.routes.forecast import CarbonIntensityForecast
 from api.routes.health import Health
@@ -9,6 +10,7 @@ from api.routes.legacy import LEGACY_ROUTES
 from api.routes.metrics import Metrics
 from api.routes.openapi import Docs, OpenApi
 from api.routes.regions import Regions
+from api.routes.sources import Sources
 from api.routes.carbon_aware_sdk.average_carbon_intensity import AverageCarbonIntensity
 from api.routes.carbon_aware_sdk.average_carbon_intensity_batch import AverageCarbonIntensityBatch
 from api.routes.carbon_aware_sdk.emissions_best import BestEmissions
@@ -26,3 +28,5 @@ SDK_ROUTES = (EmissionsByLocation, EmissionsByLocations, BestEmissions, CurrentF
 ROUTES += SDK_ROUTES
 # The original service's routes under /legacy/.
 ROUTES += LEGACY_ROUTES
+# The dashboard page and what only it needs.
+ROUTES += (Sources, Dashboard, PlotlyBundle, RegionBoundaries)
