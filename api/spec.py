@@ -58,6 +58,9 @@ class Endpoint:
     errors: dict[int, str] = field(default_factory=dict)
     path_params: dict[str, str] = field(default_factory=dict)  # name -> description
     media_type: str = "application/json"
+    method: str = "get"
+    body: type[Schema] | None = None  # a JSON request body (POST), documented as requestBody
+    error_schema: str = "Error"  # the components schema of error answers
 
     @property
     def rule(self) -> str:
@@ -82,7 +85,7 @@ class Endpoint:
         for status, why in {**self.errors, 400: "Invalid or unknown parameter"}.items():
             responses[str(status)] = {
                 "description": why,
-                "content": {"application/json": {"schema": "Error"}},
+                "content": {"application/json": {"schema": self.error_schema}},
             }
         operation = {"summary": self.summary, "description": self.description or self.summary,
                      "tags": list(self.tags), "responses": responses}
@@ -92,6 +95,8 @@ class Endpoint:
             parameters.append({"in": "query", "schema": self.args})
         if parameters:
             operation["parameters"] = parameters
+        if self.body is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": self.body}}}
         return operation
 
 
@@ -116,6 +121,16 @@ def openapi_document(endpoints: list[Endpoint], version: str) -> dict:
                              "power in MW, intensity in gCO2eq/kWh."},
     )
     spec.components.schema("Error", schema=Error)
+    for name, schema in EXTRA_ERROR_SCHEMAS.items():
+        spec.components.schema(name, schema=schema)
+    operations: dict[str, dict] = {}
     for endpoint in endpoints:
-        spec.path(path=endpoint.path, operations={"get": endpoint.operation()})
+        operations.setdefault(endpoint.path, {})[endpoint.method] = endpoint.operation()
+    for path, by_method in operations.items():
+        spec.path(path=path, operations=by_method)
     return spec.to_dict()
+
+
+# Error shapes of compatibility routes (the Carbon Aware SDK's, the original service's), by
+# component name; their modules register them here so the document can refer to them.
+EXTRA_ERROR_SCHEMAS: dict[str, type[Schema]] = {}
