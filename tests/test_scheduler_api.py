@@ -1,0 +1,290 @@
+"""The carbon-aware scheduler's endpoints on real data: Electricity Maps 2022 exports imported
+from the traces (CAISO, PJM, NYISO, ERCOT) and NYISO's recorded 5-minute fuel mix replayed
+from the fixtures. Past windows use measured data, so every chosen window is checked against
+a brute-force search over the same stored series, read back through /carbon-intensity/."""
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+import psycopg2
+import pytest
+
+from api import create_app
+from api.models.optimization_engine import DEFAULT_TRANSFER_KWH_PER_GB
+from crawler.__main__ import read_payload
+from crawler.parsers import electricitymaps_csv as emap
+from database.dimensions import sync_source
+from database.readings import write_readings
+from database.reported import source_id, write_reported_intensity
+from tests.conftest import shared_dir
+
+TRACES = ("US-CAL-CISO", "US-MIDA-PJM", "US-NY-NYIS", "US-TEX-ERCO")
+DAY = "2022-06-01T00:00:00+00:00"
+
+
+@pytest.fixture(scope="module")
+def imported(filled):
+    """The replayed fixtures plus the four 2022 Electricity Maps years, imported as the CLI does."""
+    folder = shared_dir() / "traces" / "em_hpe_sustain_cluster"
+    if not folder.is_dir():
+        pytest.skip(f"Electricity Maps traces not found at {folder}")
+    batch = emap.concat([emap.parse(read_payload(folder / f"{zone}_2022_hourly.csv")) for zone in TRACES])
+    conn = psycopg2.connect(filled)
+    with conn, conn.cursor() as cur:
+        write_reported_intensity(cur, source_id(cur, "ELECTRICITYMAPS"), batch.rows, 60)
+    conn.close()
+    return filled
+
+
+@pytest.fixture
+def client(imported, boundaries_env):
+    return create_app(imported).test_client()
+
+
+def post(client, body, **params):
+    response = client.post("/carbon-aware-scheduler/", json=body, query_string=params)
+    return response.status_code, response.get_json()
+
+
+def stored_hours(client, region: str, start: str, hours: int, source: str = "electricitymaps") -> np.ndarray:
+    """The stored intensity of `hours` hours from `start`, read through /carbon-intensity/."""
+    end = (datetime.fromisoformat(start) + timedelta(hours=hours)).isoformat()
+    body = client.get("/carbon-intensity/", query_string={"region": region, "source": source, "start": start,
+                                                          "end": end}).get_json()
+    assert body["coverage"]["intervals"] == hours, body["coverage"]
+    return np.array([p["carbon_intensity"] for p in body["carbon_intensities"]])
+
+
+def best_window(values: np.ndarray, length: int) -> tuple[int, float]:
+    """Brute force: the start and sum of the cheapest `length`-long run, first among equals."""
+    sums = [values[i:i + length].sum() for i in range(len(values) - length + 1)]
+    start = int(np.argmin(sums))
+    return start, float(sums[start])
+
+
+def workload(**fields) -> dict:
+    body = {"runtime": 3 * 3600, "schedule": {"type": "onetime", "start_time": DAY, "max_delay": 21 * 3600},
+            "candidate_locations": [{"id": "aws:us-west-1"}], "original_location": "aws:us-west-1",
+            "power_kw": 2.0}
+    body.update(fields)
+    return body
+
+
+def at(hour: int, day: str = DAY) -> str:
+    return (datetime.fromisoformat(day) + timedelta(hours=hour)).isoformat()
+
+
+# -- one region, past window: the engine's choice is the brute-force optimum ------------------
+
+def test_one_region_past_window_is_the_brute_force_optimum(client):
+    status, body = post(client, workload())
+    assert status == 200, body
+    (schedule,) = body["schedules"]
+    (run,) = schedule["runs"]
+    values = stored_hours(client, "CISO", DAY, 24)
+    start, total = best_window(values, 3)
+    chosen = run["chosen"]
+    assert (chosen["location"], chosen["region"], chosen["start"], chosen["end"]) == (
+        "aws:us-west-1", "CISO", at(start), at(start + 3))
+    assert chosen["emissions_g"] == pytest.approx({"compute": total * 2.0, "transfer": 0.0, "total": total * 2.0})
+    now = run["run_now"]
+    assert (now["start"], now["emissions_g"]["total"]) == (DAY, pytest.approx(values[:3].sum() * 2.0))
+    assert run["saving_g"] == pytest.approx(values[:3].sum() * 2.0 - total * 2.0)
+    assert run["saving_percent"] == pytest.approx(100 * (1 - total / values[:3].sum()))
+    (data,) = schedule["data"]
+    assert (data["region"], data["source"], data["forecast"]) == ("CISO", "ELECTRICITYMAPS", None)
+    assert data["measured"] == {"slots": 24, "first": DAY, "last": at(23)}
+    assert schedule["slot_minutes"] == 60 and schedule["solver"]["optimal"]
+    assert body["unit"] == "gCO2eq" and body["emission_factor_type"] == "lifecycle"
+
+
+def test_direct_factors_are_scheduled_on_the_direct_series(client):
+    status, body = post(client, workload(), emission_factor_type="direct")
+    assert status == 200, body
+    direct = np.array([p["carbon_intensity"] for p in client.get("/carbon-intensity/", query_string={
+        "region": "CISO", "start": DAY, "end": at(24), "emission_factor_type": "direct"}).get_json()["carbon_intensities"]])
+    start, total = best_window(direct, 3)
+    chosen = body["schedules"][0]["runs"][0]["chosen"]
+    assert (chosen["start"], chosen["emissions_g"]["compute"]) == (at(start), pytest.approx(2.0 * total))
+
+
+# -- many regions, transfer, capacity ------------------------------------------------------
+
+FOUR = [{"id": "aws:us-west-1"}, {"id": "AWS:us-east-1"}, {"id": "US-NY"}, {"id": "US-TEX-ERCO"}]
+REGIONS = {"aws:us-west-1": "CISO", "AWS:us-east-1": "PJM", "US-NY": "NYIS", "US-TEX-ERCO": "ERCO"}
+
+
+def test_regions_are_ranked_and_the_best_is_the_brute_force_optimum_over_all(client):
+    status, body = post(client, workload(candidate_locations=FOUR))
+    assert status == 200, body
+    schedule = body["schedules"][0]
+    assert [(c["location"], c["region"]) for c in schedule["candidates"]] == list(REGIONS.items())
+    run = schedule["runs"][0]
+    best = {}
+    for location, region in REGIONS.items():
+        start, total = best_window(stored_hours(client, region, DAY, 24), 3)
+        best[location] = (at(start), 2.0 * total)
+    ranked = sorted(best, key=lambda loc: best[loc][1])
+    assert [a["location"] for a in run["alternatives"]] == ranked
+    for alternative in run["alternatives"]:
+        assert (alternative["start"], alternative["emissions_g"]["compute"]) == (
+            best[alternative["location"]][0], pytest.approx(best[alternative["location"]][1]))
+    assert run["chosen"] == run["alternatives"][0]
+    assert run["run_now"]["location"] == "aws:us-west-1"  # the original location, at once
+    assert schedule["totals"]["saving_g"] == pytest.approx(run["saving_g"])
+
+
+def test_moving_data_costs_transfer_emissions_at_both_ends(client):
+    body = workload(candidate_locations=FOUR, original_location="AWS:us-east-1",
+                    dataset={"input_size_gb": 800, "output_size_gb": 200})
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    assert schedule["transfer_counted"] is True
+    means = {region: stored_hours(client, region, DAY, 24).mean() for region in REGIONS.values()}
+    by_location = {a["location"]: a for a in schedule["runs"][0]["alternatives"]}
+    assert by_location["AWS:us-east-1"]["emissions_g"]["transfer"] == 0  # the data is there already
+    for location in ("aws:us-west-1", "US-NY", "US-TEX-ERCO"):
+        expected = 1000 * DEFAULT_TRANSFER_KWH_PER_GB * (means[REGIONS[location]] + means["PJM"]) / 2
+        assert by_location[location]["emissions_g"]["transfer"] == pytest.approx(expected)
+    body["carbon_accounting_mode"] = "compute-only"
+    _, compute_only = post(client, body)
+    assert compute_only["schedules"][0]["transfer_counted"] is False
+    assert {a["emissions_g"]["transfer"] for a in compute_only["schedules"][0]["runs"][0]["alternatives"]} == {0}
+
+
+def overlapping(runs: list[dict]) -> int:
+    """The most runs a location holds at any one hour."""
+    busy: dict[tuple[str, str], int] = {}
+    for run in runs:
+        chosen = run["chosen"]
+        for segment in chosen["segments"]:
+            hour = datetime.fromisoformat(segment["start"])
+            while hour < datetime.fromisoformat(segment["end"]):
+                key = (chosen["location"], hour.isoformat())
+                busy[key] = busy.get(key, 0) + 1
+                hour += timedelta(hours=1)
+    return max(busy.values())
+
+
+def test_capacity_spreads_recurring_runs_and_costs_no_more_than_needed(client):
+    recurring = {"type": "uniform-random", "start_time": DAY, "interval": 3600, "max_delay": 8 * 3600}
+    free = workload(runtime=3600, schedule=recurring)
+    status, unlimited = post(client, free)
+    assert status == 200, unlimited
+    runs = unlimited["schedules"][0]["runs"]
+    assert len(runs) == 24 and overlapping(runs) > 1  # without a limit the green hours fill up
+    limited = workload(runtime=3600, schedule=recurring, candidate_locations=[{"id": "aws:us-west-1", "capacity": 1}])
+    status, capped = post(client, limited)
+    assert status == 200, capped
+    schedule = capped["schedules"][0]
+    assert overlapping(schedule["runs"]) == 1
+    assert schedule["solver"]["method"] in ("milp", "lp-rounding", "greedy")
+    assert schedule["solver"]["gap"] <= 1e-3
+    # no schedule under the limit is cheaper than the proven bound, and the free one is cheaper still
+    assert schedule["totals"]["emissions_g"] >= schedule["solver"]["lower_bound_g"] - 1e-6
+    assert schedule["totals"]["emissions_g"] >= unlimited["schedules"][0]["totals"]["emissions_g"] - 1e-6
+    for run in schedule["runs"]:  # each run inside its own window
+        assert run["earliest_start"] <= run["chosen"]["start"] and run["chosen"]["end"] <= run["deadline"]
+
+
+def test_an_interruptible_run_takes_the_cheapest_hours(client):
+    status, body = post(client, workload(interruptible=True))
+    assert status == 200, body
+    chosen = body["schedules"][0]["runs"][0]["chosen"]
+    values = stored_hours(client, "CISO", DAY, 24)
+    cheapest = np.sort(np.argsort(values, kind="stable")[:3])
+    hours = [datetime.fromisoformat(s["start"]) for s in chosen["segments"]]
+    assert sum(int((datetime.fromisoformat(s["end"]) - datetime.fromisoformat(s["start"])) / timedelta(hours=1))
+               for s in chosen["segments"]) == 3
+    assert chosen["emissions_g"]["compute"] == pytest.approx(2.0 * values[cheapest].sum())
+    assert hours[0] == datetime.fromisoformat(at(int(cheapest[0])))
+
+
+# -- the original's crashes, now answers ----------------------------------------------------
+
+def test_a_poisson_schedule_is_answered_reproducibly(client):
+    body = workload(runtime=1800, schedule={"type": "poisson", "start_time": DAY, "interval": 3 * 3600,
+                                            "max_delay": 6 * 3600, "seed": 7})
+    status, first = post(client, body)
+    assert status == 200, first
+    runs = first["schedules"][0]["runs"]
+    assert 1 <= len(runs) < 24
+    assert all(r["chosen"] is not None for r in runs)
+    _, again = post(client, body)
+    assert [r["earliest_start"] for r in again["schedules"][0]["runs"]] == [r["earliest_start"] for r in runs]
+    body["schedule"]["seed"] = 8
+    _, other = post(client, body)
+    assert [r["earliest_start"] for r in other["schedules"][0]["runs"]] != [r["earliest_start"] for r in runs]
+
+
+def test_without_original_location_there_is_no_baseline_but_a_schedule(client):
+    body = workload(candidate_locations=FOUR)
+    del body["original_location"]
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    run = schedule["runs"][0]
+    assert schedule["original_location"] is None
+    assert run["chosen"]["location"] == run["alternatives"][0]["location"]
+    assert (run["run_now"], run["saving_g"], run["saving_percent"]) == (None, None, None)
+    assert schedule["totals"]["run_now_g"] is None
+
+
+def test_providers_expand_to_their_us_regions(client):
+    body = workload(candidate_providers=["AWS"])
+    del body["candidate_locations"]
+    body["original_location"] = "AWS:us-west-1"
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    located = {c["location"]: c["region"] for c in schedule["candidates"]}
+    assert located["aws:us-west-1"] == "CISO" and located["aws:us-east-1"] == "PJM"
+    assert all(location.startswith("aws:us-") for location in located)
+    assert any("outside every grid region" in w for w in schedule["warnings"])
+    assert schedule["runs"][0]["run_now"]["location"] == "aws:us-west-1"
+
+
+# -- errors name the field -----------------------------------------------------------------
+
+@pytest.mark.parametrize("body, field", [
+    ({k: v for k, v in workload().items() if k != "runtime"}, "runtime"),
+    (workload(runtime=-5), "runtime"),
+    (workload(schedule={"type": "onetime", "start_time": DAY, "interval": 60}), "schedule.interval"),
+    (workload(schedule={"type": "poisson", "start_time": DAY}), "schedule.interval"),
+    (workload(schedule={"type": "onetime", "start_time": "2022-06-01T00:00:00"}), "schedule.start_time"),
+    (workload(candidate_locations=[{"id": "mars:olympus-mons"}]), "candidate_locations.0.id"),
+    (workload(candidate_locations=[{"id": "CISO", "latitude": 10}]), "candidate_locations.0.longitude"),
+    (workload(original_location="nowhere"), "original_location"),
+    (workload(candidate_providers=["AWS"]), "candidate_locations"),
+    ([workload(), workload(schedule={"type": "uniform-random", "start_time": DAY})], "1.schedule.interval"),
+    (workload(schedule={"type": "uniform-random", "start_time": DAY, "interval": 1}), "schedule.interval"),
+])
+def test_bad_workloads_answer_400_naming_the_field(client, body, field):
+    status, answer = post(client, body)
+    assert status == 400, answer
+    assert answer["error"]["parameter"] == field, answer
+    assert answer["error"]["message"].startswith(field)
+
+
+def test_a_body_that_is_not_json_is_refused(client):
+    response = client.post("/carbon-aware-scheduler/", data="runtime=5", content_type="text/plain")
+    assert response.status_code == 400 and response.get_json()["error"]["parameter"] == "body"
+
+
+def test_a_source_without_data_for_a_region_is_a_404(client):
+    status, answer = post(client, workload(carbon_data_source="NYISO"))
+    assert status == 404 and answer["error"]["code"] == "unknown_source"
+
+
+def test_a_source_without_data_in_the_window_places_nothing_and_says_why(client):
+    status, answer = post(client, workload(carbon_data_source="CAISO"))  # CAISO's one stored day is in 2025
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    assert schedule["runs"][0]["chosen"] is None and schedule["runs"][0]["alternatives"] == []
+    assert schedule["data"][0]["source"] == "CAISO" and schedule["data"][0]["missing_slots"] == 288  # 5-minute slots
+    assert any("fit in no candidate" in w for w in schedule["warnings"])
+    assert any("CAISO has no value for CISO in 288 of 288 slots" in w for w in schedule["warnings"])
