@@ -288,3 +288,64 @@ def test_a_source_without_data_in_the_window_places_nothing_and_says_why(client)
     assert schedule["data"][0]["source"] == "CAISO" and schedule["data"][0]["missing_slots"] == 288  # 5-minute slots
     assert any("fit in no candidate" in w for w in schedule["warnings"])
     assert any("CAISO has no value for CISO in 288 of 288 slots" in w for w in schedule["warnings"])
+
+
+# -- replayed 5-minute fixtures, and the future from the forecast ------------------------------
+
+def test_five_minute_data_replayed_from_the_fixtures_gives_five_minute_slots(client):
+    start = "2025-02-19T05:00:00+00:00"
+    body = {"runtime": 1800, "schedule": {"type": "onetime", "start_time": start, "max_delay": 6 * 3600},
+            "candidate_locations": [{"id": "NYIS"}], "original_location": "NYIS", "watts_per_core": 10,
+            "core_count": 4}
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    assert schedule["slot_minutes"] == 5 and schedule["data"][0]["source"] == "NYISO"
+    points = client.get("/carbon-intensity/", query_string={"region": "NYIS", "start": start,
+                                                            "end": "2025-02-19T11:30:00+00:00"}).get_json()
+    base = datetime.fromisoformat(start)
+    values = np.full(78, np.nan)  # 6.5 h of 5-minute slots; a slot the source lacks stays unknown
+    for p in points["carbon_intensities"]:
+        values[int((datetime.fromisoformat(p["timestamp"]) - base) / timedelta(minutes=5))] = p["carbon_intensity"]
+    sums = np.array([values[i:i + 6].sum() for i in range(78 - 6 + 1)])
+    best = int(np.nanargmin(np.where(np.isnan(sums), np.inf, sums)))
+    kwh_per_slot = 0.040 * 0.5 / 6
+    chosen = schedule["runs"][0]["chosen"]
+    assert chosen["start"] == (base + best * timedelta(minutes=5)).isoformat()
+    assert chosen["end"] == (base + best * timedelta(minutes=5) + timedelta(minutes=30)).isoformat()
+    assert chosen["emissions_g"]["compute"] == pytest.approx(kwh_per_slot * sums[best])
+
+
+def test_a_future_window_is_scheduled_on_the_stored_forecast(client, imported):
+    now_hour = pd.Timestamp.now(tz="UTC").floor("h")
+    hours = pd.date_range(end=now_hour - pd.Timedelta(hours=1), periods=100 * 24, freq="h")
+    rng = np.random.default_rng(5)
+    solar = np.clip(np.sin((hours.hour.to_numpy() - 13) / 12 * np.pi + np.pi / 2), 0, None) * 8000
+    mix = pd.DataFrame({"solar": solar, "wind": rng.uniform(2000, 9000, len(hours)), "gas": 30000 - solar},
+                       index=hours)  # generated, not real: a live feed whose future must be forecast
+    readings = mix.stack().rename("mw").reset_index()
+    readings.columns = ["timestamp", "fuel", "mw"]
+    readings["region"] = "SWPP"
+    conn = psycopg2.connect(imported)
+    with conn, conn.cursor() as cur:
+        write_readings(cur, sync_source(cur, "TESTHOURLY", "generated", timedelta(hours=1), 60, timedelta(hours=6)),
+                       readings, 60)
+    conn.close()
+    start = (now_hour + pd.Timedelta(hours=1)).isoformat()
+    status, answer = post(client, {"runtime": 7200, "schedule": {"type": "onetime", "start_time": start,
+                                                                  "max_delay": 10 * 3600},
+                                   "candidate_locations": [{"id": "SWPP"}], "original_location": "SWPP"})
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    (data,) = schedule["data"]
+    assert data["source"] == "TESTHOURLY" and data["measured"]["slots"] == 0
+    assert data["forecast"]["slots"] == 12 and data["forecast"]["fallback_reason"] is None
+    assert data["forecast"]["issued_at"] == now_hour.isoformat()
+    assert {e["window_hours"] for e in data["forecast"]["measured_error"]} >= {24}
+    issued = client.get("/carbon-intensity/forecast/", query_string={
+        "region": "SWPP", "source": "TESTHOURLY", "horizon_hours": 13}).get_json()
+    values = np.array([p["carbon_intensity"] for p in issued["forecast"]][1:13])  # the window's 12 hours
+    best, total = best_window(values, 2)
+    chosen = schedule["runs"][0]["chosen"]
+    assert chosen["start"] == (now_hour + pd.Timedelta(hours=1 + best)).isoformat()
+    assert chosen["emissions_g"]["compute"] == pytest.approx(0.005 * total)  # 5 W x 1 core, 1 kWh-hour each
