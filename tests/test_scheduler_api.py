@@ -349,3 +349,53 @@ def test_a_future_window_is_scheduled_on_the_stored_forecast(client, imported):
     chosen = schedule["runs"][0]["chosen"]
     assert chosen["start"] == (now_hour + pd.Timedelta(hours=1 + best)).isoformat()
     assert chosen["emissions_g"]["compute"] == pytest.approx(0.005 * total)  # 5 W x 1 core, 1 kWh-hour each
+
+
+# -- GET /carbon-aware-scheduler/best-window/ ------------------------------------------------
+
+def best(client, **params):
+    response = client.get("/carbon-aware-scheduler/best-window/", query_string=params)
+    return response.status_code, response.get_json()
+
+
+@pytest.mark.parametrize("zone, region", [("US-TEX-ERCO", "ERCO"), ("US-MIDA-PJM", "PJM")])
+def test_best_window_is_the_brute_force_optimum(client, zone, region):
+    status, body = best(client, region=zone, source="electricitymaps", start=DAY, end=at(48), duration=240)
+    assert status == 200, body
+    values = stored_hours(client, region, DAY, 48)
+    start, total = best_window(values, 4)
+    assert (body["region"], body["source"], body["slot_minutes"]) == (region, "ELECTRICITYMAPS", 60)
+    assert body["best"]["start"] == at(start) and body["best"]["end"] == at(start + 4)
+    assert body["best"]["carbon_intensity"] == pytest.approx(total / 4)
+    assert body["at_start"]["carbon_intensity"] == pytest.approx(values[:4].mean())
+    assert body["saving_percent"] == pytest.approx(100 * (1 - total / values[:4].sum()))
+
+
+def test_best_window_for_a_cloud_location_and_interruptible(client):
+    status, body = best(client, location="aws:us-west-1", start=DAY, end=at(24), duration=180, interruptible="true")
+    assert status == 200, body
+    values = stored_hours(client, "CISO", DAY, 24)
+    assert body["location_method"] == "boundaries" and body["region"] == "CISO"
+    assert body["best"]["carbon_intensity"] == pytest.approx(np.sort(values)[:3].mean())
+
+
+@pytest.mark.parametrize("params, field", [
+    ({"region": "CISO", "start": DAY, "end": at(24)}, "duration"),
+    ({"region": "CISO", "start": DAY, "end": at(2), "duration": 180}, "duration"),
+    ({"region": "CISO", "start": DAY, "end": at(24), "duration": 0}, "duration"),
+    ({"region": "CISO", "start": DAY, "end": at(-1), "duration": 60}, "end"),
+    ({"region": "CISO", "start": "2022-06-01T00:00:00", "end": at(24), "duration": 60}, "start"),
+    ({"start": DAY, "end": at(24), "duration": 60}, "region"),
+])
+def test_best_window_errors_name_the_parameter(client, params, field):
+    status, body = best(client, **params)
+    assert status == 400, body
+    assert body["error"]["parameter"] == field
+
+
+def test_the_scheduler_endpoints_are_in_the_openapi_document(client):
+    paths = client.get("/openapi.json").get_json()["paths"]
+    assert "requestBody" in paths["/carbon-aware-scheduler/"]["post"]
+    assert "get" in paths["/carbon-aware-scheduler/best-window/"]
+    assert {p["name"] for p in paths["/carbon-aware-scheduler/best-window/"]["get"]["parameters"]} >= {
+        "duration", "start", "end", "region", "interruptible"}

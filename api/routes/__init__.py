@@ -1,6 +1,7 @@
 """One Flask-RESTful resource per module; ROUTES is what the app serves and documents."""
 from api.routes.balancing_authority import BalancingAuthority
 from api.routes.carbon_aware_scheduler import CarbonAwareScheduler
+from api.routes.best_window import BestWindow
 from api.routes.carbon_intensity import CarbonIntensity
 from api.routes.cloud_locations import CloudLocations, CloudProviders
 from api.routes.energy_mixture import EnergyMixture
@@ -11,4 +12,5 @@ from api.routes.openapi import Docs, OpenApi
 from api.routes.regions import Regions
 
 ROUTES = (BalancingAuthority, CarbonIntensity, CarbonIntensityForecast, EnergyMixture, Regions, CloudProviders, CloudLocations,
-          Health, Metrics, OpenApi, Docs, CarbonAwareScheduler)
+          Health, Metrics, OpenApi, Docs, CarbonAwareScheduler,
+          BestWindow)

@@ -417,3 +417,39 @@ def _run_doc(problem: Problem, grid: Grid, run: Run, result: engine.JobResult) -
         "saving_percent": result.saving_pct,
         "alternatives": [placement_doc(p, problem, grid, run) for p in result.alternatives],
     }
+
+
+def best_window(cur, region: str, source: str | None, start: datetime, end: datetime, duration: timedelta,
+                factor_set: str, interruptible: bool, now: datetime) -> dict:
+    """The lowest-carbon window of `duration` inside [start, end) in one region (like the Carbon
+    Aware SDK's best-window query), beside running at `start`."""
+    series = pick_series(cur, region, source, start, end, now)
+    grid = make_grid([series], start, end)
+    data = region_data(cur, region, series, grid, factor_set, now)
+    slots = max(1, math.ceil(duration / grid.slot - 1e-9))
+    first, deadline = grid.ceil(start), grid.floor(end)
+    if deadline - first < slots:
+        raise ApiError(400, "invalid_range", f"duration: {duration} does not fit between start and end on the "
+                       f"{grid.slot} slots of {series.source if series else 'the data'}", "duration")
+    job = engine.Job(1.0, slots, first, deadline, interruptible, origin=0)
+    result = engine.best_placements(data.values[None, :], job)
+
+    def window(placement: engine.Placement | None) -> dict | None:
+        if placement is None:
+            return None
+        segments = [{"start": _iso(grid.moment(a)), "end": _iso(grid.moment(b))} for a, b in placement.segments]
+        return {"start": segments[0]["start"], "end": segments[-1]["end"], "segments": segments,
+                "carbon_intensity": placement.compute_g / slots}
+    return {
+        "region": region,
+        "source": series.source if series else None,
+        "emission_factor_type": factor_set,
+        "unit": "gCO2eq/kWh",
+        "start": _iso(start), "end": _iso(end),
+        "duration_minutes": duration.total_seconds() / 60,
+        "slot_minutes": int(grid.slot.total_seconds() // 60),
+        "best": window(result.best),
+        "at_start": window(result.baseline),
+        "saving_percent": result.saving_pct,
+        "data": data.doc(grid),
+    }
