@@ -59,7 +59,7 @@ from datetime import datetime, timedelta
 
 import numpy as np
 from scipy import sparse
-from scipy.optimize import Bounds, LinearConstraint, linprog, milp
+from scipy.optimize import Bounds, LinearConstraint, milp
 
 TRANSFER_KWH_PER_GB_2015 = 0.06   # Aslan et al. 2018, table/abstract: 0.06 kWh/GB for 2015
 TRANSFER_HALVING_YEARS = 2.0      # same paper: intensity halves roughly every 2 years since 2000
@@ -287,10 +287,11 @@ def _cheapest_slots(window: np.ndarray, count: int) -> tuple[np.ndarray, np.ndar
     return np.sort(order, axis=1), chosen.sum(axis=1)
 
 
-def _region_bests(intensity: np.ndarray, job: Job, extra: np.ndarray | None = None
-                  ) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """Per region: the minimal compute cost (of intensity + extra/energy) and its slots
-    (None where infeasible). `extra` (regions x slots, grams) prices slots, e.g. duals."""
+def _region_bests(intensity: np.ndarray, job: Job, extra: np.ndarray | None = None,
+                  room: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Per region: the minimal compute grams (plus `extra`, grams per slot, e.g. capacity
+    prices) and its slots (None where infeasible); `room` (bool, regions x slots) marks the
+    slots still usable."""
     n_regions, n_slots = intensity.shape
     lo, hi = _window(job, n_slots)
     d = job.runtime_slots
@@ -301,6 +302,8 @@ def _region_bests(intensity: np.ndarray, job: Job, extra: np.ndarray | None = No
     priced = job.energy_kwh_per_slot * intensity[:, lo:hi]
     if extra is not None:
         priced = priced + extra[:, lo:hi]
+    if room is not None:
+        priced = np.where(room[:, lo:hi], priced, np.nan)
     allowed = _allowed(job, n_regions)
     if job.interruptible:
         chosen, totals = _cheapest_slots(priced, d)
@@ -316,8 +319,9 @@ def _region_bests(intensity: np.ndarray, job: Job, extra: np.ndarray | None = No
 
 
 def _placement(intensity: np.ndarray, job: Job, region: int, slots, transfer: np.ndarray) -> Placement:
+    slots = np.asarray(slots)
     compute = float(job.energy_kwh_per_slot * intensity[region, slots].sum())
-    return Placement(int(region), tuple(int(s) for s in slots), compute, float(transfer[region]))
+    return Placement(int(region), tuple(slots.tolist()), compute, float(transfer[region]))
 
 
 def baseline(intensity: np.ndarray, job: Job) -> Placement | None:
@@ -346,6 +350,40 @@ def best_placements(intensity: np.ndarray, job: Job,
 
 # --------------------------------------------------------------------------- many workloads
 
+# Largest time-indexed model (non-zeros of its capacity rows) solved directly as one MILP;
+# beyond it the Lagrangian relaxation bounds the optimum and a repair heuristic schedules.
+COMPACT_MAX_NONZEROS = 300_000
+
+
+def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
+             time_limit: float = 1.5, mip_rel_gap: float = 1e-4,
+             transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB,
+             exact: bool | None = None) -> ScheduleResult:
+    """Place all jobs at once, each in one region, minimising total emissions under
+    `capacity` (jobs running at once per region and slot), within about `time_limit`
+    seconds. `exact`: force (True) or forbid (False) the direct MILP; None decides by size."""
+    began = time.perf_counter()
+    intensity = _check_intensity(intensity)
+    cap = _capacity_grid(capacity, intensity.shape)
+    problem = _Problem(intensity, list(jobs), cap, transfer_kwh_per_gb)
+    own = [s.best for s in problem.singles]
+    if cap is None or (_usage(own, intensity.shape) <= cap).all():
+        lower = float(sum(p.total_g for p in own if p is not None))
+        return _result(problem.singles, own, lower, "independent", True, began)
+    deadline = began + time_limit
+    found = None
+    if exact or (exact is None and problem.compact_nonzeros() <= COMPACT_MAX_NONZEROS):
+        found = problem.solve_compact(deadline - time.perf_counter(), mip_rel_gap)
+    if found is None:
+        found = problem.solve_lagrangian(deadline, mip_rel_gap)
+    chosen, lower, method = found
+    unplaced_penalty = problem.penalty * sum(p is None and s.best is not None
+                                             for p, s in zip(chosen, problem.singles))
+    total = sum(p.total_g for p in chosen if p is not None)
+    optimal = _gap(total + unplaced_penalty, lower) <= mip_rel_gap + 1e-9
+    return _result(problem.singles, chosen, lower, method, optimal, began)
+
+
 def _capacity_grid(capacity, shape: tuple[int, int]) -> np.ndarray | None:
     if capacity is None:
         return None
@@ -367,25 +405,6 @@ def _usage(placements: list[Placement | None], shape: tuple[int, int]) -> np.nda
     return used
 
 
-def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
-             time_limit: float = 1.5, mip_rel_gap: float = 1e-4,
-             transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB) -> ScheduleResult:
-    """Place all jobs at once, each in one region, minimising total emissions under
-    `capacity` (jobs running at once per region and slot). See the module docstring."""
-    began = time.perf_counter()
-    intensity = _check_intensity(intensity)
-    cap = _capacity_grid(capacity, intensity.shape)
-    singles = [best_placements(intensity, job, transfer_kwh_per_gb) for job in jobs]
-    own = [s.best for s in singles]
-    lower = float(sum(p.total_g for p in own if p is not None))
-    if cap is None or (_usage(own, intensity.shape) <= cap).all():
-        return _result(singles, own, lower, "independent", True, began)
-    solver = _ColumnSolver(intensity, jobs, cap, singles, transfer_kwh_per_gb)
-    chosen, lower, method = solver.solve(began + time_limit, mip_rel_gap)
-    gap = _gap(sum(p.total_g for p in chosen if p is not None), lower)
-    return _result(singles, chosen, lower, method, gap <= mip_rel_gap + 1e-9, began)
-
-
 def _gap(total: float, lower: float) -> float:
     if lower <= 0:
         return 0.0 if total <= lower + 1e-9 else math.inf
@@ -403,155 +422,306 @@ def _result(singles: list[JobResult], chosen: list[Placement | None], lower: flo
                           time.perf_counter() - began, unplaced)
 
 
-class _ColumnSolver:
-    """Capacity-coupled jobs as a set-partitioning problem over placements ("columns").
+Pick = tuple[int, np.ndarray]   # (region, slots) of one job, before it becomes a Placement
 
-    Columns are generated from the LP relaxation's duals: a job's cheapest placement under
-    slot prices lambda (regions x slots, >= 0) is found by the same prefix sums as for one
-    job, so the full (huge) time-indexed model is never built. Every pricing round also gives
-    the Lagrangian bound sum_j min_p (c_p + lambda.a_p) - lambda.cap, a proven lower bound on
-    the optimum. A MILP over the generated columns then picks the schedule."""
 
-    def __init__(self, intensity: np.ndarray, jobs: list[Job], cap: np.ndarray,
-                 singles: list[JobResult], kwh_per_gb: float) -> None:
-        self.intensity, self.jobs, self.cap, self.singles = intensity, jobs, cap, singles
+class _Problem:
+    """Jobs coupled by capacity.
+
+    Exact model (solved directly when small): one binary per (job, region, start) for
+    contiguous jobs; for interruptible ones a binary region choice z and a binary per slot y
+    with sum_t y = runtime * z; every (region, slot) holds at most cap jobs; one "unplaced"
+    slack per job at a cost above any placement, so a schedule always exists.
+
+    Large instances never build it. Relaxing the capacity rows with slot prices lambda >= 0
+    splits the problem into one search per job (the prefix-sum search of a single job, on
+    intensity plus prices, for all contiguous jobs in a few array operations), and
+    L(lambda) = sum_j min_p (c_p + lambda.a_p) - lambda.cap is a proven lower bound on the
+    optimum (the LP relaxation's bound at the best lambda). Subgradient steps raise it; each
+    round's relaxed placements are repaired into a schedule that fits."""
+
+    def __init__(self, intensity: np.ndarray, jobs: list[Job], cap: np.ndarray | None,
+                 kwh_per_gb: float) -> None:
+        self.intensity, self.jobs, self.cap = intensity, jobs, cap
         self.shape = intensity.shape
         self.transfer = [transfer_emissions(intensity, job, kwh_per_gb) for job in jobs]
-        worst = max((a.total_g for s in singles for a in s.alternatives), default=1.0)
-        self.penalty = 10.0 * worst + 1.0   # cost of leaving a job unplaced: dearer than any placement
-        self.col_job: list[int] = []
-        self.col_region: list[int] = []
-        self.col_slots: list[np.ndarray] = []
-        self.col_cost: list[float] = []
-        self.seen: set[tuple[int, int, bytes]] = set()
-        for j, single in enumerate(singles):
-            for p in single.alternatives:
-                self._add(j, p.region, np.asarray(p.slots))
+        self._prepare_batch()
+        self.singles = self._singles()
+        self.placeable = [s.best is not None for s in self.singles]
+        worst = max((a.total_g for s in self.singles for a in s.alternatives), default=1.0)
+        self.penalty = 10.0 * worst + 1.0
+        # repair order: largest energy first, as they gain or lose most by a slot
+        self.order = sorted((j for j in range(len(jobs)) if self.placeable[j]),
+                            key=lambda j: -jobs[j].energy_kwh_per_slot * jobs[j].runtime_slots)
 
-    def _add(self, j: int, region: int, slots: np.ndarray) -> bool:
-        key = (j, int(region), slots.astype(np.int32).tobytes())
-        if key in self.seen:
-            return False
-        self.seen.add(key)
-        cost = self.jobs[j].energy_kwh_per_slot * self.intensity[region, slots].sum()
-        self.col_job.append(j)
-        self.col_region.append(int(region))
-        self.col_slots.append(slots)
-        self.col_cost.append(float(cost + self.transfer[j][region]))
-        return True
+    # ----------------------------------------------------------------- one search per job
+    def _prepare_batch(self) -> None:
+        """Padded (regions x jobs x starts) grams of every contiguous placement."""
+        n_regions, n_slots = self.shape
+        self.contiguous = np.array([j for j, job in enumerate(self.jobs) if not job.interruptible], dtype=int)
+        self.interrupted = [j for j, job in enumerate(self.jobs) if job.interruptible]
+        jobs = [self.jobs[j] for j in self.contiguous]
+        lo = np.array([job.earliest_start for job in jobs], dtype=int)
+        d = np.array([job.runtime_slots for job in jobs], dtype=int)
+        n = np.array([min(job.deadline, n_slots) for job in jobs], dtype=int) - lo - d + 1
+        width = max(1, int(n.max())) if n.size else 1
+        offsets = np.arange(width)
+        valid = offsets[None, :] < n[:, None]
+        self.starts = np.where(valid, lo[:, None] + offsets[None, :], 0)
+        self.ends = np.where(valid, self.starts + d[:, None], 0)
+        finite = np.isfinite(self.intensity)
+        sums = np.zeros((n_regions, n_slots + 1))
+        np.cumsum(np.where(finite, self.intensity, 0.0), axis=1, out=sums[:, 1:])
+        holes = np.zeros((n_regions, n_slots + 1), dtype=np.int32)
+        np.cumsum(~finite, axis=1, out=holes[:, 1:])
+        energy = np.array([job.energy_kwh_per_slot for job in jobs])
+        base = energy[None, :, None] * (sums[:, self.ends] - sums[:, self.starts])
+        if jobs:
+            base += np.stack([self.transfer[j] for j in self.contiguous], axis=1)[:, :, None]
+        base[(holes[:, self.ends] - holes[:, self.starts]) > 0] = np.inf
+        base[:, ~valid] = np.inf
+        for i, job in enumerate(jobs):
+            if job.regions is not None:
+                base[~_allowed(job, n_regions), i, :] = np.inf
+        base[np.isnan(base)] = np.inf
+        self.base, self.width, self.runtime = base, width, d
 
-    def _matrices(self) -> tuple[np.ndarray, sparse.csr_matrix, sparse.csr_matrix, np.ndarray, np.ndarray]:
-        """Costs, job rows (=1) and capacity rows (<= cap) of columns + one slack per job."""
-        n_jobs, n_cols = len(self.jobs), len(self.col_cost)
-        cost = np.concatenate((self.col_cost, np.full(n_jobs, self.penalty)))
-        a_eq = sparse.csr_matrix((np.ones(n_cols + n_jobs),
-                                  (np.concatenate((self.col_job, np.arange(n_jobs))),
-                                   np.arange(n_cols + n_jobs))), shape=(n_jobs, n_cols + n_jobs))
-        n_slots = self.shape[1]
-        cells = np.concatenate([r * n_slots + s for r, s in zip(self.col_region, self.col_slots)])
-        owners = np.repeat(np.arange(n_cols), [len(s) for s in self.col_slots])
-        limited = np.flatnonzero(np.isfinite(self.cap.ravel()))
-        row_of = np.full(self.cap.size, -1)
-        row_of[limited] = np.arange(limited.size)
-        keep = row_of[cells] >= 0
-        a_ub = sparse.csr_matrix((np.ones(keep.sum()), (row_of[cells[keep]], owners[keep])),
-                                 shape=(limited.size, n_cols + n_jobs))
-        return cost, a_eq, a_ub, self.cap.ravel()[limited], limited
+    def _singles(self) -> list[JobResult]:
+        """Every job on its own: best per region, ranked, and the baseline."""
+        singles: list[JobResult | None] = [None] * len(self.jobs)
+        if self.contiguous.size:
+            column = np.argmin(self.base, axis=2)                                   # regions x jobs
+            grams = np.take_along_axis(self.base, column[:, :, None], axis=2)[:, :, 0]
+            ranks = np.argsort(grams, axis=0, kind="stable")
+            for i, j in enumerate(self.contiguous.tolist()):
+                job = self.jobs[j]
+                alternatives = []
+                for r in ranks[:, i].tolist():
+                    if not np.isfinite(grams[r, i]):
+                        break
+                    start = int(self.starts[i, column[r, i]])
+                    alternatives.append(self._placement(j, r, np.arange(start, start + job.runtime_slots)))
+                alternatives = tuple(alternatives)
+                singles[j] = JobResult(alternatives[0] if alternatives else None, alternatives,
+                                       baseline(self.intensity, job))
+        for j in self.interrupted:
+            costs, slots = _region_bests(self.intensity, self.jobs[j])
+            totals = costs + self.transfer[j]
+            ranked = [r for r in np.argsort(totals, kind="stable").tolist() if np.isfinite(totals[r])]
+            alternatives = tuple(self._placement(j, r, slots[r]) for r in ranked)
+            singles[j] = JobResult(alternatives[0] if alternatives else None, alternatives,
+                                   baseline(self.intensity, self.jobs[j]))
+        return singles
 
-    def _price(self, prices: np.ndarray) -> tuple[float, int]:
-        """Add each job's cheapest placement under `prices`; return sum_j min reduced cost
-        (without the job duals) and how many new columns were added."""
-        total, added = 0.0, 0
-        for j, job in enumerate(self.jobs):
-            costs, slots = _region_bests(self.intensity, job, prices)
-            costs = costs + self.transfer[j]
-            r = int(np.argmin(costs))
-            if not np.isfinite(costs[r]) or costs[r] >= self.penalty:
-                total += self.penalty
+    def _placement(self, j: int, region: int, slots: np.ndarray) -> Placement:
+        return _placement(self.intensity, self.jobs[j], region, slots, self.transfer[j])
+
+    # ----------------------------------------------------------------- exact MILP
+    def compact_nonzeros(self) -> int:
+        n_regions, n_slots = self.shape
+        total = 0
+        for job, ok in zip(self.jobs, self.placeable):
+            lo, hi = _window(job, n_slots)
+            width = max(0, hi - lo)
+            if ok:
+                total += n_regions * (width if job.interruptible
+                                      else max(0, width - job.runtime_slots + 1) * job.runtime_slots)
+        return total
+
+    def solve_compact(self, seconds: float, mip_rel_gap: float):
+        """The exact MILP with HiGHS; None if it found no schedule in time."""
+        n_regions, n_slots = self.shape
+        costs, eq, links, cells, decode = [], [], [], [], []
+        n_vars = 0
+
+        def new(cost: np.ndarray) -> np.ndarray:
+            nonlocal n_vars
+            ids = np.arange(n_vars, n_vars + cost.size)
+            n_vars += cost.size
+            costs.append(np.asarray(cost, dtype=float))
+            return ids
+
+        placeable = [j for j in range(len(self.jobs)) if self.placeable[j]]
+        for row, j in enumerate(placeable):
+            job = self.jobs[j]
+            lo, hi = _window(job, n_slots)
+            d, allowed = job.runtime_slots, _allowed(job, n_regions)
+            priced = job.energy_kwh_per_slot * self.intensity[:, lo:hi]
+            if not job.interruptible:
+                totals = _contiguous_costs(priced, d) + self.transfer[j][:, None]
+                totals[~allowed] = np.inf
+                rr, ss = np.nonzero(np.isfinite(totals))
+                ids = new(totals[rr, ss])
+                eq.append((np.full(ids.size, row), ids, np.ones(ids.size)))
+                run = (rr * n_slots + lo + ss)[:, None] + np.arange(d)[None, :]
+                cells.append((run.ravel(), np.repeat(ids, d)))
+                decode.append((False, j, rr, lo + ss, ids))
                 continue
-            total += float(costs[r])
-            added += self._add(j, r, slots[r])
-        return total, added
+            for r in np.flatnonzero(allowed & np.isfinite(self.transfer[j])).tolist():
+                slots = np.flatnonzero(np.isfinite(priced[r]))
+                if slots.size < d:
+                    continue
+                z = new(np.array([self.transfer[j][r]]))
+                y = new(priced[r, slots])
+                eq.append((np.array([row]), z, np.ones(1)))
+                links.append((np.full(y.size + 1, len(links)), np.concatenate((z, y)),
+                              np.concatenate(([-float(d)], np.ones(y.size)))))
+                cells.append((r * n_slots + lo + slots, y))
+                decode.append((True, j, r, lo + slots, np.concatenate((z, y))))
+        slack = new(np.full(len(placeable), self.penalty))
+        eq.append((np.arange(len(placeable)), slack, np.ones(len(placeable))))
 
-    def solve(self, deadline: float, mip_rel_gap: float) -> tuple[list[Placement | None], float, str]:
-        lower = -math.inf
-        x_lp = None
-        for _ in range(200):
-            cost, a_eq, a_ub, b_ub, limited = self._matrices()
-            lp = linprog(cost, A_ub=a_ub, b_ub=b_ub, A_eq=a_eq, b_eq=np.ones(len(self.jobs)),
-                         bounds=(0, None), method="highs")
-            if lp.status != 0:
-                break
-            x_lp = lp.x
-            prices = np.zeros(self.cap.size)
-            prices[limited] = np.maximum(0.0, -lp.ineqlin.marginals)
-            prices = prices.reshape(self.shape)
-            priced, added = self._price(prices)
-            bound = priced - float((prices.ravel()[limited] * b_ub).sum())
-            lower = max(lower, bound)
-            if added == 0 or lp.fun - lower <= 1e-7 * max(1.0, abs(lower)) \
-                    or time.perf_counter() > deadline - 0.3 * (deadline - time.perf_counter()):
-                break
-        candidates = [("greedy", self._greedy(None))]
-        if x_lp is not None:
-            candidates.append(("lp-rounding", self._greedy(x_lp)))
-        remaining = deadline - time.perf_counter()
-        if remaining > 0.05:
-            found = self._milp(remaining, mip_rel_gap)
-            if found is not None:
-                candidates.append(("milp", found))
-        method, chosen = min(candidates, key=lambda c: self._objective(c[1]))
-        return chosen, lower, method
+        def matrix(parts, n_rows):
+            rows, cols, vals = (np.concatenate(p) for p in zip(*parts))
+            return sparse.csr_matrix((vals, (rows, cols)), shape=(n_rows, n_vars))
 
-    def _objective(self, chosen: list[Placement | None]) -> float:
-        return sum(self.penalty if p is None else p.total_g for p in chosen)
-
-    def _as_placement(self, k: int) -> Placement:
-        j = self.col_job[k]
-        return _placement(self.intensity, self.jobs[j], self.col_region[k], self.col_slots[k], self.transfer[j])
-
-    def _milp(self, seconds: float, mip_rel_gap: float) -> list[Placement | None] | None:
-        cost, a_eq, a_ub, b_ub, _ = self._matrices()
-        n = len(cost)
-        res = milp(cost, integrality=np.ones(n), bounds=Bounds(0, 1),
-                   constraints=[LinearConstraint(a_eq, 1, 1), LinearConstraint(a_ub, -np.inf, b_ub)],
-                   options={"time_limit": max(0.01, seconds), "mip_rel_gap": mip_rel_gap})
+        constraints = [LinearConstraint(matrix(eq, len(placeable)), 1, 1)]
+        if links:
+            constraints.append(LinearConstraint(matrix(links, len(links)), 0, 0))
+        cell, owner = (np.concatenate(p) for p in zip(*cells))
+        flat_cap = self.cap.ravel()
+        limited = np.isfinite(flat_cap[cell])
+        rows, row_cells = np.unique(cell[limited], return_inverse=True)
+        a_cap = sparse.csr_matrix((np.ones(row_cells.size), (row_cells, owner[limited])),
+                                  shape=(rows.size, n_vars))
+        constraints.append(LinearConstraint(a_cap, -np.inf, flat_cap[rows]))
+        res = milp(np.concatenate(costs), integrality=np.ones(n_vars), bounds=Bounds(0, 1),
+                   constraints=constraints,
+                   options={"time_limit": max(0.05, seconds), "mip_rel_gap": mip_rel_gap})
         if res.x is None:
             return None
+        x = res.x > 0.5
         chosen: list[Placement | None] = [None] * len(self.jobs)
-        for k in np.flatnonzero(res.x[:len(self.col_cost)] > 0.5):
-            chosen[self.col_job[k]] = self._as_placement(k)
-        return chosen
+        for interruptible, j, r, where, ids in decode:
+            if interruptible:
+                if x[ids[0]]:
+                    chosen[j] = self._placement(j, r, where[x[ids[1:]]])
+            else:
+                for k in np.flatnonzero(x[ids]).tolist():
+                    start = int(where[k])
+                    chosen[j] = self._placement(j, int(r[k]), np.arange(start, start + self.jobs[j].runtime_slots))
+        bound = getattr(res, "mip_dual_bound", None)
+        lower = float(bound) if bound is not None and np.isfinite(bound) else -math.inf
+        return chosen, min(max(lower, 0.0), float(res.fun)), "milp"
 
-    def _greedy(self, x_lp: np.ndarray | None) -> list[Placement | None]:
-        """Jobs in order (largest LP weight first, or largest energy first), each at its
-        cheapest placement that still fits: the LP's own column when it fits, else a fresh one."""
-        n_jobs = len(self.jobs)
-        used = np.zeros(self.shape)
-        chosen: list[Placement | None] = [None] * n_jobs
-        preferred: dict[int, tuple[float, int]] = {}
-        if x_lp is not None:
-            for k, weight in enumerate(x_lp[:len(self.col_cost)]):
-                j = self.col_job[k]
-                if weight > preferred.get(j, (0.0, -1))[0]:
-                    preferred[j] = (weight, k)
-            order = sorted(range(n_jobs), key=lambda j: -preferred.get(j, (0.0, -1))[0])
-        else:
-            order = sorted(range(n_jobs), key=lambda j: -self.jobs[j].energy_kwh_per_slot * self.jobs[j].runtime_slots)
-        for j in order:
-            job = self.jobs[j]
-            if j in preferred:
-                k = preferred[j][1]
-                r, s = self.col_region[k], self.col_slots[k]
-                if (used[r, s] + 1 <= self.cap[r, s]).all():
-                    used[r, s] += 1
-                    chosen[j] = self._as_placement(k)
-                    continue
-            full = np.where(used + 1 <= self.cap, self.intensity, np.nan)
-            costs, slots = _region_bests(full, job)
+    # ----------------------------------------------------------------- Lagrangian relaxation
+    def _relaxed(self, prices: np.ndarray) -> tuple[float, dict[int, Pick], np.ndarray]:
+        """Every job at its cheapest placement under slot `prices`, capacity ignored: the sum
+        of those priced grams, the placements and the resulting jobs per (region, slot)."""
+        n_regions, n_slots = self.shape
+        picks: dict[int, Pick] = {}
+        value = 0.0
+        starts_diff = np.zeros((n_regions, n_slots + 1))
+        if self.contiguous.size:
+            running = np.zeros((n_regions, n_slots + 1))
+            np.cumsum(prices, axis=1, out=running[:, 1:])
+            priced = self.base + (running[:, self.ends] - running[:, self.starts])
+            flat = priced.transpose(1, 0, 2).reshape(self.contiguous.size, -1)
+            k = np.argmin(flat, axis=1)
+            best = flat[np.arange(self.contiguous.size), k]
+            ok = np.flatnonzero(np.isfinite(best))
+            value += float(np.minimum(best[ok], self.penalty).sum())
+            region, column = np.divmod(k[ok], self.width)
+            start = self.starts[ok, column]
+            runtime = self.runtime[ok]
+            np.add.at(starts_diff, (region, start), 1.0)
+            np.add.at(starts_diff, (region, start + runtime), -1.0)
+            for i, r, s, d in zip(ok.tolist(), region.tolist(), start.tolist(), runtime.tolist()):
+                picks[int(self.contiguous[i])] = (r, np.arange(s, s + d))
+        usage = np.cumsum(starts_diff, axis=1)[:, :n_slots]
+        for j in self.interrupted:
+            if not self.placeable[j]:
+                continue
+            costs, slots = _region_bests(self.intensity, self.jobs[j], prices)
             costs = costs + self.transfer[j]
             r = int(np.argmin(costs))
-            if np.isfinite(costs[r]):
-                used[r, slots[r]] += 1
-                chosen[j] = _placement(self.intensity, job, r, slots[r], self.transfer[j])
-        return chosen
+            value += float(min(costs[r], self.penalty))
+            picks[j] = (r, slots[r])
+            usage[r, slots[r]] += 1
+        return value, picks, usage
+
+    def solve_lagrangian(self, deadline: float, rel_gap: float):
+        """Subgradient ascent on the slot prices (Polyak steps towards the best schedule so
+        far), repairing relaxed placements into schedules while time remains."""
+        finite = np.isfinite(self.cap)
+        cap = np.where(finite, self.cap, 0.0)
+        prices = np.zeros(self.shape)
+        value, picks, usage = self._relaxed(prices)
+        lower = value                       # prices 0: every job alone
+        best_sched = self._repair(picks, prices)
+        upper = self._cost(best_sched)
+        theta, stale, rounds = 1.0, 0, 0
+        repair_seconds = 0.0
+        while _gap(upper, lower) > rel_gap:
+            excess = np.where(finite, usage - cap, 0.0)
+            excess[(prices <= 0) & (excess < 0)] = 0.0   # projected: a free slot cannot get cheaper
+            norm = float((excess * excess).sum())
+            if norm == 0:
+                break
+            prices = np.maximum(0.0, prices + theta * (upper - lower) / norm * excess)
+            tick = time.perf_counter()
+            if tick + 0.05 > deadline:
+                break
+            value, picks, usage = self._relaxed(prices)
+            bound = value - float((prices * cap).sum())
+            if bound > lower:
+                lower, stale = bound, 0
+            else:
+                stale += 1
+                if stale >= 3:
+                    theta, stale = theta / 2, 0
+            rounds += 1
+            if rounds % 4 == 0 and time.perf_counter() + repair_seconds < deadline:
+                tick = time.perf_counter()
+                sched = self._repair(picks, prices)
+                repair_seconds = time.perf_counter() - tick
+                cost = self._cost(sched)
+                if cost < upper:
+                    upper, best_sched = cost, sched
+        chosen = [None if p is None else self._placement(j, p[0], p[1]) for j, p in enumerate(best_sched)]
+        return chosen, lower, "lagrangian"
+
+    def _cost_of(self, j: int, pick: Pick) -> float:
+        r, slots = pick
+        return float(self.jobs[j].energy_kwh_per_slot * self.intensity[r, slots].sum() + self.transfer[j][r])
+
+    def _cost(self, sched: list[Pick | None]) -> float:
+        return sum((self.penalty if ok else 0.0) if p is None else self._cost_of(j, p)
+                   for j, (p, ok) in enumerate(zip(sched, self.placeable)))
+
+    def _cheapest_fit(self, j: int, used: np.ndarray, prices: np.ndarray | None) -> Pick | None:
+        """The job's cheapest placement (with `prices`, if given) in the room `used` leaves."""
+        costs, slots = _region_bests(self.intensity, self.jobs[j], prices, room=used < self.cap)
+        costs = costs + self.transfer[j]
+        r = int(np.argmin(costs))
+        return (r, slots[r]) if np.isfinite(costs[r]) else None
+
+    def _repair(self, picks: dict[int, Pick], prices: np.ndarray) -> list[Pick | None]:
+        """A schedule that fits: relaxed placements kept where they fit (largest jobs first),
+        the others at their cheapest priced placement in the room left; then each job not at
+        its own optimum is moved to its cheapest true-cost placement given all others."""
+        used = np.zeros(self.shape)
+        sched: list[Pick | None] = [None] * len(self.jobs)
+        for j in self.order:
+            p = picks.get(j)
+            if p is not None and (used[p[0], p[1]] < self.cap[p[0], p[1]]).all():
+                used[p[0], p[1]] += 1
+                sched[j] = p
+        for j in self.order:
+            if sched[j] is None:
+                sched[j] = self._cheapest_fit(j, used, prices)
+                if sched[j] is not None:
+                    used[sched[j][0], sched[j][1]] += 1
+        for j in self.order:
+            own = self.singles[j].best.total_g
+            current = None if sched[j] is None else self._cost_of(j, sched[j])
+            if current is not None and current <= own + 1e-9 * max(1.0, own):
+                continue
+            if sched[j] is not None:
+                used[sched[j][0], sched[j][1]] -= 1
+            better = self._cheapest_fit(j, used, None)
+            if better is not None and (current is None or self._cost_of(j, better) < current):
+                sched[j] = better
+            if sched[j] is not None:
+                used[sched[j][0], sched[j][1]] += 1
+        return sched
