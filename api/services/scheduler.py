@@ -39,7 +39,7 @@ MIN_SLOT_COVERAGE = 0.5
 # Capacity the engine treats as unlimited.
 UNLIMITED = math.inf
 # Original-service data-source names that mean "let the project choose" or a source of ours.
-SOURCE_ALIASES = {"c3lab": None, "default": None, "emap": "ELECTRICITYMAPS", "electricitymaps": "ELECTRICITYMAPS"}
+SOURCE_ALIASES = {"c3lab": None, "azure": None, "default": None, "emap": "ELECTRICITYMAPS", "electricitymaps": "ELECTRICITYMAPS"}
 
 
 # --------------------------------------------------------------------------- locations
@@ -343,61 +343,82 @@ def iso(moment: datetime | None) -> str | None:
 MAX_WINDOW = timedelta(days=31)
 
 
-def plan(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
-         now: datetime, horizon_end: datetime | None = None) -> dict:
-    """Schedule one workload (all its runs at once, under its candidates' capacities) and
-    answer where and when each run goes, what it emits, and against what."""
-    candidates, origin, warnings = workload_places(locator, workload, prefix)
-    places = list(candidates)
+@dataclass
+class Solved:
+    """One workload scheduled: the problem on its grid, the data, the engine's result."""
+
+    problem: Problem
+    grid: Grid
+    data: dict[str, RegionData]
+    result: engine.ScheduleResult
+    origin: Place | None
+    warnings: list[str]
+
+
+def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
+          now: datetime, places: tuple[list[Place], Place | None, list[str]] | None = None) -> Solved:
+    """Schedule one workload: all its runs at once, under its candidates' capacities.
+    `places` (candidates, origin, warnings) replaces the workload's own when given."""
+    candidates, origin, warnings = places or workload_places(locator, workload, prefix)
+    rows = list(candidates)
     origin_row = None
     if origin is not None:
         same = [i for i, p in enumerate(candidates) if p.id.lower() == origin.id.lower()]
-        origin_row = same[0] if same else len(places)
+        origin_row = same[0] if same else len(rows)
         if not same:
-            places.append(origin)
-    runs = expand_runs(workload, prefix, horizon_end)
+            rows.append(origin)
+    runs = expand_runs(workload, prefix)
     start, end = min(r.earliest for r in runs), max(r.deadline for r in runs)
     if end - start > MAX_WINDOW:
         raise ApiError(400, "range_too_large", f"{prefix}schedule: the runs span {end - start}, over "
                        f"{MAX_WINDOW.days} days; shorten the horizon or the delay", f"{prefix}schedule")
     source = source_name(workload.carbon_data_source)
-    regions = sorted({p.region for p in places})
+    regions = sorted({p.region for p in rows})
     series = {r: pick_series(cur, r, source, start, end, now) for r in regions}
     grid = make_grid(list(series.values()), start, end)
     data = {r: region_data(cur, r, series[r], grid, factor_set, now) for r in regions}
-    intensity = np.vstack([data[p.region].values for p in places])
+    intensity = np.vstack([data[p.region].values for p in rows])
     jobs = build_jobs(workload, runs, grid, len(candidates), origin_row, count_transfer,
                       shift=workload.optimize_carbon)
-    problem = Problem(workload, places, len(candidates), origin_row, runs, jobs, warnings)
-    result = engine.schedule(intensity, jobs, capacities(places, len(candidates), grid.count))
-    warnings += [d.note for d in data.values() if d.note]
+    problem = Problem(workload, rows, len(candidates), origin_row, runs, jobs, warnings)
+    result = engine.schedule(intensity, jobs, capacities(rows, len(candidates), grid.count))
+    warnings = warnings + [d.note for d in data.values() if d.note]
     if workload.desired_renewable_ratio is not None:
         warnings.append("desired_renewable_ratio is not used: runs are placed by carbon intensity alone")
     if result.unplaced:
         warnings.append(f"{len(result.unplaced)} of {len(runs)} runs fit in no candidate: no data or no capacity "
                         "in their window")
+    return Solved(problem, grid, data, result, origin, warnings)
+
+
+def plan(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
+         now: datetime) -> dict:
+    """The native answer for one workload: where and when each run goes, what it emits, and
+    against what."""
+    solved = solve(cur, locator, workload, prefix, factor_set, count_transfer, now)
+    problem, grid, result, origin = solved.problem, solved.grid, solved.result, solved.origin
     return {
         "original_location": None if origin is None else {"location": origin.id, "region": origin.region},
         "candidates": [{"location": p.id, "region": p.region, "located_by": p.method, "capacity": p.capacity}
-                       for p in candidates],
-        "runs": [_run_doc(problem, grid, run, job_result) for run, job_result in zip(runs, result.results)],
+                       for p in problem.places[:problem.candidates]],
+        "runs": [_run_doc(problem, grid, run, job_result) for run, job_result in zip(problem.runs, result.results)],
         "totals": {"emissions_g": result.total_g, "run_now_g": result.baseline_g, "saving_g": result.saving_g,
                    "saving_percent": result.saving_pct},
         "solver": {"method": result.method, "optimal": result.optimal, "gap": result.gap,
                    "lower_bound_g": result.lower_bound_g, "seconds": result.seconds},
         "slot_minutes": int(grid.slot.total_seconds() // 60),
         "transfer_counted": count_transfer and origin is not None and workload.data_gb > 0,
-        "data": [data[r].doc(grid) for r in regions],
-        "warnings": warnings,
+        "data": [solved.data[r].doc(grid) for r in sorted(solved.data)],
+        "warnings": solved.warnings,
     }
 
 
-def expand_runs(workload: Workload, prefix: str, horizon_end: datetime | None = None) -> list[Run]:
+def expand_runs(workload: Workload, prefix: str) -> list[Run]:
     """The workload's runs (400 naming the schedule when there are too many or none)."""
     from api.models.workload import TooManyRuns
 
     try:
-        runs = workload.runs(horizon_end)
+        runs = workload.runs()
     except TooManyRuns as exc:
         raise ApiError(400, "too_many_runs", f"{prefix}schedule.interval: {exc}", f"{prefix}schedule.interval") from None
     if not runs:
