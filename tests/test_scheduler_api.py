@@ -397,5 +397,128 @@ def test_the_scheduler_endpoints_are_in_the_openapi_document(client):
     paths = client.get("/openapi.json").get_json()["paths"]
     assert "requestBody" in paths["/carbon-aware-scheduler/"]["post"]
     assert "get" in paths["/carbon-aware-scheduler/best-window/"]
+    assert "requestBody" in paths["/legacy/carbon-aware-scheduler/"]["get"]
     assert {p["name"] for p in paths["/carbon-aware-scheduler/best-window/"]["get"]["parameters"]} >= {
         "duration", "start", "end", "region", "interruptible"}
+
+
+# -- GET /legacy/carbon-aware-scheduler/: the original's body and answer ----------------------
+
+# Keys the original's api/routes/carbon_aware_scheduler.py and helpers/carbon_intensity.py answer with.
+ORIGINAL_KEYS = {"request", "original-region", "isos", "warnings", "details", "optimal-regions", "weighted-scores",
+                 "raw-scores"}
+ORIGINAL_SCORES = {"energy-usage", "carbon-emission", "carbon-emission-from-compute",
+                   "carbon-emission-from-migration", "wan-network-usage", "energy-usage-unit", "carbon-emission-unit"}
+ORIGINAL_DETAILS = {"timings", "emission_rates", "emission_integral", "route", "route.hop_count"}
+ORIGINAL_TIMINGS = {"input_transfer_start", "input_transfer_duration", "input_transfer_end", "compute_start",
+                    "compute_duration", "compute_end", "output_transfer_start", "output_transfer_duration",
+                    "output_transfer_end", "min_start", "max_end", "total_transfer_time"}
+ORIGINAL_REQUEST = {"runtime", "schedule", "dataset", "original_location", "candidate_providers",
+                    "candidate_locations", "carbon_data_source", "use_prediction", "desired_renewable_ratio",
+                    "optimize_carbon", "only_emap_full_range_isos_for_network_hops", "watts_per_core", "core_count",
+                    "use_new_optimization", "carbon_accounting_mode", "inter_region_route_source",
+                    "network_hop_carbon_estimation_heuristic",
+                    "network_hop_carbon_estimation_minimum_known_carbon_power_ratio",
+                    "network_hop_carbon_estimation_route_average_ratio_threshold",
+                    "network_hop_carbon_estimation_distance_km_threshold"}
+
+
+def original_body(**fields) -> dict:
+    """A request as the original's clients sent it (its README's example shape)."""
+    body = {"runtime": 3600, "schedule": {"type": "onetime", "start_time": DAY, "interval": None, "max_delay": 6 * 3600},
+            "dataset": {"input_size_gb": 0, "output_size_gb": 0},
+            "candidate_locations": [{"id": "AWS:us-west-1"}, {"id": "AWS:us-east-1"}],
+            "original_location": "AWS:us-west-1"}
+    body.update(fields)
+    return body
+
+
+def legacy(client, body):
+    response = client.get("/legacy/carbon-aware-scheduler/", json=body)
+    return response.status_code, response.get_json()
+
+
+def test_legacy_answer_has_the_original_shape_and_the_engine_numbers(client):
+    status, body = legacy(client, original_body())
+    assert status == 200, body
+    assert set(body) == ORIGINAL_KEYS
+    assert body["original-region"] == "AWS:us-west-1"
+    assert set(body["isos"]) == {"AWS:us-west-1", "AWS:us-east-1"}
+    assert all(iso.startswith("watttime:") for iso in body["isos"].values())
+    assert set(body["request"]) >= ORIGINAL_REQUEST
+    assert (body["request"]["runtime"], body["request"]["schedule"]["max_delay"]) == ("01:00:00", "06:00:00")
+    kwh = 0.005  # the original's default: 5 W per core, one core, one hour
+    for label, region in (("AWS:us-west-1", "CISO"), ("AWS:us-east-1", "PJM")):
+        scores = body["raw-scores"][label]
+        assert set(scores) == ORIGINAL_SCORES
+        _, total = best_window(stored_hours(client, region, DAY, 7), 1)
+        assert scores["carbon-emission"] == pytest.approx(kwh * total)
+        assert (scores["energy-usage"], scores["wan-network-usage"]) == (pytest.approx(kwh), 0)
+        assert (scores["energy-usage-unit"], scores["carbon-emission-unit"]) == ("kWh", "gCO2")
+        assert body["weighted-scores"][label] == pytest.approx((1000 * kwh + scores["carbon-emission"]) / 3)
+        details = body["details"][label]
+        assert set(details) == ORIGINAL_DETAILS
+        (timing,) = details["timings"]
+        assert set(timing) == ORIGINAL_TIMINGS
+        assert (timing["compute_duration"], timing["total_transfer_time"]) == ("01:00:00", "00:00:00")
+        assert timing["min_start"] == DAY and timing["max_end"] == at(7)
+        assert set(details["emission_rates"]) == {"compute", "transfer", "transfer.network", "transfer.endpoint"}
+        assert len(details["emission_rates"]["compute"]) == 7
+    ratings = [entry["rating"] for entry in body["optimal-regions"]]
+    assert ratings == sorted(ratings) and ratings[0] == min(body["weighted-scores"].values())
+    assert body["optimal-regions"][0]["candidates"] == [min(body["weighted-scores"], key=body["weighted-scores"].get)]
+
+
+def test_legacy_counts_transfer_in_compute_and_network_mode(client):
+    status, body = legacy(client, original_body(dataset={"input_size_gb": 100, "output_size_gb": 25},
+                                                carbon_accounting_mode="compute-and-network"))
+    assert status == 200, body
+    east = body["raw-scores"]["AWS:us-east-1"]
+    assert east["carbon-emission-from-migration"] > 0 and east["wan-network-usage"] == 125
+    assert body["raw-scores"]["AWS:us-west-1"]["carbon-emission-from-migration"] == 0  # the data is there
+    timing = body["details"]["AWS:us-east-1"]["timings"][0]
+    assert (timing["input_transfer_duration"], timing["output_transfer_duration"]) == ("00:13:20", "00:03:20")
+
+
+def test_legacy_poisson_schedule_answers_where_the_original_crashed(client):
+    status, body = legacy(client, original_body(schedule={"type": "poisson", "start_time": DAY, "interval": 4 * 3600,
+                                                          "max_delay": 3600}))
+    assert status == 200, body
+    runs = len(body["details"]["AWS:us-west-1"]["timings"])
+    assert runs >= 1
+    assert body["raw-scores"]["AWS:us-west-1"]["energy-usage"] == pytest.approx(0.005 * runs)
+
+
+def test_legacy_without_original_location_answers_where_the_original_crashed(client):
+    request = original_body()
+    del request["original_location"]
+    status, body = legacy(client, request)
+    assert status == 200, body
+    assert body["original-region"] is None and set(body["raw-scores"]) == {"AWS:us-west-1", "AWS:us-east-1"}
+
+
+def test_legacy_with_electricity_maps_names_its_zones(client):
+    status, body = legacy(client, original_body(carbon_data_source="emap"))
+    assert status == 200, body
+    assert body["isos"] == {"AWS:us-west-1": "emap:US-CAL-CISO", "AWS:us-east-1": "emap:US-MIDA-PJM"}
+
+
+@pytest.mark.parametrize("change, field", [
+    ({"runtime": 0}, "runtime"),
+    ({"candidate_locations": []}, "candidate_locations"),
+    ({"schedule": {"type": "weekly", "start_time": DAY}}, "schedule.type"),
+    ({"candidate_providers": ["AWS"], "candidate_locations": [], "original_location": "gcloud:us-west1"},
+     "original_location"),
+])
+def test_legacy_errors_are_400_naming_the_field(client, change, field):
+    status, body = legacy(client, original_body(**change))
+    assert status == 400, body
+    assert body["error"]["parameter"] == field
+
+
+def test_legacy_with_no_data_anywhere_is_the_original_no_viable_candidate(client):
+    status, body = legacy(client, original_body(schedule={"type": "onetime", "start_time": "2019-06-01T00:00:00Z",
+                                                          "max_delay": 0}))
+    assert status == 400
+    assert body["error"] == "No viable candidate"
+    assert set(body["warnings"]) >= {"AWS:us-west-1", "AWS:us-east-1"}

@@ -7,10 +7,11 @@ from api.routes.cloud_locations import CloudLocations, CloudProviders
 from api.routes.energy_mixture import EnergyMixture
 from api.routes.forecast import CarbonIntensityForecast
 from api.routes.health import Health
+from api.routes.legacy.carbon_aware_scheduler import LegacyCarbonAwareScheduler
 from api.routes.metrics import Metrics
 from api.routes.openapi import Docs, OpenApi
 from api.routes.regions import Regions
 
 ROUTES = (BalancingAuthority, CarbonIntensity, CarbonIntensityForecast, EnergyMixture, Regions, CloudProviders, CloudLocations,
           Health, Metrics, OpenApi, Docs, CarbonAwareScheduler,
-          BestWindow)
+          BestWindow, LegacyCarbonAwareScheduler)
