@@ -262,6 +262,9 @@ def test_providers_expand_to_their_us_regions(client):
     (workload(candidate_providers=["AWS"]), "candidate_locations"),
     ([workload(), workload(schedule={"type": "uniform-random", "start_time": DAY})], "1.schedule.interval"),
     (workload(schedule={"type": "uniform-random", "start_time": DAY, "interval": 1}), "schedule.interval"),
+    (workload(schedule={"type": "onetime", "start_time": "9999-12-31T23:00:00Z"}), "schedule"),
+    (workload(schedule={"type": "onetime", "start_time": DAY, "max_delay": 40 * 86400}), "schedule"),
+    (workload(runtime=10**15), "runtime"),
 ])
 def test_bad_workloads_answer_400_naming_the_field(client, body, field):
     status, answer = post(client, body)
@@ -278,6 +281,7 @@ def test_a_body_that_is_not_json_is_refused(client):
 def test_a_source_without_data_for_a_region_is_a_404(client):
     status, answer = post(client, workload(carbon_data_source="NYISO"))
     assert status == 404 and answer["error"]["code"] == "unknown_source"
+    assert answer["error"]["parameter"] == "carbon_data_source"
 
 
 def test_a_source_without_data_in_the_window_places_nothing_and_says_why(client):
@@ -386,6 +390,7 @@ def test_best_window_for_a_cloud_location_and_interruptible(client):
     ({"region": "CISO", "start": DAY, "end": at(-1), "duration": 60}, "end"),
     ({"region": "CISO", "start": "2022-06-01T00:00:00", "end": at(24), "duration": 60}, "start"),
     ({"start": DAY, "end": at(24), "duration": 60}, "region"),
+    ({"region": "CISO", "start": "9999-12-31T00:00:00Z", "end": "9999-12-31T23:00:00Z", "duration": 60}, "end"),
 ])
 def test_best_window_errors_name_the_parameter(client, params, field):
     status, body = best(client, **params)
