@@ -353,9 +353,10 @@ def best_placements(intensity: np.ndarray, job: Job,
 # Largest time-indexed model (non-zeros of its capacity rows) solved directly as one MILP;
 # beyond it the Lagrangian relaxation bounds the optimum and a repair heuristic schedules.
 COMPACT_MAX_NONZEROS = 300_000
-THETA_START, THETA_PATIENCE = 2.0, 5   # subgradient step factor; halved after this many rounds without progress
+THETA_START, THETA_PATIENCE = 1.0, 5   # subgradient step factor; halved after this many rounds without progress
 TARGET_MARGIN = 0.05
-REPAIR_EVERY = 8                        # rounds between repairs of the relaxed placements
+FIRST_REPAIR = 4                        # round of the first repair (its time sets the reserve for the last)
+REPAIR_EVERY = 16                       # rounds between repairs of the relaxed placements
 
 
 def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
@@ -677,19 +678,17 @@ class _Problem:
         return value, picks, usage
 
     def solve_lagrangian(self, deadline: float, rel_gap: float):
-        """Subgradient ascent on the slot prices (Polyak steps towards the best schedule so
-        far), repairing relaxed placements into schedules now and then, and once more with the
-        prices of the best bound at the end."""
+        """Subgradient ascent on the slot prices (Polyak steps towards the best schedule's
+        cost, or 5 % above the bound before there is one), repairing the relaxed placements
+        into a schedule every few rounds and, with two improvement passes, once more at the
+        end with the prices of the best bound."""
         finite = np.isfinite(self.cap)
         cap = np.where(finite, self.cap, 0.0)
         prices = np.zeros(self.shape)
         value, picks, usage = self._relaxed(prices)
         lower, best_picks, best_prices = value, picks, prices   # prices 0: every job alone
-        tick = time.perf_counter()
-        best_sched = self._repair(picks, prices)
-        repair_seconds = time.perf_counter() - tick
-        upper = self._cost(best_sched)
-        theta, stale, rounds = THETA_START, 0, 0
+        upper, best_sched = math.inf, None
+        theta, stale, rounds, repair_seconds = THETA_START, 0, 0, 0.0
         while _gap(upper, lower) > rel_gap:
             excess = np.where(finite, usage - cap, 0.0)
             excess[(prices <= 0) & (excess < 0)] = 0.0   # projected: a free slot cannot get cheaper
@@ -697,11 +696,12 @@ class _Problem:
             if norm == 0:                       # the relaxed placements fit as they are
                 upper, best_sched = self._better(picks, prices, upper, best_sched)
                 break
-            if time.perf_counter() + repair_seconds + 0.02 > deadline:
+            reserve = 2 * repair_seconds if repair_seconds else 0.5 * (deadline - time.perf_counter())
+            if time.perf_counter() + reserve + 0.02 > deadline:   # room for the last repair
                 break
-            # Polyak step towards the best schedule's cost, or 5 % above the bound while that
-            # cost still counts unplaced jobs' penalties (which would overshoot the prices)
-            target = min(upper, lower + TARGET_MARGIN * abs(lower) + 1e-9)
+            complete = best_sched is not None and all(p is not None or not ok
+                                                      for p, ok in zip(best_sched, self.placeable))
+            target = upper if complete else lower + TARGET_MARGIN * abs(lower) + 1e-9
             prices = np.maximum(0.0, prices + theta * (target - lower) / norm * excess)
             value, picks, usage = self._relaxed(prices)
             bound = value - float((prices * cap).sum())
@@ -712,18 +712,21 @@ class _Problem:
                 if stale >= THETA_PATIENCE:
                     theta, stale = theta / 2, 0
             rounds += 1
-            if rounds % REPAIR_EVERY == 0 and time.perf_counter() + 2 * repair_seconds < deadline:
+            if (rounds == FIRST_REPAIR or rounds % REPAIR_EVERY == 0) \
+                    and time.perf_counter() + 3 * repair_seconds < deadline:
+                tick = time.perf_counter()
                 upper, best_sched = self._better(picks, prices, upper, best_sched)
-        if rounds:
-            upper, best_sched = self._better(best_picks, best_prices, upper, best_sched)
+                repair_seconds = time.perf_counter() - tick
+        if best_sched is None or rounds:
+            upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, passes=2)
         chosen = [None if p is None else self._placement(j, p[0], p[1]) for j, p in enumerate(best_sched)]
         return chosen, lower, "lagrangian"
 
     def _better(self, picks: dict[int, Pick], prices: np.ndarray, upper: float,
-                best: list[Pick | None]) -> tuple[float, list[Pick | None]]:
-        sched = self._repair(picks, prices)
+                best: list[Pick | None], passes: int = 1) -> tuple[float, list[Pick | None]]:
+        sched = self._repair(picks, prices, passes)
         cost = self._cost(sched)
-        return (cost, sched) if cost < upper else (upper, best)
+        return (cost, sched) if best is None or cost < upper else (upper, best)
 
     def _cost_of(self, j: int, pick: Pick) -> float:
         r, slots = pick
@@ -757,10 +760,10 @@ class _Problem:
             return None
         return r, np.arange(lo + s, lo + s + d)
 
-    def _repair(self, picks: dict[int, Pick], prices: np.ndarray) -> list[Pick | None]:
+    def _repair(self, picks: dict[int, Pick], prices: np.ndarray, passes: int = 1) -> list[Pick | None]:
         """A schedule that fits: relaxed placements kept where they fit (largest jobs first),
-        the others at their cheapest priced placement in the room left; then each job not at
-        its own optimum is moved to its cheapest true-cost placement given all others."""
+        the others at their cheapest priced placement in the room left; then those others
+        (every job, if passes > 1) move to their cheapest true-cost placement given the rest."""
         used = np.zeros(self.shape)
         sched: list[Pick | None] = [None] * len(self.jobs)
         for j in self.order:
@@ -768,12 +771,12 @@ class _Problem:
             if p is not None and (used[p[0], p[1]] < self.cap[p[0], p[1]]).all():
                 used[p[0], p[1]] += 1
                 sched[j] = p
-        for j in self.order:
-            if sched[j] is None:
-                sched[j] = self._cheapest_fit(j, used, prices)
-                if sched[j] is not None:
-                    used[sched[j][0], sched[j][1]] += 1
-        for j in self.order:
+        displaced = [j for j in self.order if sched[j] is None]
+        for j in displaced:
+            sched[j] = self._cheapest_fit(j, used, prices)
+            if sched[j] is not None:
+                used[sched[j][0], sched[j][1]] += 1
+        for j in displaced if passes == 1 else [j for _ in range(passes) for j in self.order]:
             own = self.singles[j].best.total_g
             current = None if sched[j] is None else self._cost_of(j, sched[j])
             if current is not None and current <= own + 1e-9 * max(1.0, own):
