@@ -20,13 +20,19 @@ Calls:
 
 - ``best_placements(intensity, job) -> JobResult``: per allowed region the cheapest start (or,
   interruptible, the cheapest set of slots) in the window, ranked; plus the baseline.
-- ``schedule(intensity, jobs, capacity, time_limit=...) -> ScheduleResult``: all jobs at once
-  under capacity. Without binding capacity every job gets its own optimum (exact). Otherwise
-  column generation on the LP relaxation (HiGHS via scipy) gives a proven lower bound, and a
-  MILP (``scipy.optimize.milp``, HiGHS, time limit) over the generated placements, or LP
-  rounding / greedy past the limit, gives the schedule; ``gap`` is its distance to the bound.
+- ``schedule(intensity, jobs, capacity, time_limit=1.5) -> ScheduleResult``: all jobs at once
+  under capacity. Without binding capacity every job gets its own optimum (exact,
+  "independent"). Otherwise, when the time-indexed model is small (<= COMPACT_MAX_NONZEROS),
+  the exact MILP with ``scipy.optimize.milp`` (HiGHS) under the time limit ("milp"); else, or
+  if HiGHS found nothing in time, Lagrangian relaxation of the capacity rows (slot prices;
+  its value is the LP relaxation's bound at the best prices) with a repair heuristic
+  ("lagrangian"). ``lower_bound_g`` is always a proven bound and ``gap`` the distance to it.
+  Jobs that fit nowhere (no data in their window, or no room left) come back with
+  ``best=None`` and their index in ``unplaced``.
 - ``placement_emissions(intensity, job, region, slots)``: (compute_g, transfer_g) of any
-  placement, the one formula every result and test uses.
+  placement, the one formula every result and test uses; ``transfer_emissions(intensity,
+  job)`` per destination region; ``baseline(intensity, job)``.
+- Grid helpers: ``slot_of(grid_start, slot, moment, ceil=...)``, ``job_from_times(...)``.
 
 Outputs: ``Placement`` (region, slots, compute_g, transfer_g, total_g, segments),
 ``JobResult`` (best, ranked alternatives, baseline, saving_g, saving_pct), ``ScheduleResult``
