@@ -6,6 +6,8 @@ from flask_restful import Api
 
 from api import metrics, services
 from api.errors import install_error_handlers
+from api.routes.carbon_aware_sdk import CaseInsensitiveSdkPaths
+from api.services.carbon_aware_sdk import SdkProblem
 from api.services.location import Locator
 from api.spec import openapi_document
 from energy_data import __version__
@@ -31,5 +33,7 @@ def create_app(database_url: str | None = None, boundaries=None) -> Flask:
     for resource in ROUTES:
         api.add_resource(resource, resource.spec.rule, strict_slashes=False)
     install_error_handlers(app)
+    app.register_error_handler(SdkProblem, SdkProblem.response)
+    app.wsgi_app = CaseInsensitiveSdkPaths(app.wsgi_app)
     metrics.install(app)
     return app

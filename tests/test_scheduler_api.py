@@ -511,14 +511,19 @@ def test_legacy_with_electricity_maps_names_its_zones(client):
 @pytest.mark.parametrize("change, field", [
     ({"runtime": 0}, "runtime"),
     ({"candidate_locations": []}, "candidate_locations"),
-    ({"schedule": {"type": "weekly", "start_time": DAY}}, "schedule.type"),
-    ({"candidate_providers": ["AWS"], "candidate_locations": [], "original_location": "gcloud:us-west1"},
-     "original_location"),
+    ({"schedule": {"type": "weekly", "start_time": DAY}}, "schedule"),
 ])
-def test_legacy_errors_are_400_naming_the_field(client, change, field):
+def test_legacy_validation_errors_are_the_original_422_naming_the_field(client, change, field):
     status, body = legacy(client, original_body(**change))
+    assert status == 422, body
+    assert field in body["messages"]["json"]
+
+
+def test_legacy_original_location_outside_the_providers_is_a_400_naming_it(client):
+    status, body = legacy(client, original_body(candidate_providers=["AWS"], candidate_locations=[],
+                                                original_location="gcloud:us-west1"))
     assert status == 400, body
-    assert body["error"]["parameter"] == field
+    assert body["error"].startswith("original_location:") and body["code"] == "invalid_body"
 
 
 def test_legacy_with_no_data_anywhere_is_the_original_no_viable_candidate(client):
