@@ -104,8 +104,9 @@ def test_one_region_past_window_is_the_brute_force_optimum(client):
 def test_direct_factors_are_scheduled_on_the_direct_series(client):
     status, body = post(client, workload(), emission_factor_type="direct")
     assert status == 200, body
-    direct = np.array([p["carbon_intensity"] for p in client.get("/carbon-intensity/", query_string={
-        "region": "CISO", "start": DAY, "end": at(24), "emission_factor_type": "direct"}).get_json()["carbon_intensities"]])
+    answer = client.get("/carbon-intensity/", query_string={
+        "region": "CISO", "start": DAY, "end": at(24), "emission_factor_type": "direct"}).get_json()
+    direct = np.array([p["carbon_intensity"] for p in answer["carbon_intensities"]])
     start, total = best_window(direct, 3)
     chosen = body["schedules"][0]["runs"][0]["chosen"]
     assert (chosen["start"], chosen["emissions_g"]["compute"]) == (at(start), pytest.approx(2.0 * total))
@@ -430,7 +431,8 @@ ORIGINAL_REQUEST = {"runtime", "schedule", "dataset", "original_location", "cand
 
 def original_body(**fields) -> dict:
     """A request as the original's clients sent it (its README's example shape)."""
-    body = {"runtime": 3600, "schedule": {"type": "onetime", "start_time": DAY, "interval": None, "max_delay": 6 * 3600},
+    body = {"runtime": 3600,
+            "schedule": {"type": "onetime", "start_time": DAY, "interval": None, "max_delay": 6 * 3600},
             "dataset": {"input_size_gb": 0, "output_size_gb": 0},
             "candidate_locations": [{"id": "AWS:us-west-1"}, {"id": "AWS:us-east-1"}],
             "original_location": "AWS:us-west-1"}
