@@ -11,6 +11,8 @@ import numpy as np
 import pandas as pd
 import psycopg2
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from api import create_app
 from api.models.optimization_engine import DEFAULT_TRANSFER_KWH_PER_GB
@@ -534,3 +536,29 @@ def test_legacy_with_no_data_anywhere_is_the_original_no_viable_candidate(client
     assert status == 400
     assert body["error"] == "No viable candidate"
     assert set(body["warnings"]) >= {"AWS:us-west-1", "AWS:us-east-1"}
+
+
+# -- any past window: the answer is the brute-force optimum over the stored series ----------
+
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+@given(zone=st.sampled_from(sorted(REGIONS)), day=st.integers(0, 360), hour=st.integers(0, 23),
+       runtime_hours=st.integers(1, 8), slack_hours=st.integers(0, 30), interruptible=st.booleans())
+def test_any_past_window_is_the_brute_force_optimum(client, zone, day, hour, runtime_hours, slack_hours,
+                                                    interruptible):
+    start = (datetime(2022, 1, 1, tzinfo=timezone.utc) + timedelta(days=day, hours=hour)).isoformat()
+    body = workload(runtime=runtime_hours * 3600, interruptible=interruptible, candidate_locations=[{"id": zone}],
+                    original_location=zone, schedule={"type": "onetime", "start_time": start,
+                                                      "max_delay": slack_hours * 3600})
+    status, answer = post(client, body)
+    assert status == 200, answer
+    run = answer["schedules"][0]["runs"][0]
+    values = stored_hours(client, REGIONS[zone], start, runtime_hours + slack_hours)
+    if interruptible:
+        cheapest = np.sort(np.argsort(values, kind="stable")[:runtime_hours])
+        total, first = values[cheapest].sum(), int(cheapest[0])
+    else:
+        first, total = best_window(values, runtime_hours)
+    assert run["chosen"]["emissions_g"]["compute"] == pytest.approx(2.0 * total)
+    assert run["chosen"]["start"] == at(first, start)
+    assert run["run_now"]["emissions_g"]["compute"] == pytest.approx(2.0 * values[:runtime_hours].sum())
+    assert run["saving_g"] >= -1e-9
