@@ -20,7 +20,7 @@ Calls:
 
 - ``best_placements(intensity, job) -> JobResult``: per allowed region the cheapest start (or,
   interruptible, the cheapest set of slots) in the window, ranked; plus the baseline.
-- ``schedule(intensity, jobs, capacity, time_limit=1.5) -> ScheduleResult``: all jobs at once
+- ``schedule(intensity, jobs, capacity, time_limit=1.8) -> ScheduleResult``: all jobs at once
   under capacity. Without binding capacity every job gets its own optimum (exact,
   "independent"). Otherwise, when the time-indexed model is small (<= COMPACT_MAX_NONZEROS),
   the exact MILP with ``scipy.optimize.milp`` (HiGHS) under the time limit ("milp"); else, or
@@ -361,12 +361,11 @@ def best_placements(intensity: np.ndarray, job: Job,
 COMPACT_MAX_NONZEROS = 300_000
 THETA_START, THETA_PATIENCE = 1.0, 5   # subgradient step factor; halved after this many rounds without progress
 TARGET_MARGIN = 0.05
-FIRST_REPAIR = 4                        # round of the first repair (its time sets the reserve for the last)
-REPAIR_EVERY = 16                       # rounds between repairs of the relaxed placements
+REPAIR_EVERY = 12                       # rounds between repairs of the relaxed placements
 
 
 def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
-             time_limit: float = 1.5, mip_rel_gap: float = 1e-4,
+             time_limit: float = 1.8, mip_rel_gap: float = 1e-4,
              transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB,
              exact: bool | None = None) -> ScheduleResult:
     """Place all jobs at once, each in one region, minimising total emissions under
@@ -697,7 +696,9 @@ class _Problem:
         value, picks, usage = self._relaxed(prices)
         lower, best_picks, best_prices = value, picks, prices   # prices 0: every job alone
         upper, best_sched = math.inf, None
-        theta, stale, rounds, repair_seconds = THETA_START, 0, 0, 0.0
+        theta, stale, rounds = THETA_START, 0, 0
+        reserve = 0.25 * (deadline - time.perf_counter())   # for the last repair, until one is timed
+        self.place_seconds = None
         while _gap(upper, lower) > rel_gap:
             excess = np.where(finite, usage - cap, 0.0)
             excess[(prices <= 0) & (excess < 0)] = 0.0   # projected: a free slot cannot get cheaper
@@ -705,8 +706,7 @@ class _Problem:
             if norm == 0:                       # the relaxed placements fit as they are
                 upper, best_sched = self._better(picks, prices, upper, best_sched)
                 break
-            reserve = 2 * repair_seconds if repair_seconds else 0.5 * (deadline - time.perf_counter())
-            if time.perf_counter() + reserve + 0.02 > deadline:   # room for the last repair
+            if time.perf_counter() + reserve > deadline:     # room for the last repair
                 break
             complete = best_sched is not None and all(p is not None or not ok
                                                       for p, ok in zip(best_sched, self.placeable))
@@ -721,11 +721,9 @@ class _Problem:
                 if stale >= THETA_PATIENCE:
                     theta, stale = theta / 2, 0
             rounds += 1
-            if (rounds == FIRST_REPAIR or rounds % REPAIR_EVERY == 0) \
-                    and time.perf_counter() + 3 * repair_seconds < deadline:
-                tick = time.perf_counter()
+            if rounds % REPAIR_EVERY == 0 and time.perf_counter() + 2 * reserve < deadline:
                 upper, best_sched = self._better(picks, prices, upper, best_sched)
-                repair_seconds = time.perf_counter() - tick
+                reserve = 1.5 * self.place_seconds + 0.01
         if best_sched is None or rounds:
             upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, until=deadline)
         chosen = [None if p is None else self._placement(j, p[0], p[1]) for j, p in enumerate(best_sched)]
@@ -782,11 +780,13 @@ class _Problem:
                 used[p[0], p[1]] += 1
                 sched[j] = p
         displaced = [j for j in self.order if sched[j] is None]
+        tick = time.perf_counter()
         for j in displaced:
             sched[j] = self._cheapest_fit(j, used, prices)
             if sched[j] is not None:
                 used[sched[j][0], sched[j][1]] += 1
-        for n, j in enumerate(displaced if until is None else displaced + self.order):
+        self.place_seconds = time.perf_counter() - tick   # what a repair cannot skip
+        for n, j in enumerate(displaced if until is None else displaced + self.order + self.order):
             if until is not None and n % 32 == 0 and time.perf_counter() > until:
                 break
             own = self.singles[j].best.total_g
