@@ -2,6 +2,7 @@
 from api.routes.balancing_authority import BalancingAuthority
 from api.routes.carbon_intensity import CarbonIntensity
 from api.routes.cloud_locations import CloudLocations, CloudProviders
+from api.routes.emission_factors import EmissionFactors
 from api.routes.energy_mixture import EnergyMixture
 from api.routes.forecast import CarbonIntensityForecast
 from api.routes.health import Health
@@ -10,4 +11,4 @@ from api.routes.openapi import Docs, OpenApi
 from api.routes.regions import Regions
 
 ROUTES = (BalancingAuthority, CarbonIntensity, CarbonIntensityForecast, EnergyMixture, Regions, CloudProviders, CloudLocations,
-          Health, Metrics, OpenApi, Docs)
+          Health, Metrics, OpenApi, Docs, EmissionFactors)
