@@ -87,7 +87,9 @@ def test_replayed_fixtures_are_stored_with_their_intensity(db, shared_fixtures, 
         value, stored_total = intensity[key]
         assert stored_total == pytest.approx(total)
         discharging = any(mw > 0 and fuel in STORAGE for fuel, mw in mix)
-        if total > 0 and not discharging:  # discharge: see test_write_path and test_emission_factors
+        if discharging:  # discharge takes the charging hours' intensity: see test_write_path
+            assert (value is None) == (total == 0)
+        elif total > 0:
             assert value == pytest.approx(sum(mw * LIFECYCLE[f] for f, mw in generation) / total)
         else:
             assert value is None
