@@ -237,16 +237,24 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
 
 
-def _note_nuclear_filed_as_other(readings: pd.DataFrame, anomalies: list[Anomaly]) -> None:
-    """Count the hours of a nuclear respondent with its nuclear output under OTH (see
-    NUCLEAR_RESPONDENTS); stored as reported, the intensity then charges it as other."""
+def nuclear_filed_as_other(readings: pd.DataFrame) -> pd.Series:
+    """Per (region, timestamp) of nuclear respondents: True where the nuclear output seems
+    filed under OTH (see NUCLEAR_RESPONDENTS). Also used by scripts/bench/agreement.py."""
     mix = readings[readings["region"].isin(NUCLEAR_RESPONDENTS) & readings["fuel"].isin(("nuclear", "other"))]
     if mix.empty:
-        return
+        return pd.Series(dtype=bool)
     wide = mix.pivot_table(index=["region", "timestamp"], columns="fuel", values="mw", aggfunc="sum")
     nuclear = wide["nuclear"].fillna(0.0) if "nuclear" in wide else pd.Series(0.0, index=wide.index)
     other = wide["other"] if "other" in wide else pd.Series(float("nan"), index=wide.index)
-    filed = (nuclear < NUCLEAR_FLOOR_MW) & (other >= OTHER_CEILING_MW)
+    return (nuclear < NUCLEAR_FLOOR_MW) & (other >= OTHER_CEILING_MW)
+
+
+def _note_nuclear_filed_as_other(readings: pd.DataFrame, anomalies: list[Anomaly]) -> None:
+    """Count the hours of a nuclear respondent with its nuclear output under OTH; stored as
+    reported, the intensity then charges it as other."""
+    filed = nuclear_filed_as_other(readings)
+    if not filed.any():
+        return
     for region, hours in filed[filed].groupby(level="region").size().items():
         when = filed[filed].xs(region, level="region").index
         note(anomalies, SOURCE, "nuclear_filed_as_other",
