@@ -11,7 +11,8 @@ from schemathesis.checks import positive_data_acceptance
 
 from api import create_app
 
-OPERATIONS = ("/carbon-intensity/", "/carbon-intensity/forecast/", "/energy-mixture/", "/balancing-authority/", "/regions/",
+OPERATIONS = ("/carbon-intensity/", "/carbon-intensity/forecast/", "/emission-factors/", "/energy-mixture/",
+              "/balancing-authority/", "/regions/",
               "/metadata/cloud-location/providers/", "/metadata/cloud-location/locations/{provider}/",
               "/health", "/metrics", "/docs")  # schemathesis leaves out the schema's own path
 
