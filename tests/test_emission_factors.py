@@ -238,3 +238,16 @@ def test_the_api_serves_both_factor_sets(db_url, source_id, client):
         answers[choice] = response.get_json()["carbon_intensities"][0]["carbon_intensity"]
     assert answers["ipcc"] == pytest.approx((820 + 490) / 2)
     assert answers["regional"] > answers["ipcc"] * 1.15
+
+
+def test_recompute_command_applies_a_factor_edited_by_hand(db, db_url, source_id, capsys):
+    from database.__main__ import main
+
+    write(db_url, source_id, [("ERCO", "2022-06-01T00:00Z", "gas", 100)])
+    with db.cursor() as cur:
+        cur.execute("UPDATE emission_factor SET g_per_kwh = 555 WHERE region_id = (SELECT id FROM region "
+                    "WHERE code = 'ERCO') AND fuel_id = 2 AND factor_set = 'lifecycle' AND valid_from = '2022-01-01Z'")
+        assert cur.rowcount == 1
+    assert main(["recompute-intensity"]) == 0
+    assert "recomputed 1 intervals" in capsys.readouterr().out
+    assert stored_intensity(db, "ERCO", "2022-06-01T00:00Z") == 555
