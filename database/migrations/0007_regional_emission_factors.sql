@@ -29,7 +29,8 @@
 -- NYIS coal after 2020 is what the zone file lists, though New York's last coal plant closed
 -- in 2020 (no coal generation is reported there since).
 
-ALTER TABLE emission_factor ADD COLUMN source text NOT NULL DEFAULT 'IPCC 2014';
+-- source: a short name of the figure's origin (the citation says where exactly).
+ALTER TABLE emission_factor ADD COLUMN source text NOT NULL DEFAULT 'unspecified';
 UPDATE emission_factor SET source = CASE
     WHEN citation LIKE 'IPCC%' THEN 'IPCC 2014'
     WHEN citation LIKE 'UK POST%' THEN 'UK POST 2014'
