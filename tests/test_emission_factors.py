@@ -251,3 +251,23 @@ def test_recompute_command_applies_a_factor_edited_by_hand(db, db_url, source_id
     assert main(["recompute-intensity"]) == 0
     assert "recomputed 1 intervals" in capsys.readouterr().out
     assert stored_intensity(db, "ERCO", "2022-06-01T00:00Z") == 555
+
+
+def test_a_migration_marked_for_it_recomputes_stored_intensities(db, db_url, source_id, tmp_path, monkeypatch):
+    from database import migrate
+
+    write(db_url, source_id, [("ERCO", "2022-06-01T00:00Z", "gas", 100)])
+    for path in migrate.migration_files():
+        (tmp_path / path.name).write_text(path.read_text())
+    (tmp_path / "0999_test_factor.sql").write_text(
+        f"{migrate.RECOMPUTE_MARKER}\nUPDATE emission_factor SET g_per_kwh = 444 WHERE region_id = "
+        "(SELECT id FROM region WHERE code = 'ERCO') AND fuel_id = 2 AND factor_set = 'lifecycle';\n")
+    monkeypatch.setattr(migrate, "MIGRATIONS", tmp_path)
+    conn = psycopg2.connect(db_url)
+    try:
+        assert migrate.migrate(conn) == ["0999_test_factor.sql"]
+    finally:
+        with conn, conn.cursor() as cur:
+            cur.execute("DELETE FROM schema_migration WHERE name = '0999_test_factor.sql'")
+        conn.close()
+    assert stored_intensity(db, "ERCO", "2022-06-01T00:00Z") == 444
