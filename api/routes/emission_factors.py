@@ -1,12 +1,12 @@
 """GET /emission-factors/: which emission factor answers each fuel of a region at a time, and why."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
 from api.answers import iso, json_answer, utc_now
 from api.params import LocationArgs, time_field
+from api.services import locator, pool
 from api.spec import Endpoint
 from database.emission_factors import AnsweringFactor, factors_at
 
@@ -55,11 +55,10 @@ class EmissionFactors(Resource):
 
     def get(self):
         args = self.spec.parse()
-        locator = current_app.config["LOCATOR"]
-        located = locator.locate(args)
+        located = locator().locate(args)
         at = args.get("at") or utc_now()
-        with current_app.config["POOL"].cursor() as cur:
-            factors = factors_at(cur, locator.region(located.region).id, at, args["emission_factor_type"],
+        with pool().cursor() as cur:
+            factors = factors_at(cur, locator().region(located.region).id, at, args["emission_factor_type"],
                                  args["emission_factors"])
         return json_answer({
             "region": located.region,
