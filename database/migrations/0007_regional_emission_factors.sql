@@ -25,6 +25,10 @@
 -- their own series); this project computes storage from the charging hours instead (see
 -- database/intensity.py). Wind, hydro and nuclear keep the IPCC medians everywhere.
 --
+-- Where a balancing authority has no plant of a fuel, the zone file lists a figure of a wider
+-- area, transcribed as listed: identical values across zones show it (oil in BPAT, PACW and
+-- AZPS; coal in NYIS and PACW after 2020; geothermal in most zones). They weigh nothing
+-- where the fuel generates nothing.
 -- HECO (Oahu) takes the zone US-HI (all of Hawaii): the only Hawaii file with factors.
 -- NYIS coal after 2020 is what the zone file lists, though New York's last coal plant closed
 -- in 2020 (no coal generation is reported there since).
