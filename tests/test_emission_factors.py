@@ -64,7 +64,7 @@ def test_every_regional_factor_has_a_source_a_citation_and_the_ipcc_upstream_add
                     "FROM emission_factor e JOIN fuel f ON f.id = e.fuel_id JOIN region r ON r.id = e.region_id")
         rows = cur.fetchall()
     assert {code for code, *_ in rows} == set(REGIONS)
-    assert all(source and "electricitymaps-contrib config/zones/" in citation or "EIA-930 OTH" in citation
+    assert all(source and ("electricitymaps-contrib config/zones/" in citation or "EIA-930 OTH" in citation)
                for *_, source, citation in rows)
     by_key = {(code, fuel, factor_set, valid_from): g for code, fuel, factor_set, valid_from, g, *_ in rows}
     checked = 0
