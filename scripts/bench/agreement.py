@@ -76,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'region':6} {'year':4} {'factors':8} {'hours':>5} {'corr':>13} {'ratio':>13} {'MAD g/kWh':>13}"
           f" {'flagged':>7} {'corr w/o':>8} {'ratio w/o':>9}")
     lags: list[str] = []
+    shares: list[str] = []
     for (region, year), path in sorted(eia.items()):
         pair = [p for (zone, y), p in em.items() if y == year and zones[(zone, y)] == region]
         if not pair:
@@ -87,7 +88,12 @@ def main(argv: list[str] | None = None) -> int:
         flagged_hours = set(flagged[flagged].index.get_level_values("timestamp")) if len(flagged) else set()
         for label, prefix in (("regional", ""), ("ipcc", "ipcc_")):
             print(_agreement_row(region, year, label, ours, theirs, prefix, flagged_hours))
+        shares.append(_share_row(region, year, ours, theirs, flagged_hours))
         lags.append(_lag_row(region, year, path, pair[0]))
+    print("\nlow-carbon share of generation (ours, production) against Electricity Maps' (consumption, flow-traced),"
+          " flagged hours left out")
+    for row in shares:
+        print(row)
     print("\nhour labels: SUN-weighted mean hour of the raw labels minus the solar noon at the fleet's longitude")
     print("(hour-end labels: about +0.5 h; hour-start labels: about -0.5 h)")
     for (region, year), path in sorted(eia.items()):
@@ -147,6 +153,15 @@ def _agreement_row(region: str, year: int, label: str, ours: pd.DataFrame, their
     (life, life_kept, hours, dropped), (direct, _, _, _) = cells["lifecycle"], cells["direct"]
     return (f"{region:6} {year:4} {label:8} {hours:5d} {life[0]:6.3f} [{direct[0]:5.3f}] {life[1]:6.3f} [{direct[1]:5.3f}]"
             f" {life[2]:6.1f} [{direct[2]:5.1f}] {dropped:7d} {life_kept[0]:8.3f} {life_kept[1]:9.3f}")
+
+
+def _share_row(region: str, year: int, ours: pd.DataFrame, theirs: pd.DataFrame, flagged: set) -> str:
+    """Where imports make the difference, consumption is cleaner (or dirtier) than production."""
+    joined = pd.concat([ours["low_carbon_share"] * 100, theirs["Low Carbon Percentage"]], axis=1,
+                       keys=["ours", "theirs"], sort=True).dropna()
+    joined = joined[~joined.index.isin(flagged)]
+    return (f"{region:6} {year}: ours {joined['ours'].mean():5.1f} %, Electricity Maps {joined['theirs'].mean():5.1f} %,"
+            f" correlation {joined['ours'].corr(joined['theirs']):.3f}")
 
 
 def _stats(joined: pd.DataFrame) -> tuple[float, float, float]:
