@@ -1,4 +1,4 @@
-"""python -m database {migrate,url,stop,prune-forecasts}"""
+"""python -m database {migrate,url,stop,recompute-intensity,prune-forecasts}"""
 from __future__ import annotations
 
 import argparse
@@ -11,9 +11,11 @@ from database.migrate import migrate
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m database", description=__doc__)
-    parser.add_argument("command", choices=("migrate", "url", "stop", "prune-forecasts"),
+    parser.add_argument("command", choices=("migrate", "url", "stop", "recompute-intensity", "prune-forecasts"),
                         help="migrate: apply pending migrations; url: print the database URL "
                              "(starting the embedded server if needed); stop: stop the embedded server; "
+                             "recompute-intensity: recompute every stored intensity from the current "
+                             "emission factors (after editing the emission_factor table by hand); "
                              "prune-forecasts: delete issued forecasts older than --keep-days (cron, daily)")
     parser.add_argument("--keep-days", type=int, default=30, metavar="N",
                         help="prune-forecasts: keep the forecasts issued in the last N days (default 30)")
@@ -27,6 +29,8 @@ def main(argv: list[str] | None = None) -> int:
             print("embedded PostgreSQL stopped" if stop_embedded() else "embedded PostgreSQL was not running")
         elif args.command == "prune-forecasts":
             print(f"deleted {_prune_forecasts(args.keep_days)} forecast(s) issued over {args.keep_days} days ago")
+        elif args.command == "recompute-intensity":
+            print(f"recomputed {_recompute()} intervals")
         else:
             conn = connect()
             try:
@@ -48,6 +52,17 @@ def _prune_forecasts(keep_days: int) -> int:
         migrate(conn)
         with conn, conn.cursor() as cur:
             return delete_issued_before(cur, datetime.now(timezone.utc) - timedelta(days=keep_days))
+    finally:
+        conn.close()
+
+
+def _recompute() -> int:
+    from database.emission_factors import recompute_intensities
+
+    conn = connect()
+    try:
+        with conn, conn.cursor() as cur:
+            return recompute_intensities(cur)
     finally:
         conn.close()
 
