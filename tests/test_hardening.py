@@ -167,9 +167,12 @@ def test_a_revision_that_drops_a_fuel_removes_it_and_recomputes_intensity(db, ei
                                       "WHERE f.name = 'coal' ORDER BY 1")]
     assert len(starts) == 3 and coal == [starts[0], starts[2]]
     totals = query(db, "SELECT total_mw, direct_g_per_kwh FROM carbon_intensity ORDER BY ts")
-    direct = {fuel: g for fuel, g in query(db, "SELECT f.name, e.g_per_kwh FROM emission_factor e "
-                                               "JOIN fuel f ON f.id = e.fuel_id WHERE e.factor_set = 'direct' "
-                                               "AND e.region_id IS NULL AND f.name IN ('gas', 'coal')")}
+    # The factor valid for PACW at that time: its own override first, as DESIGN.md says.
+    direct = {fuel: query(db, "SELECT e.g_per_kwh FROM emission_factor e JOIN fuel f ON f.id = e.fuel_id "
+                              "LEFT JOIN region r ON r.id = e.region_id WHERE e.factor_set = 'direct' "
+                              "AND f.name = %s AND (r.code = 'PACW' OR e.region_id IS NULL) AND e.valid_from <= %s "
+                              "ORDER BY e.region_id IS NULL, e.valid_from DESC LIMIT 1", fuel, starts[1])[0][0]
+              for fuel in ("gas", "coal")}
     assert totals[1] == pytest.approx((1500, 500 * direct["gas"] / 1500))
     assert totals[0] == totals[2] == pytest.approx((2000, (500 * direct["gas"] + 500 * direct["coal"]) / 2000))
     assert query(db, "SELECT row_count FROM series") == [(8,)]
