@@ -72,7 +72,8 @@ class FreshnessCollector:
 
 def render(pool: Pool) -> bytes:
     """The exposition text: request metrics (of every worker), then freshness."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if folder and os.path.isdir(folder):  # a folder gone (a gunicorn that ended) must not fail /metrics
         requests = CollectorRegistry()
         multiprocess.MultiProcessCollector(requests)
     else:
