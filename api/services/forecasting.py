@@ -2,7 +2,7 @@
 store what was issued (which is also the cache), and keep the model's measured error."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import pandas as pd
 
@@ -27,7 +27,8 @@ def history(cur, series: Series, factor_set: str, end: datetime) -> tuple[pd.Ser
     return intensity.dropna(), mix
 
 
-def issue(cur, series: Series, factor_set: str, issued_at: datetime, now: datetime) -> store.StoredForecast:
+def issue(cur, series: Series, factor_set: str, issued_at: datetime,
+          now: datetime | None = None) -> store.StoredForecast:
     """The forecast issued at the hour `issued_at` (reused while no newer data was written).
     Only the current hour's forecast is stored: the service's own schedule, one per hour; a
     past `issued_at` is computed on the fly, so no request can make the API write at will."""
@@ -37,6 +38,7 @@ def issue(cur, series: Series, factor_set: str, issued_at: datetime, now: dateti
         return stored
     intensity, mix = history(cur, series, factor_set, issued_at)
     made = model.forecast(intensity, issued_at, model.MAX_HORIZON_HOURS, mix)
+    now = now or datetime.now(timezone.utc)
     if issued_at < pd.Timestamp(now).floor("h"):
         return store.StoredForecast(None, series.region_id, series.source_id, factor_set,
                                     made.issued_at.to_pydatetime(), made.history_end.to_pydatetime(),

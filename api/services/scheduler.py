@@ -261,7 +261,7 @@ def _fill_forecast(cur, data: RegionData, grid: Grid, factor_set: str, now: date
         return
     issued_at = pd.Timestamp(now).floor("h").to_pydatetime()
     try:
-        issued = forecasting.issue(cur, series, factor_set, issued_at)
+        issued = forecasting.issue(cur, series, factor_set, issued_at, now)
     except forecast_model.NoHistory as exc:
         data.note = f"no forecast for {data.region}: {exc}"
         return
