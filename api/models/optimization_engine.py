@@ -434,18 +434,7 @@ def _result(singles: list[JobResult], chosen: list[Placement | None], lower: flo
                           time.perf_counter() - began, unplaced)
 
 
-Pick = tuple[int, np.ndarray]
-
-
-def _second_minus_first(values: np.ndarray, axis: int) -> np.ndarray:
-    """Along `axis`, second-smallest minus smallest (inf with fewer than two finite values)."""
-    if values.shape[axis] < 2:
-        return np.full(np.delete(values.shape, axis), np.inf)
-    two = np.partition(values, 1, axis=axis)
-    first, second = np.take(two, 0, axis=axis), np.take(two, 1, axis=axis)
-    with np.errstate(invalid="ignore"):
-        gap = second - first
-    return np.where(np.isfinite(gap), gap, np.inf)   # (region, slots) of one job, before it becomes a Placement
+Pick = tuple[int, np.ndarray]   # (region, slots) of one job, before it becomes a Placement
 
 
 class _Problem:
@@ -653,13 +642,11 @@ class _Problem:
         return chosen, min(max(lower, 0.0), float(res.fun)), "milp"
 
     # ----------------------------------------------------------------- Lagrangian relaxation
-    def _relaxed(self, prices: np.ndarray) -> tuple[float, dict[int, Pick], np.ndarray, np.ndarray]:
+    def _relaxed(self, prices: np.ndarray) -> tuple[float, dict[int, Pick], np.ndarray]:
         """Every job at its cheapest placement under slot `prices`, capacity ignored: the sum
-        of those priced grams, the placements, the resulting jobs per (region, slot), and per
-        job its regret (priced grams lost by going to its best other region)."""
+        of those priced grams, the placements and the resulting jobs per (region, slot)."""
         n_regions, n_slots = self.shape
         picks: dict[int, Pick] = {}
-        regret = np.full(len(self.jobs), np.inf)
         value = 0.0
         starts_diff = np.zeros((n_regions, n_slots + 1))
         if self.contiguous.size:
@@ -671,7 +658,6 @@ class _Problem:
             best = flat[np.arange(self.contiguous.size), k]
             ok = np.flatnonzero(np.isfinite(best))
             value += float(np.minimum(best[ok], self.penalty).sum())
-            regret[self.contiguous] = _second_minus_first(priced.min(axis=1), axis=1)
             column, region = np.divmod(k[ok], n_regions)
             start = self.starts[ok, column]
             runtime = self.runtime[ok]
@@ -686,7 +672,6 @@ class _Problem:
             cheapest = np.cumsum(ranked, axis=2)[:, np.arange(len(self.interrupted)), self.i_runtime - 1]
             totals = cheapest + self.i_transfer                                  # regions x jobs
             region = np.argmin(totals, axis=0)
-            regret[self.interrupted] = _second_minus_first(totals, axis=0)
             for i, r in enumerate(region.tolist()):
                 j = self.interrupted[i]
                 if not np.isfinite(totals[r, i]):
@@ -696,7 +681,7 @@ class _Problem:
                 slots = np.sort(self.i_slots[i, np.argpartition(priced[r, i], d - 1)[:d]])
                 picks[j] = (r, slots)
                 usage[r, slots] += 1
-        return value, picks, usage, regret
+        return value, picks, usage
 
     def solve_lagrangian(self, deadline: float, rel_gap: float):
         """Subgradient ascent on the slot prices (Polyak steps towards the best schedule's
@@ -706,8 +691,8 @@ class _Problem:
         finite = np.isfinite(self.cap)
         cap = np.where(finite, self.cap, 0.0)
         prices = np.zeros(self.shape)
-        value, picks, usage, regret = self._relaxed(prices)
-        lower, best = value, (picks, prices, regret)   # prices 0: every job alone
+        value, picks, usage = self._relaxed(prices)
+        lower, best_picks, best_prices = value, picks, prices   # prices 0: every job alone
         upper, best_sched = math.inf, None
         theta, stale, rounds = THETA_START, 0, 0
         reserve = 0.25 * (deadline - time.perf_counter())   # for the last repair, until one is timed
@@ -717,7 +702,7 @@ class _Problem:
             excess[(prices <= 0) & (excess < 0)] = 0.0   # projected: a free slot cannot get cheaper
             norm = float((excess * excess).sum())
             if norm == 0:                       # the relaxed placements fit as they are
-                upper, best_sched = self._better((picks, prices, regret), upper, best_sched)
+                upper, best_sched = self._better(picks, prices, upper, best_sched)
                 break
             if time.perf_counter() + reserve > deadline:     # room for the last repair
                 break
@@ -725,26 +710,26 @@ class _Problem:
                                                       for p, ok in zip(best_sched, self.placeable))
             target = upper if complete else lower + TARGET_MARGIN * abs(lower) + 1e-9
             prices = np.maximum(0.0, prices + theta * (target - lower) / norm * excess)
-            value, picks, usage, regret = self._relaxed(prices)
+            value, picks, usage = self._relaxed(prices)
             bound = value - float((prices * cap).sum())
             if bound > lower:
-                lower, best, stale = bound, (picks, prices, regret), 0
+                lower, best_picks, best_prices, stale = bound, picks, prices, 0
             else:
                 stale += 1
                 if stale >= THETA_PATIENCE:
                     theta, stale = theta / 2, 0
             rounds += 1
             if rounds % REPAIR_EVERY == 0 and time.perf_counter() + 2 * reserve < deadline:
-                upper, best_sched = self._better((picks, prices, regret), upper, best_sched)
+                upper, best_sched = self._better(picks, prices, upper, best_sched)
                 reserve = 1.5 * self.place_seconds + 0.01
         if best_sched is None or rounds:
-            upper, best_sched = self._better(best, upper, best_sched, until=deadline)
+            upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, until=deadline)
         chosen = [None if p is None else self._placement(j, p[0], p[1]) for j, p in enumerate(best_sched)]
         return chosen, lower, "lagrangian"
 
-    def _better(self, relaxed: tuple[dict[int, Pick], np.ndarray, np.ndarray], upper: float,
+    def _better(self, picks: dict[int, Pick], prices: np.ndarray, upper: float,
                 best: list[Pick | None], until: float | None = None) -> tuple[float, list[Pick | None]]:
-        sched = self._repair(*relaxed, until=until)
+        sched = self._repair(picks, prices, until)
         cost = self._cost(sched)
         return (cost, sched) if best is None or cost < upper else (upper, best)
 
@@ -780,16 +765,14 @@ class _Problem:
             return None
         return r, np.arange(lo + s, lo + s + d)
 
-    def _repair(self, picks: dict[int, Pick], prices: np.ndarray, regret: np.ndarray,
-                until: float | None = None) -> list[Pick | None]:
-        """A schedule that fits: relaxed placements kept where they fit (largest regret first),
+    def _repair(self, picks: dict[int, Pick], prices: np.ndarray, until: float | None = None) -> list[Pick | None]:
+        """A schedule that fits: relaxed placements kept where they fit (largest jobs first),
         the others at their cheapest priced placement in the room left; then those others
         (and, with `until`, every job until that time) move to their cheapest true-cost
         placement given the rest."""
         used = np.zeros(self.shape)
         sched: list[Pick | None] = [None] * len(self.jobs)
-        # who keeps a contested slot: the job that would lose most by moving region first
-        for j in sorted(self.order, key=lambda j: -regret[j]):
+        for j in self.order:
             p = picks.get(j)
             if p is not None and (used[p[0], p[1]] < self.cap[p[0], p[1]]).all():
                 used[p[0], p[1]] += 1
