@@ -361,6 +361,7 @@ def best_placements(intensity: np.ndarray, job: Job,
 COMPACT_MAX_NONZEROS = 300_000
 THETA_START, THETA_PATIENCE = 1.0, 5   # subgradient step factor; halved after this many rounds without progress
 TARGET_MARGIN = 0.05
+SMOOTHING = 0.8                         # weight of the past in the averaged prices repairs use
 REPAIR_EVERY = 12                       # rounds between repairs of the relaxed placements
 
 
@@ -695,6 +696,7 @@ class _Problem:
         lower, best_picks, best_prices = value, picks, prices   # prices 0: every job alone
         upper, best_sched = math.inf, None
         theta, stale, rounds = THETA_START, 0, 0
+        smooth = prices                      # moving average of the prices: steadier repairs
         reserve = 0.25 * (deadline - time.perf_counter())   # for the last repair, until one is timed
         self.place_seconds = None
         while _gap(upper, lower) > rel_gap:
@@ -710,6 +712,7 @@ class _Problem:
                                                       for p, ok in zip(best_sched, self.placeable))
             target = upper if complete else lower + TARGET_MARGIN * abs(lower) + 1e-9
             prices = np.maximum(0.0, prices + theta * (target - lower) / norm * excess)
+            smooth = SMOOTHING * smooth + (1 - SMOOTHING) * prices
             value, picks, usage = self._relaxed(prices)
             bound = value - float((prices * cap).sum())
             if bound > lower:
@@ -720,7 +723,7 @@ class _Problem:
                     theta, stale = theta / 2, 0
             rounds += 1
             if rounds % REPAIR_EVERY == 0 and time.perf_counter() + 2 * reserve < deadline:
-                upper, best_sched = self._better(picks, prices, upper, best_sched)
+                upper, best_sched = self._better(self._relaxed(smooth)[1], smooth, upper, best_sched)
                 reserve = 1.5 * self.place_seconds + 0.01
         if best_sched is None or rounds:
             upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, until=deadline)
