@@ -242,8 +242,9 @@ def _allowed(job: Job, n_regions: int) -> np.ndarray:
 
 def transfer_emissions(intensity: np.ndarray, job: Job,
                        kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB) -> np.ndarray:
-    """Transfer grams per destination region (0 at the origin, NaN where an end has no data
-    in the window): data_gb x kWh/GB x mean of the two ends' window-mean intensities."""
+    """Transfer grams per destination region (0 at the origin, NaN where the destination has
+    no data in the window): data_gb x kWh/GB x mean of the two ends' window-mean intensities
+    (the destination's alone when the origin has no data)."""
     intensity = _check_intensity(intensity)
     n_regions, n_slots = intensity.shape
     out = np.zeros(n_regions)
@@ -256,7 +257,9 @@ def transfer_emissions(intensity: np.ndarray, job: Job,
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(finite, window, 0.0).sum(axis=1) / counts
     means[counts == 0] = np.nan
-    out = job.data_gb * kwh_per_gb * (means + means[job.origin]) / 2.0
+    # an origin without data in the window: the destination's intensity stands for both ends
+    origin = means[job.origin] if np.isfinite(means[job.origin]) else means
+    out = job.data_gb * kwh_per_gb * (means + origin) / 2.0
     out[job.origin] = 0.0
     return out
 
