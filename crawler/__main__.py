@@ -1,4 +1,4 @@
-"""python -m crawler {run,backfill,parse,replay,status,export-payloads}: see README "Crawler"."""
+"""python -m crawler {run,backfill,parse,replay,status,import-emap-csv}: see README "Crawler"."""
 from __future__ import annotations
 
 import argparse
@@ -12,7 +12,7 @@ from pathlib import Path
 from crawler.crawl import REGISTRY, Crawler, Source, archived_payloads, get_source, staleness, utc_now
 from crawler.http import RedactingFilter
 from crawler.ingest import parse_payloads
-from crawler.model import Payload
+from crawler.model import ParseError, Payload
 from database.connection import DatabaseUnavailable
 
 
@@ -60,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
 
     status = sub.add_parser("status", help="one line per source: state, freshness, rows")
     status.set_defaults(handler=_status)
+
+    emap = sub.add_parser("import-emap-csv", help="import Electricity Maps data-portal CSV exports (hourly) as "
+                          "source ELECTRICITYMAPS; idempotent")
+    emap.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    emap.set_defaults(handler=_import_emap_csv)
     return parser
 
 
@@ -179,6 +184,46 @@ def _status(args: argparse.Namespace) -> int:
                   f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
         return 0
     return _with_crawler(show)
+
+
+def _import_emap_csv(args: argparse.Namespace) -> int:
+    """Parse every file (an unreadable one is reported and skipped), then write the rest in
+    one transaction: an unknown zone imports nothing."""
+    from crawler.parsers import electricitymaps_csv as emap
+    from database.connection import connect
+    from database.migrate import migrate
+    from database.reported import UnknownZone, source_id, write_reported_intensity
+
+    parts, failed = [], 0
+    for path in args.files:
+        if not path.is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            parts.append(emap.parse(read_payload(path)))
+        except ParseError as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            failed += 1
+    batch = emap.concat(parts)
+    for anomaly in batch.anomalies:
+        print(f"anomaly: {anomaly.kind} x{anomaly.count}: {anomaly.message}", file=sys.stderr)
+    conn = connect(application_name="energy-data import-emap-csv")
+    try:
+        migrate(conn)
+        with conn, conn.cursor() as cur:
+            counts = write_reported_intensity(cur, source_id(cur, "ELECTRICITYMAPS"), batch.rows,
+                                              batch.interval_minutes)
+    except UnknownZone as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    for region, rows in sorted((counts.by_region or {}).items()):
+        print(f"ELECTRICITYMAPS {region}: {rows} rows")
+    print(f"ELECTRICITYMAPS: {counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged; "
+          f"{batch.bad_rows} bad rows skipped" + (f"; {failed} file(s) not imported" if failed else ""))
+    return 1 if failed else 0
 
 
 def _every(source: Source) -> str:

@@ -77,3 +77,11 @@ def all_series(cur: Cursor, region_code: str | None = None) -> list[Series]:
         {"code": region_code},
     )
     return [Series(*row) for row in cur.fetchall()]
+
+
+def aliases_by_kind(cur: Cursor, code: str) -> dict[str, list[str]]:
+    """A region's aliases grouped by kind (legacy, electricitymaps, watttime, ...), each sorted."""
+    cur.execute(
+        "SELECT a.kind, array_agg(a.alias ORDER BY a.alias) FROM region_alias a JOIN region r ON r.id = a.region_id "
+        "WHERE r.code = %s GROUP BY a.kind", (code,))
+    return dict(cur.fetchall())

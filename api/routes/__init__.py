@@ -1,10 +1,13 @@
 """One Flask-RESTful resource per module; ROUTES is what the app serves and documents."""
 from api.routes.balancing_authority import BalancingAuthority
+from api.routes.carbon_aware_scheduler import CarbonAwareScheduler
+from api.routes.best_window import BestWindow
 from api.routes.carbon_intensity import CarbonIntensity
 from api.routes.cloud_locations import CloudLocations, CloudProviders
 from api.routes.energy_mixture import EnergyMixture
 from api.routes.forecast import CarbonIntensityForecast
 from api.routes.health import Health
+from api.routes.legacy.carbon_aware_scheduler import LegacyCarbonAwareScheduler
 from api.routes.metrics import Metrics
 from api.routes.openapi import Docs, OpenApi
 from api.routes.regions import Regions
@@ -18,7 +21,8 @@ from api.routes.carbon_aware_sdk.forecasts_current import CurrentForecast
 from api.routes.carbon_aware_sdk.locations import Locations
 
 ROUTES = (BalancingAuthority, CarbonIntensity, CarbonIntensityForecast, EnergyMixture, Regions, CloudProviders, CloudLocations,
-          Health, Metrics, OpenApi, Docs)
+          Health, Metrics, OpenApi, Docs, CarbonAwareScheduler,
+          BestWindow, LegacyCarbonAwareScheduler)
 # The Carbon Aware SDK's routes, at its own paths.
 SDK_ROUTES = (EmissionsByLocation, EmissionsByLocations, BestEmissions, CurrentForecast, BatchForecast,
               AverageCarbonIntensity, AverageCarbonIntensityBatch, Locations)
