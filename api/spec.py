@@ -12,6 +12,7 @@ from marshmallow import RAISE, Schema, fields
 from webargs.flaskparser import FlaskParser
 
 from api.errors import ApiError
+from api.params import unknown_parameter_message
 
 MAX_QUERY_STRING = 2048
 
@@ -22,7 +23,7 @@ class _Parser(FlaskParser):
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         parameter, messages = _first_problem(error.messages)
         if messages == ["Unknown field."]:
-            raise ApiError(400, "unknown_parameter", f"unknown parameter {parameter!r}", parameter)
+            raise ApiError(400, "unknown_parameter", unknown_parameter_message(parameter), parameter)
         raise ApiError(400, "invalid_parameter", f"{parameter}: {' '.join(messages)}", parameter)
 
 
@@ -51,7 +52,7 @@ class Endpoint:
 
     path: str
     summary: str
-    response: type[Schema] | None  # None: not JSON described by a schema (text, HTML, the spec itself)
+    response: type[Schema] | dict | None  # dict: an OpenAPI schema (a bare array); None: not described
     args: type[Schema] | None = None
     description: str = ""
     tags: tuple[str, ...] = ()
@@ -74,7 +75,7 @@ class Endpoint:
         if self.args is None:
             if request.args:
                 name = next(iter(request.args))
-                raise ApiError(400, "unknown_parameter", f"unknown parameter {name!r}", name)
+                raise ApiError(400, "unknown_parameter", unknown_parameter_message(name), name)
             return {}
         return parser.parse(_schema(self.args), request, location="query", unknown=RAISE)
 

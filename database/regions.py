@@ -79,9 +79,14 @@ def all_series(cur: Cursor, region_code: str | None = None) -> list[Series]:
     return [Series(*row) for row in cur.fetchall()]
 
 
-def aliases_by_kind(cur: Cursor, code: str) -> dict[str, list[str]]:
-    """A region's aliases grouped by kind (legacy, electricitymaps, watttime, ...), each sorted."""
+def aliases_by_kind(cur: Cursor) -> dict[str, dict[str, list[str]]]:
+    """Region code -> alias kind (legacy, electricitymaps, watttime, ...) -> its aliases, sorted:
+    the names other services (the original one, Electricity Maps, WattTime) give each region."""
     cur.execute(
-        "SELECT a.kind, array_agg(a.alias ORDER BY a.alias) FROM region_alias a JOIN region r ON r.id = a.region_id "
-        "WHERE r.code = %s GROUP BY a.kind", (code,))
-    return dict(cur.fetchall())
+        "SELECT r.code, a.kind, a.alias FROM region_alias a JOIN region r ON r.id = a.region_id "
+        "ORDER BY r.code, a.kind, a.alias"
+    )
+    kinds: dict[str, dict[str, list[str]]] = {}
+    for code, kind, alias in cur.fetchall():
+        kinds.setdefault(code, {}).setdefault(kind, []).append(alias)
+    return kinds

@@ -262,6 +262,9 @@ def test_providers_expand_to_their_us_regions(client):
     (workload(candidate_providers=["AWS"]), "candidate_locations"),
     ([workload(), workload(schedule={"type": "uniform-random", "start_time": DAY})], "1.schedule.interval"),
     (workload(schedule={"type": "uniform-random", "start_time": DAY, "interval": 1}), "schedule.interval"),
+    (workload(schedule={"type": "onetime", "start_time": "9999-12-31T23:00:00Z"}), "schedule"),
+    (workload(schedule={"type": "onetime", "start_time": DAY, "max_delay": 40 * 86400}), "schedule"),
+    (workload(runtime=10**15), "runtime"),
 ])
 def test_bad_workloads_answer_400_naming_the_field(client, body, field):
     status, answer = post(client, body)
@@ -278,6 +281,7 @@ def test_a_body_that_is_not_json_is_refused(client):
 def test_a_source_without_data_for_a_region_is_a_404(client):
     status, answer = post(client, workload(carbon_data_source="NYISO"))
     assert status == 404 and answer["error"]["code"] == "unknown_source"
+    assert answer["error"]["parameter"] == "carbon_data_source"
 
 
 def test_a_source_without_data_in_the_window_places_nothing_and_says_why(client):
@@ -386,6 +390,7 @@ def test_best_window_for_a_cloud_location_and_interruptible(client):
     ({"region": "CISO", "start": DAY, "end": at(-1), "duration": 60}, "end"),
     ({"region": "CISO", "start": "2022-06-01T00:00:00", "end": at(24), "duration": 60}, "start"),
     ({"start": DAY, "end": at(24), "duration": 60}, "region"),
+    ({"region": "CISO", "start": "9999-12-31T00:00:00Z", "end": "9999-12-31T23:00:00Z", "duration": 60}, "end"),
 ])
 def test_best_window_errors_name_the_parameter(client, params, field):
     status, body = best(client, **params)
@@ -506,14 +511,19 @@ def test_legacy_with_electricity_maps_names_its_zones(client):
 @pytest.mark.parametrize("change, field", [
     ({"runtime": 0}, "runtime"),
     ({"candidate_locations": []}, "candidate_locations"),
-    ({"schedule": {"type": "weekly", "start_time": DAY}}, "schedule.type"),
-    ({"candidate_providers": ["AWS"], "candidate_locations": [], "original_location": "gcloud:us-west1"},
-     "original_location"),
+    ({"schedule": {"type": "weekly", "start_time": DAY}}, "schedule"),
 ])
-def test_legacy_errors_are_400_naming_the_field(client, change, field):
+def test_legacy_validation_errors_are_the_original_422_naming_the_field(client, change, field):
     status, body = legacy(client, original_body(**change))
+    assert status == 422, body
+    assert field in body["messages"]["json"]
+
+
+def test_legacy_original_location_outside_the_providers_is_a_400_naming_it(client):
+    status, body = legacy(client, original_body(candidate_providers=["AWS"], candidate_locations=[],
+                                                original_location="gcloud:us-west1"))
     assert status == 400, body
-    assert body["error"]["parameter"] == field
+    assert body["error"].startswith("original_location:") and body["code"] == "invalid_body"
 
 
 def test_legacy_with_no_data_anywhere_is_the_original_no_viable_candidate(client):

@@ -20,13 +20,19 @@ Calls:
 
 - ``best_placements(intensity, job) -> JobResult``: per allowed region the cheapest start (or,
   interruptible, the cheapest set of slots) in the window, ranked; plus the baseline.
-- ``schedule(intensity, jobs, capacity, time_limit=...) -> ScheduleResult``: all jobs at once
-  under capacity. Without binding capacity every job gets its own optimum (exact). Otherwise
-  column generation on the LP relaxation (HiGHS via scipy) gives a proven lower bound, and a
-  MILP (``scipy.optimize.milp``, HiGHS, time limit) over the generated placements, or LP
-  rounding / greedy past the limit, gives the schedule; ``gap`` is its distance to the bound.
+- ``schedule(intensity, jobs, capacity, time_limit=1.5) -> ScheduleResult``: all jobs at once
+  under capacity. Without binding capacity every job gets its own optimum (exact,
+  "independent"). Otherwise, when the time-indexed model is small (<= COMPACT_MAX_NONZEROS),
+  the exact MILP with ``scipy.optimize.milp`` (HiGHS) under the time limit ("milp"); else, or
+  if HiGHS found nothing in time, Lagrangian relaxation of the capacity rows (slot prices;
+  its value is the LP relaxation's bound at the best prices) with a repair heuristic
+  ("lagrangian"). ``lower_bound_g`` is always a proven bound and ``gap`` the distance to it.
+  Jobs that fit nowhere (no data in their window, or no room left) come back with
+  ``best=None`` and their index in ``unplaced``.
 - ``placement_emissions(intensity, job, region, slots)``: (compute_g, transfer_g) of any
-  placement, the one formula every result and test uses.
+  placement, the one formula every result and test uses; ``transfer_emissions(intensity,
+  job)`` per destination region; ``baseline(intensity, job)``.
+- Grid helpers: ``slot_of(grid_start, slot, moment, ceil=...)``, ``job_from_times(...)``.
 
 Outputs: ``Placement`` (region, slots, compute_g, transfer_g, total_g, segments),
 ``JobResult`` (best, ranked alternatives, baseline, saving_g, saving_pct), ``ScheduleResult``
@@ -353,6 +359,10 @@ def best_placements(intensity: np.ndarray, job: Job,
 # Largest time-indexed model (non-zeros of its capacity rows) solved directly as one MILP;
 # beyond it the Lagrangian relaxation bounds the optimum and a repair heuristic schedules.
 COMPACT_MAX_NONZEROS = 300_000
+THETA_START, THETA_PATIENCE = 1.0, 5   # subgradient step factor; halved after this many rounds without progress
+TARGET_MARGIN = 0.05
+FIRST_REPAIR = 4                        # round of the first repair (its time sets the reserve for the last)
+REPAIR_EVERY = 16                       # rounds between repairs of the relaxed placements
 
 
 def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
@@ -377,11 +387,14 @@ def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
     if found is None:
         found = problem.solve_lagrangian(deadline, mip_rel_gap)
     chosen, lower, method = found
+    # Jobs that found no room cost a penalty above any placement in the solver's objective;
+    # the bound reported is on emissions among schedules that place as many jobs.
     unplaced_penalty = problem.penalty * sum(p is None and s.best is not None
                                              for p, s in zip(chosen, problem.singles))
     total = sum(p.total_g for p in chosen if p is not None)
     optimal = _gap(total + unplaced_penalty, lower) <= mip_rel_gap + 1e-9
-    return _result(problem.singles, chosen, lower, method, optimal, began)
+    return _result(problem.singles, chosen, min(total, lower - unplaced_penalty) if optimal
+                   else lower - unplaced_penalty, method, optimal, began)
 
 
 def _capacity_grid(capacity, shape: tuple[int, int]) -> np.ndarray | None:
@@ -445,6 +458,7 @@ class _Problem:
         self.intensity, self.jobs, self.cap = intensity, jobs, cap
         self.shape = intensity.shape
         self.transfer = [transfer_emissions(intensity, job, kwh_per_gb) for job in jobs]
+        self.allowed = [_allowed(job, self.shape[0]) for job in jobs]
         self._prepare_batch()
         self.singles = self._singles()
         self.placeable = [s.best is not None for s in self.singles]
@@ -485,6 +499,29 @@ class _Problem:
                 base[~_allowed(job, n_regions), i, :] = np.inf
         base[np.isnan(base)] = np.inf
         self.base, self.width, self.runtime = base, width, d
+        self._prepare_interrupted()
+
+    def _prepare_interrupted(self) -> None:
+        """Padded (regions x jobs x window slots) grams of each slot of each interruptible job."""
+        n_regions, n_slots = self.shape
+        jobs = [self.jobs[j] for j in self.interrupted]
+        lo = np.array([job.earliest_start for job in jobs], dtype=int)
+        n = np.array([min(job.deadline, n_slots) for job in jobs], dtype=int) - lo
+        width = max(1, int(n.max())) if n.size else 1
+        offsets = np.arange(width)
+        valid = offsets[None, :] < n[:, None]
+        self.i_slots = np.where(valid, lo[:, None] + offsets[None, :], 0)
+        energy = np.array([job.energy_kwh_per_slot for job in jobs])
+        base = energy[None, :, None] * self.intensity[:, self.i_slots]
+        base[:, ~valid] = np.inf
+        for i, job in enumerate(jobs):
+            if job.regions is not None:
+                base[~_allowed(job, n_regions), i, :] = np.inf
+        base[np.isnan(base)] = np.inf
+        self.i_base = base
+        self.i_runtime = np.array([job.runtime_slots for job in jobs], dtype=int)
+        self.i_transfer = (np.stack([self.transfer[j] for j in self.interrupted], axis=1)
+                           if jobs else np.zeros((n_regions, 0)))
 
     def _singles(self) -> list[JobResult]:
         """Every job on its own: best per region, ranked, and the baseline."""
@@ -629,57 +666,73 @@ class _Problem:
             for i, r, s, d in zip(ok.tolist(), region.tolist(), start.tolist(), runtime.tolist()):
                 picks[int(self.contiguous[i])] = (r, np.arange(s, s + d))
         usage = np.cumsum(starts_diff, axis=1)[:, :n_slots]
-        for j in self.interrupted:
-            if not self.placeable[j]:
-                continue
-            costs, slots = _region_bests(self.intensity, self.jobs[j], prices)
-            costs = costs + self.transfer[j]
-            r = int(np.argmin(costs))
-            value += float(min(costs[r], self.penalty))
-            picks[j] = (r, slots[r])
-            usage[r, slots[r]] += 1
+        if self.interrupted:
+            priced = self.i_base + prices[:, self.i_slots]
+            ranked = np.sort(priced, axis=2)
+            cheapest = np.cumsum(ranked, axis=2)[:, np.arange(len(self.interrupted)), self.i_runtime - 1]
+            totals = cheapest + self.i_transfer                                  # regions x jobs
+            region = np.argmin(totals, axis=0)
+            for i, r in enumerate(region.tolist()):
+                j = self.interrupted[i]
+                if not np.isfinite(totals[r, i]):
+                    continue
+                value += float(min(totals[r, i], self.penalty))
+                d = int(self.i_runtime[i])
+                slots = np.sort(self.i_slots[i, np.argpartition(priced[r, i], d - 1)[:d]])
+                picks[j] = (r, slots)
+                usage[r, slots] += 1
         return value, picks, usage
 
     def solve_lagrangian(self, deadline: float, rel_gap: float):
-        """Subgradient ascent on the slot prices (Polyak steps towards the best schedule so
-        far), repairing relaxed placements into schedules while time remains."""
+        """Subgradient ascent on the slot prices (Polyak steps towards the best schedule's
+        cost, or 5 % above the bound before there is one), repairing the relaxed placements
+        into a schedule every few rounds and, with two improvement passes, once more at the
+        end with the prices of the best bound."""
         finite = np.isfinite(self.cap)
         cap = np.where(finite, self.cap, 0.0)
         prices = np.zeros(self.shape)
         value, picks, usage = self._relaxed(prices)
-        lower = value                       # prices 0: every job alone
-        best_sched = self._repair(picks, prices)
-        upper = self._cost(best_sched)
-        theta, stale, rounds = 1.0, 0, 0
-        repair_seconds = 0.0
+        lower, best_picks, best_prices = value, picks, prices   # prices 0: every job alone
+        upper, best_sched = math.inf, None
+        theta, stale, rounds, repair_seconds = THETA_START, 0, 0, 0.0
         while _gap(upper, lower) > rel_gap:
             excess = np.where(finite, usage - cap, 0.0)
             excess[(prices <= 0) & (excess < 0)] = 0.0   # projected: a free slot cannot get cheaper
             norm = float((excess * excess).sum())
-            if norm == 0:
+            if norm == 0:                       # the relaxed placements fit as they are
+                upper, best_sched = self._better(picks, prices, upper, best_sched)
                 break
-            prices = np.maximum(0.0, prices + theta * (upper - lower) / norm * excess)
-            tick = time.perf_counter()
-            if tick + 0.05 > deadline:
+            reserve = 2 * repair_seconds if repair_seconds else 0.5 * (deadline - time.perf_counter())
+            if time.perf_counter() + reserve + 0.02 > deadline:   # room for the last repair
                 break
+            complete = best_sched is not None and all(p is not None or not ok
+                                                      for p, ok in zip(best_sched, self.placeable))
+            target = upper if complete else lower + TARGET_MARGIN * abs(lower) + 1e-9
+            prices = np.maximum(0.0, prices + theta * (target - lower) / norm * excess)
             value, picks, usage = self._relaxed(prices)
             bound = value - float((prices * cap).sum())
             if bound > lower:
-                lower, stale = bound, 0
+                lower, best_picks, best_prices, stale = bound, picks, prices, 0
             else:
                 stale += 1
-                if stale >= 3:
+                if stale >= THETA_PATIENCE:
                     theta, stale = theta / 2, 0
             rounds += 1
-            if rounds % 4 == 0 and time.perf_counter() + repair_seconds < deadline:
+            if (rounds == FIRST_REPAIR or rounds % REPAIR_EVERY == 0) \
+                    and time.perf_counter() + 3 * repair_seconds < deadline:
                 tick = time.perf_counter()
-                sched = self._repair(picks, prices)
+                upper, best_sched = self._better(picks, prices, upper, best_sched)
                 repair_seconds = time.perf_counter() - tick
-                cost = self._cost(sched)
-                if cost < upper:
-                    upper, best_sched = cost, sched
+        if best_sched is None or rounds:
+            upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, passes=2)
         chosen = [None if p is None else self._placement(j, p[0], p[1]) for j, p in enumerate(best_sched)]
         return chosen, lower, "lagrangian"
+
+    def _better(self, picks: dict[int, Pick], prices: np.ndarray, upper: float,
+                best: list[Pick | None], passes: int = 1) -> tuple[float, list[Pick | None]]:
+        sched = self._repair(picks, prices, passes)
+        cost = self._cost(sched)
+        return (cost, sched) if best is None or cost < upper else (upper, best)
 
     def _cost_of(self, j: int, pick: Pick) -> float:
         r, slots = pick
@@ -690,16 +743,33 @@ class _Problem:
                    for j, (p, ok) in enumerate(zip(sched, self.placeable)))
 
     def _cheapest_fit(self, j: int, used: np.ndarray, prices: np.ndarray | None) -> Pick | None:
-        """The job's cheapest placement (with `prices`, if given) in the room `used` leaves."""
-        costs, slots = _region_bests(self.intensity, self.jobs[j], prices, room=used < self.cap)
-        costs = costs + self.transfer[j]
-        r = int(np.argmin(costs))
-        return (r, slots[r]) if np.isfinite(costs[r]) else None
+        """The job's cheapest placement (with `prices`, if given) in the room `used` leaves:
+        the single-job search, returning only the winner."""
+        job = self.jobs[j]
+        lo, hi = _window(job, self.shape[1])
+        d = job.runtime_slots
+        priced = job.energy_kwh_per_slot * self.intensity[:, lo:hi]
+        if prices is not None:
+            priced = priced + prices[:, lo:hi]
+        priced = np.where(used[:, lo:hi] < self.cap[:, lo:hi], priced, np.inf)
+        if job.interruptible:
+            totals = np.partition(priced, d - 1, axis=1)[:, :d].sum(axis=1) + self.transfer[j]
+            totals[~self.allowed[j]] = np.inf
+            r = int(np.argmin(totals))
+            if not np.isfinite(totals[r]):
+                return None
+            return r, lo + np.sort(np.argpartition(priced[r], d - 1)[:d])
+        totals = _contiguous_costs(priced, d) + self.transfer[j][:, None]
+        totals[~self.allowed[j]] = np.inf
+        r, s = divmod(int(np.argmin(totals)), totals.shape[1])
+        if not np.isfinite(totals[r, s]):
+            return None
+        return r, np.arange(lo + s, lo + s + d)
 
-    def _repair(self, picks: dict[int, Pick], prices: np.ndarray) -> list[Pick | None]:
+    def _repair(self, picks: dict[int, Pick], prices: np.ndarray, passes: int = 1) -> list[Pick | None]:
         """A schedule that fits: relaxed placements kept where they fit (largest jobs first),
-        the others at their cheapest priced placement in the room left; then each job not at
-        its own optimum is moved to its cheapest true-cost placement given all others."""
+        the others at their cheapest priced placement in the room left; then those others
+        (every job, if passes > 1) move to their cheapest true-cost placement given the rest."""
         used = np.zeros(self.shape)
         sched: list[Pick | None] = [None] * len(self.jobs)
         for j in self.order:
@@ -707,12 +777,12 @@ class _Problem:
             if p is not None and (used[p[0], p[1]] < self.cap[p[0], p[1]]).all():
                 used[p[0], p[1]] += 1
                 sched[j] = p
-        for j in self.order:
-            if sched[j] is None:
-                sched[j] = self._cheapest_fit(j, used, prices)
-                if sched[j] is not None:
-                    used[sched[j][0], sched[j][1]] += 1
-        for j in self.order:
+        displaced = [j for j in self.order if sched[j] is None]
+        for j in displaced:
+            sched[j] = self._cheapest_fit(j, used, prices)
+            if sched[j] is not None:
+                used[sched[j][0], sched[j][1]] += 1
+        for j in displaced if passes == 1 else [j for _ in range(passes) for j in self.order]:
             own = self.singles[j].best.total_g
             current = None if sched[j] is None else self._cost_of(j, sched[j])
             if current is not None and current <= own + 1e-9 * max(1.0, own):

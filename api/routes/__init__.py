@@ -8,6 +8,7 @@ from api.routes.energy_mixture import EnergyMixture
 from api.routes.forecast import CarbonIntensityForecast
 from api.routes.health import Health
 from api.routes.legacy.carbon_aware_scheduler import LegacyCarbonAwareScheduler
+from api.routes.legacy import LEGACY_ROUTES
 from api.routes.metrics import Metrics
 from api.routes.openapi import Docs, OpenApi
 from api.routes.regions import Regions
@@ -21,9 +22,10 @@ from api.routes.carbon_aware_sdk.forecasts_current import CurrentForecast
 from api.routes.carbon_aware_sdk.locations import Locations
 
 ROUTES = (BalancingAuthority, CarbonIntensity, CarbonIntensityForecast, EnergyMixture, Regions, CloudProviders, CloudLocations,
-          Health, Metrics, OpenApi, Docs, CarbonAwareScheduler,
-          BestWindow, LegacyCarbonAwareScheduler)
+          Health, Metrics, OpenApi, Docs, CarbonAwareScheduler, BestWindow)
 # The Carbon Aware SDK's routes, at its own paths.
 SDK_ROUTES = (EmissionsByLocation, EmissionsByLocations, BestEmissions, CurrentForecast, BatchForecast,
               AverageCarbonIntensity, AverageCarbonIntensityBatch, Locations)
 ROUTES += SDK_ROUTES
+# The original service's routes under /legacy/.
+ROUTES += LEGACY_ROUTES + (LegacyCarbonAwareScheduler,)

@@ -341,6 +341,8 @@ def iso(moment: datetime | None) -> str | None:
 
 
 MAX_WINDOW = timedelta(days=31)
+# Grids end on a slot boundary after the last deadline: keep them clear of datetime.max.
+LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
 
 
 @dataclass
@@ -369,12 +371,19 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
             rows.append(origin)
     runs = expand_runs(workload, prefix)
     start, end = min(r.earliest for r in runs), max(r.deadline for r in runs)
+    if end > LATEST:
+        raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after {LATEST.date()}; give an "
+                       "earlier start_time", f"{prefix}schedule")
     if end - start > MAX_WINDOW:
         raise ApiError(400, "range_too_large", f"{prefix}schedule: the runs span {end - start}, over "
                        f"{MAX_WINDOW.days} days; shorten the horizon or the delay", f"{prefix}schedule")
     source = source_name(workload.carbon_data_source)
     regions = sorted({p.region for p in rows})
-    series = {r: pick_series(cur, r, source, start, end, now) for r in regions}
+    try:
+        series = {r: pick_series(cur, r, source, start, end, now) for r in regions}
+    except ApiError as exc:  # the named source has no data for a region: name the body's field
+        raise ApiError(exc.status, exc.code, f"{prefix}carbon_data_source: {exc.message}",
+                       f"{prefix}carbon_data_source") from None
     grid = make_grid(list(series.values()), start, end)
     data = {r: region_data(cur, r, series[r], grid, factor_set, now) for r in regions}
     intensity = np.vstack([data[p.region].values for p in rows])
@@ -421,6 +430,9 @@ def expand_runs(workload: Workload, prefix: str) -> list[Run]:
         runs = workload.runs()
     except TooManyRuns as exc:
         raise ApiError(400, "too_many_runs", f"{prefix}schedule.interval: {exc}", f"{prefix}schedule.interval") from None
+    except OverflowError:  # a start near year 9999 plus the runtime and delay
+        raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after the year 9999; give an "
+                       "earlier start_time or a shorter max_delay", f"{prefix}schedule") from None
     if not runs:
         raise ApiError(400, "no_runs", f"{prefix}schedule: the schedule has no run in its first day; shorten "
                        "schedule.interval", f"{prefix}schedule.interval")
@@ -444,6 +456,8 @@ def best_window(cur, region: str, source: str | None, start: datetime, end: date
                 factor_set: str, interruptible: bool, now: datetime) -> dict:
     """The lowest-carbon window of `duration` inside [start, end) in one region (like the Carbon
     Aware SDK's best-window query), beside running at `start`."""
+    if end > LATEST:
+        raise ApiError(400, "invalid_parameter", f"end: times after {LATEST.date()} are not supported", "end")
     series = pick_series(cur, region, source, start, end, now)
     grid = make_grid([series], start, end)
     data = region_data(cur, region, series, grid, factor_set, now)

@@ -31,17 +31,18 @@ from marshmallow import Schema, ValidationError, fields
 from api.answers import utc_now
 from api.errors import ApiError
 from api.models import optimization_engine as engine
-from api.models.workload import (CarbonAccountingMode, WorkloadSchema, first_error, load_workload)
+from api.models.workload import CarbonAccountingMode, WorkloadSchema, load_workload
 from api.routes.carbon_aware_scheduler import no_store_json
 from api.services import cloud_locations, locator, pool
-from api.services.scheduler import Place, Solved, iso, resolve_place, solve, workload_places
+from api.routes.legacy.shared import ERROR_SCHEMA, TAG
+from api.services.legacy import ISO_FORMAT_OF_SOURCE, LEGACY_PROVIDERS, answer, legacy_errors, names
+from api.services.scheduler import Place, Solved, iso, solve, workload_places
 from api.spec import Endpoint
-from database.regions import aliases_by_kind
 
 # The original's factors and weights (its api/routes/carbon_aware_scheduler.py).
 WEIGHTS = {"energy-usage": 1000.0, "carbon-emission": 1.0, "wan-network-usage": 0.001}
 # The original's provider spellings, for candidate names.
-PROVIDER_NAMES = {"aws": "AWS", "gcp": "gcloud", "azure": "Azure"}
+PROVIDER_NAMES = {ours: original for original, ours in LEGACY_PROVIDERS.items()}
 TRANSFER_SECONDS_PER_GB = 8.0  # 2**30 bytes at 1024 x 2**20 bit/s, the original's fixed rate
 
 
@@ -61,12 +62,14 @@ class LegacySchedulerAnswer(Schema):
 class LegacyCarbonAwareScheduler(Resource):
     spec = Endpoint(
         "/legacy/carbon-aware-scheduler/", "The original's /carbon-aware-scheduler/ (GET with a JSON body)",
-        LegacySchedulerAnswer, body=WorkloadSchema, tags=("legacy",),
+        LegacySchedulerAnswer, body=WorkloadSchema, tags=(TAG,), error_schema=ERROR_SCHEMA,
         description="The original service's scheduler request (a workload as JSON body of a GET) and answer "
                     "(request, original-region, isos, warnings, details, optimal-regions, weighted-scores, "
                     "raw-scores), computed by the new engine. Native equivalent: POST /carbon-aware-scheduler/.",
-        errors={404: "A named carbon_data_source has no data for a candidate's region",
+        errors={404: "A named carbon_data_source has no data for a candidate's region: {\"error\": message}",
+                422: "A body the original's validation refused: {\"messages\": {\"json\": {field: [message]}}}",
                 503: "Database or boundaries unavailable"})
+    method_decorators = [legacy_errors]
 
     def get(self):
         self.spec.parse()
@@ -76,9 +79,8 @@ class LegacyCarbonAwareScheduler(Resource):
                            "application/json)", "body")
         try:
             workload = load_workload(raw)
-        except ValidationError as error:
-            path, message = first_error(error.messages)
-            raise ApiError(400, "invalid_body", f"{path}: {message}", path) from None
+        except ValidationError as error:  # as the original's webargs answered a bad JSON body
+            return answer({"messages": {"json": error.messages}}, 422)
         now = utc_now()
         if workload.use_prediction and workload.schedule.start_time < now:
             # As the original: a forecast starts now (rounded up to 5 minutes), not in the past.
@@ -90,8 +92,8 @@ class LegacyCarbonAwareScheduler(Resource):
         with pool().cursor(transaction=True) as cur:
             solved = solve(cur, lookup, workload, "", "lifecycle", count_transfer, now,
                            places=(candidates, origin, warnings))
-            isos = {name(p): legacy_iso(aliases_by_kind(cur, p.region), p.region, workload.carbon_data_source)
-                    for p in candidates}
+        iso_format = ISO_FORMAT_OF_SOURCE.get(workload.carbon_data_source.lower(), "watttime")
+        isos = {name(p): names(p.region).iso(iso_format) for p in candidates}
         return legacy_answer(raw, workload, solved, isos)
 
 
@@ -115,17 +117,6 @@ def name(place: Place) -> str:
     if found is not None and place.method == "cloud":
         return f"{PROVIDER_NAMES[found.provider]}:{found.name}"
     return place.id
-
-
-def legacy_iso(aliases: dict[str, list[str]], code: str, carbon_data_source: str) -> str:
-    """The original's ISO string of a region for a carbon source: emap:ZONE for emap, else
-    watttime:NAME (the region's first WattTime name), or c3lab:NAME where WattTime has none."""
-    if carbon_data_source.lower() == "emap" and aliases.get("electricitymaps"):
-        return f"emap:{aliases['electricitymaps'][0]}"
-    if aliases.get("watttime"):
-        return f"watttime:{aliases['watttime'][0]}"
-    legacy = [a for a in aliases.get("legacy", []) if a.startswith("US-")]
-    return f"c3lab:{legacy[0] if legacy else code}"
 
 
 def legacy_answer(raw: dict, workload, solved: Solved, isos: dict[str, str]):
