@@ -62,6 +62,8 @@ class Endpoint:
     method: str = "get"
     body: type[Schema] | None = None  # a JSON request body (POST), documented as requestBody
     error_schema: str = "Error"  # the components schema of error answers
+    error_media_type: str = "application/json"
+    no_content: str = ""  # when the answer is a 204 without a body, if it can be
 
     @property
     def rule(self) -> str:
@@ -86,8 +88,10 @@ class Endpoint:
         for status, why in {**self.errors, 400: "Invalid or unknown parameter"}.items():
             responses[str(status)] = {
                 "description": why,
-                "content": {"application/json": {"schema": self.error_schema}},
+                "content": {self.error_media_type: {"schema": self.error_schema}},
             }
+        if self.no_content:
+            responses["204"] = {"description": self.no_content}
         operation = {"summary": self.summary, "description": self.description or self.summary,
                      "tags": list(self.tags), "responses": responses}
         parameters = [{"in": "path", "name": name, "required": True, "description": why,
@@ -123,7 +127,10 @@ def openapi_document(endpoints: list[Endpoint], version: str) -> dict:
     )
     spec.components.schema("Error", schema=Error)
     for name, schema in EXTRA_ERROR_SCHEMAS.items():
-        spec.components.schema(name, schema=schema)
+        if isinstance(schema, dict):  # written as OpenAPI itself (a oneOf, say)
+            spec.components.schema(name, component=schema)
+        else:
+            spec.components.schema(name, schema=schema)
     operations: dict[str, dict] = {}
     for endpoint in endpoints:
         operations.setdefault(endpoint.path, {})[endpoint.method] = endpoint.operation()
@@ -134,4 +141,4 @@ def openapi_document(endpoints: list[Endpoint], version: str) -> dict:
 
 # Error shapes of compatibility routes (the Carbon Aware SDK's, the original service's), by
 # component name; their modules register them here so the document can refer to them.
-EXTRA_ERROR_SCHEMAS: dict[str, type[Schema]] = {}
+EXTRA_ERROR_SCHEMAS: dict[str, type[Schema] | dict] = {}

@@ -17,7 +17,7 @@ class AverageArgs(Schema):
 
 class AverageCarbonIntensity(Resource):
     spec = Endpoint("/emissions/average-carbon-intensity", "Average carbon intensity (Carbon Aware SDK)",
-                    SdkCarbonIntensity, AverageArgs, tags=(TAG,), errors=ERRORS, error_schema="ProblemDetails",
+                    SdkCarbonIntensity, AverageArgs, tags=(TAG,), errors=ERRORS, error_schema="ProblemDetails", error_media_type="application/problem+json",
                     description="The mean over [startTime, endTime), each interval weighted by its overlap; 400 "
                                 "when the data does not cover the range.")
 

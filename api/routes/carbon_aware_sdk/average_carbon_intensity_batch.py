@@ -11,7 +11,7 @@ from api.spec import Endpoint
 
 class AverageCarbonIntensityBatch(Resource):
     spec = Endpoint("/emissions/average-carbon-intensity/batch", "Average carbon intensities (Carbon Aware SDK)",
-                    SdkCarbonIntensity(many=True), tags=(TAG,), errors=ERRORS, error_schema="ProblemDetails",
+                    SdkCarbonIntensity(many=True), tags=(TAG,), errors=ERRORS, error_schema="ProblemDetails", error_media_type="application/problem+json",
                     method="post", body=AverageArgs(many=True),
                     description="For each {location, startTime, endTime}, the time-weighted mean intensity.")
 

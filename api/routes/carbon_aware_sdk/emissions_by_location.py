@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
-from api.routes.carbon_aware_sdk import ERRORS, TAG, SdkEmissionsData
+from api.routes.carbon_aware_sdk import ERRORS, NO_DATA, TAG, SdkEmissionsData
 from api.services import carbon_aware_sdk as sdk
 from api.spec import Endpoint
 
@@ -19,7 +19,8 @@ class ByLocationArgs(Schema):
 class EmissionsByLocation(Resource):
     spec = Endpoint("/emissions/bylocation", "Emissions data of a location (Carbon Aware SDK)",
                     SdkEmissionsData(many=True), ByLocationArgs, tags=(TAG,), errors=ERRORS,
-                    error_schema="ProblemDetails",
+                    error_schema="ProblemDetails", error_media_type="application/problem+json",
+                    no_content=NO_DATA,
                     description="Every interval overlapping [time, toTime]; 204 when there is none.")
 
     def get(self):

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
-from api.routes.carbon_aware_sdk import ERRORS, TAG, SdkEmissionsData
+from api.routes.carbon_aware_sdk import ERRORS, NO_DATA, TAG, SdkEmissionsData
 from api.services import carbon_aware_sdk as sdk
 from api.spec import Endpoint
 
@@ -20,7 +20,8 @@ class ByLocationsArgs(Schema):
 class EmissionsByLocations(Resource):
     spec = Endpoint("/emissions/bylocations", "Emissions data of several locations (Carbon Aware SDK)",
                     SdkEmissionsData(many=True), ByLocationsArgs, tags=(TAG,), errors=ERRORS,
-                    error_schema="ProblemDetails",
+                    error_schema="ProblemDetails", error_media_type="application/problem+json",
+                    no_content=NO_DATA,
                     description="Every interval overlapping [time, toTime] in each location; 204 when there is none.")
 
     def get(self):

@@ -19,7 +19,7 @@ class ForecastRequest(Schema):
 
 class BatchForecast(Resource):
     spec = Endpoint("/emissions/forecasts/batch", "Historical forecasts (Carbon Aware SDK)",
-                    SdkEmissionsForecast(many=True), tags=(TAG,), errors=ERRORS, error_schema="ProblemDetails",
+                    SdkEmissionsForecast(many=True), tags=(TAG,), errors=ERRORS, error_schema="ProblemDetails", error_media_type="application/problem+json",
                     method="post", body=ForecastRequest(many=True),
                     description="For each request, the forecast issued at requestedAt from the data before it.")
 

@@ -21,7 +21,7 @@ class CurrentForecastArgs(Schema):
 class CurrentForecast(Resource):
     spec = Endpoint("/emissions/forecasts/current", "Current forecasts (Carbon Aware SDK)",
                     SdkEmissionsForecast(many=True), CurrentForecastArgs, tags=(TAG,), errors=ERRORS,
-                    error_schema="ProblemDetails",
+                    error_schema="ProblemDetails", error_media_type="application/problem+json",
                     description="The project's hourly forecast issued now for each location; with windowSize, "
                                 "the rolling mean over windows of that many minutes, and the optimal windows.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
-from api.routes.carbon_aware_sdk import TAG
+from api.routes.carbon_aware_sdk import NO_DATA, TAG
 from api.services import carbon_aware_sdk as sdk
 from api.spec import Endpoint
 
@@ -16,7 +16,7 @@ class SdkLocation(Schema):
 
 
 class Locations(Resource):
-    spec = Endpoint("/locations", "Locations (Carbon Aware SDK)", None, tags=(TAG,),
+    spec = Endpoint("/locations", "Locations (Carbon Aware SDK)", None, tags=(TAG,), no_content=NO_DATA,
                     description="An object keyed by cloud region name (Azure, AWS, Google Cloud), each "
                                 "{latitude, longitude, name}; our region ids and aliases are accepted too.")
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask_restful import Resource
 
 from api.answers import json_answer
-from api.routes.legacy.shared import ERROR_SCHEMA, TAG
+from api.routes.legacy.shared import ERROR_OR_TEXT_SCHEMA, ERROR_SCHEMA, TAG
 from api.services import cloud_locations as cloud_location
 from api.services.legacy import LEGACY_PROVIDERS, answer, legacy_errors, legacy_provider
 from api.spec import Endpoint
@@ -26,7 +26,7 @@ class LegacyCloudProviders(Resource):
 
 class LegacyCloudLocations(Resource):
     spec = Endpoint("/legacy/metadata/cloud-location/locations/{provider}/", "The original's cloud regions of a "
-                    "provider", NAMES, tags=(TAG,), error_schema=ERROR_SCHEMA,
+                    "provider", NAMES, tags=(TAG,), error_schema=ERROR_OR_TEXT_SCHEMA,
                     errors={404: "Unknown provider: the body is the JSON string \"Provider <name> not found\""},
                     path_params={"provider": "AWS, Azure or gcloud"},
                     description="A bare array of region codes. Native equivalent: "

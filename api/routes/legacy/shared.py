@@ -23,6 +23,10 @@ class LegacyErrorDoc(Schema):
 
 
 EXTRA_ERROR_SCHEMAS[ERROR_SCHEMA] = LegacyErrorDoc
+# The original answered an unknown cloud provider with a bare JSON string.
+ERROR_OR_TEXT_SCHEMA = "LegacyErrorOrText"
+EXTRA_ERROR_SCHEMAS[ERROR_OR_TEXT_SCHEMA] = {
+    "oneOf": [{"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}, {"type": "string"}]}
 
 
 def iso_format_field() -> fields.String:
