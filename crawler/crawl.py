@@ -18,7 +18,8 @@ from typing import Callable
 from crawler.http import FetchError, HttpClient, redact
 from crawler.ingest import Parsed, parse_payloads, summary, write_parsed
 from crawler.model import Payload
-from crawler.parsers import bpa, caiso, caiso_drw, eia, ercot, hawaii, isone, miso, nyiso, pjm, prepa, spp
+from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, ercot, hawaii, isone, miso, nyiso, pjm, prepa,
+                             spp, watttime)
 from crawler.validate import anomaly_counts
 from database import crawl_runs
 from database.connection import connect
@@ -75,6 +76,11 @@ REGISTRY: dict[str, Source] = {s.name: s for s in (
     Source("ERCOT", ercot, "ERCOT fuel-mix and energy-storage dashboards, 5-minute, Central time"),
     Source("EIA", eia, "EIA-930 hourly net generation by fuel, every US balancing authority",
            requires_env=("EIA_API_KEY",)),
+    Source("ELECTRICITYMAPS", electricitymaps, "Electricity Maps v3 carbon intensity (lifecycle, direct) and "
+           "renewable / low-carbon shares, hourly, consumption-based; also import-emap-csv exports",
+           requires_env=("ELECTRICITYMAPS_TOKEN",)),
+    Source("WATTTIME", watttime, "WattTime v3 marginal emissions (co2_moer): historical, forecast, signal index; "
+           "5-minute", requires_env=("WATTTIME_USERNAME", "WATTTIME_PASSWORD")),
     Source("HI", hawaii, "Island Pulse generation mix of Oahu, half-hourly",
            disabled="the Island Pulse feed stopped updating in 2021"),
     Source("PREPA", prepa, "PREPA / Genera PR generation dashboard, Puerto Rico",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -30,8 +31,7 @@ def validate(source: str, result: ParseResult, now: datetime) -> ParseResult:
         _note(anomalies, "negative_generation", len(negative),
               f"{source}: {len(negative)} negative readings ({fuels}) stored as reported, "
               "left out of intensity")
-    return ParseResult(readings=readings, net_imports=net_imports,
-                       interval_minutes=result.interval_minutes, anomalies=anomalies)
+    return replace(result, readings=readings, net_imports=net_imports, anomalies=anomalies)
 
 
 def _checked(source: str, frame: pd.DataFrame, key: list[str], now: datetime,

@@ -15,7 +15,7 @@ import psycopg2
 from database.migrate import migrate
 
 DATA_TABLES = ("generation_reading", "net_import", "carbon_intensity", "series", "crawl_run", "raw_payload",
-               "forecast_value", "forecast", "forecast_accuracy", "reported_intensity")
+               "forecast_value", "forecast", "forecast_accuracy", "reported_intensity", "marginal_intensity")
 
 
 @contextmanager
@@ -72,4 +72,7 @@ def clean(url: str) -> None:
     with conn, conn.cursor() as cur:
         cur.execute(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY")
         cur.execute("DELETE FROM emission_factor WHERE region_id IS NOT NULL OR valid_from > '1900-01-01'")
+        # Regions a crawl made of provider zones outside ours (database/reported.ensure_zone_regions).
+        cur.execute("DELETE FROM region r WHERE time_zone = 'UTC' "
+                    "AND NOT EXISTS (SELECT 1 FROM region_alias a WHERE a.region_id = r.id)")
     conn.close()
