@@ -80,6 +80,7 @@ class MarginalSeries:
     source_id: int
     first: datetime
     last: datetime
+    interval_minutes: int
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,7 @@ class MarginalPoint:
 def marginal_series(cur: Cursor, region_code: str) -> list[MarginalSeries]:
     """Every source with marginal intensity stored for the region, newest data first."""
     cur.execute(
-        "SELECT m.region_id, s.name, s.id, min(m.ts), max(m.ts) FROM marginal_intensity m "
+        "SELECT m.region_id, s.name, s.id, min(m.ts), max(m.ts), max(m.interval_minutes) FROM marginal_intensity m "
         "JOIN region r ON r.id = m.region_id JOIN source s ON s.id = m.source_id "
         "WHERE r.code = %s GROUP BY m.region_id, s.name, s.id ORDER BY max(m.ts) DESC, s.name",
         (region_code,))
