@@ -258,3 +258,12 @@ def test_a_zone_that_fails_leaves_the_run_partial_and_the_others_stored(emaps_ap
     assert "ELECTRICITYMAPS: partial: 4 inserted" in result.stdout, result.stdout
     assert "DE: HTTP 403" in result.stdout
     assert reported(db_url, "DE") == {}
+
+
+def test_parse_prints_reported_rows_without_a_database():
+    result = crawler_cli("parse", "ELECTRICITYMAPS", str(FIXTURES / "handwritten_carbon-intensity_past-range_DE_direct.json"))
+    assert result.returncode == 0, result.stderr
+    first = json.loads(result.stdout.splitlines()[0])
+    assert first == {"zone": "DE", "timestamp": "2024-03-10T08:00:00+00:00", "lifecycle_g_per_kwh": None,
+                     "direct_g_per_kwh": 351.0, "renewable_share": None, "low_carbon_share": None,
+                     "estimated": 0.0, "estimation_method": None}

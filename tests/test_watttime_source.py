@@ -205,3 +205,47 @@ def test_without_an_account_the_source_is_disabled_and_says_why(db_url, monkeypa
     monkeypatch.delenv("WATTTIME_PASSWORD", raising=False)
     line = next(l for l in crawler_cli("status").stdout.splitlines() if l.startswith("WATTTIME"))
     assert "disabled: WATTTIME_USERNAME, WATTTIME_PASSWORD not set" in line
+
+
+# -- the scheduler on marginal intensity ------------------------------------------------------
+
+MOER = [v * LBS for v in (900, 905, 910, 880, 870, 860, 840, 835, 830, 825)]  # 08:00-08:45, 5-minute
+
+
+def test_best_window_on_marginal_intensity_is_the_brute_force_optimum(wt_api, db_url):
+    assert crawler_cli("run", "--source", "WATTTIME").returncode == 0
+    client = create_app(db_url).test_client()
+    query = {"region": "CISO", "signal": "marginal", "duration": 15, "start": "2024-03-10T08:00:00Z",
+             "end": "2024-03-10T08:50:00Z"}
+    answer = client.get("/carbon-aware-scheduler/best-window/", query_string=query)
+    assert answer.status_code == 200, answer.get_json()
+    got = answer.get_json()
+    means = [sum(MOER[k:k + 3]) / 3 for k in range(len(MOER) - 2)]
+    best = min(range(len(means)), key=means.__getitem__)
+    assert (got["signal"], got["source"], got["unit"]) == ("marginal", "WATTTIME", "gCO2/kWh")
+    assert got["best"]["start"] == f"2024-03-10T08:{5 * best:02d}:00+00:00"
+    assert got["best"]["carbon_intensity"] == pytest.approx(means[best])
+    assert got["at_start"]["carbon_intensity"] == pytest.approx(means[0])
+    assert got["data"]["forecast"] is None  # WattTime's stored forecast, not the project's model
+    refused = client.get("/carbon-aware-scheduler/best-window/", query_string={**query, "region": "PJM"})
+    assert refused.status_code == 404 and refused.get_json()["error"]["parameter"] == "signal"
+
+
+def test_the_scheduler_places_a_run_on_marginal_intensity_when_asked(wt_api, db_url):
+    assert crawler_cli("run", "--source", "WATTTIME").returncode == 0
+    client = create_app(db_url).test_client()
+    workload = {"runtime": 600, "power_kw": 1, "signal": "marginal", "candidate_locations": [{"id": "CISO"}],
+                "schedule": {"type": "onetime", "start_time": "2024-03-10T08:00:00Z", "max_delay": 2400}}
+    answer = client.post("/carbon-aware-scheduler/", json=workload)
+    assert answer.status_code == 200, answer.get_json()
+    schedule, = answer.get_json()["schedules"]
+    run, = schedule["runs"]
+    pairs = [(MOER[k] + MOER[k + 1]) / 2 for k in range(len(MOER) - 1)]
+    best = min(range(len(pairs)), key=pairs.__getitem__)
+    assert run["chosen"]["start"] == f"2024-03-10T08:{5 * best:02d}:00+00:00"
+    assert run["chosen"]["emissions_g"]["compute"] == pytest.approx(pairs[best] * 600 / 3600)
+    other = dict(workload, candidate_locations=[{"id": "CISO"}, {"id": "PJM"}])
+    refused = client.post("/carbon-aware-scheduler/", json=other)
+    assert refused.status_code == 404 and refused.get_json()["error"]["parameter"] == "signal"
+    bad = client.post("/carbon-aware-scheduler/", json=dict(workload, signal="median"))
+    assert bad.status_code == 400
