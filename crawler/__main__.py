@@ -9,10 +9,11 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from crawler.crawl import REGISTRY, Crawler, Source, archived_payloads, get_source, staleness, utc_now
+from crawler.crawl import REGISTRY, Crawler, archived_payloads, get_source, staleness, utc_now
 from crawler.http import RedactingFilter
 from crawler.ingest import parse_payloads
 from crawler.model import ParseError, Payload
+from crawler.source import SourceSpec
 from database.connection import DatabaseUnavailable
 
 
@@ -99,7 +100,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def read_payload(path: Path) -> Payload:
-    """A recorded file as a payload; `.gz` files (as exported by the crawler) are decompressed."""
+    """A recorded file as a payload; a gzip-compressed `.gz` file is decompressed."""
     body = path.read_bytes()
     name = str(path)
     if path.suffix == ".gz" and body[:2] == b"\x1f\x8b":
@@ -151,7 +152,7 @@ def _replay(args: argparse.Namespace) -> int:
     if args.archived:
         source = get_source(args.source) if args.source else None
         return _with_crawler(lambda c: c.replay(archived_payloads(c, source, args.since), utc_now()))
-    items: list[tuple[Source, Payload]] = []
+    items: list[tuple[SourceSpec, Payload]] = []
     for path in args.paths:
         if not path.exists():
             raise SystemExit(f"no such file or folder: {path}")
@@ -164,7 +165,7 @@ def _replay(args: argparse.Namespace) -> int:
     return _with_crawler(lambda c: c.replay(items, utc_now()))
 
 
-def _source_from_path(path: Path) -> Source:
+def _source_from_path(path: Path) -> SourceSpec:
     for part in reversed(path.resolve().parent.parts):
         if part.upper() in REGISTRY:
             return REGISTRY[part.upper()]
@@ -236,7 +237,7 @@ def _import_emap_csv(args: argparse.Namespace) -> int:
     return 1 if failed else 0
 
 
-def _every(source: Source) -> str:
+def _every(source: SourceSpec) -> str:
     minutes = int(source.frequency.total_seconds() // 60)
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 

@@ -140,20 +140,34 @@ def _upsert(cur: Cursor, methods: list[str], total: int, partial: bool) -> Repor
     return ReportedCounts(inserted, len(written) - inserted, total - len(written))
 
 
-def _materialise(cur: Cursor) -> None:
-    """carbon_intensity of the batch's intervals, from what is now stored (total_mw NULL:
-    reported, not computed from a mix)."""
+def rematerialise(cur: Cursor) -> int:
+    """Write every stored reported intensity into carbon_intensity again (after carbon_intensity
+    was rebuilt from readings, say) and refresh the series rows; returns rows written or changed."""
+    written = _materialise(cur, batch=False)
+    cur.execute("SELECT DISTINCT source_id, region_id FROM reported_intensity")
+    by_source: dict[int, list[int]] = {}
+    for source, region in cur.fetchall():
+        by_source.setdefault(source, []).append(region)
+    for source, regions in by_source.items():
+        _refresh_series(cur, source, sorted(regions))
+    return written
+
+
+def _materialise(cur: Cursor, batch: bool = True) -> int:
+    """carbon_intensity of the batch's intervals (or of every reported one), from what is now
+    stored (total_mw NULL: reported, not computed from a mix)."""
     values = ("interval_minutes", "lifecycle_g_per_kwh", "direct_g_per_kwh", "renewable_share", "low_carbon_share",
               "total_mw")
     cur.execute(
         f"INSERT INTO carbon_intensity (region_id, source_id, ts, {', '.join(values)}) "
         "SELECT r.region_id, r.source_id, r.ts, r.interval_minutes, r.lifecycle_g_per_kwh, r.direct_g_per_kwh, "
         "r.renewable_share, r.low_carbon_share, NULL FROM reported_intensity r "
-        "JOIN batch_reported b USING (region_id, source_id, ts) "
-        "ON CONFLICT (region_id, source_id, ts) DO UPDATE SET "
+        + ("JOIN batch_reported b USING (region_id, source_id, ts) " if batch else "")
+        + "ON CONFLICT (region_id, source_id, ts) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in values)
         + f" WHERE ({', '.join('carbon_intensity.' + c for c in values)}) "
           f"IS DISTINCT FROM ({', '.join('EXCLUDED.' + c for c in values)})")
+    return cur.rowcount
 
 
 def _refresh_series(cur: Cursor, source: int, region_ids: list[int]) -> None:

@@ -169,3 +169,20 @@ def test_imported_series_is_served_and_forecast_from(db_url, traces, boundaries_
     made = forecast.get_json()
     assert made["source"] == "ELECTRICITYMAPS" and made["model"]["fallback_reason"] is None
     assert len(made["forecast"]) == 24
+
+
+def test_carbon_intensity_can_be_rebuilt_from_what_was_reported(db_url):
+    from database.reported import rematerialise
+
+    assert crawler_cli("import-emap-csv", str(HAND)).returncode == 0
+    before = stored(db_url, "SELECT ts, lifecycle_g_per_kwh, direct_g_per_kwh, renewable_share, low_carbon_share "
+                    "FROM carbon_intensity ORDER BY ts")
+    conn = psycopg2.connect(db_url)
+    with conn, conn.cursor() as cur:
+        cur.execute("DELETE FROM carbon_intensity")
+        cur.execute("DELETE FROM series")
+        assert rematerialise(cur) == 5
+    conn.close()
+    assert stored(db_url, "SELECT ts, lifecycle_g_per_kwh, direct_g_per_kwh, renewable_share, low_carbon_share "
+                  "FROM carbon_intensity ORDER BY ts") == before
+    assert stored(db_url, "SELECT row_count FROM series") == [(5,)]

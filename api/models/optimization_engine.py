@@ -20,7 +20,7 @@ Calls:
 
 - ``best_placements(intensity, job) -> JobResult``: per allowed region the cheapest start (or,
   interruptible, the cheapest set of slots) in the window, ranked; plus the baseline.
-- ``schedule(intensity, jobs, capacity, time_limit=1.5) -> ScheduleResult``: all jobs at once
+- ``schedule(intensity, jobs, capacity, time_limit=1.8) -> ScheduleResult``: all jobs at once
   under capacity. Without binding capacity every job gets its own optimum (exact,
   "independent"). Otherwise, when the time-indexed model is small (<= COMPACT_MAX_NONZEROS),
   the exact MILP with ``scipy.optimize.milp`` (HiGHS) under the time limit ("milp"); else, or
@@ -361,12 +361,11 @@ def best_placements(intensity: np.ndarray, job: Job,
 COMPACT_MAX_NONZEROS = 300_000
 THETA_START, THETA_PATIENCE = 1.0, 5   # subgradient step factor; halved after this many rounds without progress
 TARGET_MARGIN = 0.05
-FIRST_REPAIR = 4                        # round of the first repair (its time sets the reserve for the last)
-REPAIR_EVERY = 16                       # rounds between repairs of the relaxed placements
+REPAIR_EVERY = 12                       # rounds between repairs of the relaxed placements
 
 
 def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
-             time_limit: float = 1.5, mip_rel_gap: float = 1e-4,
+             time_limit: float = 1.8, mip_rel_gap: float = 1e-4,
              transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB,
              exact: bool | None = None) -> ScheduleResult:
     """Place all jobs at once, each in one region, minimising total emissions under
@@ -499,6 +498,7 @@ class _Problem:
                 base[~_allowed(job, n_regions), i, :] = np.inf
         base[np.isnan(base)] = np.inf
         self.base, self.width, self.runtime = base, width, d
+        self.base_by_job = np.ascontiguousarray(base.transpose(1, 2, 0))   # jobs x starts x regions
         self._prepare_interrupted()
 
     def _prepare_interrupted(self) -> None:
@@ -520,6 +520,7 @@ class _Problem:
         base[np.isnan(base)] = np.inf
         self.i_base = base
         self.i_runtime = np.array([job.runtime_slots for job in jobs], dtype=int)
+        self.i_kth = np.unique(self.i_runtime - 1) if jobs else np.zeros(1, dtype=int)
         self.i_transfer = (np.stack([self.transfer[j] for j in self.interrupted], axis=1)
                            if jobs else np.zeros((n_regions, 0)))
 
@@ -650,15 +651,15 @@ class _Problem:
         value = 0.0
         starts_diff = np.zeros((n_regions, n_slots + 1))
         if self.contiguous.size:
-            running = np.zeros((n_regions, n_slots + 1))
-            np.cumsum(prices, axis=1, out=running[:, 1:])
-            priced = self.base + (running[:, self.ends] - running[:, self.starts])
-            flat = priced.transpose(1, 0, 2).reshape(self.contiguous.size, -1)
+            running = np.zeros((n_slots + 1, n_regions))     # slots first: gathers give jobs x starts x regions
+            np.cumsum(prices.T, axis=0, out=running[1:])
+            priced = self.base_by_job + (running[self.ends] - running[self.starts])
+            flat = priced.reshape(self.contiguous.size, -1)
             k = np.argmin(flat, axis=1)
             best = flat[np.arange(self.contiguous.size), k]
             ok = np.flatnonzero(np.isfinite(best))
             value += float(np.minimum(best[ok], self.penalty).sum())
-            region, column = np.divmod(k[ok], self.width)
+            column, region = np.divmod(k[ok], n_regions)
             start = self.starts[ok, column]
             runtime = self.runtime[ok]
             np.add.at(starts_diff, (region, start), 1.0)
@@ -668,7 +669,8 @@ class _Problem:
         usage = np.cumsum(starts_diff, axis=1)[:, :n_slots]
         if self.interrupted:
             priced = self.i_base + prices[:, self.i_slots]
-            ranked = np.sort(priced, axis=2)
+            # the d cheapest slots of each row, unsorted among themselves: partition at every d
+            ranked = np.partition(priced, self.i_kth, axis=2)
             cheapest = np.cumsum(ranked, axis=2)[:, np.arange(len(self.interrupted)), self.i_runtime - 1]
             totals = cheapest + self.i_transfer                                  # regions x jobs
             region = np.argmin(totals, axis=0)
@@ -686,15 +688,17 @@ class _Problem:
     def solve_lagrangian(self, deadline: float, rel_gap: float):
         """Subgradient ascent on the slot prices (Polyak steps towards the best schedule's
         cost, or 5 % above the bound before there is one), repairing the relaxed placements
-        into a schedule every few rounds and, with two improvement passes, once more at the
-        end with the prices of the best bound."""
+        into a schedule every few rounds and once more at the end with the prices of the best
+        bound, improving every job then while time remains."""
         finite = np.isfinite(self.cap)
         cap = np.where(finite, self.cap, 0.0)
         prices = np.zeros(self.shape)
         value, picks, usage = self._relaxed(prices)
         lower, best_picks, best_prices = value, picks, prices   # prices 0: every job alone
         upper, best_sched = math.inf, None
-        theta, stale, rounds, repair_seconds = THETA_START, 0, 0, 0.0
+        theta, stale, rounds = THETA_START, 0, 0
+        reserve = 0.25 * (deadline - time.perf_counter())   # for the last repair, until one is timed
+        self.place_seconds = None
         while _gap(upper, lower) > rel_gap:
             excess = np.where(finite, usage - cap, 0.0)
             excess[(prices <= 0) & (excess < 0)] = 0.0   # projected: a free slot cannot get cheaper
@@ -702,8 +706,7 @@ class _Problem:
             if norm == 0:                       # the relaxed placements fit as they are
                 upper, best_sched = self._better(picks, prices, upper, best_sched)
                 break
-            reserve = 2 * repair_seconds if repair_seconds else 0.5 * (deadline - time.perf_counter())
-            if time.perf_counter() + reserve + 0.02 > deadline:   # room for the last repair
+            if time.perf_counter() + reserve > deadline:     # room for the last repair
                 break
             complete = best_sched is not None and all(p is not None or not ok
                                                       for p, ok in zip(best_sched, self.placeable))
@@ -718,19 +721,17 @@ class _Problem:
                 if stale >= THETA_PATIENCE:
                     theta, stale = theta / 2, 0
             rounds += 1
-            if (rounds == FIRST_REPAIR or rounds % REPAIR_EVERY == 0) \
-                    and time.perf_counter() + 3 * repair_seconds < deadline:
-                tick = time.perf_counter()
+            if rounds % REPAIR_EVERY == 0 and time.perf_counter() + 2 * reserve < deadline:
                 upper, best_sched = self._better(picks, prices, upper, best_sched)
-                repair_seconds = time.perf_counter() - tick
+                reserve = 1.5 * self.place_seconds + 0.01
         if best_sched is None or rounds:
-            upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, passes=2)
+            upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, until=deadline)
         chosen = [None if p is None else self._placement(j, p[0], p[1]) for j, p in enumerate(best_sched)]
         return chosen, lower, "lagrangian"
 
     def _better(self, picks: dict[int, Pick], prices: np.ndarray, upper: float,
-                best: list[Pick | None], passes: int = 1) -> tuple[float, list[Pick | None]]:
-        sched = self._repair(picks, prices, passes)
+                best: list[Pick | None], until: float | None = None) -> tuple[float, list[Pick | None]]:
+        sched = self._repair(picks, prices, until)
         cost = self._cost(sched)
         return (cost, sched) if best is None or cost < upper else (upper, best)
 
@@ -766,10 +767,11 @@ class _Problem:
             return None
         return r, np.arange(lo + s, lo + s + d)
 
-    def _repair(self, picks: dict[int, Pick], prices: np.ndarray, passes: int = 1) -> list[Pick | None]:
+    def _repair(self, picks: dict[int, Pick], prices: np.ndarray, until: float | None = None) -> list[Pick | None]:
         """A schedule that fits: relaxed placements kept where they fit (largest jobs first),
         the others at their cheapest priced placement in the room left; then those others
-        (every job, if passes > 1) move to their cheapest true-cost placement given the rest."""
+        (and, with `until`, every job until that time) move to their cheapest true-cost
+        placement given the rest."""
         used = np.zeros(self.shape)
         sched: list[Pick | None] = [None] * len(self.jobs)
         for j in self.order:
@@ -778,11 +780,15 @@ class _Problem:
                 used[p[0], p[1]] += 1
                 sched[j] = p
         displaced = [j for j in self.order if sched[j] is None]
+        tick = time.perf_counter()
         for j in displaced:
             sched[j] = self._cheapest_fit(j, used, prices)
             if sched[j] is not None:
                 used[sched[j][0], sched[j][1]] += 1
-        for j in displaced if passes == 1 else [j for _ in range(passes) for j in self.order]:
+        self.place_seconds = time.perf_counter() - tick   # what a repair cannot skip
+        for n, j in enumerate(displaced if until is None else displaced + self.order + self.order):
+            if until is not None and n % 32 == 0 and time.perf_counter() > until:
+                break
             own = self.singles[j].best.total_g
             current = None if sched[j] is None else self._cost_of(j, sched[j])
             if current is not None and current <= own + 1e-9 * max(1.0, own):

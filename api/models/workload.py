@@ -48,7 +48,7 @@ from typing import Any
 import numpy as np
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from api.services.cloud_locations import provider_name
+from energy_data.cloud_providers import provider_name
 
 DEFAULT_WATTS_PER_CORE = 240 / 48   # the original's default: Xeon Platinum 8275CL TDP per thread
 DEFAULT_HORIZON = timedelta(days=1)

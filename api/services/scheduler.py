@@ -12,7 +12,6 @@ them; reported start times are never before the run's earliest start.
 """
 from __future__ import annotations
 
-import logging
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
@@ -21,6 +20,7 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
+from api.answers import iso
 from api.errors import ApiError
 from api.models import forecast as forecast_model
 from api.models import optimization_engine as engine
@@ -32,8 +32,6 @@ from database.marginal import marginal_points, marginal_series
 from database.regions import Series, all_series
 from database.timeseries import intensity_series
 
-log = logging.getLogger(__name__)
-
 # Where a forecast may fill in: the series' newest data must be this recent, else its future
 # is unknown (an imported history of 2022 says nothing about next week).
 FORECAST_MAX_LAG = timedelta(days=1)
@@ -44,7 +42,8 @@ UNLIMITED = math.inf
 # Sources of marginal intensity: a carbon_data_source naming one of these picks it with
 # signal=marginal; any other (c3lab, emap, ...) names an average source and is left aside.
 MARGINAL_SOURCES = ("WATTTIME",)
-SOURCE_ALIASES = {"c3lab": None, "azure": None, "default": None, "emap": "ELECTRICITYMAPS", "electricitymaps": "ELECTRICITYMAPS"}
+SOURCE_ALIASES = {"c3lab": None, "azure": None, "default": None,
+                  "emap": "ELECTRICITYMAPS", "electricitymaps": "ELECTRICITYMAPS"}
 
 
 # --------------------------------------------------------------------------- locations
@@ -174,8 +173,8 @@ class RegionData:
             "measured": _span(grid, self.measured),
             "forecast": None if self.forecast is None else {
                 **_span(grid, forecasted),
-                "issued_at": _iso(self.forecast.issued_at),
-                "history_end": _iso(self.forecast.history_end),
+                "issued_at": iso(self.forecast.issued_at),
+                "history_end": iso(self.forecast.history_end),
                 "model": self.forecast.model_name, "version": self.forecast.model_version,
                 "fallback_reason": self.forecast.fallback_reason,
                 "measured_error": [{"window_hours": a.window_hours, "mape": a.mape, "mae": a.mae,
@@ -191,7 +190,8 @@ def _span(grid: Grid, mask: np.ndarray) -> dict:
     where = np.flatnonzero(mask)
     if where.size == 0:
         return {"slots": 0, "first": None, "last": None}
-    return {"slots": int(where.size), "first": _iso(grid.moment(int(where[0]))), "last": _iso(grid.moment(int(where[-1])))}
+    return {"slots": int(where.size), "first": iso(grid.moment(int(where[0]))),
+            "last": iso(grid.moment(int(where[-1])))}
 
 
 def source_name(carbon_data_source: str | None) -> str | None:
@@ -240,7 +240,7 @@ def region_data(cur, region: str, series: Series | None, grid: Grid, factor_set:
     missing = int((~np.isfinite(data.values)).sum())
     if missing and data.note is None:
         data.note = (f"{series.source} has no value for {region} in {missing} of {grid.count} slots (its data spans "
-                     f"{_iso(series.first)} to {_iso(series.last)}); nothing runs there then")
+                     f"{iso(series.first)} to {iso(series.last)}); nothing runs there then")
     return data
 
 
@@ -276,7 +276,7 @@ def marginal_region_data(cur, region: str, series, grid: Grid) -> RegionData:
     missing = int((~np.isfinite(values)).sum())
     if missing:
         data.note = (f"{series.source} has no marginal value for {region} in {missing} of {grid.count} slots "
-                     f"(stored from {_iso(series.first)} to {_iso(series.last)}); nothing runs there then")
+                     f"(stored from {iso(series.first)} to {iso(series.last)}); nothing runs there then")
     return data
 
 
@@ -297,7 +297,7 @@ def _slot_means(points, grid: Grid) -> np.ndarray:
 def _fill_forecast(cur, data: RegionData, grid: Grid, factor_set: str, now: datetime) -> None:
     series = data.series
     if now - series.last > FORECAST_MAX_LAG:
-        data.note = (f"{series.source} data for {data.region} ends {_iso(series.last)}: no forecast after it, so "
+        data.note = (f"{series.source} data for {data.region} ends {iso(series.last)}: no forecast after it, so "
                      "later slots have no value")
         return
     issued_at = pd.Timestamp(now).floor("h").to_pydatetime()
@@ -349,7 +349,7 @@ def build_jobs(workload: Workload, runs: list[Run], grid: Grid, candidates: int,
     return jobs
 
 
-def capacities(places: list[Place], candidates: int, count: int) -> np.ndarray | None:
+def capacities(places: list[Place], candidates: int) -> np.ndarray | None:
     """Per row: how many runs may run at once (None when nothing is limited)."""
     if all(p.capacity is None for p in places[:candidates]):
         return None
@@ -358,11 +358,12 @@ def capacities(places: list[Place], candidates: int, count: int) -> np.ndarray |
 
 
 def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid, run: Run) -> dict:
+    """Where and when a placement runs, in times (never before the run's earliest start), and its grams."""
     place = problem.places[placement.region]
     spans = [(max(grid.moment(a), run.earliest), grid.moment(b)) for a, b in placement.segments]
     if len(spans) == 1:  # contiguous: it ends one runtime after its start, not at the slot's end
         spans = [(spans[0][0], spans[0][0] + problem.workload.runtime)]
-    segments = [{"start": _iso(a), "end": _iso(b)} for a, b in spans]
+    segments = [{"start": iso(a), "end": iso(b)} for a, b in spans]
     return {
         "location": place.id, "region": place.region,
         "start": segments[0]["start"], "end": segments[-1]["end"],
@@ -372,13 +373,6 @@ def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid, run
     }
 
 
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(timezone.utc).isoformat() if moment else None
-
-
-def iso(moment: datetime | None) -> str | None:
-    """An aware moment as ISO 8601 in UTC."""
-    return _iso(moment)
 
 
 MAX_WINDOW = timedelta(days=31)
@@ -434,7 +428,7 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
     jobs = build_jobs(workload, runs, grid, len(candidates), origin_row, count_transfer,
                       shift=workload.optimize_carbon)
     problem = Problem(workload, rows, len(candidates), origin_row, runs, jobs, warnings)
-    result = engine.schedule(intensity, jobs, capacities(rows, len(candidates), grid.count))
+    result = engine.schedule(intensity, jobs, capacities(rows, len(candidates)))
     warnings = warnings + [d.note for d in data.values() if d.note]
     if workload.desired_renewable_ratio is not None:
         warnings.append("desired_renewable_ratio is not used: runs are placed by carbon intensity alone")
@@ -473,7 +467,8 @@ def expand_runs(workload: Workload, prefix: str) -> list[Run]:
     try:
         runs = workload.runs()
     except TooManyRuns as exc:
-        raise ApiError(400, "too_many_runs", f"{prefix}schedule.interval: {exc}", f"{prefix}schedule.interval") from None
+        raise ApiError(400, "too_many_runs", f"{prefix}schedule.interval: {exc}",
+                       f"{prefix}schedule.interval") from None
     except OverflowError:  # a start near year 9999 plus the runtime and delay
         raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after the year 9999; give an "
                        "earlier start_time or a shorter max_delay", f"{prefix}schedule") from None
@@ -486,8 +481,8 @@ def expand_runs(workload: Workload, prefix: str) -> list[Run]:
 def _run_doc(problem: Problem, grid: Grid, run: Run, result: engine.JobResult) -> dict:
     baseline = result.baseline
     return {
-        "earliest_start": _iso(run.earliest),
-        "deadline": _iso(run.deadline),
+        "earliest_start": iso(run.earliest),
+        "deadline": iso(run.deadline),
         "chosen": placement_doc(result.best, problem, grid, run) if result.best else None,
         "run_now": placement_doc(baseline, problem, grid, run) if baseline else None,
         "saving_g": result.saving_g,
@@ -521,7 +516,7 @@ def best_window(cur, region: str, source: str | None, start: datetime, end: date
     def window(placement: engine.Placement | None) -> dict | None:
         if placement is None:
             return None
-        segments = [{"start": _iso(grid.moment(a)), "end": _iso(grid.moment(b))} for a, b in placement.segments]
+        segments = [{"start": iso(grid.moment(a)), "end": iso(grid.moment(b))} for a, b in placement.segments]
         return {"start": segments[0]["start"], "end": segments[-1]["end"], "segments": segments,
                 "carbon_intensity": placement.compute_g / slots}
     return {
@@ -530,7 +525,7 @@ def best_window(cur, region: str, source: str | None, start: datetime, end: date
         "signal": signal,
         "emission_factor_type": "direct" if signal == "marginal" else factor_set,
         "unit": "gCO2/kWh" if signal == "marginal" else "gCO2eq/kWh",
-        "start": _iso(start), "end": _iso(end),
+        "start": iso(start), "end": iso(end),
         "duration_minutes": duration.total_seconds() / 60,
         "slot_minutes": int(grid.slot.total_seconds() // 60),
         "best": window(result.best),

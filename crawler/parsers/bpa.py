@@ -22,16 +22,23 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
-from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold_fuels, map_fuels, note, note_gaps,
-)
+from crawler.model import Anomaly, ParseError, ParseResult, Payload, note, note_gaps, wide_readings
+from crawler.source import SourceSpec
 
-SOURCE = "BPA"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-STALE_AFTER_MINUTES = 60
-REGION = "BPAT"
+SPEC = SourceSpec(
+    name="BPA",
+    module_name=__name__,
+    description="BPA balancing-authority generation, 5-minute, Pacific time, rolling 7 days",
+    regions=("BPAT",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    stale_after_minutes=60,
+    time_convention="MM/DD/YYYY HH:MM marking the interval END, America/Los_Angeles local time",
+    backfill="none: the file holds its last 7 days only",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://transmission.bpa.gov/business/operations/Wind"
 FILE = "/baltwg.txt"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -152,15 +159,10 @@ def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
 
 def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     """Wide columns to long readings, labels mapped and folded; gaps counted."""
-    fuels = map_fuels(pd.Series(values.columns), FUEL_MAP, SOURCE, anomalies)
-    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
-    long = long.dropna(subset=["mw"]).assign(region=REGION)
-    long["fuel"] = long["label"].map(dict(zip(values.columns, fuels)))
-    long = drop_duplicate_labels(long, ["timestamp", "label"], SOURCE, anomalies)
-    if long.empty:
-        return empty_frame(READING_COLUMNS)
-    note_gaps(anomalies, SOURCE, long["timestamp"], INTERVAL)
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    readings = wide_readings(values, REGION, FUEL_MAP, SOURCE, anomalies)
+    if not readings.empty:
+        note_gaps(anomalies, SOURCE, readings["timestamp"], INTERVAL)
+    return readings
 
 
 # -- fetch ------------------------------------------------------------------------------

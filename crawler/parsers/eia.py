@@ -19,15 +19,10 @@ from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold_fuels, map_fuels, note,
+    fold_fuels, fold_rows, map_fuels, no_net_imports, note,
 )
-from crawler.frames import fold, map_codes, no_net_imports
+from crawler.source import SourceSpec
 
-SOURCE = "EIA"
-INTERVAL_MINUTES = 60
-FREQUENCY_MINUTES = 60
-# EIA-930 lags by an hour or two, some balancing authorities by most of a day.
-STALE_AFTER_MINUTES = 24 * 60
 DEFAULT_BASE_URL = "https://api.eia.gov/v2"
 ROUTE = "/electricity/rto/fuel-type-data/data/"
 KEY_VARIABLE = "EIA_API_KEY"
@@ -47,6 +42,22 @@ RESPONDENTS: tuple[str, ...] = (
     "PSEI", "SC", "SCEG", "SCL", "SEC", "SEPA", "SOCO", "SPA", "SRP", "SWPP", "TAL", "TEC",
     "TEPC", "TIDC", "TPWR", "TVA", "WACM", "WALC", "WAUW", "WWA", "YAD",
 )
+
+SPEC = SourceSpec(
+    name="EIA",
+    module_name=__name__,
+    description="EIA-930 hourly net generation by fuel, every US balancing authority",
+    regions=RESPONDENTS,
+    interval_minutes=60,
+    frequency_minutes=60,
+    # EIA-930 lags by an hour or two, some balancing authorities by most of a day.
+    stale_after_minutes=24 * 60,
+    time_convention="period is the hour ENDING, in UTC",
+    backfill="calendar months",
+    requires_env=("EIA_API_KEY",),
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
 
 FUEL_MAP = {
     "COL": "coal",
@@ -73,13 +84,17 @@ PAGING_WARNING = "incomplete return"
 
 # -- parse ------------------------------------------------------------------------------
 
-def parse(payload: Payload) -> ParseResult:
-    """Parse one fuel-type-data page into hourly readings (MW, UTC interval starts)."""
+def parse(payload: Payload, general: bool = False) -> ParseResult:
+    """Parse one fuel-type-data page into hourly readings (MW, UTC interval starts).
+
+    `general` takes the general reading where a faster one exists; both give the same result
+    (tests/test_parse_paths.py feeds both every recording).
+    """
     anomalies: list[Anomaly] = []
     rows = _data_rows(load_json(payload, SOURCE), anomalies)
     if not rows:
         readings = empty_frame(READING_COLUMNS)
-    elif _plain(rows):
+    elif _plain(rows) and not general:
         readings = _plain_readings(rows, anomalies)
     else:
         readings = _readings(_table(rows), anomalies)
@@ -177,20 +192,8 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
         _known_regions(pd.DataFrame({"region": [region] * int((~unreadable).sum())}), anomalies)  # its note
         return empty_frame(READING_COLUMNS)
     keep = ~unreadable
-    starts, label_codes, mw, null = starts[keep], label_codes[keep], mw[keep], null[keep]
-    repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
-    if repeated.any():
-        frame = pd.DataFrame({"timestamp": starts, "region": region,
-                              "label": np.array(labels, dtype=object)[label_codes]})
-        drop_duplicate_labels(frame, ["timestamp", "region", "label"], SOURCE, anomalies)  # its note and log
-        starts, label_codes, mw, null = starts[~repeated], label_codes[~repeated], mw[~repeated], null[~repeated]
-    if null.any():
-        note(anomalies, SOURCE, "missing_value", f"{int(null.sum())} rows with a null value skipped", int(null.sum()))
-        starts, label_codes, mw = starts[~null], label_codes[~null], mw[~null]
-    if not len(starts):
-        return empty_frame(READING_COLUMNS)
-    codes, fuels = map_codes(label_codes, list(labels), FUEL_MAP, SOURCE, anomalies)
-    return fold(region, starts, codes, fuels, mw)
+    return fold_rows(region, starts[keep], label_codes[keep], list(labels), mw[keep], FUEL_MAP, SOURCE, anomalies,
+                     null=null[keep])
 
 
 def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
@@ -219,7 +222,7 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     if frame.empty:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(frame[READING_COLUMNS])
 
 
 def _known_regions(frame: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:

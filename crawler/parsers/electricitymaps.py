@@ -34,13 +34,25 @@ import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import REPORTED_COLUMNS, ParseError, ParseResult, Payload, empty_frame, note
+from crawler.source import SourceSpec
 
-SOURCE = "ELECTRICITYMAPS"
-INTERVAL_MINUTES = 60
-# The newest hour appears (and is revised) within the hour: a run every 15 minutes asks for
-# `latest`; the first run of each hour re-reads the last 24 hours (`history`), catching revisions.
-FREQUENCY_MINUTES = 15
-STALE_AFTER_MINUTES = 6 * 60
+SPEC = SourceSpec(
+    name="ELECTRICITYMAPS",
+    module_name=__name__,
+    description="Electricity Maps v3 carbon intensity (lifecycle, direct) and renewable / low-carbon shares, "
+                "hourly, consumption-based; also import-emap-csv exports",
+    regions=(),  # the zones of ELECTRICITYMAPS_ZONES; a zone outside ours becomes a region
+    interval_minutes=60,
+    # The newest hour appears (and is revised) within the hour: a run every 15 minutes asks for
+    # `latest`; the first run of each hour re-reads the last 24 hours (`history`), catching revisions.
+    frequency_minutes=15,
+    stale_after_minutes=6 * 60,
+    time_convention="datetime is the hour START, UTC",
+    backfill="past-range, 10 days a chunk",
+    requires_env=("ELECTRICITYMAPS_TOKEN",),
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
 DEFAULT_BASE_URL = "https://api.electricitymaps.com"
 TOKEN_VARIABLE = "ELECTRICITYMAPS_TOKEN"
 ZONES_VARIABLE = "ELECTRICITYMAPS_ZONES"

@@ -26,15 +26,27 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import HttpClient, base_url
-from crawler.model import READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, note
-from crawler.frames import fold, fuels_of, no_net_imports
+from crawler.model import (
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, fold, fuels_of, no_net_imports,
+    note,
+)
+from crawler.source import SourceSpec
 
-SOURCE = "SPP"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-# The recent file gains a row every 5 minutes; an hour without one means it is stuck.
-STALE_AFTER_MINUTES = 60
-REGION = "SWPP"
+SPEC = SourceSpec(
+    name="SPP",
+    module_name=__name__,
+    description="SPP generation mix, 5-minute, UTC; yearly history files",
+    regions=("SWPP",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    # The recent file gains a row every 5 minutes; an hour without one means it is stuck.
+    stale_after_minutes=60,
+    time_convention="GMT stamps marking the interval END",
+    backfill="Central-time calendar years (one yearly file each)",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://marketplace.spp.org"
 HISTORY_SOURCE = "SPP_HISTORY"  # its own <SOURCE>_BASE_URL: the yearly files live on another host
 DEFAULT_HISTORY_URL = "https://portal.spp.org"

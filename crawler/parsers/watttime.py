@@ -35,12 +35,23 @@ import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import MARGINAL_COLUMNS, READING_COLUMNS, ParseError, ParseResult, Payload, empty_frame, note
+from crawler.source import SourceSpec
 from energy_data import watttime
 
-SOURCE = "WATTTIME"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 15
-STALE_AFTER_MINUTES = 6 * 60
+SPEC = SourceSpec(
+    name="WATTTIME",
+    module_name=__name__,
+    description="WattTime v3 marginal emissions (co2_moer): historical, forecast, signal index; 5-minute",
+    regions=(),  # the regions of WATTTIME_REGIONS, through the watttime aliases
+    interval_minutes=5,
+    frequency_minutes=15,
+    stale_after_minutes=6 * 60,
+    time_convention="point_time is the 5-minute interval START, UTC",
+    backfill="historical, 30 days a chunk",
+    requires_env=("WATTTIME_USERNAME", "WATTTIME_PASSWORD"),
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
 DEFAULT_BASE_URL = watttime.DEFAULT_BASE_URL
 SIGNAL_TYPE = watttime.SIGNAL_TYPE
 REGIONS_VARIABLE = "WATTTIME_REGIONS"

@@ -1,7 +1,7 @@
 """Scheduler benchmark: how much carbon the engine saves on real data, and how fast it is.
 
     python scripts/bench/scheduler.py [--traces DIR] [--years 2021 2022 2023] [--every 25]
-                                      [--skip-quality] [--skip-speed] [--reference-seconds 60]
+                                      [--skip-quality] [--skip-speed] [--reference-seconds 60] [--repeat 3]
 
 1. Quality, on the Electricity Maps hourly exports of ../shared/traces/em_hpe_sustain_cluster/
    (lifecycle intensity; CISO, ERCO, PJM, NYIS), each year on its own: a job arrives every
@@ -209,7 +209,7 @@ def five_minute(traces: Path, days: int, count: int) -> np.ndarray:
     return np.stack(rows)
 
 
-def many_jobs(traces: Path, reference_seconds: float) -> None:
+def many_jobs(traces: Path, reference_seconds: float, repeat: int) -> None:
     rng = np.random.default_rng(2026)
     intensity = five_minute(traces, 1, 10)
     regions, slots = intensity.shape
@@ -223,10 +223,11 @@ def many_jobs(traces: Path, reference_seconds: float) -> None:
                         int(rng.integers(regions))))
     capacity = np.full(regions, 20.0)
     demand = sum(j.runtime_slots for j in jobs) / (regions * slots * capacity[0])
-    fast = oe.schedule(intensity, jobs, capacity)
+    runs = [oe.schedule(intensity, jobs, capacity) for _ in range(repeat)]
+    fast = runs[0]
     reference = oe.schedule(intensity, jobs, capacity, time_limit=reference_seconds)
-    bound = max(fast.lower_bound_g, reference.lower_bound_g)
-    best_known = min(fast.total_g, reference.total_g)
+    bound = max([reference.lower_bound_g] + [r.lower_bound_g for r in runs])
+    best_known = min([reference.total_g] + [r.total_g for r in runs])
     alone = sum(r.alternatives[0].total_g for r in fast.results)
     moved = sum(r.best.total_g > r.alternatives[0].total_g + 1e-9 for r in fast.results)
     print("\n## Speed (a): 1,000 jobs x 10 regions x 288 five-minute slots, capacity 20 jobs per region")
@@ -234,7 +235,8 @@ def many_jobs(traces: Path, reference_seconds: float) -> None:
           f"{100 * demand:.0f} % on average; {moved} jobs kept from their own optimum by capacity")
     print(f"| run | method | seconds | grams | own lower bound | gap to own bound | gap to best bound |")
     print("|---|---|---:|---:|---:|---:|---:|")
-    for name, res in (("default (time_limit 1.5 s)", fast), (f"reference ({reference_seconds:.0f} s)", reference)):
+    named = [(f"default (time_limit 1.8 s), run {k + 1}", r) for k, r in enumerate(runs)]
+    for name, res in named + [(f"reference ({reference_seconds:.0f} s)", reference)]:
         print(f"| {name} | {res.method} | {res.seconds:.2f} | {res.total_g:,.0f} | {res.lower_bound_g:,.0f} | "
               f"{100 * res.gap:.2f} % | {100 * (res.total_g - bound) / bound:.2f} % |")
     print(f"optimum between {bound:,.0f} and {best_known:,.0f} g; jobs each alone (capacity ignored, "
@@ -317,6 +319,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--years", type=int, nargs="+", default=[2021, 2022, 2023])
     parser.add_argument("--every", type=int, default=25, help="issue forecasts at every N-th arrival")
     parser.add_argument("--reference-seconds", type=float, default=60.0)
+    parser.add_argument("--repeat", type=int, default=3, help="timed runs of the 1,000-job case")
     parser.add_argument("--original-regions", type=int, default=10,
                         help="regions the original's per-second search is timed on (then scaled to 10)")
     parser.add_argument("--skip-quality", action="store_true")
@@ -324,7 +327,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if not args.skip_speed:
         single_job(args.traces, args.original_regions)
-        many_jobs(args.traces, args.reference_seconds)
+        many_jobs(args.traces, args.reference_seconds, args.repeat)
     if not args.skip_quality:
         quality(args.traces, args.years, args.every)
 

@@ -28,7 +28,7 @@ from flask import request
 from flask_restful import Resource
 from marshmallow import Schema, ValidationError, fields
 
-from api.answers import utc_now
+from api.answers import iso, utc_now
 from api.errors import ApiError
 from api.models import optimization_engine as engine
 from api.models.workload import CarbonAccountingMode, WorkloadSchema, load_workload
@@ -36,7 +36,7 @@ from api.routes.carbon_aware_scheduler import no_store_json
 from api.services import cloud_locations, locator, pool
 from api.routes.legacy.shared import ERROR_SCHEMA, TAG
 from api.services.legacy import ISO_FORMAT_OF_SOURCE, LEGACY_PROVIDERS, answer, legacy_errors, names
-from api.services.scheduler import Place, Solved, iso, solve, workload_places
+from api.services.scheduler import Place, Solved, solve, workload_places
 from api.spec import Endpoint
 
 # The original's factors and weights (its api/routes/carbon_aware_scheduler.py).
@@ -94,7 +94,7 @@ class LegacyCarbonAwareScheduler(Resource):
                            places=(candidates, origin, warnings))
         iso_format = ISO_FORMAT_OF_SOURCE.get(workload.carbon_data_source.lower(), "watttime")
         isos = {name(p): names(p.region).iso(iso_format) for p in candidates}
-        return legacy_answer(raw, workload, solved, isos)
+        return legacy_answer(workload, solved, isos)
 
 
 def legacy_places(lookup, workload) -> tuple[list[Place], Place | None, list[str]]:
@@ -119,7 +119,8 @@ def name(place: Place) -> str:
     return place.id
 
 
-def legacy_answer(raw: dict, workload, solved: Solved, isos: dict[str, str]):
+def legacy_answer(workload, solved: Solved, isos: dict[str, str]):
+    """The original's answer from the schedule: per candidate its scores and details, ranked."""
     problem, grid, result = solved.problem, solved.grid, solved.result
     energy_24h = workload.energy_kwh * len(problem.runs)  # the runs start within the first 24 h
     raw_scores, details, warnings = {}, {}, {}
@@ -179,8 +180,8 @@ def _timings(placement: engine.Placement, problem, grid, run, transfer_moves: bo
     workload = problem.workload
     dataset = workload.dataset
     moves = transfer_moves and dataset is not None
-    input_time = timedelta(seconds=math.ceil(dataset.input_size_gb * TRANSFER_SECONDS_PER_GB)) if moves else timedelta()
-    output_time = timedelta(seconds=math.ceil(dataset.output_size_gb * TRANSFER_SECONDS_PER_GB)) if moves else timedelta()
+    sizes = (dataset.input_size_gb, dataset.output_size_gb) if moves else (0.0, 0.0)
+    input_time, output_time = (timedelta(seconds=math.ceil(gb * TRANSFER_SECONDS_PER_GB)) for gb in sizes)
     compute_start = max(grid.moment(placement.start), run.earliest)
     compute_end = compute_start + workload.runtime
     return {
