@@ -41,7 +41,9 @@ SPEC = SourceSpec(
     module_name=__name__,
     description="Electricity Maps v3 carbon intensity (lifecycle, direct) and renewable / low-carbon shares, "
                 "hourly, consumption-based; also import-emap-csv exports",
-    regions=(),  # the zones of ELECTRICITYMAPS_ZONES; a zone outside ours becomes a region
+    # Those of the default zones; ELECTRICITYMAPS_ZONES may name others (a zone outside ours
+    # becomes a region of its own).
+    regions=("CISO", "MISO", "ISNE", "NYIS", "PJM", "BPAT", "SWPP", "ERCO"),
     interval_minutes=60,
     # The newest hour appears (and is revised) within the hour: a run every 15 minutes asks for
     # `latest`; the first run of each hour re-reads the last 24 hours (`history`), catching revisions.
