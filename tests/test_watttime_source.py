@@ -249,3 +249,10 @@ def test_the_scheduler_places_a_run_on_marginal_intensity_when_asked(wt_api, db_
     assert refused.status_code == 404 and refused.get_json()["error"]["parameter"] == "signal"
     bad = client.post("/carbon-aware-scheduler/", json=dict(workload, signal="median"))
     assert bad.status_code == 400
+
+
+def test_status_counts_marginal_rows_and_their_newest_measured_time(wt_api, db_url):
+    assert crawler_cli("run", "--source", "WATTTIME").returncode == 0
+    line = next(l for l in crawler_cli("status").stdout.splitlines() if l.startswith("WATTTIME"))
+    assert "2024-03-10 08:25Z" in line  # the newest measured value, not the forecast's 08:45
+    assert " 10  " in line and "STALE" in line  # 2024's data is far older than 6 hours
