@@ -231,7 +231,10 @@ def archived_payloads(crawler: "Crawler", source: SourceSpec | None,
 def _describe(parsed: Parsed) -> str:
     readings = parsed.result.readings
     if readings.empty:
-        return "no readings"
+        other = [f"{len(frame)} {what} rows, {frame['zone'].nunique()} zone(s)"
+                 for what, frame in (("reported intensity", parsed.result.reported),
+                                     ("marginal intensity", parsed.result.marginal)) if len(frame)]
+        return "; ".join(other) or "no readings"
     span = f"{readings['timestamp'].min().isoformat()} .. {readings['timestamp'].max().isoformat()}"
     return (f"{len(readings)} readings, {readings['timestamp'].nunique()} intervals, "
             f"{readings['region'].nunique()} region(s), {span}; {len(parsed.result.net_imports)} net imports; "

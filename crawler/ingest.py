@@ -7,13 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
 
+import pandas as pd
 import psycopg2.extensions
 
 from crawler.model import Anomaly, ParseError, ParseResult, Payload
 from crawler.validate import anomaly_counts, validate
 from database.marginal import write_marginal
 from database.readings import WriteCounts, write_net_imports, write_readings
-from database.reported import ensure_zone_regions, write_reported_intensity
+from database.reported import ReportedCounts, ensure_zone_regions, write_reported_intensity
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,8 @@ def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: P
     return counts
 
 
-def write_reported(cur, source_id: int, rows, interval_minutes: int):
+def write_reported(cur: psycopg2.extensions.cursor, source_id: int, rows: pd.DataFrame,
+                   interval_minutes: int) -> ReportedCounts:
     """Reported intensity through the CSV importer's write path, partial rows kept partial."""
     return write_reported_intensity(cur, source_id, rows, interval_minutes, partial=True)
 

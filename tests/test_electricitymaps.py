@@ -267,3 +267,10 @@ def test_parse_prints_reported_rows_without_a_database():
     assert first == {"zone": "DE", "timestamp": "2024-03-10T08:00:00+00:00", "lifecycle_g_per_kwh": None,
                      "direct_g_per_kwh": 351.0, "renewable_share": None, "low_carbon_share": None,
                      "estimated": 0.0, "estimation_method": None}
+
+
+def test_a_dry_run_says_what_it_would_store_and_stores_nothing(emaps_api, db_url):
+    result = crawler_cli("run", "--source", "ELECTRICITYMAPS", "--dry-run")
+    assert "ELECTRICITYMAPS: dry run: 6 reported intensity rows, 2 zone(s)" in result.stdout, result.stdout
+    assert stored(db_url, "SELECT count(*) FROM reported_intensity") == [(0,)]
+    assert stored(db_url, "SELECT count(*) FROM region WHERE code = 'DE'") == [(0,)]

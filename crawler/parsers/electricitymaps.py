@@ -25,6 +25,7 @@ and a column no body of a batch carried keeps its stored value.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from datetime import date, datetime, timedelta, timezone
 from urllib.parse import parse_qs, urlsplit
@@ -33,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
-from crawler.model import REPORTED_COLUMNS, ParseError, ParseResult, Payload, empty_frame, note
+from crawler.model import READING_COLUMNS, REPORTED_COLUMNS, ParseError, ParseResult, Payload, empty_frame, note
 from crawler.source import SourceSpec
 
 SPEC = SourceSpec(
@@ -161,7 +162,7 @@ def parse(payload: Payload) -> ParseResult:
         raise ParseError(f"Electricity Maps answered an error: {str(body['error'])[:200]}")
     if _is_zones(body):
         names = {key.upper(): str(v.get("zoneName") or key) for key, v in body.items()}
-        return ParseResult(empty_frame(["region", "timestamp", "fuel", "mw"]), INTERVAL_MINUTES, zone_names=names)
+        return ParseResult(empty_frame(READING_COLUMNS), INTERVAL_MINUTES, zone_names=names)
     items = _items(body)
     rows = [_row(item, payload, anomalies) for item in items]
     rows = [r for r in rows if r is not None]
@@ -170,7 +171,7 @@ def parse(payload: Payload) -> ParseResult:
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
         for column in REPORTED_COLUMNS[2:7]:
             frame[column] = frame[column].astype("float64")
-    return ParseResult(empty_frame(["region", "timestamp", "fuel", "mw"]), INTERVAL_MINUTES, anomalies=anomalies,
+    return ParseResult(empty_frame(READING_COLUMNS), INTERVAL_MINUTES, anomalies=anomalies,
                        reported=frame)
 
 
@@ -218,7 +219,7 @@ def _row(item: dict, payload: Payload, anomalies: list) -> list | None:
         low_carbon = _number(item.get("fossilFreePercentage"), 100) / 100
     if all(np.isnan(v) for v in (lifecycle, direct, renewable, low_carbon)):
         note(anomalies, SOURCE, "missing_value", f"{zone} {moment:%Y-%m-%d %H:%M}Z: no value in the item",
-             level=20)
+             level=logging.INFO)
         return None
     estimated = item.get("isEstimated")
     return [zone, moment, lifecycle, direct, renewable, low_carbon,
