@@ -20,7 +20,7 @@ Cursor = psycopg2.extensions.cursor
 COLUMN_TYPES = {"ts": "timestamptz", "mw": "float8", "region_id": "int2", "source_id": "int2",
                 "fuel_id": "int2", "interval_minutes": "int2", "lifecycle_g_per_kwh": "float8",
                 "direct_g_per_kwh": "float8", "renewable_share": "float8", "low_carbon_share": "float8",
-                "total_mw": "float8"}
+                "total_mw": "float8", "ipcc_lifecycle_g_per_kwh": "float8", "ipcc_direct_g_per_kwh": "float8"}
 KEY = ("region_id", "source_id", "ts", "fuel_id")
 # Serialises partition creation between concurrent writers.
 _PARTITION_LOCK_KEY = 0x656E7074  # "enpt"
@@ -196,11 +196,37 @@ def recompute_intensity(cur: Cursor, source_id: int, readings: pd.DataFrame) -> 
     """
     if readings.empty:
         return 0
-    intensity = compute_intensity(readings, emission_factors(cur), fuel_flags(cur))
+    fuels = fuel_flags(cur)
+    frame = _with_charging_history(cur, source_id, readings, fuels)
+    intensity = compute_intensity(frame, emission_factors(cur), fuels)
+    if len(frame) != len(readings):
+        touched = pd.MultiIndex.from_frame(readings[["region_id", "ts"]].drop_duplicates())
+        intensity = intensity[pd.MultiIndex.from_frame(intensity[["region_id", "ts"]]).isin(touched)]
     intensity["source_id"] = source_id
     if not copy_new(cur, "carbon_intensity", intensity):
         upsert_frame(cur, "carbon_intensity", intensity, ("region_id", "source_id", "ts"))
     return len(intensity)
+
+
+def _with_charging_history(cur: Cursor, source_id: int, readings: pd.DataFrame, fuels: pd.DataFrame) -> pd.DataFrame:
+    """`readings`, and for the regions whose storage discharges in them every stored reading
+    of the 24 h before (the charging that storage's intensity comes from, database/intensity.py)."""
+    storage_ids = fuels.loc[fuels["storage"].astype(bool), "id"].tolist()
+    discharging = readings[readings["fuel_id"].isin(storage_ids) & (readings["mw"] > 0)]
+    if discharging.empty:
+        return readings
+    spans = readings[readings["region_id"].isin(discharging["region_id"].unique())].groupby("region_id")["ts"].min()
+    cur.execute(
+        "SELECT g.region_id, g.ts, g.fuel_id, g.mw, g.interval_minutes FROM generation_reading g "
+        "JOIN unnest(%s::int2[], %s::timestamptz[]) AS s (region_id, first_ts) ON s.region_id = g.region_id "
+        "WHERE g.source_id = %s AND g.ts >= s.first_ts - interval '24 hours' AND g.ts < s.first_ts",
+        ([int(r) for r in spans.index], [t.to_pydatetime() for t in spans], source_id),
+    )
+    history = pd.DataFrame(cur.fetchall(), columns=["region_id", "ts", "fuel_id", "mw", "interval_minutes"])
+    if history.empty:
+        return readings
+    history = history.assign(ts=pd.to_datetime(history["ts"], utc=True))
+    return pd.concat([history.astype({c: readings[c].dtype for c in history.columns}), readings[history.columns]], ignore_index=True)
 
 
 def stored_readings(cur: Cursor, source_id: int, touched: pd.DataFrame) -> pd.DataFrame:

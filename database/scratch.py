@@ -71,7 +71,12 @@ def clean(url: str) -> None:
     conn = psycopg2.connect(url)
     with conn, conn.cursor() as cur:
         cur.execute(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY")
-        cur.execute("DELETE FROM emission_factor WHERE region_id IS NOT NULL OR valid_from > '1900-01-01'")
+        # Factors back to what the migrations wrote: kept aside on the first clean.
+        cur.execute("SELECT to_regclass('scratch_pristine_factor') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            cur.execute("CREATE TABLE scratch_pristine_factor AS SELECT * FROM emission_factor")
+        cur.execute("TRUNCATE emission_factor")
+        cur.execute("INSERT INTO emission_factor OVERRIDING SYSTEM VALUE SELECT * FROM scratch_pristine_factor")
         # Regions a crawl made of provider zones outside ours (database/reported.ensure_zone_regions).
         cur.execute("DELETE FROM region r WHERE time_zone = 'UTC' "
                     "AND NOT EXISTS (SELECT 1 FROM region_alias a WHERE a.region_id = r.id)")

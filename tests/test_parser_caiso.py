@@ -369,3 +369,17 @@ def test_quoted_cells_and_a_stray_quote_do_not_derail_the_file() -> None:
     assert table.at[utc("2025-02-09 08:10"), "wind"] == 5
     assert table.at[utc("2025-02-09 08:15"), "wind"] == 8
     assert result.anomalies == []
+
+
+def test_trailing_midnight_row_is_the_next_day_and_leaves_the_first_interval_alone() -> None:
+    """CAISO has served fuelsource.csv with a last `00:00` row: the next midnight. Read as
+    the day's own 00:00 it overwrote the first interval."""
+    rows = [("00:00", 100), ("00:05", 200), ("23:55", 300), ("00:00", 999)]
+    body = f"{HEADER}\n" + "".join(f"{t},0,{wind},0,0,0,0,0,0,0,0,0,0,0\n" for t, wind in rows)
+    for name in ("x_20250209.csv", "x_20250309.csv"):  # an ordinary day, and a DST day (the slow path)
+        table = wide(inline(body, name=name))
+        first = caiso.local_to_utc(caiso.day_of(Payload(body=b"", name=name)), 0)
+        next_midnight = caiso.local_to_utc(caiso.day_of(Payload(body=b"", name=name)) + timedelta(days=1), 0)
+        assert table.at[pd.Timestamp(first), "wind"] == 100
+        assert table.at[pd.Timestamp(next_midnight), "wind"] == 999
+        assert len(table) == 4

@@ -6,6 +6,7 @@ from api.routes.carbon_aware_sdk import SDK_ROUTES
 from api.routes.carbon_intensity import CarbonIntensity
 from api.routes.cloud_locations import CloudLocations, CloudProviders
 from api.routes.dashboard import Dashboard, PlotlyBundle, RegionBoundaries
+from api.routes.emission_factors import EmissionFactors
 from api.routes.energy_mixture import EnergyMixture
 from api.routes.forecast import CarbonIntensityForecast
 from api.routes.health import Health
@@ -18,6 +19,7 @@ from api.routes.sources import Sources
 # One entry per line group, so that branches adding routes touch different lines.
 ROUTES = (
     (BalancingAuthority, Regions, CarbonIntensity, CarbonIntensityForecast, EnergyMixture)
+    + (EmissionFactors,)
     + (CloudProviders, CloudLocations)
     + (CarbonAwareScheduler, BestWindow)
     + (Sources, Dashboard, PlotlyBundle, RegionBoundaries)  # the dashboard page and what only it needs

@@ -22,8 +22,12 @@ CAPS = {"native": timedelta(days=31), "hour": timedelta(days=366), "day": timede
 
 class CarbonIntensityArgs(TimeRangeArgs):
     emission_factor_type = fields.String(load_default="lifecycle", validate=validate.OneOf(["lifecycle", "direct"]),
-                                         metadata={"description": "lifecycle (IPCC 2014 medians) or direct "
+                                         metadata={"description": "lifecycle (with upstream emissions) or direct "
                                                                   "(combustion only) emission factors"})
+    emission_factors = fields.String(load_default="regional", validate=validate.OneOf(["regional", "ipcc"]), metadata={
+        "description": "regional: the region's own cited factors for the interval's year where they exist "
+                       "(see /emission-factors/), the global set elsewhere; ipcc: the global set (IPCC 2014 "
+                       "medians) everywhere, as in published work and the original service"})
     source = fields.String(validate=validate.Length(min=1, max=32), metadata={
         "description": "crawler source to answer from (CAISO, EIA, ...); default: the finest source "
                        "covering the range"})
@@ -60,6 +64,8 @@ class CarbonIntensityAnswer(Schema):
     signal = fields.String(required=True, metadata={"description": "average or marginal"})
     emission_factor_type = fields.String(required=True, metadata={
         "description": "lifecycle or direct; always direct for signal=marginal (MOER counts combustion only)"})
+    emission_factors = fields.String(required=True, metadata={
+        "description": "regional or ipcc; watttime for signal=marginal (WattTime's model, no factor table)"})
     resolution = fields.String(required=True)
     unit = fields.String(required=True)
     start = fields.String(required=True)
@@ -93,7 +99,8 @@ class CarbonIntensity(Resource):
         with pool().cursor() as cur:
             series = choose_series(all_series(cur, located.region), args.get("source"), start, end, now)
             points = (intensity_series(cur, series.region_id, series.source_id, start, end,
-                                       args["emission_factor_type"], resolution) if series else None)
+                                       args["emission_factor_type"], resolution, args["emission_factors"])
+                      if series else None)
         step = None if resolution == "native" else {"hour": 60, "day": 1440}[resolution]
         count = len(points) if points is not None else 0
         return json_answer({
@@ -101,6 +108,7 @@ class CarbonIntensity(Resource):
             "source": series.source if series else None,
             "signal": "average",
             "emission_factor_type": args["emission_factor_type"],
+            "emission_factors": args["emission_factors"],
             "resolution": resolution,
             "unit": "gCO2eq/kWh",
             "start": iso(start),
@@ -155,6 +163,7 @@ def _marginal_answer(args: dict, located, start: datetime, end: datetime, now: d
     total = sum(p.minutes for p in known)
     return json_answer({
         "region": located.region, "source": series.source, "signal": "marginal", "emission_factor_type": "direct",
+        "emission_factors": "watttime",
         "resolution": resolution, "unit": "gCO2/kWh", "start": iso(start), "end": iso(end),
         "location_method": located.method,
         "carbon_intensities": [{"timestamp": iso(p.ts), "carbon_intensity": p.moer_g_per_kwh, "renewable_ratio": None,

@@ -220,7 +220,8 @@ def _utc_times(clock, day: date, anomalies: list[Anomaly]) -> pd.DatetimeIndex |
     if start is not None and end is not None and end - start == timedelta(days=1) \
             and _offset(day, 0) == _offset(day, 23 * 60 + 59):
         # No clock change that day: each time is the day's UTC start plus its minutes.
-        minutes = np.array([_minutes_or_note(value, anomalies) for value in clock], dtype="float64")
+        minutes = _next_midnight_after_the_day(
+            np.array([_minutes_or_note(value, anomalies) for value in clock], dtype="float64"))
         nanos = np.where(np.isnan(minutes), np.iinfo("int64").min,
                          pd.Timestamp(start).value + np.nan_to_num(minutes).astype("int64") * 60_000_000_000)
         times = pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC")
@@ -230,6 +231,10 @@ def _utc_times(clock, day: date, anomalies: list[Anomaly]) -> pd.DatetimeIndex |
             minutes = _minutes_or_note(value, anomalies)
             if minutes is None:
                 result.append(None)
+                continue
+            if minutes == 0 and previous >= 0:
+                # A 00:00 after the day's rows is the next midnight, not this one (see below).
+                result.append(local_to_utc(day + timedelta(days=1), 0))
                 continue
             if minutes < previous:
                 fold = 1
@@ -243,6 +248,14 @@ def _utc_times(clock, day: date, anomalies: list[Anomaly]) -> pd.DatetimeIndex |
     if isinstance(clock, pd.Series):
         return pd.Series(times, index=clock.index).astype("datetime64[ns, UTC]")
     return times
+
+
+def _next_midnight_after_the_day(minutes: np.ndarray) -> np.ndarray:
+    """CAISO has served a day's file with a last row `00:00` that is the next midnight: read
+    as the day's own 00:00 it overwrote the first interval. A 00:00 after any earlier row
+    is the next midnight, 24 h on (the fall-back day repeats 01:00, never 00:00)."""
+    seen = np.cumsum(~np.isnan(minutes)) > 1
+    return np.where((minutes == 0) & seen, 24 * 60, minutes)
 
 
 def _offset(day: date, minutes: int) -> timedelta | None:

@@ -1,8 +1,9 @@
 """EIA-930 hourly net generation by fuel for every US balancing authority (EIA API v2).
 
 `<base>/electricity/rto/fuel-type-data/data/`, one request per respondent (balancing
-authority) and range, paged by `offset`. `period` is the hour ENDING, in UTC; values are
-MWh over that hour, which is the hour's mean MW.
+authority) and range, paged by `offset`. `period` is the hour ENDING, in UTC (but for the
+respondents of HOUR_START_RESPONDENTS, whose labels are hour starts); values are MWh over
+that hour, which is the hour's mean MW.
 """
 from __future__ import annotations
 
@@ -77,6 +78,17 @@ FUEL_MAP = {
     "UNK": "unknown",
 }
 ROW_KEYS = ("period", "respondent", "fueltype", "value")
+# Respondents whose `period` labels the hour's START, not its end as EIA documents: the
+# evidence (solar-noon timing of their SUN series, and the hour-to-hour changes against the
+# ISO's own data) is in README "EIA-930 hour labels" and scripts/bench/agreement.py.
+HOUR_START_RESPONDENTS = frozenset({"PJM"})
+# Respondents with nuclear plants. EIA-930 has filed New York's nuclear under OTH for weeks
+# (559 hours of 2022 with NUC under 500 MW and OTH near 2,600 MW): an hour of one of these
+# with nuclear under NUCLEAR_FLOOR_MW and other at OTHER_CEILING_MW or more is an anomaly.
+NUCLEAR_RESPONDENTS = frozenset({"NYIS", "PJM", "MISO", "ERCO", "SOCO", "TVA", "DUK", "CPLE", "SCEG", "SC",
+                                 "FPL", "SWPP", "CISO", "BPAT", "ISNE", "SRP"})
+NUCLEAR_FLOOR_MW = 500.0
+OTHER_CEILING_MW = 1000.0
 # EIA's note that a result holds more rows than one response returns: fetch follows `offset`
 # for the rest, so it is no anomaly.
 PAGING_WARNING = "incomplete return"
@@ -98,6 +110,7 @@ def parse(payload: Payload, general: bool = False) -> ParseResult:
         readings = _plain_readings(rows, anomalies)
     else:
         readings = _readings(_table(rows), anomalies)
+    _note_nuclear_filed_as_other(readings, anomalies)
     return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(),
                        anomalies=anomalies)
 
@@ -177,7 +190,8 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
     """`_readings(_table(rows))` for `_plain` rows: each distinct period and fuel read once."""
     period_codes, periods = pd.factorize(np.array([r["period"] for r in rows], dtype=object))
     ending = pd.to_datetime(pd.Series(periods, dtype=object), format="%Y-%m-%dT%H", errors="coerce", utc=True)
-    starts = pd.DatetimeIndex((ending - HOUR).astype("datetime64[ns, UTC]"))[period_codes]
+    label_offset = timedelta(0) if rows[0]["respondent"] in HOUR_START_RESPONDENTS else HOUR
+    starts = pd.DatetimeIndex((ending - label_offset).astype("datetime64[ns, UTC]"))[period_codes]
     label_codes, labels = pd.factorize(np.array([r["fueltype"] for r in rows], dtype=object))
     values = np.array([r["value"] for r in rows], dtype=object)
     mw = pd.to_numeric(values, errors="coerce").astype("float64")
@@ -201,7 +215,8 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     ending = pd.to_datetime(table["period"], format="%Y-%m-%dT%H", errors="coerce", utc=True)
     frame = pd.DataFrame({
         "region": table["respondent"],
-        "timestamp": (ending - HOUR).astype("datetime64[ns, UTC]"),
+        "timestamp": (ending - HOUR + HOUR * table["respondent"].isin(HOUR_START_RESPONDENTS).astype(int)
+                      ).astype("datetime64[ns, UTC]"),
         "label": table["fueltype"],
         "mw": pd.to_numeric(table["value"], errors="coerce").astype("float64"),
         "null": table["value"].isna(),
@@ -223,6 +238,32 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
     return fold_fuels(frame[READING_COLUMNS])
+
+
+def nuclear_filed_as_other(readings: pd.DataFrame) -> pd.Series:
+    """Per (region, timestamp) of nuclear respondents: True where the nuclear output seems
+    filed under OTH (see NUCLEAR_RESPONDENTS). Also used by scripts/bench/agreement.py."""
+    mix = readings[readings["region"].isin(NUCLEAR_RESPONDENTS) & readings["fuel"].isin(("nuclear", "other"))]
+    if mix.empty:
+        return pd.Series(dtype=bool)
+    wide = mix.pivot_table(index=["region", "timestamp"], columns="fuel", values="mw", aggfunc="sum")
+    nuclear = wide["nuclear"].fillna(0.0) if "nuclear" in wide else pd.Series(0.0, index=wide.index)
+    other = wide["other"] if "other" in wide else pd.Series(float("nan"), index=wide.index)
+    return (nuclear < NUCLEAR_FLOOR_MW) & (other >= OTHER_CEILING_MW)
+
+
+def _note_nuclear_filed_as_other(readings: pd.DataFrame, anomalies: list[Anomaly]) -> None:
+    """Count the hours of a nuclear respondent with its nuclear output under OTH; stored as
+    reported, the intensity then charges it as other."""
+    filed = nuclear_filed_as_other(readings)
+    if not filed.any():
+        return
+    for region, hours in filed[filed].groupby(level="region").size().items():
+        when = filed[filed].xs(region, level="region").index
+        note(anomalies, SOURCE, "nuclear_filed_as_other",
+             f"{region}: {hours} hours with nuclear under {NUCLEAR_FLOOR_MW:.0f} MW and other at "
+             f"{OTHER_CEILING_MW:.0f} MW or more ({when.min():%Y-%m-%d %H:%M}Z to {when.max():%Y-%m-%d %H:%M}Z): "
+             "EIA-930 seems to file the nuclear output under OTH; stored as reported", int(hours))
 
 
 def _known_regions(frame: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:

@@ -69,10 +69,11 @@ FUEL_MAP = {
     # Landfill gas and municipal refuse burnt for power: organic fuel, so biomass is the
     # closest factor (as for the refuse in NYISO's "Other Renewables").
     "Waste Disposal Services": "biomass",
-    # Power from heat recovered off industrial processes and gas-pipeline compressors: no fuel
-    # is burnt for it, so it is neither gas nor a renewable; "other" keeps it unattributed
-    # rather than charging it a fuel it did not burn or a zero it has not earned.
-    "Waste Heat": "other",
+    # Power from exhaust heat recovered off gas-fired pipeline compressors and industrial
+    # processes: a bottoming cycle, like a combined cycle's steam turbine, which EIA and eGRID
+    # count as gas. "other" charged it 700 g/kWh (an unknown fossil mix) for a fuel it never
+    # burnt; gas is the fuel whose combustion the heat comes from.
+    "Waste Heat": "gas",
     "Other": "other",
 }
 # Any storage column ("Energy Storage Market", ...) is batteries: SPP has no pumped storage.
