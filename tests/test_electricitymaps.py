@@ -274,3 +274,14 @@ def test_a_dry_run_says_what_it_would_store_and_stores_nothing(emaps_api, db_url
     assert "ELECTRICITYMAPS: dry run: 6 reported intensity rows, 2 zone(s)" in result.stdout, result.stdout
     assert stored(db_url, "SELECT count(*) FROM reported_intensity") == [(0,)]
     assert stored(db_url, "SELECT count(*) FROM region WHERE code = 'DE'") == [(0,)]
+
+
+def test_backfill_reads_past_range_by_chunk_and_fails_a_chunk_whole(emaps_api, db_url):
+    result = crawler_cli("backfill", "--source", "ELECTRICITYMAPS", "--start", "2024-03-10", "--end", "2024-03-11")
+    assert result.returncode == 0, result.stdout + result.stderr
+    ranges = {(r.query["start"][0], r.query["end"][0]) for r in emaps_api.requests if r.path.endswith("/past-range")}
+    assert ranges == {("2024-03-10T00:00Z", "2024-03-11T00:00Z")}
+    assert "6 inserted" in result.stdout
+    emaps_api.query_routes[f"{PB}/past-range"].pop()  # DE's power breakdown is gone: the chunk fails
+    again = crawler_cli("backfill", "--source", "ELECTRICITYMAPS", "--start", "2024-03-10", "--end", "2024-03-11")
+    assert again.returncode == 1 and "1 chunk(s) failed: 2024-03-10..2024-03-11" in again.stdout, again.stdout

@@ -256,3 +256,12 @@ def test_status_counts_marginal_rows_and_their_newest_measured_time(wt_api, db_u
     line = next(l for l in crawler_cli("status").stdout.splitlines() if l.startswith("WATTTIME"))
     assert "2024-03-10 08:25Z" in line  # the newest measured value, not the forecast's 08:45
     assert " 10  " in line and "STALE" in line  # 2024's data is far older than 6 hours
+
+
+def test_backfill_reads_historical_by_chunk(wt_api, db_url):
+    result = crawler_cli("backfill", "--source", "WATTTIME", "--start", "2024-03-10", "--end", "2024-03-11")
+    assert result.returncode == 0, result.stdout + result.stderr
+    asked, = [r for r in wt_api.requests if r.path.startswith("/v3/")]
+    assert (asked.path, asked.query["start"], asked.query["end"]) == (
+        "/v3/historical", ["2024-03-10T00:00Z"], ["2024-03-11T00:00Z"])
+    assert "6 inserted" in result.stdout and len(marginal(db_url)) == 6
