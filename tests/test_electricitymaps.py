@@ -256,7 +256,7 @@ def test_a_zone_that_fails_leaves_the_run_partial_and_the_others_stored(emaps_ap
     emaps_api.routes[f"{PB}/past-range"] = type(emaps_api.routes.get("/v3/zones"))(b"forbidden", status=403)
     result = crawler_cli("run", "--source", "ELECTRICITYMAPS")
     assert "ELECTRICITYMAPS: partial: 4 inserted" in result.stdout, result.stdout
-    assert "DE: HTTP 403" in result.stdout
+    assert "DE: HTTP 403 on /v3/power-breakdown/past-range for DE: not in the token's plan" in result.stdout
     assert reported(db_url, "DE") == {}
 
 
@@ -285,3 +285,11 @@ def test_backfill_reads_past_range_by_chunk_and_fails_a_chunk_whole(emaps_api, d
     emaps_api.query_routes[f"{PB}/past-range"].pop()  # DE's power breakdown is gone: the chunk fails
     again = crawler_cli("backfill", "--source", "ELECTRICITYMAPS", "--start", "2024-03-10", "--end", "2024-03-11")
     assert again.returncode == 1 and "1 chunk(s) failed: 2024-03-10..2024-03-11" in again.stdout, again.stdout
+
+
+def test_a_refused_token_fails_the_run_saying_what_to_check(emaps_api, db_url):
+    emaps_api.serve("/v3/zones", b'{"message": "Invalid auth-token"}', status=401)
+    result = crawler_cli("run", "--source", "ELECTRICITYMAPS")
+    assert result.returncode == 1
+    assert "refused the token (HTTP 401 on /v3/zones): check ELECTRICITYMAPS_TOKEN" in result.stdout, result.stdout
+    assert TOKEN not in result.stdout + result.stderr

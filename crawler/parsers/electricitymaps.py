@@ -140,7 +140,17 @@ def _get(client: HttpClient, path: str, params: dict[str, str]) -> Payload:
     if not token:
         raise FetchError(f"{TOKEN_VARIABLE} not set")
     # 429 (rate limit) is retried by the session with backoff, honouring Retry-After.
-    return client.get(f"{base_url(SOURCE, DEFAULT_BASE_URL)}{path}", params, headers={"auth-token": token})
+    payload = client.get(f"{base_url(SOURCE, DEFAULT_BASE_URL)}{path}", params, headers={"auth-token": token},
+                         accept_status=(200, 401, 403))
+    if payload.http_status == 401:
+        raise FetchError(f"Electricity Maps refused the token (HTTP 401 on {path}): check {TOKEN_VARIABLE}")
+    if payload.http_status == 403:
+        raise FetchError(f"HTTP 403 on {path}{_zone_of(params)}: not in the token's plan")
+    return payload
+
+
+def _zone_of(params: dict[str, str]) -> str:
+    return f" for {params['zone']}" if "zone" in params else ""
 
 
 def _floor_hour(moment: datetime) -> datetime:
