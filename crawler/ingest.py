@@ -53,7 +53,8 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
 
 
 def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: Parsed) -> WriteCounts:
-    """Write a parsed batch in one transaction (readings, net imports, intensity)."""
+    """Write a parsed batch in one transaction (readings, net imports, intensity; reported and
+    marginal intensity, zones outside our regions first made regions)."""
     if parsed.result is None:
         return WriteCounts()
     result = parsed.result
