@@ -12,7 +12,9 @@ import psycopg2.extensions
 
 from crawler.model import Anomaly, ParseError, ParseResult, Payload, note
 from crawler.validate import anomaly_counts, validate
+from database.marginal import write_marginal
 from database.readings import WriteCounts, region_peaks, write_net_imports, write_readings
+from database.reported import ReportedCounts, ensure_zone_regions, write_reported_intensity
 
 log = logging.getLogger(__name__)
 
@@ -57,21 +59,32 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
 def _noted_if_empty(source: str, payload: Payload, result: ParseResult) -> ParseResult:
     """A body that parsed but holds no reading at all (a header-only CSV, an EIA page without
     data) is a success worth counting: a source that keeps sending them has stopped."""
-    if result.readings.empty and result.net_imports.empty:
+    if all(frame.empty for frame in (result.readings, result.net_imports, result.reported, result.marginal)):
         note(result.anomalies, source, "empty_body", f"{short_name(payload.name)}: no readings in the body")
     return result
 
 
 def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: Parsed) -> WriteCounts:
-    """Write a parsed batch in one transaction (readings, net imports, intensity)."""
+    """Write a parsed batch in one transaction (readings, net imports, intensity; reported and
+    marginal intensity, zones outside our regions first made regions)."""
     if parsed.result is None:
         return WriteCounts()
+    result = parsed.result
     with conn:
         with conn.cursor() as cur:
-            readings = _within_region_peaks(cur, source_id, parsed.result)
-            counts = write_readings(cur, source_id, readings, parsed.result.interval_minutes,
-                                    complete_intervals=parsed.result.complete_intervals)
-            write_net_imports(cur, source_id, parsed.result.net_imports, parsed.result.interval_minutes)
+            readings = _within_region_peaks(cur, source_id, result)
+            counts = write_readings(cur, source_id, readings, result.interval_minutes,
+                                    complete_intervals=result.complete_intervals)
+            write_net_imports(cur, source_id, result.net_imports, result.interval_minutes)
+            for rows, write in ((result.reported, write_reported), (result.marginal, write_marginal)):
+                if not rows.empty:
+                    new_regions = ensure_zone_regions(cur, sorted(rows["zone"].unique()), result.zone_names)
+                    if new_regions:
+                        log.info("new regions (zones outside ours): %s", ", ".join(new_regions))
+                    more = write(cur, source_id, rows, result.interval_minutes)
+                    counts.inserted += more.inserted
+                    counts.updated += more.updated
+                    counts.unchanged += more.unchanged
     return counts
 
 
@@ -92,6 +105,12 @@ def _within_region_peaks(cur, source_id: int, result: ParseResult) -> pd.DataFra
         log.warning(message)
         result.anomalies.append(Anomaly("implausible_value", message, int(absurd.sum())))
     return readings[~absurd]
+
+
+def write_reported(cur: psycopg2.extensions.cursor, source_id: int, rows: pd.DataFrame,
+                   interval_minutes: int) -> ReportedCounts:
+    """Reported intensity through the CSV importer's write path, partial rows kept partial."""
+    return write_reported_intensity(cur, source_id, rows, interval_minutes, partial=True)
 
 
 def summary(counts: WriteCounts, anomalies: list[Anomaly]) -> str:
