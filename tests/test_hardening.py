@@ -268,6 +268,20 @@ def test_a_killed_replay_is_marked_interrupted(db, shared_fixtures):
     assert query(db, "SELECT kind, status FROM crawl_run") == [("replay", "interrupted")]
 
 
+def test_a_backfill_still_running_elsewhere_is_left_alone(db_url, db):
+    from database import crawl_runs
+
+    busy = Crawler(out=lambda line: None)  # another process's backfill, mid-way
+    with busy.meta.cursor() as cur:
+        crawl_runs.start_run(cur, busy.source_ids["EIA"], "backfill", "2025-01-01..2025-02-01")
+    Crawler(out=lambda line: None).close()  # a cron run starting meanwhile
+    assert query(db, "SELECT status FROM crawl_run") == [("running",)]
+    busy.close()
+    wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE application_name LIKE 'energy-data crawler%'") == 0)
+    Crawler(out=lambda line: None).close()
+    assert query(db, "SELECT status FROM crawl_run") == [("interrupted",)]
+
 def fresh_count(db, sql: str) -> int:
     """Count on a new connection: statistics views are frozen inside a transaction."""
     import psycopg2
@@ -362,6 +376,9 @@ def test_times_at_the_limits_of_the_calendar_are_a_400_naming_them(db_url, path,
     assert error["parameter"] == parameter and "between 1900-01-01 and 2199-12-31" in error["message"]
 
 
+# -- 8. request lines nginx passes: tests/test_nginx.py (a real nginx in front of gunicorn) -------
+
+
 # -- 9. a GET that writes ------------------------------------------------------------------------
 
 def test_only_the_current_hour_s_forecast_is_stored(db_url, db, long_history, now_hour):
@@ -443,17 +460,3 @@ def test_a_repeated_parameter_is_a_400_naming_it(db_url, query_string, parameter
     assert client.get("/balancing-authority/?latitude=40.7&latitude=41&longitude=-74").get_json()["error"][
         "parameter"] == "latitude"
 
-
-def test_a_backfill_still_running_elsewhere_is_left_alone(db_url, db):
-    from database import crawl_runs
-
-    busy = Crawler(out=lambda line: None)  # another process's backfill, mid-way
-    with busy.meta.cursor() as cur:
-        crawl_runs.start_run(cur, busy.source_ids["EIA"], "backfill", "2025-01-01..2025-02-01")
-    Crawler(out=lambda line: None).close()  # a cron run starting meanwhile
-    assert query(db, "SELECT status FROM crawl_run") == [("running",)]
-    busy.close()
-    wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
-                                     "WHERE application_name LIKE 'energy-data crawler%'") == 0)
-    Crawler(out=lambda line: None).close()
-    assert query(db, "SELECT status FROM crawl_run") == [("interrupted",)]
