@@ -4,23 +4,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from marshmallow import Schema, ValidationError, fields, validate
+from marshmallow import Schema, fields, validate
 
 from api.errors import ApiError
+from api.models.bounds import within_calendar  # noqa: F401 (re-exported for the routes)
 
 NAIVE_TIME = ("needs a UTC offset or Z, e.g. 2025-02-09T08:00:00Z: a time without one is ambiguous")
-# Times are bounded before any arithmetic: 0001-01-01T00:00+14:00 is a valid ISO 8601 time,
-# but it has no UTC equivalent in Python (nor 9999-12-31T23:59-14:00), and no data is that old.
-FIRST_YEAR, LAST_YEAR = 1900, 2199
-
-
-def within_calendar(moment: datetime) -> None:
-    """ValidationError unless the time's own year (read before any conversion, which could
-    overflow) is within FIRST_YEAR..LAST_YEAR."""
-    if not FIRST_YEAR <= moment.year <= LAST_YEAR:
-        raise ValidationError(f"must be between {FIRST_YEAR}-01-01 and {LAST_YEAR}-12-31")
-
-
 def time_field(description: str, required: bool = True) -> fields.AwareDateTime:
     return fields.AwareDateTime(
         required=required, format="iso", validate=within_calendar,

@@ -376,6 +376,20 @@ def test_times_at_the_limits_of_the_calendar_are_a_400_naming_them(db_url, path,
     assert error["parameter"] == parameter and "between 1900-01-01 and 2199-12-31" in error["message"]
 
 
+def test_legacy_and_scheduler_times_at_the_limits_are_refused_in_their_own_shapes(filled, boundaries_env):
+    from api import create_app
+
+    client = create_app(filled).test_client()
+    far = "start=0001-01-01T00:00:00%2B14:00&end=0001-01-02T00:00:00%2B14:00"
+    for path in (f"/legacy/carbon-intensity/?iso=CAISO&{far}", f"/legacy/energy-mixture/?iso=CAISO&{far}"):
+        response = client.get(path)
+        assert response.status_code == 422, response.get_data(as_text=True)  # the original's validation shape
+        assert response.get_json()["messages"]["query"]["start"] == ["must be between 1900-01-01 and 2199-12-31"]
+    body = {"runtime": 3600, "schedule": {"type": "onetime", "start_time": "0001-01-01T00:00:00+14:00"},
+            "candidate_locations": [{"id": "aws:us-west-1"}], "original_location": "aws:us-west-1"}
+    response = client.post("/carbon-aware-scheduler/", json=body)
+    assert response.status_code == 400 and response.get_json()["error"]["parameter"] == "schedule.start_time"
+
 # -- 8. request lines nginx passes: tests/test_nginx.py (a real nginx in front of gunicorn) -------
 
 
@@ -459,4 +473,5 @@ def test_a_repeated_parameter_is_a_400_naming_it(db_url, query_string, parameter
                                             "message": f"{parameter} is given 2 times: give it once"}
     assert client.get("/balancing-authority/?latitude=40.7&latitude=41&longitude=-74").get_json()["error"][
         "parameter"] == "latitude"
+
 

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from api.models.bounds import within_calendar
 from energy_data.cloud_providers import provider_name
 
 DEFAULT_WATTS_PER_CORE = 240 / 48   # the original's default: Xeon Platinum 8275CL TDP per thread
@@ -233,12 +234,12 @@ class _Strict(Schema):
 
 class ScheduleSchema(_Strict):
     type = _enum(ScheduleType, ScheduleType.ONETIME)
-    start_time = fields.AwareDateTime(load_default=None)
+    start_time = fields.AwareDateTime(load_default=None, validate=within_calendar)
     interval = fields.TimeDelta(precision="seconds", load_default=None, allow_none=True,
                                 validate=_positive_duration)
     max_delay = fields.TimeDelta(precision="seconds", load_default=None, allow_none=True,
                                  validate=_nonnegative_duration)
-    deadline = fields.AwareDateTime(load_default=None, allow_none=True)
+    deadline = fields.AwareDateTime(load_default=None, allow_none=True, validate=within_calendar)
     seed = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
     @validates_schema

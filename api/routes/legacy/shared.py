@@ -7,6 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.params import within_calendar
 from api.services.legacy import ISO_FORMATS
 from api.spec import EXTRA_ERROR_SCHEMAS
 
@@ -55,5 +56,5 @@ def coordinate_field(name: str, limit: float, required: bool) -> fields.Float:
 
 def time_field(description: str) -> fields.DateTime:
     """A required time: ISO 8601 with a T or a space, with or without an offset (the original's)."""
-    return fields.DateTime(required=True, metadata={
+    return fields.DateTime(required=True, validate=within_calendar, metadata={
         "description": f"{description}; ISO 8601, a time without an offset is UTC", "example": "2025-02-09T08:00:00"})
