@@ -14,6 +14,7 @@ from crawler.http import RedactingFilter
 from crawler.ingest import parse_payloads
 from crawler.model import Payload
 from database.connection import DatabaseUnavailable
+from database.migrate import MigrationRefused
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,7 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose)
     try:
         return args.handler(args)
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, MigrationRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -59,6 +60,9 @@ def _parser() -> argparse.ArgumentParser:
     replay.set_defaults(handler=_replay)
 
     status = sub.add_parser("status", help="one line per source: state, freshness, rows")
+    status.add_argument("--check", action="store_true",
+                        help="exit 1 naming each enabled source whose newest data is older than its threshold "
+                             "(or that has none), for cron mail or a monitor")
     status.set_defaults(handler=_status)
     return parser
 
@@ -163,20 +167,28 @@ def _status(args: argparse.Namespace) -> int:
     def show(crawler: Crawler) -> int:
         with crawler.meta.cursor() as cur:
             states = source_status(cur)
+        now = utc_now()
+        failing = []
         print(f"{'SOURCE':<10} {'ENABLED':<7} {'EVERY':>5}  {'LAST SUCCESS':<17} {'NEWEST DATA':<17} "
               f"{'ROWS':>11}  NOTES")
         for source in REGISTRY.values():
             st = states.get(source.name)
             reason = source.disabled_reason()
             notes = [f"disabled: {reason}"] if reason else []
-            stale = staleness(source, st and st.newest_data, utc_now())
+            stale = staleness(source, st and st.newest_data, now)
             if stale:
                 notes.append(f"STALE: {stale}")
+            if not reason and (stale or not (st and st.newest_data)):
+                failing.append(f"{source.name}: {stale or 'no data stored yet'}")
             if st and st.last_error:
                 notes.append(f"last error {_when(st.last_error_at)}: {st.last_error[:160]}")
             print(f"{source.name:<10} {'no' if reason else 'yes':<7} {_every(source):>5}  "
                   f"{_when(st and st.last_success):<17} {_when(st and st.newest_data):<17} "
                   f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
+        if args.check and failing:
+            for line in failing:
+                print(f"STALE {line}", file=sys.stderr)
+            return 1
         return 0
     return _with_crawler(show)
 
