@@ -162,6 +162,7 @@ def _source_from_path(path: Path) -> Source:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from database.backups import latest_backups
     from database.crawl_runs import source_status
 
     def show(crawler: Crawler) -> int:
@@ -185,12 +186,26 @@ def _status(args: argparse.Namespace) -> int:
             print(f"{source.name:<10} {'no' if reason else 'yes':<7} {_every(source):>5}  "
                   f"{_when(st and st.last_success):<17} {_when(st and st.newest_data):<17} "
                   f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
+        with crawler.meta.cursor() as cur:
+            print(_backup_line(*latest_backups(cur)))
         if args.check and failing:
             for line in failing:
                 print(f"STALE {line}", file=sys.stderr)
             return 1
         return 0
     return _with_crawler(show)
+
+
+def _backup_line(ok, failed) -> str:
+    """The newest backup (deploy/run-backup.sh) and a failure since, if any."""
+    parts = []
+    if ok:
+        size = f"{ok.bytes / 1e6:.1f} MB" if ok.bytes is not None else "size unknown"
+        parts.append(f"last ok {_when(ok.finished_at)}: {ok.file} ({size})"
+                     + (f", copied to {ok.copied_to}" if ok.copied_to else ""))
+    if failed:
+        parts.append(f"FAILED {_when(failed.finished_at)}: {(failed.error or '')[:200]}")
+    return f"{'BACKUP':<10} {'; '.join(parts) or 'none recorded (deploy/run-backup.sh)'}"
 
 
 def _every(source: Source) -> str:
