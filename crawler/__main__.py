@@ -5,6 +5,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -15,6 +16,7 @@ from crawler.ingest import parse_payloads
 from crawler.model import Payload
 from database.connection import DatabaseUnavailable
 from database.migrate import MigrationRefused
+from database.retention import RetentionPolicy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +60,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="with --archived: bodies fetched at or after this ISO 8601 time")
     replay.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     replay.set_defaults(handler=_replay)
+
+    prune = sub.add_parser("prune", help="delete archived payloads, issued forecasts and crawl runs past their "
+                                         "retention (RETAIN_* variables; what cron runs nightly)")
+    prune.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    prune.set_defaults(handler=_prune)
 
     status = sub.add_parser("status", help="one line per source: state, freshness, rows")
     status.add_argument("--check", action="store_true",
@@ -206,6 +213,46 @@ def _backup_line(ok, failed) -> str:
     if failed:
         parts.append(f"FAILED {_when(failed.finished_at)}: {(failed.error or '')[:200]}")
     return f"{'BACKUP':<10} {'; '.join(parts) or 'none recorded (deploy/run-backup.sh)'}"
+
+
+def retention_policy(env: dict[str, str]) -> RetentionPolicy:
+    """RETAIN_PAYLOAD_DAYS, RETAIN_FORECAST_DAYS, RETAIN_CRAWL_RUN_DAYS (0: keep for ever) and
+    RETAIN_FAILED_PAYLOADS (1: past the payload days, keep bodies whose parse failed)."""
+    default = RetentionPolicy()
+
+    def days(name: str, fallback: int | None) -> int | None:
+        text = env.get(name, "").strip()
+        if not text:
+            return fallback
+        if not text.isdigit():
+            raise SystemExit(f"{name} must be a whole number of days (0 keeps for ever), not {text!r}")
+        return int(text) or None
+
+    failed = env.get("RETAIN_FAILED_PAYLOADS", "1").strip()
+    if failed not in ("0", "1"):
+        raise SystemExit(f"RETAIN_FAILED_PAYLOADS must be 0 or 1, not {failed!r}")
+    return RetentionPolicy(days("RETAIN_PAYLOAD_DAYS", default.payload_days), failed == "1",
+                           days("RETAIN_FORECAST_DAYS", default.forecast_days),
+                           days("RETAIN_CRAWL_RUN_DAYS", default.crawl_run_days))
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from database.retention import prune
+
+    policy = retention_policy(dict(os.environ))
+
+    def run(crawler: Crawler) -> int:
+        with crawler.data, crawler.data.cursor() as cur:
+            deleted = prune(cur, policy, utc_now())
+            if args.dry_run:
+                crawler.data.rollback()
+        kept = [kind for kind, days in (("payloads", policy.payload_days), ("forecasts", policy.forecast_days),
+                                        ("crawl_runs", policy.crawl_run_days)) if days is None]
+        print(("would delete " if args.dry_run else "deleted ")
+              + ", ".join(f"{count} {kind}" for kind, count in deleted.items())
+              + (f"; kept for ever: {', '.join(kept)}" if kept else ""))
+        return 0
+    return _with_crawler(run)
 
 
 def _every(source: Source) -> str:
