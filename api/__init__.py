@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Flask
 from flask_restful import Api
 
-from api import metrics
+from api import access, metrics
 from api.errors import install_error_handlers
 from api.spec import openapi_document
 from energy_data import __version__
@@ -33,4 +33,5 @@ def create_app(database_url: str | None = None, boundaries=None) -> Flask:
     app.config["OPENAPI"] = openapi_document([r.spec for r in ROUTES], __version__)
     install_error_handlers(app)
     metrics.install(app)
+    access.install(app, pool)
     return app
