@@ -33,7 +33,10 @@ pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="the deployment test r
                                 "creates system users, a PostgreSQL cluster, crontab lines, supervisor and nginx")
 
 CRAWL_USER, API_USER = "energy-data-ci", "energy-data-api-ci"
-VENV = Path(sys.executable).parent.parent  # the virtualenv running the tests stands in for the deployed one
+TEST_VENV = Path(sys.executable).parent.parent  # runs supervisord (as root)
+# The deployed virtualenv is built by the scripts from the distribution's Python, which the
+# crawler's and the API's users can run (a Python under /root could not be).
+SYSTEM_PYTHON = "/usr/bin/python3"
 CISO_DAY = "start=2025-02-09T08:00:00Z&end=2025-02-10T08:00:00Z"
 
 
@@ -121,10 +124,11 @@ class Host:
         self.nginx_bin = run("bash", str(REPO / "scripts/setup/nginx.sh"), str(root / "nginx-package")).stdout.strip()
         self.nginx = [self.nginx_bin, "-p", str(self.nginx_dir), "-c", str(self.nginx_dir / "nginx.conf"),
                       "-e", str(self.nginx_dir / "error.log")]
-        self.supervisorctl = [str(VENV / "bin" / "supervisorctl"), "-c", str(self.supervisor_conf)]
+        self.supervisorctl = [str(TEST_VENV / "bin" / "supervisorctl"), "-c", str(self.supervisor_conf)]
+        self.venv = self.prefix / "venv"
 
     def deploy_env(self) -> dict[str, str]:
-        return {"PREFIX": str(self.prefix), "VENV": str(VENV), "PIP_INSTALL": "0", "REPO": str(REPO),
+        return {"PREFIX": str(self.prefix), "PYTHON": SYSTEM_PYTHON, "REPO": str(REPO),
                 "RUN_USER": CRAWL_USER, "API_USER": API_USER, "ENV_FILE": str(self.env_file),
                 "API_ENV_FILE": str(self.api_env_file), "LOG_DIR": str(self.log_dir),
                 "BACKUP_DIR": str(self.root / "backups"), "LOGROTATE_DIR": str(self.etc / "logrotate.d"),
@@ -147,7 +151,7 @@ class Host:
             "[rpcinterface:supervisor]\nsupervisor.rpcinterface_factory = supervisor.rpcinterface:make_main_rpcinterface\n"
             f"[supervisorctl]\nserverurl=unix://{folder / 'supervisor.sock'}\n"
             f"[include]\nfiles = {folder / 'conf.d'}/*.conf\n")
-        run(str(VENV / "bin" / "supervisord"), "-c", str(self.supervisor_conf))
+        run(str(TEST_VENV / "bin" / "supervisord"), "-c", str(self.supervisor_conf))
 
     def start_nginx(self) -> None:
         (self.nginx_dir / "sites-enabled").mkdir(parents=True)
@@ -162,12 +166,12 @@ class Host:
 
     def as_crawler(self, *command: str) -> subprocess.CompletedProcess:
         """A command as the crawler's cron line runs it: its user, its env file, the release."""
-        return run("runuser", "-u", CRAWL_USER, "--", "env", f"ENERGY_DATA_ENV={self.env_file}", f"VENV={VENV}",
+        return run("runuser", "-u", CRAWL_USER, "--", "env", f"ENERGY_DATA_ENV={self.env_file}", f"VENV={self.venv}",
                    str(self.prefix / "current" / "deploy" / "run-crawler.sh"), *command, check=False)
 
     def admin(self, *command: str) -> subprocess.CompletedProcess:
         """A python -m command of the release with the admin's env file (keys, migrations)."""
-        return run(str(VENV / "bin" / "python"), "-m", *command, cwd=self.prefix / "current",
+        return run(str(self.venv / "bin" / "python"), "-m", *command, cwd=self.prefix / "current",
                    env=read_env(self.env_file))
 
     def get(self, path: str, port: int | None = None, source: str = "127.0.0.1", **headers: str):
@@ -205,6 +209,8 @@ def remove_users() -> None:
 @pytest.fixture(scope="module")
 def host():
     """The deployed host; torn down whatever happens."""
+    if not Path(SYSTEM_PYTHON).exists() or run(SYSTEM_PYTHON, "-c", "import venv, ensurepip", check=False).returncode:
+        pytest.skip(f"{SYSTEM_PYTHON} with venv is needed to build the deployed virtualenv")
     if not shutil.which("crontab"):
         apt_install("cron")
     bin_dir = pg_bin()
@@ -343,7 +349,7 @@ def test_a_streaming_standby_serves_the_api_while_the_crawler_writes_to_the_prim
     for name in ("DATABASE_URL", "API_KEYS_REQUIRED"):
         env.pop(name, None)
     server = subprocess.Popen(["runuser", "-u", API_USER, "--", "env", *(f"{k}={v}" for k, v in env.items()),
-                               str(VENV / "bin" / "gunicorn"), "--chdir", str(host.prefix / "current"), "--config",
+                               str(host.venv / "bin" / "gunicorn"), "--chdir", str(host.prefix / "current"), "--config",
                                str(host.prefix / "current" / "deploy" / "gunicorn.conf.py"), "api:create_app()"],
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
