@@ -46,6 +46,7 @@ runuser -u "$run_user" -- env -C "$release" bash -c 'set -a; . "$1"; set +a; "$2
     _ "$env_file" "$venv"
 ln -sfn "$release" "$prefix/current"
 
+mkdir -p "$logrotate_dir"
 cat >"$logrotate_dir/energy-data-crawler" <<ROTATE
 # energy-data crawler logs: cron opens them anew each run, so a plain rename is safe.
 $log_dir/crawler.log $log_dir/prune.log $log_dir/backup.log $log_dir/freshness.log {

@@ -108,6 +108,7 @@ else
 fi
 $nginx_cmd -s reload 2>/dev/null || echo "deploy-rest-api.sh: nginx is not running; start it to serve the site" >&2
 
+mkdir -p "$logrotate_dir"
 cat >"$logrotate_dir/energy-data-api" <<ROTATE
 # energy-data API logs: gunicorn reopens its files on USR1.
 $log_dir/api-access.log $log_dir/api-error.log {
