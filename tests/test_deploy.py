@@ -339,6 +339,8 @@ def test_freshness_check_and_backup_as_cron_runs_them(host):
 def test_a_streaming_standby_serves_the_api_while_the_crawler_writes_to_the_primary(host):
     primary = host.primary
     standby = Cluster(primary.bin, host.root, "standby")
+    standby.data.mkdir(mode=0o700)
+    shutil.chown(standby.data, "postgres", "postgres")
     primary.as_postgres(str(primary.bin / "pg_basebackup"), "-h", str(primary.socket), "-p", str(primary.port),
                         "-D", str(standby.data), "-R", "-X", "stream", "--checkpoint=fast")
     standby.start()
