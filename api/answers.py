@@ -1,5 +1,5 @@
-"""Pieces several endpoints answer with: the region document, the choice of source for a
-range, the coverage note, and HTTP caching of historical answers."""
+"""Pieces several endpoints answer with: the region document, the coverage note, and HTTP
+caching of historical answers."""
 from __future__ import annotations
 
 import hashlib
@@ -11,7 +11,8 @@ from flask import Response, current_app, request
 from marshmallow import Schema, fields
 
 from api.errors import ApiError
-from database.regions import Region, Series, default_source, pick_source
+from api.services.sources import default_series
+from database.regions import Region, Series
 
 # ISOs and EIA revise the last day or two; older answers are final enough to cache.
 FINAL_AFTER = timedelta(days=3)
@@ -54,7 +55,7 @@ class CoverageDoc(Schema):
 
 
 def region_doc(region: Region, series: list[Series], now: datetime) -> dict:
-    default = default_source(series, now)
+    default = default_series(series, now)
     return {
         "id": region.code,
         "name": region.name,
@@ -66,19 +67,6 @@ def region_doc(region: Region, series: list[Series], now: datetime) -> dict:
         "first_data": iso(min((s.first for s in series), default=None)),
         "newest_data": iso(max((s.last for s in series), default=None)),
     }
-
-
-def choose_series(series: list[Series], source: str | None, start: datetime, end: datetime,
-                  now: datetime) -> Series | None:
-    """The asked-for source's series (404 if it has none here), or the default for the range."""
-    if source is None:
-        return pick_source(series, start, end, now)
-    for s in series:
-        if s.source == source.upper():
-            return s
-    available = ", ".join(s.source for s in series) or "none yet"
-    raise ApiError(404, "unknown_source", f"source {source!r} has no data for this region "
-                   f"(sources with data: {available})", "source")
 
 
 def coverage(timestamps: list[datetime], series: Series | None, region: str, start: datetime,

@@ -26,10 +26,6 @@ class ApiError(Exception):
         return {"error": error}
 
 
-def error_response(status: int, code: str, message: str, parameter: str | None = None):
-    return ApiError(status, code, message, parameter).body(), status
-
-
 def install_error_handlers(app: Flask) -> None:
     @app.errorhandler(ApiError)
     def api_error(exc: ApiError):

@@ -23,7 +23,8 @@ def time_field(description: str, required: bool = True) -> fields.AwareDateTime:
 class LocationArgs(Schema):
     region = fields.String(validate=validate.Length(min=1, max=64), metadata={
         "description": "Region id or alias: an EIA balancing-authority code (CISO), a name of the original "
-                       "service (US-CAISO), an Electricity Maps zone (US-CAL-CISO) or a WattTime region",
+                       "service (US-CAISO), an Electricity Maps zone (US-CAL-CISO) or a WattTime region; the "
+                       "original's prefixed names too (watttime:CAISO_NORTH, c3lab:US-CAISO, emap:US-CAL-CISO)",
         "example": "CISO"})
     latitude = fields.Float(validate=validate.Range(-90, 90), metadata={
         "description": "WGS84 latitude, with longitude, instead of region", "example": 37.77})
@@ -65,3 +66,26 @@ def location_choice(args: dict) -> str:
                        "give exactly one of region, latitude+longitude, or location",
                        "region" if not given else given[1].replace("coordinates", "latitude"))
     return given[0]
+
+
+# The original service's query parameters that the native endpoints do not take, and what
+# replaces each: a client moving over is told where to go rather than only that it is wrong.
+ORIGINAL_PARAMETERS = {
+    "iso": "the original's iso=PREFIX:NAME is region= here (region=watttime:CAISO_NORTH, c3lab:US-CAISO and "
+           "emap:US-CAL-CISO all work); /legacy/carbon-intensity/ still takes iso=",
+    "iso_format": "answers name the region by its id and list every alias (WattTime, Electricity Maps, the "
+                  "original's) in GET /regions/; /legacy/balancing-authority/ still takes iso_format=",
+    "carbon_data_source": "choose the data with source= (source=ELECTRICITYMAPS for imported Electricity Maps "
+                          "data; by default our crawled data); /legacy/carbon-intensity/ still takes "
+                          "carbon_data_source=",
+    "use_prediction": "forecasts are GET /carbon-intensity/forecast/; /legacy/carbon-intensity/ still takes "
+                      "use_prediction=",
+    "desired_renewable_ratio": "it has no native equivalent; /legacy/carbon-intensity/ takes "
+                               "desired_renewable_ratio=",
+}
+
+
+def unknown_parameter_message(name: str) -> str:
+    """Why `name` is refused, and what replaces it when it is one of the original service's."""
+    hint = ORIGINAL_PARAMETERS.get(name)
+    return f"unknown parameter {name!r}" + (f": {hint}" if hint else "")

@@ -12,6 +12,7 @@ from marshmallow import RAISE, Schema, fields
 from webargs.flaskparser import FlaskParser
 
 from api.errors import ApiError
+from api.params import unknown_parameter_message
 
 MAX_QUERY_STRING = 2048
 
@@ -22,7 +23,7 @@ class _Parser(FlaskParser):
     def handle_error(self, error, req, schema, *, error_status_code, error_headers):
         parameter, messages = _first_problem(error.messages)
         if messages == ["Unknown field."]:
-            raise ApiError(400, "unknown_parameter", f"unknown parameter {parameter!r}", parameter)
+            raise ApiError(400, "unknown_parameter", unknown_parameter_message(parameter), parameter)
         raise ApiError(400, "invalid_parameter", f"{parameter}: {' '.join(messages)}", parameter)
 
 
@@ -51,13 +52,18 @@ class Endpoint:
 
     path: str
     summary: str
-    response: type[Schema] | None  # None: not JSON described by a schema (text, HTML, the spec itself)
+    response: type[Schema] | dict | None  # dict: an OpenAPI schema (a bare array); None: not described
     args: type[Schema] | None = None
     description: str = ""
     tags: tuple[str, ...] = ()
     errors: dict[int, str] = field(default_factory=dict)
     path_params: dict[str, str] = field(default_factory=dict)  # name -> description
     media_type: str = "application/json"
+    method: str = "get"
+    body: type[Schema] | None = None  # a JSON request body (POST), documented as requestBody
+    error_schema: str = "Error"  # the components schema of error answers
+    error_media_type: str = "application/json"
+    no_content: str = ""  # when the answer is a 204 without a body, if it can be
 
     @property
     def rule(self) -> str:
@@ -71,7 +77,7 @@ class Endpoint:
         if self.args is None:
             if request.args:
                 name = next(iter(request.args))
-                raise ApiError(400, "unknown_parameter", f"unknown parameter {name!r}", name)
+                raise ApiError(400, "unknown_parameter", unknown_parameter_message(name), name)
             return {}
         return parser.parse(_schema(self.args), request, location="query", unknown=RAISE)
 
@@ -82,8 +88,10 @@ class Endpoint:
         for status, why in {**self.errors, 400: "Invalid or unknown parameter"}.items():
             responses[str(status)] = {
                 "description": why,
-                "content": {"application/json": {"schema": "Error"}},
+                "content": {self.error_media_type: {"schema": self.error_schema}},
             }
+        if self.no_content:
+            responses["204"] = {"description": self.no_content}
         operation = {"summary": self.summary, "description": self.description or self.summary,
                      "tags": list(self.tags), "responses": responses}
         parameters = [{"in": "path", "name": name, "required": True, "description": why,
@@ -92,6 +100,8 @@ class Endpoint:
             parameters.append({"in": "query", "schema": self.args})
         if parameters:
             operation["parameters"] = parameters
+        if self.body is not None:
+            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": self.body}}}
         return operation
 
 
@@ -116,6 +126,19 @@ def openapi_document(endpoints: list[Endpoint], version: str) -> dict:
                              "power in MW, intensity in gCO2eq/kWh."},
     )
     spec.components.schema("Error", schema=Error)
+    for name, schema in EXTRA_ERROR_SCHEMAS.items():
+        if isinstance(schema, dict):  # written as OpenAPI itself (a oneOf, say)
+            spec.components.schema(name, component=schema)
+        else:
+            spec.components.schema(name, schema=schema)
+    operations: dict[str, dict] = {}
     for endpoint in endpoints:
-        spec.path(path=endpoint.path, operations={"get": endpoint.operation()})
+        operations.setdefault(endpoint.path, {})[endpoint.method] = endpoint.operation()
+    for path, by_method in operations.items():
+        spec.path(path=path, operations=by_method)
     return spec.to_dict()
+
+
+# Error shapes of compatibility routes (the Carbon Aware SDK's, the original service's), by
+# component name; their modules register them here so the document can refer to them.
+EXTRA_ERROR_SCHEMAS: dict[str, type[Schema] | dict] = {}

@@ -1,5 +1,5 @@
 """Reads about regions for the API: codes, aliases, which sources hold data for them, and
-which of those sources answers by default."""
+(which of them answers is the API's policy, api/services/sources.py)."""
 from __future__ import annotations
 
 import re
@@ -79,25 +79,14 @@ def all_series(cur: Cursor, region_code: str | None = None) -> list[Series]:
     return [Series(*row) for row in cur.fetchall()]
 
 
-def pick_source(series: list[Series], start: datetime, end: datetime, now: datetime) -> Series | None:
-    """The series that answers for [start, end) by default.
-
-    Preferred, in order: data covering the whole range, finer intervals, a feed that is
-    still live, newer data. So a 5-minute ISO feed wins over EIA's hourly data where both
-    exist, and EIA answers where the ISO feed has a hole or has gone stale.
-    """
-    overlapping = [s for s in series if s.first < end and s.last >= start]
-    if not overlapping:
-        return None
-
-    def rank(s: Series) -> tuple:
-        covers = s.first <= start and s.last + timedelta(minutes=s.interval_minutes) >= min(end, now)
-        return (not covers, s.interval_minutes, not s.fresh(now), -s.last.timestamp())
-    return min(overlapping, key=rank)
-
-
-def default_source(series: list[Series], now: datetime) -> Series | None:
-    """The series shown by default for a region now: live feeds first, then finer, then newer."""
-    if not series:
-        return None
-    return min(series, key=lambda s: (not s.fresh(now), s.interval_minutes, -s.last.timestamp()))
+def aliases_by_kind(cur: Cursor) -> dict[str, dict[str, list[str]]]:
+    """Region code -> alias kind (legacy, electricitymaps, watttime, ...) -> its aliases, sorted:
+    the names other services (the original one, Electricity Maps, WattTime) give each region."""
+    cur.execute(
+        "SELECT r.code, a.kind, a.alias FROM region_alias a JOIN region r ON r.id = a.region_id "
+        "ORDER BY r.code, a.kind, a.alias"
+    )
+    kinds: dict[str, dict[str, list[str]]] = {}
+    for code, kind, alias in cur.fetchall():
+        kinds.setdefault(code, {}).setdefault(kind, []).append(alias)
+    return kinds

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
+import pandas as pd
 import psycopg2.extensions
 
 Cursor = psycopg2.extensions.cursor
@@ -137,3 +138,32 @@ def net_imports(cur: Cursor, region_id: int, source_id: int, start: datetime,
         "SELECT ts, mw FROM net_import WHERE region_id = %s AND source_id = %s AND ts >= %s AND ts < %s",
         (region_id, source_id, start, end))
     return dict(cur.fetchall())
+
+
+def padded_bounds(cur: Cursor, region_id: int, source_id: int, start: datetime,
+                  end: datetime) -> tuple[datetime, datetime] | None:
+    """The closed window [start, end] widened to stored intervals: the last one starting at or
+    before start (else the first), and the first one starting at or after end (else the last).
+    None when the series has no interval at all. (The original service answered this window.)"""
+    cur.execute(
+        "SELECT coalesce((SELECT max(ts) FROM carbon_intensity WHERE region_id = %(r)s AND source_id = %(s)s "
+        "                 AND ts <= %(start)s), "
+        "                (SELECT min(ts) FROM carbon_intensity WHERE region_id = %(r)s AND source_id = %(s)s)), "
+        "       coalesce((SELECT min(ts) FROM carbon_intensity WHERE region_id = %(r)s AND source_id = %(s)s "
+        "                 AND ts >= %(end)s), "
+        "                (SELECT max(ts) FROM carbon_intensity WHERE region_id = %(r)s AND source_id = %(s)s))",
+        {"r": region_id, "s": source_id, "start": start, "end": end})
+    low, high = cur.fetchone()
+    return (low, high) if low is not None and high is not None else None
+
+
+def stored_readings_between(cur: Cursor, region_id: int, source_id: int, start: datetime,
+                            end: datetime) -> pd.DataFrame:
+    """Every reading of one series in [start, end), as the intensity computation takes them
+    (region_id, ts, fuel_id, mw, interval_minutes)."""
+    cur.execute(
+        "SELECT region_id, ts, fuel_id, mw, interval_minutes FROM generation_reading "
+        "WHERE region_id = %s AND source_id = %s AND ts >= %s AND ts < %s ORDER BY ts, fuel_id",
+        (region_id, source_id, start, end))
+    frame = pd.DataFrame(cur.fetchall(), columns=["region_id", "ts", "fuel_id", "mw", "interval_minutes"])
+    return frame.assign(ts=pd.to_datetime(frame["ts"], utc=True))

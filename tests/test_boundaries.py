@@ -11,8 +11,8 @@ import random
 import pytest
 from shapely.geometry import Point, shape
 
-from api.models import boundaries as boundaries_module
-from api.models.boundaries import Boundaries, BoundariesError, boundaries_from_env, validate_coordinates
+from api.services import boundaries as boundaries_module
+from api.services.boundaries import Boundaries, BoundariesError, boundaries_from_env, validate_coordinates
 from tests.conftest import REPO
 
 # Electricity Maps zone key -> our canonical code, as the region_alias table maps them.
@@ -122,7 +122,7 @@ def test_regions_lists_every_resolved_zone(zones):
 
 def test_unresolvable_features_are_skipped_with_one_warning(zones_path, caplog):
     partial = {key: code for key, code in ZONES.items() if key not in ("US-TEX-ERCO", "PR")}
-    with caplog.at_level(logging.WARNING, logger="api.models.boundaries"):
+    with caplog.at_level(logging.WARNING, logger="api.services.boundaries"):
         found = Boundaries.load(zones_path, partial.get)
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 1

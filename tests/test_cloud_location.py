@@ -7,14 +7,14 @@ import json
 import pytest
 from shapely.geometry import Point, shape
 
-from api.models import cloud_location
-from api.models.boundaries import Boundaries
-from api.models.cloud_location import CloudLocation, find, locations, providers
+from api.services import cloud_locations as cloud_location
+from api.services.boundaries import Boundaries
+from api.services.cloud_locations import CloudLocation, find, locations, providers
 from tests.test_boundaries import ZONES
 
 US_REGIONS = {
     "aws": ["us-east-1", "us-east-2", "us-west-1", "us-west-2", "us-gov-east-1", "us-gov-west-1"],
-    "gcp": ["us-central1", "us-east1", "us-east4", "us-east5", "us-south1",
+    "gcp": ["us-central1", "us-central2", "us-east1", "us-east4", "us-east5", "us-east7", "us-south1",
             "us-west1", "us-west2", "us-west3", "us-west4"],
     "azure": ["eastus", "eastus2", "centralus", "northcentralus", "southcentralus", "westcentralus",
               "westus", "westus2", "westus3"],
@@ -108,6 +108,8 @@ def zones(shared_fixtures):
     ("gcp:us-west1", "PACW"),  # The Dalles, Oregon
     ("gcp:us-west2", "CISO"),  # Los Angeles
     ("gcp:us-south1", "ERCO"),  # Dallas
+    ("gcp:us-central2", None),  # Tulsa, Oklahoma (the original's coordinates): outside this file's SWPP polygon
+    ("gcp:us-east7", None),  # Birmingham, Alabama: Southern Company (SOCO), not one of this file's zones
     ("azure:centralus", "MISO"),  # Des Moines, Iowa
     ("azure:southcentralus", "ERCO"),  # San Antonio
     ("azure:northcentralus", "PJM"),  # Chicago
@@ -137,3 +139,31 @@ def test_non_us_regions_fall_in_no_us_zone(zones):
                if place.name not in US_REGIONS[provider]]
     assert len(foreign) > 50 and find("aws:ca-central-1") in foreign  # Montreal, close to NYISO
     assert {boundaries.locate(place.latitude, place.longitude) for place in foreign} == {None}
+
+
+def test_every_original_location_in_a_covered_region_resolves(zones, shared_fixtures):
+    """The original's catalogue (../shared/reference): each of its AWS, Azure and gcloud regions
+    whose coordinates lie in a region of the test boundaries is in ours and resolves to that
+    region. (Its Nautilus research sites are not cloud regions and are not carried.)"""
+    import yaml
+
+    path = shared_fixtures.parent / "reference" / "seed_cloud_location.yaml"
+    if not path.is_file():
+        pytest.skip(f"the original's catalogue not found at {path}")
+    boundaries, _ = zones
+    checked = 0
+    for cloud in yaml.safe_load(path.read_text())["public_clouds"]:
+        if cloud["provider"] == "Nautilus":
+            continue
+        for entry in cloud["regions"]:
+            latitude, longitude = (float(value) for value in entry["gps"])
+            if US_BOX["south"] <= latitude <= US_BOX["north"] and US_BOX["west"] <= longitude <= US_BOX["east"]:
+                assert find(f"{cloud['provider']}:{entry['code']}") is not None, f"US region {entry['code']} is missing"
+            region = boundaries.locate(latitude, longitude)
+            if region is None:
+                continue
+            place = find(f"{cloud['provider']}:{entry['code']}")
+            assert place is not None, f"{cloud['provider']}:{entry['code']} (in {region}) is missing"
+            assert boundaries.locate(place.latitude, place.longitude) == region, place.id
+            checked += 1
+    assert checked == 12  # of the 66 AWS, Azure and gcloud regions, those in the 11 test zones

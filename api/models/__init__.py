@@ -1,1 +1,2 @@
-"""Domain models the API routes call: boundaries lookup, cloud locations and (later) workloads."""
+"""Pure models the services call: statistics and optimisation (forecast, and the scheduler's
+workload and optimisation engine). No Flask, no SQL, no files."""

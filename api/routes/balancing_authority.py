@@ -1,12 +1,12 @@
 """GET /balancing-authority/: the grid region at a point (or a cloud region)."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
 from api.answers import RegionDoc, json_answer, region_doc, utc_now
 from api.params import LocationArgs
+from api.services import locator, pool
 from api.spec import Endpoint
 from database.regions import all_series
 
@@ -29,10 +29,10 @@ class BalancingAuthority(Resource):
         errors={404: "No region at the point, or unknown location", 503: "Boundaries not installed"})
 
     def get(self):
-        locator = current_app.config["LOCATOR"]
-        located = locator.locate(self.spec.parse())
-        region = locator.region(located.region)
-        with current_app.config["POOL"].cursor() as cur:
+        lookup = locator()
+        located = lookup.locate(self.spec.parse())
+        region = lookup.region(located.region)
+        with pool().cursor() as cur:
             series = all_series(cur, located.region)
         return json_answer({"region": region_doc(region, series, utc_now()), "method": located.method,
                             "latitude": located.latitude, "longitude": located.longitude,

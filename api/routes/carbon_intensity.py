@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 import numpy as np
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
-from api.answers import CoverageDoc, choose_series, coverage_of, iso, iso_column, json_answer, utc_now
+from api.answers import CoverageDoc, coverage_of, iso, iso_column, json_answer, utc_now
 from api.params import TimeRangeArgs, require_range
+from api.services import locator, pool
+from api.services.sources import choose_series
 from api.spec import Endpoint
 from database.regions import all_series
 from database.timeseries import IntensitySeries, intensity_series
@@ -70,11 +71,11 @@ class CarbonIntensity(Resource):
 
     def get(self):
         args = self.spec.parse()
-        located = current_app.config["LOCATOR"].locate(args)
+        located = locator().locate(args)
         resolution = args["resolution"]
         start, end = require_range(args, CAPS[resolution], f" at {resolution} resolution")
         now = utc_now()
-        with current_app.config["POOL"].cursor() as cur:
+        with pool().cursor() as cur:
             series = choose_series(all_series(cur, located.region), args.get("source"), start, end, now)
             points = (intensity_series(cur, series.region_id, series.source_id, start, end,
                                        args["emission_factor_type"], resolution) if series else None)

@@ -1,14 +1,14 @@
 """GET /metadata/cloud-location/providers/ and /metadata/cloud-location/locations/<provider>/."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
 from api.answers import json_answer
 from api.errors import ApiError
+from api.services import locator
 from api.spec import Endpoint
-from api.models import cloud_location
+from api.services import cloud_locations as cloud_location
 
 
 class Provider(Schema):
@@ -50,17 +50,18 @@ class CloudLocations(Resource):
     spec = Endpoint("/metadata/cloud-location/locations/{provider}/",
                         "A provider's cloud regions with coordinates and grid region", LocationsAnswer,
                         tags=("cloud locations",), errors={404: "Unknown provider"},
-                        path_params={"provider": "aws, gcp or azure"})
+                        path_params={"provider": "aws, gcp or azure (also gcloud, google, amazon, microsoft)"})
 
     def get(self, provider: str):
         self.spec.parse()
-        if provider.lower() not in cloud_location.providers():
+        canonical = cloud_location.provider_name(provider)  # aliases too: gcloud, google, amazon, microsoft
+        if canonical is None:
             raise ApiError(404, "unknown_provider", f"unknown provider {provider!r}; known: "
                            f"{', '.join(cloud_location.providers())}", "provider")
-        locator = current_app.config["LOCATOR"]
-        boundaries = locator.boundaries()
-        places = cloud_location.locations(provider.lower())
-        return json_answer({"provider": provider.lower(), "locations": [{
+        lookup = locator()
+        boundaries = lookup.boundaries()
+        places = cloud_location.locations(canonical)
+        return json_answer({"provider": canonical, "locations": [{
             "id": f"{p.provider}:{p.name}", "name": p.name, "display_name": p.display_name,
             "latitude": p.latitude, "longitude": p.longitude,
             "region": boundaries.locate(p.latitude, p.longitude) if boundaries else None,

@@ -4,12 +4,13 @@ from __future__ import annotations
 from datetime import timedelta
 from itertools import groupby
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
-from api.answers import CoverageDoc, choose_series, coverage, iso, json_answer, utc_now
+from api.answers import CoverageDoc, coverage, iso, json_answer, utc_now
 from api.params import TimeRangeArgs, require_range
+from api.services import locator, pool
+from api.services.sources import choose_series
 from api.spec import Endpoint
 from energy_data.fuels import STORAGE_FUELS
 from database.regions import all_series
@@ -55,10 +56,10 @@ class EnergyMixture(Resource):
 
     def get(self):
         args = self.spec.parse()
-        located = current_app.config["LOCATOR"].locate(args)
+        located = locator().locate(args)
         start, end = require_range(args, CAP)
         now = utc_now()
-        with current_app.config["POOL"].cursor() as cur:
+        with pool().cursor() as cur:
             series = choose_series(all_series(cur, located.region), args.get("source"), start, end, now)
             rows = energy_mixture(cur, series.region_id, series.source_id, start, end) if series else []
             imports = net_imports(cur, series.region_id, series.source_id, start, end) if series else {}

@@ -5,17 +5,18 @@ import math
 from datetime import timedelta
 
 import pandas as pd
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
-from api import forecasting
+from api.services import forecasting
 from api.answers import iso, json_answer, utc_now
 from api.errors import ApiError
 from api.models.forecast import MAX_HORIZON_HOURS, NoHistory
 from api.params import LocationArgs, time_field
+from api.services import locator, pool
+from api.services.sources import history_series
 from api.spec import Endpoint
-from database.regions import all_series, default_source
+from database.regions import all_series
 
 
 class ForecastArgs(LocationArgs):
@@ -86,7 +87,7 @@ class CarbonIntensityForecast(Resource):
 
     def get(self):
         args = self.spec.parse()
-        located = current_app.config["LOCATOR"].locate(args)
+        located = locator().locate(args)
         now = utc_now()
         issued_at = args.get("issued_at") or now
         if issued_at > now + timedelta(minutes=1):
@@ -94,8 +95,9 @@ class CarbonIntensityForecast(Resource):
                            "from data that exists", "issued_at")
         issued_at = pd.Timestamp(issued_at).tz_convert("UTC").floor("h").to_pydatetime()
         factor_set = args["emission_factor_type"]
-        with current_app.config["POOL"].cursor(transaction=True) as cur:  # an issued forecast is stored
-            series = _series(all_series(cur, located.region), args.get("source"), issued_at, now, located.region)
+        with pool().cursor(transaction=True) as cur:  # an issued forecast is stored
+            series = history_series(all_series(cur, located.region), args.get("source"), issued_at, now,
+                                    located.region)
             try:
                 issued = forecasting.issue(cur, series, factor_set, issued_at)
             except NoHistory as exc:
@@ -117,19 +119,6 @@ class CarbonIntensityForecast(Resource):
                          for row in frame.itertuples(index=False)],
             "accuracy": [_accuracy_doc(a) for a in accuracy],
         })
-
-
-def _series(series, source, issued_at, now, region):
-    """The series to fit: the asked-for source, or the default among those with data before issued_at."""
-    candidates = [s for s in series if s.first < issued_at]
-    if source is not None:
-        candidates = [s for s in candidates if s.source == source.upper()]
-    chosen = default_source(candidates, now)
-    if chosen is None:
-        what = f"source {source!r} has" if source else "no source has"
-        raise ApiError(404, "no_history", f"{what} carbon-intensity history for {region} before "
-                       f"{iso(issued_at)}", "source" if source else "region")
-    return chosen
 
 
 def _number(value) -> float | None:

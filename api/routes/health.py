@@ -1,10 +1,10 @@
 """GET /health: the API is up and its database answers."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
+from api.services import pool
 from api.spec import Endpoint
 from database.connection import DatabaseUnavailable
 from database.health import database_health
@@ -32,7 +32,7 @@ class Health(Resource):
     def get(self):
         self.spec.parse()
         try:
-            with current_app.config["POOL"].cursor() as cur:
+            with pool().cursor() as cur:
                 details = database_health(cur)
         except DatabaseUnavailable as exc:
             return {"status": "unavailable", "database": {"ok": False, "error": str(exc)}}, 503

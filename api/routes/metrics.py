@@ -1,11 +1,12 @@
 """GET /metrics: Prometheus text format."""
 from __future__ import annotations
 
-from flask import Response, current_app
+from flask import Response
 from flask_restful import Resource
 from prometheus_client import CONTENT_TYPE_LATEST
 
 from api import metrics
+from api.services import pool
 from api.spec import Endpoint
 
 
@@ -15,4 +16,4 @@ class Metrics(Resource):
 
     def get(self):
         self.spec.parse()
-        return Response(metrics.render(current_app.config["POOL"]), mimetype=CONTENT_TYPE_LATEST)
+        return Response(metrics.render(pool()), mimetype=CONTENT_TYPE_LATEST)

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import html
 
-from flask import Response, current_app
+from flask import Response
 from flask_restful import Resource
 
+from api.services import services
 from api.spec import Endpoint
 
 
@@ -14,7 +15,7 @@ class OpenApi(Resource):
 
     def get(self):
         self.spec.parse()
-        return current_app.config["OPENAPI"]
+        return services().openapi
 
 
 class Docs(Resource):
@@ -23,7 +24,7 @@ class Docs(Resource):
 
     def get(self):
         self.spec.parse()
-        return Response(render_docs(current_app.config["OPENAPI"]), mimetype="text/html")
+        return Response(render_docs(services().openapi), mimetype="text/html")
 
 
 def render_docs(spec: dict) -> str:

@@ -1,11 +1,11 @@
 """GET /regions/: every region with its aliases, sources, time zone and data span."""
 from __future__ import annotations
 
-from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, fields
 
 from api.answers import RegionDoc, json_answer, region_doc, utc_now
+from api.services import pool
 from api.spec import Endpoint
 from database.regions import all_regions, all_series
 
@@ -23,7 +23,7 @@ class Regions(Resource):
     def get(self):
         self.spec.parse()
         now = utc_now()
-        with current_app.config["POOL"].cursor() as cur:
+        with pool().cursor() as cur:
             regions = all_regions(cur)
             series = all_series(cur)
         by_region: dict[str, list] = {}

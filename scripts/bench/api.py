@@ -205,7 +205,7 @@ def boundaries_file(args: argparse.Namespace) -> Path:
 def points_inside(url: str, path: Path, regions: list[str], count: int,
                   rng: random.Random) -> list[tuple[float, float, str]]:
     """Random (latitude, longitude, region) inside the zones of `regions`, as the API locates them."""
-    from api.models.boundaries import Boundaries
+    from api.services.boundaries import Boundaries
     from database.regions import normalise_name, region_names
 
     conn = psycopg2.connect(url)
@@ -256,7 +256,8 @@ def raw_sql(url: str, windows: list[tuple[str, datetime]], queries: int, read) -
     (a reader of database/timeseries.py), timing only the statement's round trip and transfer,
     on one connection set up as the API's pool sets up its connections."""
     from database.pool import STATEMENT_TIMEOUT_MS
-    from database.regions import all_series, pick_source
+    from api.services.sources import choose_series
+    from database.regions import all_series
 
     conn = psycopg2.connect(url, options=f"-c timezone=UTC -c statement_timeout={STATEMENT_TIMEOUT_MS}")
     with conn, conn.cursor() as cur:
@@ -265,7 +266,7 @@ def raw_sql(url: str, windows: list[tuple[str, datetime]], queries: int, read) -
     times, rows = [], 0
     for i in range(queries + 200):  # the first 200: warm-up
         region, start = windows[i % len(windows)]
-        chosen = pick_source([series[region]], start, start + WEEK, now)
+        chosen = choose_series([series[region]], None, start, start + WEEK, now)
         with conn, conn.cursor(cursor_factory=_TimedCursor) as cur:
             points = read(cur, chosen.region_id, chosen.source_id, start, start + WEEK, "lifecycle", "native")
             if i >= 200:

@@ -20,7 +20,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from api.models.boundaries import Boundaries, default_boundaries_path  # noqa: E402
+from api.services.boundaries import Boundaries, default_boundaries_path  # noqa: E402
 
 US_BOX = (24.5, 49.4, -124.8, -66.9)  # south, north, west, east
 

@@ -25,7 +25,7 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
-from api.models.boundaries import default_boundaries_path  # noqa: E402
+from api.services.boundaries import default_boundaries_path  # noqa: E402
 from energy_data.http import make_session  # noqa: E402  (User-Agent, retries with backoff)
 
 # where=1=1: every feature; outSR=4326: longitude/latitude. The layer has ~71 features, far

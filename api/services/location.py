@@ -8,15 +8,25 @@ from dataclasses import dataclass
 
 from api.errors import ApiError
 from api.external import watttime
-from api.models import cloud_location
-from api.models.boundaries import Boundaries, boundaries_from_env, validate_coordinates
+from api.services import cloud_locations as cloud_location
+from api.services.boundaries import Boundaries, boundaries_from_env, validate_coordinates
 from api.params import location_choice
 from database.pool import Pool
-from database.regions import Region, all_regions, normalise_name, region_names
+from database.regions import Region, aliases_by_kind, all_regions, normalise_name, region_names
 
 log = logging.getLogger(__name__)
 
 _UNSET = object()
+
+
+# The original service's prefixed region names: watttime:CAISO_NORTH, c3lab:US-CAISO, emap:US-CAL-CISO.
+NAME_SCHEMES = ("watttime", "c3lab", "emap")
+
+
+def without_scheme(name: str) -> str:
+    """A region name without the original service's naming-scheme prefix, if it has one."""
+    scheme, separator, rest = name.partition(":")
+    return rest if separator and scheme.strip().lower() in NAME_SCHEMES else name
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class Locator:
         self.pool = pool
         self._names: dict[str, str] | None = None
         self._regions: dict[str, Region] | None = None
+        self._aliases: dict[str, dict[str, list[str]]] | None = None
         self._boundaries = boundaries
         self._lock = threading.Lock()
 
@@ -52,6 +63,14 @@ class Locator:
                 self._regions = {region.code: region for region in all_regions(cur)}
         return self._regions[code]
 
+    def aliases(self, code: str) -> dict[str, list[str]]:
+        """The region's aliases by kind (legacy, electricitymaps, watttime, ...), loaded once per
+        process like the names."""
+        if self._aliases is None:
+            with self.pool.cursor() as cur:
+                self._aliases = aliases_by_kind(cur)
+        return self._aliases.get(code, {})
+
     def resolve_name(self, name: str) -> str | None:
         """Canonical code for a code, alias or full name (any case), or None."""
         return self.names().get(normalise_name(name))
@@ -66,7 +85,7 @@ class Locator:
         """The region meant by region / latitude+longitude / location in `args`."""
         choice = location_choice(args)
         if choice == "region":
-            code = self.resolve_name(args["region"])
+            code = self.resolve_name(without_scheme(args["region"]))
             if code is None:
                 raise ApiError(404, "unknown_region", f"unknown region {args['region']!r}; "
                                "GET /regions/ lists every region and alias", "region")
