@@ -39,13 +39,14 @@ def database_url() -> str:
     return _embedded_url()
 
 
-def api_database_url() -> str:
+def api_database_url(as_reader: bool = True) -> str:
     """The API's database: API_DATABASE_URL (the read-only role, or a standby), else DATABASE_URL;
-    on the embedded server, the energy_reader role once migrations have created it."""
+    on the embedded server, the energy_reader role (once migrations have created it) unless
+    `as_reader` is false."""
     url = os.environ.get("API_DATABASE_URL") or os.environ.get("DATABASE_URL")
     if url:
         return url
-    return _embedded_url(role=READER_ROLE)
+    return _embedded_url(role=READER_ROLE if as_reader else None)
 
 
 def admin_database_url() -> str:

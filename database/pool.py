@@ -95,7 +95,7 @@ class Pool:
     def _database_url(self) -> str:
         with self._url_lock:  # database_url() may start the embedded server: once
             if self._url is None:
-                self._url = api_database_url()
+                self._url = api_database_url(as_reader=self._read_only)
             return self._url
 
 
