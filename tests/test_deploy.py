@@ -223,10 +223,10 @@ def host():
         primary.init()
         primary.start()
         started.append(primary.stop)
-        run(str(REPO / "scripts/setup/install-postgresql.sh"),
-            env={"ENV_FILE": str(deployed.env_file), "API_ENV_FILE": str(deployed.api_env_file),
-                 "PGHOST": str(primary.socket), "PGPORT": str(primary.port), "DB_PORT": str(primary.port),
-                 "PG_BIN": str(bin_dir), "SKIP_APT": "1"})
+        deployed.install_env = {"ENV_FILE": str(deployed.env_file), "API_ENV_FILE": str(deployed.api_env_file),
+                                "PGHOST": str(primary.socket), "PGPORT": str(primary.port),
+                                "DB_PORT": str(primary.port), "PG_BIN": str(bin_dir), "SKIP_APT": "1"}
+        run(str(REPO / "scripts/setup/install-postgresql.sh"), env=deployed.install_env)
         with deployed.api_env_file.open("a") as env:
             env.write("API_KEYS_REQUIRED=1\n")
         deployed.start_supervisor()
@@ -257,6 +257,16 @@ def test_env_files_are_private_and_no_trust_anywhere(host):
     url = read_env(host.api_env_file)["API_DATABASE_URL"]
     with pytest.raises(psycopg2.OperationalError, match="password authentication failed"):
         psycopg2.connect(url.replace("@127.0.0.1", "x@127.0.0.1"))  # a wrong password is refused
+
+
+def test_installing_again_keeps_the_passwords_and_other_settings(host):
+    with host.env_file.open("a") as env:
+        env.write("EIA_API_KEY=kept-as-written\n")
+    before = read_env(host.env_file), read_env(host.api_env_file)
+    run(str(REPO / "scripts/setup/install-postgresql.sh"), env=host.install_env)
+    assert (read_env(host.env_file), read_env(host.api_env_file)) == before
+    assert host.env_file.stat().st_mode & 0o777 == 0o600
+    psycopg2.connect(before[1]["API_DATABASE_URL"]).close()  # the password still works
 
 
 def test_the_api_role_cannot_write(host):
