@@ -5,6 +5,7 @@
 # $PREFIX/current points at, old ones finish their requests.
 set -euo pipefail
 env_file="${API_ENV_FILE:-/etc/energy-data-api.env}"
+if [ -e "$env_file" ] && [ ! -r "$env_file" ]; then echo "$(basename "$0"): cannot read $env_file" >&2; exit 2; fi
 if [ -r "$env_file" ]; then set -a; . "$env_file"; set +a; fi
 code="${CODE_DIR:-$(cd "$(dirname "$0")/.." && pwd)}"
 exec "${VENV:-$code/.venv}/bin/gunicorn" --chdir "$code" --config "$code/deploy/gunicorn.conf.py" 'api:create_app()'

@@ -11,6 +11,7 @@
 #   PG_BIN (folder of pg_dump and psql; default: PATH)
 set -uo pipefail
 env_file="${ENERGY_DATA_ENV:-/etc/energy-data.env}"
+if [ -e "$env_file" ] && [ ! -r "$env_file" ]; then echo "$(basename "$0"): cannot read $env_file" >&2; exit 2; fi
 if [ -r "$env_file" ]; then set -a; . "$env_file"; set +a; fi
 
 url="${BACKUP_DATABASE_URL:-${ADMIN_DATABASE_URL:-${DATABASE_URL:?set DATABASE_URL (or BACKUP_DATABASE_URL)}}}"

@@ -7,6 +7,7 @@
 set -uo pipefail
 cd "$(dirname "$0")/.."
 env_file="${ENERGY_DATA_ENV:-/etc/energy-data.env}"
+if [ -e "$env_file" ] && [ ! -r "$env_file" ]; then echo "$(basename "$0"): cannot read $env_file" >&2; exit 2; fi
 if [ -r "$env_file" ]; then set -a; . "$env_file"; set +a; fi
 "${VENV:-.venv}/bin/python" -m crawler "${@:-run}" 2>&1 | while IFS= read -r line; do
   printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$line"

@@ -199,11 +199,34 @@ class Host:
         raise AssertionError(f"{path} on port {port} never answered as wanted; last: {last}")
 
 
+def stop_daemon(command: list[str], pid_file: Path, timeout_s: float = 60) -> None:
+    """Tell a daemon to stop, then wait for the process its pid file named to exit."""
+    try:
+        pid = int(pid_file.read_text().strip())
+    except (OSError, ValueError):
+        pid = None
+    run(*command, check=False)
+    deadline = time.monotonic() + timeout_s
+    while pid and time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.2)
+
+
 def remove_users() -> None:
+    """The test's users and their crontabs, once none of their processes is left (userdel
+    refuses a user that still runs one)."""
     for user in (CRAWL_USER, API_USER):
-        if subprocess.run(["id", "-u", user], capture_output=True).returncode == 0:
-            subprocess.run(["crontab", "-u", user, "-r"], capture_output=True)
-            subprocess.run(["userdel", user], capture_output=True)
+        if subprocess.run(["id", "-u", user], capture_output=True).returncode != 0:
+            continue
+        subprocess.run(["crontab", "-u", user, "-r"], capture_output=True)
+        deadline = time.monotonic() + 60
+        while subprocess.run(["pgrep", "-u", user], capture_output=True).returncode == 0 and time.monotonic() < deadline:
+            time.sleep(0.2)
+        result = subprocess.run(["userdel", user], capture_output=True, text=True)
+        assert result.returncode == 0, f"userdel {user}: {result.stderr}"
 
 
 @pytest.fixture(scope="module")
@@ -230,9 +253,10 @@ def host():
         with deployed.api_env_file.open("a") as env:
             env.write("API_KEYS_REQUIRED=1\n")
         deployed.start_supervisor()
-        started.append(lambda: run(*deployed.supervisorctl, "shutdown", check=False))
+        started.append(lambda: stop_daemon([*deployed.supervisorctl, "shutdown"],
+                                           deployed.supervisor_conf.parent / "supervisord.pid"))
         deployed.start_nginx()
-        started.append(lambda: run(*deployed.nginx, "-s", "stop", check=False))
+        started.append(lambda: stop_daemon([*deployed.nginx, "-s", "stop"], deployed.nginx_dir / "nginx.pid"))
         for _ in range(2):  # twice: the second deploy must change nothing it should not
             run(str(REPO / "deploy/deploy-crawler.sh"), env=deployed.deploy_env())
         run(str(REPO / "deploy/deploy-rest-api.sh"), env=deployed.deploy_env())

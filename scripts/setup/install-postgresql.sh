@@ -78,6 +78,7 @@ set_var() {
     local file="$1" key="$2" value="$3" tmp
     tmp="$(mktemp "$file.XXXXXX")"
     chmod 600 "$tmp"
+    [ -e "$file" ] && chown --reference="$file" "$tmp"  # the deploy scripts gave it to their user
     { [ -r "$file" ] && grep -v "^$key=" "$file" || true; echo "$key=$value"; } >"$tmp"
     mv "$tmp" "$file"
 }
