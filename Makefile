@@ -25,9 +25,11 @@ run: $(BIN)/.installed
 	VENV=$(VENV) deploy/run-local.sh
 
 ## test: set up and run the whole test suite on a throw-away database (and a real nginx,
-## unpacked from Debian's package on first use, for tests/test_nginx.py)
+## unpacked from Debian's package on first use, for tests/test_nginx.py; Debian's chromium,
+## installed when missing, for tests/test_dashboard.py)
 test: $(BIN)/.installed-dev
-	ENERGY_DATA_NGINX="$$(scripts/setup/nginx.sh $(ENERGY_DATA_HOME)/tools/nginx || true)" $(BIN)/python -m pytest
+	ENERGY_DATA_NGINX="$$(scripts/setup/nginx.sh $(ENERGY_DATA_HOME)/tools/nginx || true)" \
+	ENERGY_DATA_CHROMIUM="$$(scripts/setup/chromium.sh || true)" $(BIN)/python -m pytest
 
 crawl: $(BIN)/.installed
 	$(BIN)/python -m crawler run

@@ -1,4 +1,4 @@
-"""python -m crawler {run,backfill,parse,replay,status,export-payloads}: see README "Crawler"."""
+"""python -m crawler {run,backfill,parse,replay,status,import-emap-csv}: see README "Crawler"."""
 from __future__ import annotations
 
 import argparse
@@ -10,10 +10,11 @@ import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from crawler.crawl import REGISTRY, Crawler, Source, archived_payloads, get_source, staleness, utc_now
+from crawler.crawl import REGISTRY, Crawler, archived_payloads, get_source, staleness, utc_now
 from crawler.http import RedactingFilter
 from crawler.ingest import parse_payloads
-from crawler.model import Payload
+from crawler.model import ParseError, Payload
+from crawler.source import SourceSpec
 from database.connection import DatabaseUnavailable
 from database.migrate import MigrationRefused
 from database.retention import RetentionPolicy
@@ -71,6 +72,11 @@ def _parser() -> argparse.ArgumentParser:
                         help="exit 1 naming each enabled source whose newest data is older than its threshold "
                              "(or that has none), for cron mail or a monitor")
     status.set_defaults(handler=_status)
+
+    emap = sub.add_parser("import-emap-csv", help="import Electricity Maps data-portal CSV exports (hourly) as "
+                          "source ELECTRICITYMAPS; idempotent")
+    emap.add_argument("files", nargs="+", type=Path, metavar="FILE")
+    emap.set_defaults(handler=_import_emap_csv)
     return parser
 
 
@@ -105,7 +111,7 @@ def _backfill(args: argparse.Namespace) -> int:
 
 
 def read_payload(path: Path) -> Payload:
-    """A recorded file as a payload; `.gz` files (as exported by the crawler) are decompressed."""
+    """A recorded file as a payload; a gzip-compressed `.gz` file is decompressed."""
     body = path.read_bytes()
     name = str(path)
     if path.suffix == ".gz" and body[:2] == b"\x1f\x8b":
@@ -147,7 +153,7 @@ def _replay(args: argparse.Namespace) -> int:
     if args.archived:
         source = get_source(args.source) if args.source else None
         return _with_crawler(lambda c: c.replay(archived_payloads(c, source, args.since), utc_now()))
-    items: list[tuple[Source, Payload]] = []
+    items: list[tuple[SourceSpec, Payload]] = []
     for path in args.paths:
         if not path.exists():
             raise SystemExit(f"no such file or folder: {path}")
@@ -160,7 +166,7 @@ def _replay(args: argparse.Namespace) -> int:
     return _with_crawler(lambda c: c.replay(items, utc_now()))
 
 
-def _source_from_path(path: Path) -> Source:
+def _source_from_path(path: Path) -> SourceSpec:
     for part in reversed(path.resolve().parent.parts):
         if part.upper() in REGISTRY:
             return REGISTRY[part.upper()]
@@ -255,7 +261,47 @@ def _prune(args: argparse.Namespace) -> int:
     return _with_crawler(run)
 
 
-def _every(source: Source) -> str:
+def _import_emap_csv(args: argparse.Namespace) -> int:
+    """Parse every file (an unreadable one is reported and skipped), then write the rest in
+    one transaction: an unknown zone imports nothing."""
+    from crawler.parsers import electricitymaps_csv as emap
+    from database.connection import connect
+    from database.migrate import migrate
+    from database.reported import UnknownZone, source_id, write_reported_intensity
+
+    parts, failed = [], 0
+    for path in args.files:
+        if not path.is_file():
+            print(f"error: {path}: no such file", file=sys.stderr)
+            failed += 1
+            continue
+        try:
+            parts.append(emap.parse(read_payload(path)))
+        except ParseError as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            failed += 1
+    batch = emap.concat(parts)
+    for anomaly in batch.anomalies:
+        print(f"anomaly: {anomaly.kind} x{anomaly.count}: {anomaly.message}", file=sys.stderr)
+    conn = connect(application_name="energy-data import-emap-csv")
+    try:
+        migrate(conn)
+        with conn, conn.cursor() as cur:
+            counts = write_reported_intensity(cur, source_id(cur, "ELECTRICITYMAPS"), batch.rows,
+                                              batch.interval_minutes)
+    except UnknownZone as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        conn.close()
+    for region, rows in sorted((counts.by_region or {}).items()):
+        print(f"ELECTRICITYMAPS {region}: {rows} rows")
+    print(f"ELECTRICITYMAPS: {counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged; "
+          f"{batch.bad_rows} bad rows skipped" + (f"; {failed} file(s) not imported" if failed else ""))
+    return 1 if failed else 0
+
+
+def _every(source: SourceSpec) -> str:
     minutes = int(source.frequency.total_seconds() // 60)
     return f"{minutes // 60}h" if minutes % 60 == 0 else f"{minutes}m"
 

@@ -6,19 +6,16 @@ recorded in crawl_run with a readable error and the next source still runs.
 from __future__ import annotations
 
 import logging
-import os
 import traceback
-from dataclasses import dataclass
 from functools import partial
 from datetime import date, datetime, timedelta, timezone
-from pathlib import Path
-from types import ModuleType
 from typing import Callable
 
 from crawler.http import FetchError, HttpClient, redact
-from crawler.ingest import Parsed, parse_payloads, summary, write_parsed
+from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_parsed
 from crawler.model import Payload
 from crawler.parsers import bpa, caiso, caiso_drw, eia, ercot, hawaii, isone, miso, nyiso, pjm, prepa, spp
+from crawler.source import SourceSpec
 from crawler.validate import anomaly_counts
 from database import crawl_runs
 from database.connection import connect
@@ -35,61 +32,32 @@ DUE_SLACK = timedelta(seconds=30)
 RETRY_AFTER = timedelta(minutes=5)
 
 
-@dataclass(frozen=True)
-class Source:
-    name: str
-    module: ModuleType
-    description: str
-    requires_env: tuple[str, ...] = ()
-    disabled: str | None = None  # why a source is switched off in the registry
-
-    @property
-    def interval_minutes(self) -> int:
-        return self.module.INTERVAL_MINUTES
-
-    @property
-    def frequency(self) -> timedelta:
-        return timedelta(minutes=self.module.FREQUENCY_MINUTES)
-
-    @property
-    def stale_after(self) -> timedelta:
-        """Newest reading older than this: the feed is reported stale."""
-        return timedelta(minutes=self.module.STALE_AFTER_MINUTES)
-
-    def disabled_reason(self) -> str | None:
-        if self.disabled:
-            return self.disabled
-        missing = [v for v in self.requires_env if not os.environ.get(v)]
-        return f"{', '.join(missing)} not set" if missing else None
+# The registry: one line per source; its module states every fact of it in `SPEC`.
+SOURCES: list[SourceSpec] = [
+    caiso.SPEC,
+    caiso_drw.SPEC,
+    nyiso.SPEC,
+    miso.SPEC,
+    isone.SPEC,
+    pjm.SPEC,
+    bpa.SPEC,
+    spp.SPEC,
+    ercot.SPEC,
+    eia.SPEC,
+    hawaii.SPEC,
+    prepa.SPEC,
+]
+REGISTRY: dict[str, SourceSpec] = {spec.name: spec for spec in SOURCES}
 
 
-REGISTRY: dict[str, Source] = {s.name: s for s in (
-    Source("CAISO", caiso, "CAISO Today's Outlook fuel source, 5-minute, Pacific time"),
-    Source("CAISO_DRW", caiso_drw, "CAISO Daily Renewables Watch, hourly, published the next day; history since 2010"),
-    Source("NYISO", nyiso, "NYISO real-time fuel mix, 5-minute, Eastern time"),
-    Source("MISO", miso, "MISO real-time fuel mix, current 5-minute interval, fixed UTC-5"),
-    Source("ISONE", isone, "ISO-NE generation by fuel (web service with ISONE_USERNAME, else the public form)"),
-    Source("PJM", pjm, "PJM Data Miner gen_by_fuel, hourly, UTC"),
-    Source("BPA", bpa, "BPA balancing-authority generation, 5-minute, Pacific time, rolling 7 days"),
-    Source("SPP", spp, "SPP generation mix, 5-minute, UTC; yearly history files"),
-    Source("ERCOT", ercot, "ERCOT fuel-mix and energy-storage dashboards, 5-minute, Central time"),
-    Source("EIA", eia, "EIA-930 hourly net generation by fuel, every US balancing authority",
-           requires_env=("EIA_API_KEY",)),
-    Source("HI", hawaii, "Island Pulse generation mix of Oahu, half-hourly",
-           disabled="the Island Pulse feed stopped updating in 2021"),
-    Source("PREPA", prepa, "PREPA / Genera PR generation dashboard, Puerto Rico",
-           disabled="the PREPA dashboard script stopped updating in 2023"),
-)}
-
-
-def get_source(name: str) -> Source:
+def get_source(name: str) -> SourceSpec:
     try:
         return REGISTRY[name.upper()]
     except KeyError:
         raise SystemExit(f"unknown source {name!r}; known: {', '.join(REGISTRY)}") from None
 
 
-def is_due(source: Source, last_success: datetime | None, last_attempt: datetime | None,
+def is_due(source: SourceSpec, last_success: datetime | None, last_attempt: datetime | None,
            now: datetime) -> bool:
     """Due when the last success is a frequency old and the last attempt a retry delay old."""
     if last_success is not None and now - last_success < source.frequency - DUE_SLACK:
@@ -117,7 +85,7 @@ class Crawler:
         self.data.close()
         self.meta.close()
 
-    def client(self, source: Source, dry_run: bool = False) -> HttpClient:
+    def client(self, source: SourceSpec, dry_run: bool = False) -> HttpClient:
         if dry_run:
             return HttpClient()
         source_id = self.source_ids[source.name]
@@ -144,7 +112,7 @@ class Crawler:
         attempted = [o for o in outcomes if o is not None]
         return 1 if attempted and not any(attempted) else 0
 
-    def _run_source(self, source: Source, force: bool, dry_run: bool, now: datetime) -> bool | None:
+    def _run_source(self, source: SourceSpec, force: bool, dry_run: bool, now: datetime) -> bool | None:
         """True on success, False on failure, None when skipped (disabled or not due)."""
         reason = source.disabled_reason()
         if reason:
@@ -160,7 +128,7 @@ class Crawler:
         return self._attempt(source, "run", lambda: source.module.fetch_latest(client, now, last),
                              client, now, dry_run)
 
-    def _attempt(self, source: Source, kind: str, fetch: Callable[[], list[Payload]],
+    def _attempt(self, source: SourceSpec, kind: str, fetch: Callable[[], list[Payload]],
                  client: HttpClient, now: datetime, dry_run: bool, detail: str | None = None) -> bool:
         label = f"{source.name}{f' {detail}' if detail else ''}"
         run_id = None
@@ -198,7 +166,7 @@ class Crawler:
 
     # -- backfill ----------------------------------------------------------------------
 
-    def backfill(self, source: Source, start: date, end: date, now: datetime) -> int:
+    def backfill(self, source: SourceSpec, start: date, end: date, now: datetime) -> int:
         """Fetch [start, end) chunk by chunk; failed chunks are listed, never skipped silently."""
         reason = source.disabled_reason()
         if reason and not source.disabled:
@@ -219,18 +187,18 @@ class Crawler:
 
     # -- replay ------------------------------------------------------------------------
 
-    def replay(self, items: list[tuple[Source, Payload]], now: datetime) -> int:
+    def replay(self, items: list[tuple[SourceSpec, Payload]], now: datetime) -> int:
         """Ingest recorded payloads, one transaction per payload, in the order given."""
         failures = 0
         for source, payload in items:
             client = HttpClient()
             ok = self._attempt(source, "replay", partial(list, [payload]), client, now, dry_run=False,
-                               detail=_short_name(payload.name))
+                               detail=short_name(payload.name))
             failures += not ok
         return 1 if failures else 0
 
 
-def staleness(source: Source, newest: datetime | None, now: datetime) -> str | None:
+def staleness(source: SourceSpec, newest: datetime | None, now: datetime) -> str | None:
     """Why the feed counts as stale (its newest reading is older than its threshold), or None."""
     if newest is None or now - newest <= source.stale_after:
         return None
@@ -245,7 +213,8 @@ def _duration(delta: timedelta) -> str:
     return f"{hours:.1f} h" if hours >= 1 else f"{delta.total_seconds() / 60:.0f} min"
 
 
-def archived_payloads(crawler: "Crawler", source: Source | None, since: datetime | None) -> list[tuple[Source, Payload]]:
+def archived_payloads(crawler: "Crawler", source: SourceSpec | None,
+                      since: datetime | None) -> list[tuple[SourceSpec, Payload]]:
     """Bodies the crawler archived (HTTP 200 only), oldest first, as replay items."""
     source_id = crawler.source_ids[source.name] if source else None
     with crawler.meta.cursor() as cur:
@@ -271,10 +240,6 @@ def _error_text(exc: BaseException) -> str:
         return redact(str(exc))
     log.error("unexpected error:\n%s", redact(traceback.format_exc()))
     return redact(f"{type(exc).__name__}: {exc}")
-
-
-def _short_name(name: str) -> str:
-    return Path(name).name or name
 
 
 def utc_now() -> datetime:

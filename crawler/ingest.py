@@ -35,14 +35,14 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
         try:
             results.append(module.parse(payload))
         except ParseError as exc:
-            errors.append(f"{_short(payload.name)}: {exc}" if len(payloads) > 1 else str(exc))
+            errors.append(f"{short_name(payload.name)}: {exc}" if len(payloads) > 1 else str(exc))
             log.info("%s: cannot parse %s: %s", source, payload.name, exc)
         except (ValueError, TypeError, KeyError, IndexError, AttributeError) as exc:
             # A body of a shape the parser did not foresee (a stamp in the year 4016, say) is
             # refused like a ParseError: the other bodies still count, the raw payload stays
             # archived for a replay once the parser knows better, and the traceback is logged.
             text = f"{source}: unreadable body ({type(exc).__name__}: {exc})"
-            errors.append(f"{_short(payload.name)}: {text}" if len(payloads) > 1 else text)
+            errors.append(f"{short_name(payload.name)}: {text}" if len(payloads) > 1 else text)
             log.info("%s: parser failed on %s", source, payload.name, exc_info=True)
     if not results:
         return Parsed(None, errors)
@@ -68,5 +68,6 @@ def summary(counts: WriteCounts, anomalies: list[Anomaly]) -> str:
     return text
 
 
-def _short(name: str) -> str:
+def short_name(name: str) -> str:
+    """The last part of a payload's URL or path, to name it in a message."""
     return name.rsplit("/", 1)[-1] or name

@@ -10,8 +10,9 @@ import logging
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Iterable, Mapping
+from typing import Iterable, Mapping, Sequence
 
+import numpy as np
 import pandas as pd
 
 log = logging.getLogger(__name__)
@@ -82,6 +83,9 @@ def empty_frame(columns: list[str]) -> pd.DataFrame:
     return frame
 
 
+_EMPTY_NET_IMPORTS = empty_frame(NET_IMPORT_COLUMNS)
+
+
 def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
     frames = [f for f in frames if len(f)]
     if not frames:
@@ -92,17 +96,41 @@ def _concat(frames: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
 def map_fuels(
     labels: pd.Series, mapping: Mapping[str, str], source: str, anomalies: list[Anomaly]
 ) -> pd.Series:
-    """Map a source's fuel labels to the vocabulary; unknown labels become `unknown`, logged.
+    """Map a source's fuel labels to the vocabulary; unknown labels become `unknown`, noted.
 
     Matching ignores case and surrounding spaces, since ISOs change capitalisation.
     """
+    codes, distinct = pd.factorize(labels, use_na_sentinel=False)
+    codes, fuels = map_codes(codes, list(distinct), mapping, source, anomalies)
+    return pd.Series(pd.array(fuels, dtype="str").take(codes), index=labels.index)
+
+
+def fuels_of(labels: Sequence, mapping: Mapping[str, str], source: str, anomalies: list[Anomaly]) -> list:
+    """`map_fuels` of a few labels (a header's columns), as a list."""
+    codes, distinct = pd.factorize(pd.Series(labels, dtype=object), use_na_sentinel=False)
+    codes, fuels = map_codes(codes, list(distinct), mapping, source, anomalies)
+    return [fuels[code] for code in codes]
+
+
+def map_codes(codes: np.ndarray, labels: list, mapping: Mapping[str, str], source: str,
+              anomalies: list[Anomaly]) -> tuple[np.ndarray, list]:
+    """The fuels of rows whose labels are labels[codes], as (codes, fuels): row i's fuel is
+    fuels[codes[i]]. Each distinct label is mapped once; an unknown one is noted once, with
+    its number of rows, in the order labels first appear."""
+    codes = np.asarray(codes, dtype="intp")
+    present, first = np.unique(codes, return_index=True)
+    rows = np.bincount(codes, minlength=len(labels))
     normalised = {k.strip().lower(): v for k, v in mapping.items()}
-    keys = labels.astype(str).str.strip().str.lower()
-    fuels = keys.map(normalised)
-    unknown = labels[fuels.isna()]
-    for label, count in Counter(unknown.astype(str)).items():
+    fuels: list = [None] * len(labels)
+    unknown: Counter[str] = Counter()
+    for code in present[np.argsort(first)]:
+        fuels[code] = normalised.get(str(labels[code]).strip().lower())
+        if fuels[code] is None:
+            fuels[code] = "unknown"
+            unknown[str(labels[code])] += int(rows[code])
+    for label, count in unknown.items():
         note(anomalies, source, "unknown_fuel", f"unknown fuel label {label!r} stored as 'unknown'", count)
-    return fuels.fillna("unknown")
+    return codes, fuels
 
 
 def note(anomalies: list[Anomaly], source: str, kind: str, message: str, count: int = 1,
@@ -124,13 +152,87 @@ def note_gaps(anomalies: list[Anomaly], source: str, starts: pd.Series | pd.Date
 
 
 def fold_fuels(frame: pd.DataFrame) -> pd.DataFrame:
-    """Sum the labels that map to one fuel (small + large hydro -> hydro) per region and time.
+    """Sum the labels that map to one fuel (small + large hydro -> hydro) per region and time,
+    sorted by region, time and fuel. Expects columns region, timestamp, fuel, mw; rows whose
+    mw or time is missing are dropped."""
+    regions = frame["region"].unique()
+    if len(regions) == 1 and isinstance(regions[0], str):
+        codes, fuels = pd.factorize(frame["fuel"], use_na_sentinel=False)
+        return fold(regions[0], pd.DatetimeIndex(frame["timestamp"]), codes, list(fuels),
+                    frame["mw"].to_numpy())
+    return _grouped_sum(frame)
 
-    Expects columns region, timestamp, fuel, mw; rows whose mw is missing are dropped.
-    """
+
+def fold(region: str, starts: pd.DatetimeIndex, codes: np.ndarray, fuels: Sequence,
+         mw: np.ndarray) -> pd.DataFrame:
+    """`fold_fuels` of the frame of one region whose row i is (region, starts[i],
+    fuels[codes[i]], mw[i]), without building it: each time and fuel is numbered once and
+    pandas sums the numbered groups, in row order, as its groupby on the frame would."""
+    starts = pd.DatetimeIndex(starts)
+    codes = np.asarray(codes, dtype="intp")
+    used = [fuels[code] for code in np.flatnonzero(np.bincount(codes, minlength=len(fuels)))]
+    if np.asarray(mw).dtype.kind != "f" or not all(isinstance(fuel, str) for fuel in used) \
+            or starts.isna().all():
+        # Whole numbers (groupby keeps them integers), odd labels or no time: the frame's groupby.
+        return _grouped_sum(pd.DataFrame({"region": region, "timestamp": starts,
+                                          "fuel": np.array(list(fuels), dtype=object)[codes], "mw": mw}))
+    mw = np.asarray(mw, dtype="float64")
+    names = sorted(set(used))  # the order groupby sorts strings in
+    rank = {name: i for i, name in enumerate(names)}
+    fuel_codes = np.array([rank.get(fuel, -1) for fuel in fuels], dtype="int64")[codes]
+    keep = ~np.isnan(mw)
+    stamps, fuel_codes, values = starts.asi8[keep], fuel_codes[keep], mw[keep]
+    timed = ~starts.isna()[keep]
+    times, time_codes = np.unique(stamps[timed], return_inverse=True)
+    keys, groups = np.unique(time_codes * len(names) + fuel_codes[timed], return_inverse=True)
+    # groupby's group numbers row by row (NaN where it drops the row): the same numbers in
+    # the same order make pandas sum each group the same way, to the last bit.
+    if timed.all():
+        numbers = groups
+    else:
+        numbers = np.full(len(values), np.nan)
+        numbers[timed] = groups
+    sums = pd.Series(values).groupby(numbers, sort=True).sum().to_numpy()
+    timestamps = pd.DatetimeIndex(times[keys // len(names)].view(f"M8[{starts.unit}]")).tz_localize(starts.tz)
+    return pd.DataFrame({"region": region, "timestamp": timestamps,
+                         "fuel": pd.array(names, dtype="str").take(keys % len(names)),
+                         "mw": sums})
+
+
+def _grouped_sum(frame: pd.DataFrame) -> pd.DataFrame:
     frame = frame.dropna(subset=["mw"])
     summed = frame.groupby(["region", "timestamp", "fuel"], sort=True, as_index=False)["mw"].sum()
-    return summed[READING_COLUMNS]
+    return summed[READING_COLUMNS].reset_index(drop=True)
+
+
+def no_net_imports() -> pd.DataFrame:
+    """A new `empty_frame(NET_IMPORT_COLUMNS)`, copied from a built one (a twentieth of the cost)."""
+    return _EMPTY_NET_IMPORTS.copy()
+
+
+def wide_readings(values: pd.DataFrame, region: str, mapping: Mapping[str, str], source: str,
+                  anomalies: list[Anomaly]) -> pd.DataFrame:
+    """A wide table (index `timestamp`: interval starts; one column per label) as folded
+    readings of `region`: labels mapped, cells without a value dropped, a label repeated
+    within one interval keeping its last value (noted)."""
+    fuels = map_fuels(pd.Series(values.columns), mapping, source, anomalies)
+    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
+    long = long.dropna(subset=["mw"])
+    long = long.assign(region=region, fuel=long["label"].map(dict(zip(values.columns, fuels))))
+    long = drop_duplicate_labels(long, ["timestamp", "label"], source, anomalies)
+    if long.empty:
+        return empty_frame(READING_COLUMNS)
+    return fold_fuels(long[READING_COLUMNS])
+
+
+def net_imports_of(region: str, imports: pd.Series | None) -> pd.DataFrame:
+    """A series of net imports (index: interval starts) as net-import rows of `region`: missing
+    values dropped, the last of a repeated interval kept."""
+    if imports is None or imports.dropna().empty:
+        return empty_frame(NET_IMPORT_COLUMNS)
+    imports = imports.dropna()
+    imports = imports[~imports.index.duplicated(keep="last")]
+    return pd.DataFrame({"region": region, "timestamp": imports.index, "mw": imports.to_numpy()})
 
 
 def drop_duplicate_labels(
@@ -138,8 +240,36 @@ def drop_duplicate_labels(
 ) -> pd.DataFrame:
     """Keep the last of rows repeating `key` (the same label twice for one interval)."""
     duplicated = frame.duplicated(subset=key, keep="last")
-    count = int(duplicated.sum())
+    _note_repeated(anomalies, source, int(duplicated.sum()))
+    return frame[~duplicated]
+
+
+def fold_rows(region: str, starts: pd.DatetimeIndex, label_codes: np.ndarray, labels: list,
+              mw: np.ndarray, mapping: Mapping[str, str], source: str, anomalies: list[Anomaly],
+              null: np.ndarray | None = None, null_text: str = "value",
+              interval: timedelta | None = None) -> pd.DataFrame:
+    """Readable rows as arrays (row i: starts[i], labels[label_codes[i]], mw[i]) to folded
+    readings of `region`: of rows repeating an interval and label the last is kept, then
+    rows flagged `null` (the source sent no value) are skipped, both noted; with `interval`,
+    the intervals missing between the first and the last are noted too."""
+    repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
+    _note_repeated(anomalies, source, int(repeated.sum()))
+    drop = repeated
+    if null is not None and null[~repeated].any():
+        skipped = int(null[~repeated].sum())
+        note(anomalies, source, "missing_value", f"{skipped} rows with a null {null_text} skipped", skipped)
+        drop = repeated | null
+    if drop.any():
+        starts, label_codes, mw = starts[~drop], label_codes[~drop], mw[~drop]
+    if not len(starts):
+        return empty_frame(READING_COLUMNS)
+    if interval is not None:
+        note_gaps(anomalies, source, starts, interval)
+    codes, fuels = map_codes(label_codes, labels, mapping, source, anomalies)
+    return fold(region, starts, codes, fuels, mw)
+
+
+def _note_repeated(anomalies: list[Anomaly], source: str, count: int) -> None:
     if count:
         note(anomalies, source, "duplicate_interval",
              f"{count} repeated rows for the same interval and label; kept the last", count)
-    return frame[~duplicated]

@@ -2,15 +2,13 @@
 counted anomaly, and nothing that would be a silently wrong row reaches the database."""
 from __future__ import annotations
 
-import logging
 from collections import Counter
 from datetime import datetime, timedelta
 
 import pandas as pd
 
-from crawler.model import FUELS, STORAGE_FUELS, Anomaly, ParseResult
+from crawler.model import FUELS, STORAGE_FUELS, Anomaly, ParseResult, note
 
-log = logging.getLogger(__name__)
 
 # Readings whose interval starts later than this after "now" cannot be measurements.
 FUTURE_TOLERANCE = timedelta(minutes=5)
@@ -27,9 +25,9 @@ def validate(source: str, result: ParseResult, now: datetime) -> ParseResult:
     negative = readings[(readings["mw"] < 0) & ~readings["fuel"].isin(STORAGE_FUELS)]
     if len(negative):
         fuels = ", ".join(sorted(set(negative["fuel"])))
-        _note(anomalies, "negative_generation", len(negative),
-              f"{source}: {len(negative)} negative readings ({fuels}) stored as reported, "
-              "left out of intensity")
+        note(anomalies, source, "negative_generation",
+             f"{len(negative)} negative readings ({fuels}) stored as reported, left out of intensity",
+             len(negative))
     return ParseResult(readings=readings, net_imports=net_imports,
                        interval_minutes=result.interval_minutes, anomalies=anomalies)
 
@@ -45,28 +43,25 @@ def _checked(source: str, frame: pd.DataFrame, key: list[str], now: datetime,
 
     missing = frame["mw"].isna()
     if missing.any():
-        _note(anomalies, "missing_value", int(missing.sum()),
-              f"{source}: {int(missing.sum())} readings without a value skipped")
+        note(anomalies, source, "missing_value", f"{int(missing.sum())} readings without a value skipped",
+             int(missing.sum()))
         frame = frame[~missing]
 
     future = frame["timestamp"] > pd.Timestamp(now) + FUTURE_TOLERANCE
     if future.any():
         first = frame.loc[future, "timestamp"].min()
-        _note(anomalies, "future_timestamp", int(future.sum()),
-              f"{source}: {int(future.sum())} readings dated in the future (from {first.isoformat()}) rejected")
+        note(anomalies, source, "future_timestamp",
+             f"{int(future.sum())} readings dated in the future (from {first.isoformat()}) rejected",
+             int(future.sum()))
         frame = frame[~future]
 
     repeated = frame.duplicated(subset=key, keep="last")
     if repeated.any():
-        _note(anomalies, "duplicate_interval", int(repeated.sum()),
-              f"{source}: {int(repeated.sum())} readings repeat an interval already in the batch; kept the last")
+        note(anomalies, source, "duplicate_interval",
+             f"{int(repeated.sum())} readings repeat an interval already in the batch; kept the last",
+             int(repeated.sum()))
         frame = frame[~repeated]
     return frame.reset_index(drop=True)
-
-
-def _note(anomalies: list[Anomaly], kind: str, count: int, message: str) -> None:
-    log.warning(message)
-    anomalies.append(Anomaly(kind, message, count))
 
 
 def anomaly_counts(anomalies: list[Anomaly]) -> dict[str, int]:

@@ -16,6 +16,9 @@ MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 # Serialises concurrent migrate calls (cron crawler, API start, tests) on one database.
 _MIGRATION_LOCK_KEY = 0x656E6D67  # "enmg"
+# A migration that changes emission factors says so; stored intensities are then recomputed
+# in the same transaction (SQL alone cannot: the formula lives in database/intensity.py).
+RECOMPUTE_MARKER = "-- after-migration: recompute-intensity"
 
 
 class MigrationRefused(RuntimeError):
@@ -33,6 +36,7 @@ def migration_files() -> list[Path]:
 def migrate(conn: psycopg2.extensions.connection) -> list[str]:
     """Apply pending migrations; return the names applied (empty when up to date)."""
     applied_now: list[str] = []
+    recompute = False
     with conn:
         with conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
@@ -57,4 +61,8 @@ def migrate(conn: psycopg2.extensions.connection) -> list[str]:
                         f"ADMIN_DATABASE_URL set ({str(exc).strip().splitlines()[0]})") from None
                 cur.execute("INSERT INTO schema_migration (name) VALUES (%s)", (path.name,))
                 applied_now.append(path.name)
+                recompute = recompute or RECOMPUTE_MARKER in path.read_text()
+            if recompute:
+                from database.emission_factors import recompute_intensities
+                log.info("recomputed %d stored intensities after new emission factors", recompute_intensities(cur))
     return applied_now

@@ -20,7 +20,7 @@ Cursor = psycopg2.extensions.cursor
 COLUMN_TYPES = {"ts": "timestamptz", "mw": "float8", "region_id": "int2", "source_id": "int2",
                 "fuel_id": "int2", "interval_minutes": "int2", "lifecycle_g_per_kwh": "float8",
                 "direct_g_per_kwh": "float8", "renewable_share": "float8", "low_carbon_share": "float8",
-                "total_mw": "float8"}
+                "total_mw": "float8", "ipcc_lifecycle_g_per_kwh": "float8", "ipcc_direct_g_per_kwh": "float8"}
 KEY = ("region_id", "source_id", "ts", "fuel_id")
 # Serialises partition creation between concurrent writers.
 _PARTITION_LOCK_KEY = 0x656E7074  # "enpt"
@@ -42,7 +42,7 @@ def write_readings(cur: Cursor, source_id: int, readings: pd.DataFrame, interval
         return WriteCounts()
     rows = _to_rows(cur, source_id, readings, interval_minutes)
     ensure_partitions(cur, _years(rows["ts"]))
-    if _disjoint_from_stored(cur, source_id, rows) and _copy_new(cur, rows):
+    if _disjoint_from_stored(cur, source_id, rows) and copy_new(cur, "generation_reading", rows):
         counts = WriteCounts(inserted=len(rows),
                              inserted_by_region=rows.groupby("region_id").size().to_dict())
         intervals = rows  # nothing else was stored in these intervals
@@ -66,16 +66,7 @@ def write_net_imports(cur: Cursor, source_id: int, net_imports: pd.DataFrame, in
         "interval_minutes": interval_minutes,
         "mw": net_imports["mw"],
     })
-    cur.execute("CREATE TEMP TABLE batch_net_import (LIKE net_import) ON COMMIT DROP")
-    _copy(cur, "batch_net_import", frame)
-    cur.execute(
-        "INSERT INTO net_import SELECT * FROM batch_net_import "
-        "ON CONFLICT (region_id, source_id, ts) DO UPDATE "
-        "SET mw = EXCLUDED.mw, interval_minutes = EXCLUDED.interval_minutes "
-        "WHERE net_import.mw IS DISTINCT FROM EXCLUDED.mw"
-    )
-    written = cur.rowcount
-    cur.execute("DROP TABLE batch_net_import")
+    written, _ = upsert_frame(cur, "net_import", frame, ("region_id", "source_id", "ts"))
     return written
 
 
@@ -136,15 +127,13 @@ def _disjoint_from_stored(cur: Cursor, source_id: int, rows: pd.DataFrame) -> bo
     return True
 
 
-def _copy_new(cur: Cursor, rows: pd.DataFrame) -> bool:
-    """COPY straight into the table: the fast path for data never stored before.
-
-    The series table says the range is new; should a concurrent writer have stored some of
-    it meanwhile, the unique violation rolls back to the savepoint and the upsert runs.
-    """
+def copy_new(cur: Cursor, table: str, frame: pd.DataFrame) -> bool:
+    """COPY `frame` straight into `table`, the fast path for rows never stored before; False,
+    with nothing written, if any of its keys is stored already (a unique violation rolls
+    back to a savepoint, so the caller's transaction goes on)."""
     cur.execute("SAVEPOINT copy_new")
     try:
-        _copy(cur, "generation_reading", rows)
+        _copy(cur, table, frame)
     except psycopg2.errors.UniqueViolation:
         cur.execute("ROLLBACK TO SAVEPOINT copy_new")
         return False
@@ -152,25 +141,36 @@ def _copy_new(cur: Cursor, rows: pd.DataFrame) -> bool:
     return True
 
 
-def _upsert(cur: Cursor, rows: pd.DataFrame) -> WriteCounts:
+def upsert_frame(cur: Cursor, table: str, frame: pd.DataFrame, key_columns: tuple[str, ...],
+                 stored_by: str | None = None) -> tuple[int, dict]:
+    """Insert `frame`'s rows into `table`, updating the stored rows of the same key whose values
+    differ (a row holding the same values stays untouched). Returns the rows inserted or
+    changed and, with `stored_by`, how many of the frame's keys were stored before, by the
+    value of that column."""
+    columns = list(frame.columns)
+    values = [c for c in columns if c not in key_columns]
+    batch = f"batch_{table}"
+    cur.execute(f"CREATE TEMP TABLE {batch} (LIKE {table} INCLUDING DEFAULTS) ON COMMIT DROP")
+    _copy(cur, batch, frame)
+    stored = {}
+    if stored_by:
+        cur.execute(f"SELECT b.{stored_by}, count(*) FROM {batch} b JOIN {table} t "
+                    f"USING ({', '.join(key_columns)}) GROUP BY b.{stored_by}")
+        stored = dict(cur.fetchall())
     cur.execute(
-        "CREATE TEMP TABLE batch_reading (LIKE generation_reading INCLUDING DEFAULTS) ON COMMIT DROP"
-    )
-    _copy(cur, "batch_reading", rows)
-    cur.execute(
-        "SELECT b.region_id, count(*) FROM batch_reading b JOIN generation_reading g "
-        "USING (region_id, source_id, ts, fuel_id) GROUP BY b.region_id"
-    )
-    existing_by_region = dict(cur.fetchall())
-    cur.execute(
-        "INSERT INTO generation_reading SELECT * FROM batch_reading "
-        "ON CONFLICT (region_id, source_id, ts, fuel_id) DO UPDATE "
-        "SET mw = EXCLUDED.mw, interval_minutes = EXCLUDED.interval_minutes "
-        "WHERE (generation_reading.mw, generation_reading.interval_minutes) "
-        "IS DISTINCT FROM (EXCLUDED.mw, EXCLUDED.interval_minutes)"
+        f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM {batch} "
+        f"ON CONFLICT ({', '.join(key_columns)}) DO UPDATE "
+        f"SET {', '.join(f'{c} = EXCLUDED.{c}' for c in values)} "
+        f"WHERE ({', '.join(f'{table}.{c}' for c in values)}) "
+        f"IS DISTINCT FROM ({', '.join(f'EXCLUDED.{c}' for c in values)})"
     )
     written = cur.rowcount
-    cur.execute("DROP TABLE batch_reading")
+    cur.execute(f"DROP TABLE {batch}")
+    return written, stored
+
+
+def _upsert(cur: Cursor, rows: pd.DataFrame) -> WriteCounts:
+    written, existing_by_region = upsert_frame(cur, "generation_reading", rows, KEY, stored_by="region_id")
     existing = sum(existing_by_region.values())
     inserted = len(rows) - existing
     per_region = rows.groupby("region_id").size()
@@ -194,10 +194,37 @@ def recompute_intensity(cur: Cursor, source_id: int, readings: pd.DataFrame) -> 
     """
     if readings.empty:
         return 0
-    intensity = compute_intensity(readings, emission_factors(cur), fuel_flags(cur))
+    fuels = fuel_flags(cur)
+    frame = _with_charging_history(cur, source_id, readings, fuels)
+    intensity = compute_intensity(frame, emission_factors(cur), fuels)
+    if len(frame) != len(readings):
+        touched = pd.MultiIndex.from_frame(readings[["region_id", "ts"]].drop_duplicates())
+        intensity = intensity[pd.MultiIndex.from_frame(intensity[["region_id", "ts"]]).isin(touched)]
     intensity["source_id"] = source_id
-    _copy_or_upsert(cur, "carbon_intensity", intensity, key=("region_id", "source_id", "ts"))
+    if not copy_new(cur, "carbon_intensity", intensity):
+        upsert_frame(cur, "carbon_intensity", intensity, ("region_id", "source_id", "ts"))
     return len(intensity)
+
+
+def _with_charging_history(cur: Cursor, source_id: int, readings: pd.DataFrame, fuels: pd.DataFrame) -> pd.DataFrame:
+    """`readings`, and for the regions whose storage discharges in them every stored reading
+    of the 24 h before (the charging that storage's intensity comes from, database/intensity.py)."""
+    storage_ids = fuels.loc[fuels["storage"].astype(bool), "id"].tolist()
+    discharging = readings[readings["fuel_id"].isin(storage_ids) & (readings["mw"] > 0)]
+    if discharging.empty:
+        return readings
+    spans = readings[readings["region_id"].isin(discharging["region_id"].unique())].groupby("region_id")["ts"].min()
+    cur.execute(
+        "SELECT g.region_id, g.ts, g.fuel_id, g.mw, g.interval_minutes FROM generation_reading g "
+        "JOIN unnest(%s::int2[], %s::timestamptz[]) AS s (region_id, first_ts) ON s.region_id = g.region_id "
+        "WHERE g.source_id = %s AND g.ts >= s.first_ts - interval '24 hours' AND g.ts < s.first_ts",
+        ([int(r) for r in spans.index], [t.to_pydatetime() for t in spans], source_id),
+    )
+    history = pd.DataFrame(cur.fetchall(), columns=["region_id", "ts", "fuel_id", "mw", "interval_minutes"])
+    if history.empty:
+        return readings
+    history = history.assign(ts=pd.to_datetime(history["ts"], utc=True))
+    return pd.concat([history.astype({c: readings[c].dtype for c in history.columns}), readings[history.columns]], ignore_index=True)
 
 
 def stored_readings(cur: Cursor, source_id: int, touched: pd.DataFrame) -> pd.DataFrame:
@@ -224,24 +251,6 @@ def emission_factors(cur: Cursor) -> pd.DataFrame:
 def fuel_flags(cur: Cursor) -> pd.DataFrame:
     cur.execute("SELECT id, renewable, low_carbon, storage FROM fuel")
     return pd.DataFrame(cur.fetchall(), columns=["id", "renewable", "low_carbon", "storage"])
-
-
-def _copy_or_upsert(cur: Cursor, table: str, frame: pd.DataFrame, key: tuple[str, ...]) -> None:
-    """COPY new rows straight in; if any key exists already, upsert the whole frame instead."""
-    cur.execute("SAVEPOINT copy_new")
-    try:
-        _copy(cur, table, frame)
-        cur.execute("RELEASE SAVEPOINT copy_new")
-        return
-    except psycopg2.errors.UniqueViolation:
-        cur.execute("ROLLBACK TO SAVEPOINT copy_new")
-    columns = list(frame.columns)
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c not in key)
-    cur.execute(f"CREATE TEMP TABLE batch_{table} (LIKE {table}) ON COMMIT DROP")
-    _copy(cur, f"batch_{table}", frame)
-    cur.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(columns)} FROM batch_{table} "
-                f"ON CONFLICT ({', '.join(key)}) DO UPDATE SET {updates}")
-    cur.execute(f"DROP TABLE batch_{table}")
 
 
 def _update_series(cur: Cursor, source_id: int, rows: pd.DataFrame, inserted_by_region: dict[int, int]) -> None:

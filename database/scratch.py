@@ -15,7 +15,7 @@ import psycopg2
 from database.migrate import migrate
 
 DATA_TABLES = ("generation_reading", "net_import", "carbon_intensity", "series", "crawl_run", "raw_payload",
-               "forecast_value", "forecast", "forecast_accuracy")
+               "forecast_value", "forecast", "forecast_accuracy", "reported_intensity")
 
 
 @contextmanager
@@ -71,5 +71,10 @@ def clean(url: str) -> None:
     conn = psycopg2.connect(url)
     with conn, conn.cursor() as cur:
         cur.execute(f"TRUNCATE {', '.join(DATA_TABLES)} RESTART IDENTITY")
-        cur.execute("DELETE FROM emission_factor WHERE region_id IS NOT NULL OR valid_from > '1900-01-01'")
+        # Factors back to what the migrations wrote: kept aside on the first clean.
+        cur.execute("SELECT to_regclass('scratch_pristine_factor') IS NOT NULL")
+        if not cur.fetchone()[0]:
+            cur.execute("CREATE TABLE scratch_pristine_factor AS SELECT * FROM emission_factor")
+        cur.execute("TRUNCATE emission_factor")
+        cur.execute("INSERT INTO emission_factor OVERRIDING SYSTEM VALUE SELECT * FROM scratch_pristine_factor")
     conn.close()

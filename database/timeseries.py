@@ -13,6 +13,8 @@ import psycopg2.extensions
 Cursor = psycopg2.extensions.cursor
 
 INTENSITY_COLUMN = {"lifecycle": "lifecycle_g_per_kwh", "direct": "direct_g_per_kwh"}
+# emission_factors=ipcc: the intensity under the global set alone (migration 0007)
+IPCC_COLUMN = {"lifecycle": "ipcc_lifecycle_g_per_kwh", "direct": "ipcc_direct_g_per_kwh"}
 RESOLUTIONS = ("native", "hour", "day")
 
 
@@ -26,13 +28,13 @@ class IntensityPoint:
 
 
 def carbon_intensity(cur: Cursor, region_id: int, source_id: int, start: datetime, end: datetime,
-                     factor_set: str, resolution: str) -> list[IntensityPoint]:
+                     factor_set: str, resolution: str, factors: str = "regional") -> list[IntensityPoint]:
     """Intensity points whose interval starts in [start, end), oldest first.
 
     Aggregated buckets (hour, day; UTC) are time-weighted means of the intervals in them,
     which is what a constant load running through the bucket would see.
     """
-    columns, rest, params = _intensity_query(region_id, source_id, start, end, factor_set, resolution)
+    columns, rest, params = _intensity_query(region_id, source_id, start, end, factor_set, resolution, factors)
     cur.execute(f"SELECT {', '.join(columns)} {rest}", params)
     return [IntensityPoint(ts, minutes or 0, ci, renewable, low_carbon)
             for ts, minutes, ci, renewable, low_carbon in cur.fetchall()]
@@ -61,10 +63,10 @@ class IntensitySeries:
 
 
 def intensity_series(cur: Cursor, region_id: int, source_id: int, start: datetime, end: datetime,
-                     factor_set: str, resolution: str) -> IntensitySeries:
+                     factor_set: str, resolution: str, factors: str = "regional") -> IntensitySeries:
     """What carbon_intensity() answers (the same statement), as columns."""
     (ts, minutes, ci, renewable, low_carbon), rest, params = _intensity_query(
-        region_id, source_id, start, end, factor_set, resolution)
+        region_id, source_id, start, end, factor_set, resolution, factors)
     # Fixed-width rows (no NULL on the wire: a bit mask says which values are NULL), so the
     # COPY body is one numpy record array.
     select = (f"SELECT {ts}, coalesce({minutes}, 0)::int8, coalesce({ci}, 0)::float8, "
@@ -84,10 +86,10 @@ def intensity_series(cur: Cursor, region_id: int, source_id: int, start: datetim
 
 
 def _intensity_query(region_id: int, source_id: int, start: datetime, end: datetime, factor_set: str,
-                     resolution: str) -> tuple[list[str], str, dict]:
+                     resolution: str, factors: str = "regional") -> tuple[list[str], str, dict]:
     """The output expressions (start, minutes, intensity, renewable share, low-carbon share),
     the rest of the statement after them, and its parameters."""
-    column = INTENSITY_COLUMN[factor_set]
+    column = (IPCC_COLUMN if factors == "ipcc" else INTENSITY_COLUMN)[factor_set]
     params = {"region": region_id, "source": source_id, "start": start, "end": end}
     where = "WHERE region_id = %(region)s AND source_id = %(source)s AND ts >= %(start)s AND ts < %(end)s"
     if resolution == "native":

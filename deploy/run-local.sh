@@ -11,5 +11,5 @@ bin="${VENV:-.venv}/bin"
 crawl_loop=$!
 trap 'kill "$crawl_loop" 2>/dev/null' EXIT INT TERM
 
-echo "API on http://${HOST:-127.0.0.1}:${PORT:-8000}/health"
+echo "Dashboard on http://${HOST:-127.0.0.1}:${PORT:-8000}/ (API reference: /docs, health: /health)"
 "$bin/gunicorn" --config deploy/gunicorn.conf.py 'api:create_app()'

@@ -1,4 +1,5 @@
-"""Shared test fixtures. Database fixtures live in tests/db.py and are imported here."""
+"""Shared test fixtures: the recorded and hand-written files, a loopback stand-in for the ISOs
+(`fake_iso`), and a throw-away PostgreSQL per session (`db_url`, `db`, `filled`)."""
 from __future__ import annotations
 
 import os

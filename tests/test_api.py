@@ -44,7 +44,7 @@ def get(client, path, **params):
 # -- /carbon-intensity/ ----------------------------------------------------------------
 
 def test_carbon_intensity_matches_the_recorded_mix(client, shared_fixtures):
-    status, body = get(client, "/carbon-intensity/", region="NYIS",
+    status, body = get(client, "/carbon-intensity/", region="NYIS", emission_factors="ipcc",
                        start="2025-02-19T05:00:00Z", end="2025-02-19T06:00:00Z")
     assert status == 200
     assert (body["region"], body["source"], body["emission_factor_type"], body["unit"]) == (
@@ -64,7 +64,7 @@ def test_carbon_intensity_matches_the_recorded_mix(client, shared_fixtures):
 
 
 def test_direct_factors_and_aliases(client, shared_fixtures):
-    status, body = get(client, "/carbon-intensity/", region="us-ny", emission_factor_type="direct",
+    status, body = get(client, "/carbon-intensity/", region="us-ny", emission_factor_type="direct", emission_factors="ipcc",
                        start="2025-02-19T05:00:00+00:00", end="2025-02-19T05:05:00+00:00")
     assert status == 200 and body["region"] == "NYIS"
     first = nyiso_mix(shared_fixtures, "02/19/2025 00:05:00")
@@ -245,10 +245,10 @@ def test_openapi_lists_every_endpoint_and_its_parameters(client):
     assert status == 200 and spec["openapi"].startswith("3.")
     assert {"/carbon-intensity/", "/energy-mixture/", "/regions/", "/balancing-authority/",
             "/metadata/cloud-location/providers/", "/metadata/cloud-location/locations/{provider}/",
-            "/health", "/metrics"} <= set(spec["paths"])
+            "/health", "/metrics", "/emission-factors/"} <= set(spec["paths"])
     parameters = {p["name"]: p for p in spec["paths"]["/carbon-intensity/"]["get"]["parameters"]}
-    assert {"region", "latitude", "longitude", "location", "start", "end", "emission_factor_type", "source",
-            "resolution"} == set(parameters)
+    assert {"region", "latitude", "longitude", "location", "start", "end", "emission_factor_type",
+            "emission_factors", "source", "resolution"} == set(parameters)
     assert parameters["start"]["required"] is True
     assert parameters["resolution"]["schema"]["enum"] == ["native", "hour", "day"]
 

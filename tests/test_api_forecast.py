@@ -11,9 +11,15 @@ import pytest
 from api import create_app
 from api.models import forecast as model
 from database.dimensions import sync_source
+from database.emission_factors import factors_at
 from database.readings import write_readings
 
-LIFECYCLE = {"gas": 490, "solar": 45, "wind": 11}
+LIFECYCLE = ("gas", "solar", "wind")
+
+
+def _region_id(cur, code: str) -> int:
+    cur.execute("SELECT id FROM region WHERE code = %s", (code,))
+    return cur.fetchone()[0]
 
 
 def generated_mix(hours: pd.DatetimeIndex, seed: int = 3) -> pd.DataFrame:
@@ -38,9 +44,13 @@ def write_history(db_url: str, region: str, hours: pd.DatetimeIndex) -> pd.DataF
     with conn, conn.cursor() as cur:
         source_id = sync_source(cur, "TESTHOURLY", "generated", timedelta(hours=1), 60, timedelta(hours=6))
         write_readings(cur, source_id, readings, 60)
+        # The region's own factors where it has them (migration 0007), valid over the whole history.
+        region_id = _region_id(cur, region)
+        factors = {f.fuel: f.value for f in factors_at(cur, region_id, hours[0].to_pydatetime(), "lifecycle")}
+        assert factors == {f.fuel: f.value for f in factors_at(cur, region_id, hours[-1].to_pydatetime(), "lifecycle")}
     conn.close()
     total = mix.sum(axis=1)
-    return pd.DataFrame({"intensity": sum(mix[f] * g for f, g in LIFECYCLE.items()) / total,
+    return pd.DataFrame({"intensity": sum(mix[f] * factors[f] for f in LIFECYCLE) / total,
                          "renewable": (mix["solar"] + mix["wind"]) / total})
 
 

@@ -24,7 +24,7 @@ def test_an_interval_without_generation_answers_null(db_url):
         write_readings(cur, sync_source(cur, "TESTGAPS", "hand-written", timedelta(minutes=5), 5), readings, 5)
     conn.close()
     response = create_app(db_url).test_client().get(
-        "/carbon-intensity/?region=CISO&start=2025-02-09T08:00:00Z&end=2025-02-09T08:15:00Z")
+        "/carbon-intensity/?region=CISO&start=2025-02-09T08:00:00Z&end=2025-02-09T08:15:00Z&emission_factors=ipcc")
     body = response.get_json()
     assert [p["carbon_intensity"] for p in body["carbon_intensities"]] == [490.0, None, 490.0]
     assert body["carbon_intensities"][1]["renewable_ratio"] is None

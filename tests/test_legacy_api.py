@@ -30,7 +30,8 @@ from api import create_app
 from api.routes.legacy.shared import TAG
 from database.dimensions import sync_source
 from database.readings import write_readings
-from tests.test_api import LIFECYCLE, intensity_of, nyiso_mix
+from database.emission_factors import factors_at
+from tests.test_api import intensity_of, nyiso_mix
 
 MANHATTAN = {"latitude": 40.7831, "longitude": -73.9712}
 SAN_FRANCISCO = {"latitude": 37.7749, "longitude": -122.4194}
@@ -55,11 +56,28 @@ def stamps(*moments: str) -> list[str]:
     return [f"2025-02-19T{moment}:00+00:00" for moment in moments]
 
 
-def renewable_split(mix: dict[str, float]) -> tuple[float, float]:
+def lifecycle_factors(url: str, region: str, at: str) -> dict[str, float]:
+    """The lifecycle factors the region's intensity uses at `at`: its own where cited
+    (migration 0007), else the global set."""
+    conn = psycopg2.connect(url)
+    with conn, conn.cursor() as cur:
+        cur.execute("SELECT id FROM region WHERE code = %s", (region,))
+        factors = {f.fuel: f.value for f in factors_at(cur, cur.fetchone()[0], pd.Timestamp(at).to_pydatetime(),
+                                                        "lifecycle")}
+    conn.close()
+    return factors
+
+
+@pytest.fixture(scope="module")
+def new_york(filled) -> dict[str, float]:
+    return lifecycle_factors(filled, "NYIS", "2025-02-19T05:00Z")
+
+
+def renewable_split(mix: dict[str, float], factors: dict[str, float]) -> tuple[float, float]:
     """Lifecycle intensity of the renewable and of the other generation of a mix."""
     renewable = {fuel: mw for fuel, mw in mix.items() if fuel in RENEWABLE}
     other = {fuel: mw for fuel, mw in mix.items() if fuel not in RENEWABLE}
-    return intensity_of(renewable, LIFECYCLE), intensity_of(other, LIFECYCLE)
+    return intensity_of(renewable, factors), intensity_of(other, factors)
 
 
 # -- /legacy/balancing-authority/ ------------------------------------------------------
@@ -153,7 +171,7 @@ def test_every_name_of_the_original_mapping_resolves(client, shared_fixtures):
 
 # -- /legacy/carbon-intensity/ ---------------------------------------------------------
 
-def test_carbon_intensity_for_coordinates_with_naive_times(client, shared_fixtures):
+def test_carbon_intensity_for_coordinates_with_naive_times(client, shared_fixtures, new_york):
     status, body = get(client, "/legacy/carbon-intensity/", start="2025-02-19T05:02:00",
                        end="2025-02-19T05:12:00", **MANHATTAN)
     assert status == 200 and list(body) == ["request", "region", "iso", "carbon_intensities"]
@@ -169,7 +187,7 @@ def test_carbon_intensity_for_coordinates_with_naive_times(client, shared_fixtur
         assert list(point) == ["timestamp", "carbon_intensity", "renewable_ratio"]
         assert isinstance(point["carbon_intensity"], float) and 0 < point["renewable_ratio"] < 1
     first = nyiso_mix(shared_fixtures, "02/19/2025 00:05:00")  # the interval starting 05:00Z
-    assert points[0]["carbon_intensity"] == pytest.approx(intensity_of(first, LIFECYCLE))
+    assert points[0]["carbon_intensity"] == pytest.approx(intensity_of(first, new_york))
     assert points[0]["renewable_ratio"] == pytest.approx(
         sum(mw for fuel, mw in first.items() if fuel in RENEWABLE) / sum(first.values()))
 
@@ -214,12 +232,12 @@ def test_carbon_intensity_window_edges(client):
     assert timestamps("2025-02-18T23:00:00Z", "2025-02-19T05:04:00Z") == stamps("05:00", "05:05")
 
 
-def test_desired_renewable_ratio_reweighs_renewable_and_other_generation(client, shared_fixtures):
+def test_desired_renewable_ratio_reweighs_renewable_and_other_generation(client, shared_fixtures, new_york):
     status, body = get(client, "/legacy/carbon-intensity/", iso="c3lab:US-NY", start="2025-02-19T05:00:00Z",
                        end="2025-02-19T05:05:00Z", desired_renewable_ratio=0.8)
     assert status == 200 and body["request"]["desired_renewable_ratio"] == 0.8
     for point, stamp in zip(body["carbon_intensities"], ("02/19/2025 00:05:00", "02/19/2025 00:10:00")):
-        renewable, other = renewable_split(nyiso_mix(shared_fixtures, stamp))
+        renewable, other = renewable_split(nyiso_mix(shared_fixtures, stamp), new_york)
         assert point["renewable_ratio"] == 0.8
         assert point["carbon_intensity"] == pytest.approx(0.8 * renewable + 0.2 * other)
     # A ratio of 0 is falsy in the original's test, which then answered the measured values.
@@ -293,7 +311,8 @@ def emap_series(filled):
                                 timedelta(days=1), 60, timedelta(days=1))
         write_readings(cur, source_id, readings, 60)
     conn.close()
-    return (LIFECYCLE["gas"] + LIFECYCLE["wind"]) / 2
+    factors = lifecycle_factors(filled, "PACW", "2023-01-02T00:00Z")
+    return (factors["gas"] + factors["wind"]) / 2
 
 
 def test_emap_answers_from_electricity_maps_data_and_c3lab_from_ours(client, emap_series):

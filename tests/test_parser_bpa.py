@@ -18,7 +18,7 @@ NEW_COLUMNS = "handwritten_baltwg_20250210_new_columns.txt"
 FALL_BACK = "handwritten_baltwg_20241103_fall_back.txt"
 SPRING_FORWARD = "handwritten_baltwg_20250309_spring_forward.txt"
 # The test's own reading of BPA's columns; Load is not generation.
-COLUMN_FUEL = {"Wind": "wind", "Hydro": "hydro", "Thermal": "unknown", "Fossil/Biomass": "gas",
+COLUMN_FUEL = {"Wind": "wind", "Hydro": "hydro", "Fossil/Biomass": "gas",
                "Nuclear": "nuclear"}
 
 
@@ -50,7 +50,11 @@ def table_rows(text: str, utc_offset_hours: int) -> dict[pd.Timestamp, dict[str,
             continue
         end = datetime.strptime(cells[0], "%m/%d/%Y %H:%M") + timedelta(hours=utc_offset_hours)
         start = pd.Timestamp(end - timedelta(minutes=5), tz="UTC")
-        rows[start] = {COLUMN_FUEL[n]: float(v) for n, v in zip(names[1:], cells[1:]) if n != "Load"}
+        row = {COLUMN_FUEL[n]: float(v) for n, v in zip(names[1:], cells[1:]) if n not in ("Load", "Thermal")}
+        if "Thermal" in names:  # Columbia's 1,150 MW when Thermal holds it, the rest gas
+            thermal = float(cells[names.index("Thermal")])
+            row.update(nuclear=1150.0 if thermal >= 1150 else 0.0, gas=thermal - (1150.0 if thermal >= 1150 else 0.0))
+        rows[start] = row
     return rows
 
 
@@ -76,7 +80,8 @@ def test_recorded_excerpt_values_at_utc_interval_starts(shared_fixtures):
     assert series_of(result) == expected
     # 10:10 PDT closes 10:05-10:10 PDT, which starts at 17:05Z; the last row with values is 11:05.
     assert min(expected) == pd.Timestamp("2014-04-15T17:05Z") and max(expected) == pd.Timestamp("2014-04-15T18:00Z")
-    assert series_of(result)[pd.Timestamp("2014-04-15T17:05Z")] == {"wind": 3732, "hydro": 11225, "unknown": 1599}
+    assert series_of(result)[pd.Timestamp("2014-04-15T17:05Z")] == {"wind": 3732, "hydro": 11225,
+                                                                     "nuclear": 1150, "gas": 449}
     assert len(expected) == 12 and set(result.readings["region"]) == {"BPAT"}
     assert result.interval_minutes == 5
     # The empty rows 11:10..11:30 (future) are skipped without a word; Load is never stored.
@@ -210,3 +215,21 @@ def test_there_is_no_backfill():
 def test_module_contract():
     assert (bpa.SOURCE, bpa.REGION, bpa.INTERVAL_MINUTES) == ("BPA", "BPAT", 5)
     assert (bpa.FREQUENCY_MINUTES, bpa.STALE_AFTER_MINUTES) == (5, 60)
+
+
+def test_old_thermal_is_split_into_columbia_nuclear_and_gas(shared_fixtures):
+    """The 2014 excerpt: Thermal ~1,600 MW holds Columbia's 1,150 MW; the region's intensity
+    with the global factors is ~33 g/kWh, where Thermal as unknown (700) made it ~86."""
+    result = parse_text(excerpt(shared_fixtures))
+    first = series_of(result)[pd.Timestamp("2014-04-15T17:05Z")]
+    factors = {"wind": 11, "hydro": 24, "nuclear": 12, "gas": 490}
+    intensity = sum(mw * factors[f] for f, mw in first.items()) / sum(first.values())
+    assert 30 < intensity < 36
+    assert "unknown" not in set(result.readings["fuel"]) and not [a for a in result.anomalies if a.kind == "unknown_fuel"]
+
+
+def test_thermal_below_columbia_output_is_all_gas():
+    text = ("Date/Time\tLoad\tWind\tHydro\tThermal\n"
+            "04/15/2014 10:10\t6553\t3732\t11225\t640\n")
+    assert series_of(parse_text(text))[pd.Timestamp("2014-04-15T17:05Z")] == {
+        "wind": 3732, "hydro": 11225, "nuclear": 0, "gas": 640}

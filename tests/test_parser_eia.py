@@ -324,3 +324,34 @@ def test_respondent_or_fueltype_that_is_not_text_is_skipped_and_counted():
                                 row(fueltype=None)]))
     assert value_at(result.readings, "CISO", "2024-05-01T12:00Z", "gas") == 100.0
     assert len(result.readings) == 1 and kinds(result) == {"malformed_row": 3}
+
+
+# -- hour labels and reclassified nuclear (issue: data fidelity) ---------------------------
+
+@pytest.mark.parametrize("also", [[], [row("2022-06-01T17", "ERCO", "NG", 5)]], ids=["one respondent", "mixed"])
+def test_pjm_periods_are_hour_starts_while_the_others_are_hour_ends(also):
+    """README "EIA-930 hour labels": PJM's series is labelled by hour start (solar noon and
+    hour-to-hour changes against PJM's own data); the rest as EIA documents, by hour end."""
+    result = parse_doc(body_of([row("2022-06-01T17", "PJM", "SUN", 7)] + also))
+    assert value_at(result.readings, "PJM", "2022-06-01T17:00Z", "solar") == 7
+    if also:
+        assert value_at(result.readings, "ERCO", "2022-06-01T16:00Z", "gas") == 5
+
+
+def nyis_hour(period: str, nuclear: float, other: float, respondent: str = "NYIS") -> list[dict]:
+    return [row(period, respondent, "NUC", nuclear), row(period, respondent, "OTH", other), row(period, respondent, "NG", 4000)]
+
+
+def test_new_york_nuclear_filed_under_other_is_a_counted_anomaly():
+    rows = (nyis_hour("2022-03-01T01", 3200, 190) + nyis_hour("2022-03-01T02", 0, 2600)
+            + nyis_hour("2022-03-01T03", 120, 2580))
+    result = parse_doc(body_of(rows))
+    assert kinds(result) == {"nuclear_filed_as_other": 2}
+    assert "NYIS" in result.anomalies[0].message and "2022-03-01 01:00Z" in result.anomalies[0].message
+    # stored as reported
+    assert value_at(result.readings, "NYIS", "2022-03-01T01:00Z", "other") == 2600
+
+
+def test_large_other_is_no_anomaly_where_nuclear_runs_or_where_there_is_none():
+    rows = nyis_hour("2022-03-01T01", 3200, 1200) + nyis_hour("2022-03-01T01", 0, 1340, respondent="AZPS")
+    assert kinds(parse_doc(body_of(rows))) == {}

@@ -25,28 +25,28 @@ MARKET_SELF_COLUMNS = {
     "coal": ["Coal Market", "Coal Self"],
     "oil": ["Diesel Fuel Oil Market", "Diesel Fuel Oil Self"],
     "hydro": ["Hydro Market", "Hydro Self"],
-    "gas": ["Natural Gas Market", "Gas Self"],
+    "gas": ["Natural Gas Market", "Gas Self", "Waste Heat Market", "Waste Heat Self"],
     "nuclear": ["Nuclear Market", "Nuclear Self"],
     "solar": ["Solar Market", "Solar Self"],
     "biomass": ["Waste Disposal Services Market", "Waste Disposal Services Self"],
     "wind": ["Wind Market", "Wind Self"],
-    "other": ["Waste Heat Market", "Waste Heat Self", "Other Market", "Other Self"],
+    "other": ["Other Market", "Other Self"],
 }
 GMTTIME_COLUMNS = {
     "coal": ["COAL_MKT", "COAL_SELF"],
     "oil": ["DIESEL_FUEL_OIL_MKT", "DIESEL_FUEL_SELF"],
     "hydro": ["HYDRO_MKT", "HYDRO_SELF"],
-    "gas": ["NATURAL_GAS_MKT", "NATURAL_GAS_SELF"],
+    "gas": ["NATURAL_GAS_MKT", "NATURAL_GAS_SELF", "WASTE_HEAT_MKT", "WASTE_HEAT_SELF"],
     "nuclear": ["NUCLEAR_MKT", "NUCLEAR_SELF"],
     "solar": ["SOLAR_MKT", "SOLAR_SELF"],
     "biomass": ["WASTE_DISPOSAL_SERVICES_MKT", "WASTE_DISPOSAL_SERVICES_SELF"],
     "wind": ["WIND_MKT", "WIND_SELF"],
-    "other": ["WASTE_HEAT_MKT", "WASTE_HEAT_SELF", "OTHER_MKT", "OTHER_SELF"],
+    "other": ["OTHER_MKT", "OTHER_SELF"],
 }
 SUMMED_COLUMNS = {  # the doctored recording: one column per fuel
-    "coal": ["Coal"], "oil": ["Diesel Fuel Oil"], "hydro": ["Hydro"], "gas": ["Natural Gas"],
+    "coal": ["Coal"], "oil": ["Diesel Fuel Oil"], "hydro": ["Hydro"], "gas": ["Natural Gas", "Waste Heat"],
     "nuclear": ["Nuclear"], "solar": ["Solar"], "biomass": ["Waste Disposal Services"],
-    "wind": ["Wind"], "other": ["Waste Heat", "Other"], "unknown": ["Flux Capacitor"],
+    "wind": ["Wind"], "other": ["Other"], "unknown": ["Flux Capacitor"],
 }
 HEADER = "GMT MKT Interval, Coal Market, Coal Self, Wind Market, Wind Self, Load"
 
@@ -114,10 +114,10 @@ def test_gmttime_layout_newest_first_comes_out_sorted_and_summed() -> None:
 
 def test_known_numbers_of_the_first_row() -> None:
     """Read off the sample's first line (stamp 06:05Z): Coal 7378.9 + 3536, Natural Gas Market
-    5135.1 + Gas Self 1453.3, Wind 11791.8 + 307.4, Load 29535.8 (not stored)."""
+    5135.1 + Gas Self 1453.3 + Waste Heat 0 + 4.2, Wind 11791.8 + 307.4, Load 29535.8 (not stored)."""
     first = wide(parse_sample(MARKET_SELF)).loc[utc("2023-01-01 06:00")]
     assert first["coal"] == pytest.approx(7378.9 + 3536)
-    assert first["gas"] == pytest.approx(5135.1 + 1453.3)
+    assert first["gas"] == pytest.approx(5135.1 + 1453.3 + 4.2)
     assert first["wind"] == pytest.approx(11791.8 + 307.4)
     assert 29535.8 not in set(first) and "Load" not in first.index
 
@@ -300,3 +300,11 @@ def test_fetch_range_asks_for_the_yearly_file_and_ytd_for_this_year(spp_server) 
 def test_fetch_range_fails_as_a_whole(spp_server) -> None:
     with pytest.raises(FetchError, match="404"):
         spp.fetch_range(HttpClient(), date(2023, 1, 1), date(2024, 1, 1))
+
+
+def test_waste_heat_is_not_charged_as_an_unknown_fuel() -> None:
+    """Recovered exhaust heat of gas-fired compressors: gas, not "other" at 700 g/kWh."""
+    text = ("GMT MKT Interval, Natural Gas Market, Waste Heat Market, Waste Heat Self, Other Market\n"
+            "2025-02-09T08:00:00Z, 100, 7, 3, 5\n")
+    readings = parse_text(text).readings.set_index("fuel")["mw"]
+    assert readings.to_dict() == {"gas": 110.0, "other": 5.0}

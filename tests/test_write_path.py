@@ -14,6 +14,7 @@ LIFECYCLE = {"coal": 820, "gas": 490, "oil": 650, "nuclear": 12, "hydro": 24, "w
              "solar": 45, "geothermal": 38, "biomass": 230, "other": 700, "unknown": 700}
 DIRECT = {"coal": 760, "gas": 370, "oil": 406, "other": 575, "unknown": 575}
 RENEWABLE = {"hydro", "wind", "solar", "geothermal", "biomass"}
+STORAGE = ("battery", "hydro_storage")
 
 
 def frame(rows: list[tuple[str, str, str, float]]) -> pd.DataFrame:
@@ -47,10 +48,13 @@ def stored(db, region="CISO"):
         return cur.fetchall()
 
 
-def intensity(db, ts, region="CISO"):
+def intensity(db, ts, region="CISO", factors="ipcc"):
+    """The stored intensity under the global set (the factors of LIFECYCLE and DIRECT), or
+    with factors="regional" the one with the region's own factors."""
+    prefix = "ipcc_" if factors == "ipcc" else ""
     with db.cursor() as cur:
-        cur.execute("SELECT lifecycle_g_per_kwh, direct_g_per_kwh, renewable_share, low_carbon_share, total_mw "
-                    "FROM carbon_intensity c JOIN region r ON r.id = c.region_id "
+        cur.execute(f"SELECT {prefix}lifecycle_g_per_kwh, {prefix}direct_g_per_kwh, renewable_share, low_carbon_share, "
+                    "total_mw FROM carbon_intensity c JOIN region r ON r.id = c.region_id "
                     "WHERE r.code = %s AND c.ts = %s", (region, ts))
         return cur.fetchone()
 
@@ -65,14 +69,26 @@ MIX = [
 
 
 def expected_intensity(rows, ts):
-    """Independent computation from DESIGN.md: non-negative, non-storage generation only."""
-    gen = [(fuel, mw) for _, t, fuel, mw in rows
-           if pd.Timestamp(t) == pd.Timestamp(ts) and mw >= 0 and fuel not in ("battery", "hydro_storage")]
-    total = sum(mw for _, mw in gen)
-    lifecycle = sum(mw * LIFECYCLE[f] for f, mw in gen) / total
-    direct = sum(mw * DIRECT.get(f, 0) for f, mw in gen) / total
-    renewable = sum(mw for f, mw in gen if f in RENEWABLE) / total
-    low_carbon = sum(mw for f, mw in gen if f in RENEWABLE | {"nuclear"}) / total
+    """Independent computation from DESIGN.md: non-negative, non-storage generation, plus
+    storage discharge at the charge-weighted intensity of the 24 h before (same-length intervals)."""
+    def base(at):
+        gen = [(fuel, mw) for _, t, fuel, mw in rows
+               if pd.Timestamp(t) == at and mw >= 0 and fuel not in STORAGE]
+        total = sum(mw for _, mw in gen)
+        return (sum(mw * LIFECYCLE[f] for f, mw in gen) / total, sum(mw * DIRECT.get(f, 0) for f, mw in gen) / total,
+                sum(mw for f, mw in gen if f in RENEWABLE) / total,
+                sum(mw for f, mw in gen if f in RENEWABLE | {"nuclear"}) / total, total)
+
+    at = pd.Timestamp(ts)
+    lifecycle, direct, renewable, low_carbon, total = base(at)
+    discharge = sum(mw for _, t, f, mw in rows if pd.Timestamp(t) == at and f in STORAGE and mw > 0)
+    charges = [(pd.Timestamp(t), -mw) for _, t, f, mw in rows
+               if f in STORAGE and mw < 0 and at - pd.Timedelta(hours=24) <= pd.Timestamp(t) < at]
+    if discharge and charges:
+        weight = sum(c for _, c in charges)
+        charged = [sum(base(t)[i] * c for t, c in charges) / weight for i in (0, 1)]
+        lifecycle = (lifecycle * total + charged[0] * discharge) / (total + discharge)
+        direct = (direct * total + charged[1] * discharge) / (total + discharge)
     return lifecycle, direct, renewable, low_carbon, total
 
 
@@ -84,10 +100,16 @@ def test_first_write_inserts_everything_and_computes_intensity(db, db_url, sourc
         assert intensity(db, ts) == pytest.approx(expected_intensity(MIX, ts))
 
 
-def test_battery_discharge_and_charging_stay_out_of_intensity(db, db_url, source_id):
+def test_battery_discharge_carries_the_charging_intensity_but_stays_out_of_the_shares(db, db_url, source_id):
     write(db_url, source_id, frame(MIX))
-    # 08:05: gas 5100, wind 1100, coal 10; the 400 MW battery discharge is not in the total.
+    # 08:05: gas 5100, wind 1100, coal 10; the 400 MW battery discharge is not in the total
+    # of generation the shares are of.
     assert intensity(db, "2025-02-09T08:05Z")[4] == pytest.approx(6210)
+    # It charged at 08:00 (-300 MW), whose mix was cleaner: discharge lowers 08:05's intensity.
+    charged_at = expected_intensity(MIX, "2025-02-09T08:00Z")[0]
+    without_storage = (5100 * 490 + 1100 * 11 + 10 * 820) / 6210
+    assert intensity(db, "2025-02-09T08:05Z")[0] == pytest.approx(
+        (without_storage * 6210 + charged_at * 400) / 6610)
     # 08:00: the -300 MW battery charge is stored as reported.
     assert ("battery", -300.0) in [(f, mw) for _, f, mw in stored(db)]
 
@@ -134,9 +156,11 @@ def test_region_override_and_validity_date_of_factors(db, db_url, source_id):
     rows = [("CISO", "2025-02-09T08:00Z", "gas", 100), ("CISO", "2025-02-09T08:05Z", "gas", 100),
             ("NYIS", "2025-02-09T08:05Z", "gas", 100)]
     write(db_url, source_id, frame(rows))
-    assert intensity(db, "2025-02-09T08:00Z")[0] == pytest.approx(490)  # before valid_from
-    assert intensity(db, "2025-02-09T08:05Z")[0] == pytest.approx(400)  # the override
-    assert intensity(db, "2025-02-09T08:05Z", "NYIS")[0] == pytest.approx(490)  # other region
+    regional = dict(factors="regional")
+    assert intensity(db, "2025-02-09T08:00Z", **regional)[0] == pytest.approx(516.16)  # before: eGRID2023 (0007)
+    assert intensity(db, "2025-02-09T08:05Z", **regional)[0] == pytest.approx(400)  # the override
+    assert intensity(db, "2025-02-09T08:05Z")[0] == pytest.approx(490)  # the global set ignores overrides
+    assert intensity(db, "2025-02-09T08:05Z", "NYIS", **regional)[0] == pytest.approx(537.21)  # other region
 
 
 def test_interval_with_only_negative_generation_has_no_intensity(db, db_url, source_id):

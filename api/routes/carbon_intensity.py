@@ -20,8 +20,12 @@ CAPS = {"native": timedelta(days=31), "hour": timedelta(days=366), "day": timede
 
 class CarbonIntensityArgs(TimeRangeArgs):
     emission_factor_type = fields.String(load_default="lifecycle", validate=validate.OneOf(["lifecycle", "direct"]),
-                                         metadata={"description": "lifecycle (IPCC 2014 medians) or direct "
+                                         metadata={"description": "lifecycle (with upstream emissions) or direct "
                                                                   "(combustion only) emission factors"})
+    emission_factors = fields.String(load_default="regional", validate=validate.OneOf(["regional", "ipcc"]), metadata={
+        "description": "regional: the region's own cited factors for the interval's year where they exist "
+                       "(see /emission-factors/), the global set elsewhere; ipcc: the global set (IPCC 2014 "
+                       "medians) everywhere, as in published work and the original service"})
     source = fields.String(validate=validate.Length(min=1, max=32), metadata={
         "description": "crawler source to answer from (CAISO, EIA, ...); default: the finest source "
                        "covering the range"})
@@ -48,6 +52,7 @@ class CarbonIntensityAnswer(Schema):
     region = fields.String(required=True)
     source = fields.String(allow_none=True, required=True)
     emission_factor_type = fields.String(required=True)
+    emission_factors = fields.String(required=True, metadata={"description": "regional or ipcc"})
     resolution = fields.String(required=True)
     unit = fields.String(required=True)
     start = fields.String(required=True)
@@ -78,13 +83,15 @@ class CarbonIntensity(Resource):
         with pool().cursor() as cur:
             series = choose_series(all_series(cur, located.region), args.get("source"), start, end, now)
             points = (intensity_series(cur, series.region_id, series.source_id, start, end,
-                                       args["emission_factor_type"], resolution) if series else None)
+                                       args["emission_factor_type"], resolution, args["emission_factors"])
+                      if series else None)
         step = None if resolution == "native" else {"hour": 60, "day": 1440}[resolution]
         count = len(points) if points is not None else 0
         return json_answer({
             "region": located.region,
             "source": series.source if series else None,
             "emission_factor_type": args["emission_factor_type"],
+            "emission_factors": args["emission_factors"],
             "resolution": resolution,
             "unit": "gCO2eq/kWh",
             "start": iso(start),

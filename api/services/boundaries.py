@@ -120,6 +120,13 @@ class Boundaries:
         """The canonical codes this file covers, sorted."""
         return tuple(sorted(set(self._codes)))
 
+    def shapes(self) -> list[tuple[str, shapely.Geometry]]:
+        """(code, geometry) per region, sorted by code; a region drawn by several features as one."""
+        by_code: dict[str, list] = {}
+        for code, geometry in zip(self._codes, self._geometries):
+            by_code.setdefault(code, []).append(geometry)
+        return [(code, parts[0] if len(parts) == 1 else shapely.union_all(parts)) for code, parts in sorted(by_code.items())]
+
     def locate(self, latitude: float, longitude: float) -> str | None:
         """The region code at this point, or None outside every region (ValueError if invalid)."""
         latitude, longitude = validate_coordinates(latitude, longitude)

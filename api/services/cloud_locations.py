@@ -10,15 +10,9 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
-DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "cloud_locations.json"
+from energy_data.cloud_providers import PROVIDER_ALIASES, PROVIDERS, provider_name  # noqa: F401
 
-PROVIDERS = ("aws", "gcp", "azure")
-# Prefixes accepted in ids and provider arguments ("gcloud" is the original service's name).
-PROVIDER_ALIASES = {
-    "aws": "aws", "amazon": "aws",
-    "gcp": "gcp", "google": "gcp", "gcloud": "gcp",
-    "azure": "azure", "microsoft": "azure",
-}
+DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "cloud_locations.json"
 
 
 @dataclass(frozen=True)
@@ -39,11 +33,6 @@ class CloudLocation:
 def providers() -> list[str]:
     """The canonical provider names, in a fixed order."""
     return list(PROVIDERS)
-
-
-def provider_name(alias: str) -> str | None:
-    """The canonical provider for a name or alias (any case), or None."""
-    return PROVIDER_ALIASES.get(alias.strip().lower()) if isinstance(alias, str) else None
 
 
 def locations(provider: str) -> list[CloudLocation]:

@@ -1,15 +1,27 @@
-"""One module per source. Each module defines:
+"""One module per source; a new source is one module here and one line in crawler.crawl.SOURCES.
 
-    SOURCE: str                      the registry name (CAISO, NYISO, EIA, ...)
-    INTERVAL_MINUTES: int            the native interval length
-    parse(payload) -> ParseResult    pure: bytes in, readings out; ParseError on a bad body
-    fetch_latest(client, now, last_success) -> list[Payload]
-                                     what a regular `run` fetches (now: aware UTC datetime)
-    backfill_chunks(start, end) -> list[tuple[date, date]]
-                                     the natural chunks (day, month) covering [start, end)
-    fetch_range(client, start, end) -> list[Payload]
-                                     the bodies of one chunk [start, end)
+The whole contract of a source module:
 
-Fetch functions only fetch (through crawler.http.HttpClient, which archives every body);
-parsing stays in parse() so that recorded files go through exactly the same code.
+    SPEC: crawler.source.SourceSpec   every fact of the source: name, regions, interval,
+                                      frequency, staleness, required environment, disabled
+                                      reason, backfill chunking, time convention
+    parse(payload: Payload) -> ParseResult
+        Pure: bytes in, readings out (MW; UTC interval starts; fuels of energy_data.fuels;
+        regions of SPEC.regions), no network, database or clock. A body it cannot read raises
+        ParseError with a message for a human; oddities that do not stop it are Anomalies
+        (crawler.model.note). Recorded files go through this same function.
+    fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]
+        What a regular `run` fetches (now: aware UTC). Daily-file sources pick their days with
+        crawler.chunks.days_to_fetch. Raises FetchError only when nothing could be fetched; a
+        part that failed is noted on the client (crawler.http.fetch_days does both).
+    backfill_chunks(start: date, end: date) -> list[tuple[date, date]]
+        The natural pieces covering [start, end) (crawler.chunks.day_chunks, month_chunks),
+        or [] for a source without history.
+    fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]
+        The bodies of one chunk [start, end); any failure raises FetchError, so that backfill
+        lists the chunk as failed instead of leaving a silent hole.
+
+Fetch functions only fetch (through crawler.http.HttpClient, which archives every body and
+whose `<SPEC.name>_BASE_URL` override, crawler.http.base_url, points a source at a mirror);
+module-level SOURCE, REGION, INTERVAL_MINUTES ... are read from SPEC, never stated twice.
 """

@@ -18,20 +18,28 @@ from __future__ import annotations
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import FetchError, HttpClient, base_url
-from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold_fuels, map_fuels, note, note_gaps,
-)
+from crawler.model import Anomaly, ParseError, ParseResult, Payload, note, note_gaps, wide_readings
+from crawler.source import SourceSpec
 
-SOURCE = "BPA"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-STALE_AFTER_MINUTES = 60
-REGION = "BPAT"
+SPEC = SourceSpec(
+    name="BPA",
+    module_name=__name__,
+    description="BPA balancing-authority generation, 5-minute, Pacific time, rolling 7 days",
+    regions=("BPAT",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    stale_after_minutes=60,
+    time_convention="MM/DD/YYYY HH:MM marking the interval END, America/Los_Angeles local time",
+    backfill="none: the file holds its last 7 days only",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://transmission.bpa.gov/business/operations/Wind"
 FILE = "/baltwg.txt"
 PACIFIC = ZoneInfo("America/Los_Angeles")
@@ -41,6 +49,8 @@ INTERVAL = pd.Timedelta(minutes=INTERVAL_MINUTES)
 
 # Load is demand, not generation: never stored.
 NOT_GENERATION = frozenset({"load"})
+THERMAL_NUCLEAR = "Thermal (Columbia nuclear)"
+THERMAL_REST = "Thermal (gas and biomass)"
 FUEL_MAP = {
     "Wind": "wind",
     # "Variable energy resources": BPA's wind plus its much smaller solar (about 700 MW of
@@ -52,11 +62,19 @@ FUEL_MAP = {
     # Gas plants and some biomass; BPA's area has no coal left (EIA-930 2022 BPAT: gas 633 MW,
     # other 185 MW, coal 0 on average). Gas is by far the largest part and the closest factor.
     "Fossil/Biomass": "gas",
-    # Old files' Thermal adds the Columbia nuclear plant (~1.1 GW, most of it when running) to
-    # gas and biomass, in proportions that change with its refuelling outages. Any single fuel
-    # would be wrong by a factor of two or more, so it is stored as what it is: unknown.
-    "Thermal": "unknown",
+    # Old files' Thermal is split by _split_thermal into these two.
+    THERMAL_NUCLEAR: "nuclear",
+    THERMAL_REST: "gas",
 }
+# Old files' Thermal adds the Columbia Generating Station (nuclear, about 1,150 MW net; Energy
+# Northwest quotes 1,170-1,207 MW over the years) to gas and some biomass. Columbia runs at
+# full power or not at all, bar ramps and the coast-down before its refuelling outages, so a
+# Thermal reading of at least its output holds it: 1,150 MW nuclear and the rest gas; below,
+# all gas (Columbia off). On the 2014 excerpt (Thermal ~1,600 MW) the region's intensity is
+# ~33 g/kWh where "unknown" at 700 made it ~86. Wrong when Columbia is off and gas alone tops
+# 1,150 MW, or during its ramps: rare, and bounded by the gas-nuclear gap of that hour.
+COLUMBIA_MW = 1150.0
+THERMAL = "Thermal"
 
 
 # -- parse ------------------------------------------------------------------------------
@@ -70,7 +88,7 @@ def parse(payload: Payload) -> ParseResult:
     starts = _utc_starts(table.pop("__stamp__"), anomalies)
     table = table[starts.notna().to_numpy()]
     table.index = pd.DatetimeIndex(starts.dropna(), name="timestamp")
-    readings = _readings(_numeric(table, anomalies), anomalies)
+    readings = _readings(_split_thermal(_numeric(table, anomalies)), anomalies)
     return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
 
 
@@ -150,17 +168,21 @@ def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     return values.astype("float64")
 
 
+def _split_thermal(values: pd.DataFrame) -> pd.DataFrame:
+    """Old files' Thermal as Columbia's nuclear output and the rest (see COLUMBIA_MW)."""
+    if THERMAL not in values.columns:
+        return values
+    thermal = values.pop(THERMAL)
+    nuclear = thermal.where(thermal.isna(), np.where(thermal >= COLUMBIA_MW, COLUMBIA_MW, 0.0))
+    return values.assign(**{THERMAL_NUCLEAR: nuclear, THERMAL_REST: thermal - nuclear})
+
+
 def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     """Wide columns to long readings, labels mapped and folded; gaps counted."""
-    fuels = map_fuels(pd.Series(values.columns), FUEL_MAP, SOURCE, anomalies)
-    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
-    long = long.dropna(subset=["mw"]).assign(region=REGION)
-    long["fuel"] = long["label"].map(dict(zip(values.columns, fuels)))
-    long = drop_duplicate_labels(long, ["timestamp", "label"], SOURCE, anomalies)
-    if long.empty:
-        return empty_frame(READING_COLUMNS)
-    note_gaps(anomalies, SOURCE, long["timestamp"], INTERVAL)
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    readings = wide_readings(values, REGION, FUEL_MAP, SOURCE, anomalies)
+    if not readings.empty:
+        note_gaps(anomalies, SOURCE, readings["timestamp"], INTERVAL)
+    return readings
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -6,8 +6,6 @@ time; the file itself carries no date, so the day comes from the payload's name.
 """
 from __future__ import annotations
 
-import csv
-import io
 import re
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
@@ -16,20 +14,29 @@ import numpy as np
 import pandas as pd
 
 from crawler.bodies import body_text
-from crawler.chunks import day_chunks
+from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
-    NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
-    drop_duplicate_labels, empty_frame, fold_fuels, map_fuels, note,
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, fold, fuels_of,
+    net_imports_of, note, wide_readings,
 )
-from crawler.frames import fold, fuels_of, no_net_imports
+from crawler.source import SourceSpec
 
-SOURCE = "CAISO"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-# The outlook file grows every 5 minutes; an hour without a new row means it is stuck.
-STALE_AFTER_MINUTES = 60
-REGION = "CISO"
+SPEC = SourceSpec(
+    name="CAISO",
+    module_name=__name__,
+    description="CAISO Today's Outlook fuel source, 5-minute, Pacific time",
+    regions=("CISO",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    # The outlook file grows every 5 minutes; an hour without a new row means it is stuck.
+    stale_after_minutes=60,
+    time_convention="HH:MM interval starts, America/Los_Angeles local time; the day from the file name",
+    backfill="one Pacific day (one history file) per chunk",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://www.caiso.com/outlook"
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -62,14 +69,18 @@ _TO_STRIP = re.compile(r'[\s"]')  # what stripping cells of spaces and quotes co
 
 # -- parse ------------------------------------------------------------------------------
 
-def parse(payload: Payload) -> ParseResult:
-    """Parse one day's fuelsource.csv into readings (MW, UTC interval starts) and net imports."""
+def parse(payload: Payload, general: bool = False) -> ParseResult:
+    """Parse one day's fuelsource.csv into readings (MW, UTC interval starts) and net imports.
+
+    `general` takes the general reading where a faster one exists; both give the same result
+    (tests/test_parse_paths.py feeds both every recording).
+    """
     text = body_text(payload)
     day = day_of(payload)
     anomalies: list[Anomaly] = []
     names, cells = _read_table(text, anomalies)
-    if len(set(names)) < len(names):
-        # A repeated column name: the general reading below, which is the original one.
+    if general or len(set(names)) < len(names):
+        # A repeated column name: the general reading, pandas throughout.
         return _parse_table(_table(names, cells), day, anomalies)
     times = _utc_times(cells[:, names.index("__time__")], day, anomalies)
     timed = ~times.isna()
@@ -78,18 +89,13 @@ def parse(payload: Payload) -> ParseResult:
     times = times[timed]
     imports = [c for c in columns if c.strip().lower() == IMPORTS_COLUMN]
     fuels = [c for c in columns if c not in imports]
-    if not times.is_unique:
-        # A repeated time: the general reading (last value wins) below.
-        frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name="timestamp"), columns=columns)
-        return ParseResult(readings=_readings(frame.drop(columns=imports), anomalies),
-                           net_imports=_net_imports(frame[imports[0]] if imports else None),
-                           interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
-    return ParseResult(
-        readings=_unique_readings(times, fuels, values[:, [columns.index(c) for c in fuels]], anomalies),
-        net_imports=_unique_net_imports(times, values[:, columns.index(imports[0])] if imports else None),
-        interval_minutes=INTERVAL_MINUTES,
-        anomalies=anomalies,
-    )
+    frame = pd.DataFrame(values, index=pd.DatetimeIndex(times, name="timestamp"), columns=columns)
+    if times.is_unique:
+        readings = _unique_readings(times, fuels, values[:, [columns.index(c) for c in fuels]], anomalies)
+    else:  # a repeated time: the general reading (last value wins)
+        readings = _readings(frame.drop(columns=imports), anomalies)
+    return ParseResult(readings=readings, net_imports=net_imports_of(REGION, frame[imports[0]] if imports else None),
+                       interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
 
 
 def _parse_table(table: pd.DataFrame, day: date, anomalies: list[Anomaly]) -> ParseResult:
@@ -102,7 +108,7 @@ def _parse_table(table: pd.DataFrame, day: date, anomalies: list[Anomaly]) -> Pa
     imports = [c for c in values.columns if c.strip().lower() == IMPORTS_COLUMN]
     return ParseResult(
         readings=_readings(values.drop(columns=imports), anomalies),
-        net_imports=_net_imports(values[imports[0]] if imports else None),
+        net_imports=net_imports_of(REGION, values[imports[0]] if imports else None),
         interval_minutes=INTERVAL_MINUTES,
         anomalies=anomalies,
     )
@@ -154,12 +160,8 @@ def _read_table(text: str, anomalies: list[Anomaly]) -> tuple[list[str], np.ndar
     # No quoting: CAISO's cells are plain numbers, so a stray quote stays in its own cell
     # (and becomes a non-numeric anomaly) instead of swallowing the lines after it. Every
     # row has the header's width, so the cells are what lies between commas.
-    if rows[0].startswith("\ufeff"):  # read_csv would drop it: keep to its reading
-        table = pd.read_csv(io.StringIO("\n".join(rows)), header=None, names=range(len(names)),
-                            dtype=str, keep_default_na=False, quoting=csv.QUOTE_NONE)
-        split = table.to_numpy(dtype=object).tolist()
-    else:
-        split = [row.split(",") for row in rows]
+    rows[0] = rows[0].removeprefix("\ufeff")  # a byte-order mark left after blank lines
+    split = [row.split(",") for row in rows]
     if any(_TO_STRIP.search(row) for row in rows):
         split = [[cell.strip().strip('"') for cell in row] for row in split]
     cells = np.empty((len(split), len(names)), dtype=object)
@@ -218,7 +220,8 @@ def _utc_times(clock, day: date, anomalies: list[Anomaly]) -> pd.DatetimeIndex |
     if start is not None and end is not None and end - start == timedelta(days=1) \
             and _offset(day, 0) == _offset(day, 23 * 60 + 59):
         # No clock change that day: each time is the day's UTC start plus its minutes.
-        minutes = np.array([_minutes_or_note(value, anomalies) for value in clock], dtype="float64")
+        minutes = _next_midnight_after_the_day(
+            np.array([_minutes_or_note(value, anomalies) for value in clock], dtype="float64"))
         nanos = np.where(np.isnan(minutes), np.iinfo("int64").min,
                          pd.Timestamp(start).value + np.nan_to_num(minutes).astype("int64") * 60_000_000_000)
         times = pd.DatetimeIndex(nanos.view("M8[ns]")).tz_localize("UTC")
@@ -228,6 +231,10 @@ def _utc_times(clock, day: date, anomalies: list[Anomaly]) -> pd.DatetimeIndex |
             minutes = _minutes_or_note(value, anomalies)
             if minutes is None:
                 result.append(None)
+                continue
+            if minutes == 0 and previous >= 0:
+                # A 00:00 after the day's rows is the next midnight, not this one (see below).
+                result.append(local_to_utc(day + timedelta(days=1), 0))
                 continue
             if minutes < previous:
                 fold = 1
@@ -241,6 +248,14 @@ def _utc_times(clock, day: date, anomalies: list[Anomaly]) -> pd.DatetimeIndex |
     if isinstance(clock, pd.Series):
         return pd.Series(times, index=clock.index).astype("datetime64[ns, UTC]")
     return times
+
+
+def _next_midnight_after_the_day(minutes: np.ndarray) -> np.ndarray:
+    """CAISO has served a day's file with a last row `00:00` that is the next midnight: read
+    as the day's own 00:00 it overwrote the first interval. A 00:00 after any earlier row
+    is the next midnight, 24 h on (the fall-back day repeats 01:00, never 00:00)."""
+    seen = np.cumsum(~np.isnan(minutes)) > 1
+    return np.where((minutes == 0) & seen, 24 * 60, minutes)
 
 
 def _offset(day: date, minutes: int) -> timedelta | None:
@@ -307,36 +322,12 @@ def _unique_readings(times: pd.DatetimeIndex, columns: list[str], values: np.nda
                 np.repeat(np.arange(len(columns)), rows), fuels, mw)
 
 
-def _unique_net_imports(times: pd.DatetimeIndex, imports: np.ndarray | None) -> pd.DataFrame:
-    """`_net_imports` for distinct times."""
-    if imports is None or np.isnan(imports).all():
-        return no_net_imports()
-    known = ~np.isnan(imports)
-    return pd.DataFrame({"region": REGION, "timestamp": times[known], "mw": imports[known]})
-
-
 def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     """Wide fuel columns to long readings, labels mapped and folded into the vocabulary."""
     if values.columns.empty:
         raise ParseError("no fuel columns besides Time and Imports in the header")
-    fuels = map_fuels(pd.Series(values.columns), FUEL_MAP, SOURCE, anomalies)
-    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
-    long["fuel"] = long["label"].map(dict(zip(values.columns, fuels)))
-    long["region"] = REGION
-    long = drop_duplicate_labels(long.dropna(subset=["mw"]), ["timestamp", "label"], SOURCE, anomalies)
-    if long.empty:
-        return empty_frame(READING_COLUMNS)
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    return wide_readings(values, REGION, FUEL_MAP, SOURCE, anomalies)
 
-
-def _net_imports(imports: pd.Series | None) -> pd.DataFrame:
-    """Imports are flows into CISO, not generation: kept apart as net imports."""
-    if imports is None or imports.dropna().empty:
-        return empty_frame(NET_IMPORT_COLUMNS)
-    imports = imports.dropna()
-    imports = imports[~imports.index.duplicated(keep="last")]
-    frame = pd.DataFrame({"region": REGION, "timestamp": imports.index, "mw": imports.to_numpy()})
-    return frame[NET_IMPORT_COLUMNS].reset_index(drop=True)
 
 
 # -- fetch ------------------------------------------------------------------------------
@@ -348,14 +339,9 @@ def history_url(day: date) -> str:
 
 def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
     """Today's file, plus yesterday's when the last success may have missed its final rows."""
-    today = now.astimezone(PACIFIC).date()
-    cutoff = datetime.combine(today, time(0), PACIFIC) + YESTERDAY_GRACE
-    days = [today]
-    if last_success is None or last_success < cutoff:
-        days.insert(0, today - timedelta(days=1))
-    # Just after midnight today's file often does not exist yet.
-    return fetch_days(client, SOURCE, days, lambda day: client.get(history_url(day)),
-                      may_be_missing=lambda day: day == today and now < cutoff)
+    due = days_to_fetch(now, PACIFIC, last_success, YESTERDAY_GRACE)
+    return fetch_days(client, SOURCE, due.days, lambda day: client.get(history_url(day)),
+                      may_be_missing=due.may_be_missing)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

@@ -18,17 +18,24 @@ import pandas as pd
 from crawler.bodies import body_text
 from crawler.chunks import day_chunks
 from crawler.http import HttpClient, base_url, fetch_days
-from crawler.model import (
-    NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame,
-    fold_fuels, map_fuels, note,
-)
+from crawler.model import Anomaly, ParseError, ParseResult, Payload, net_imports_of, note, wide_readings
+from crawler.source import SourceSpec
 from crawler.parsers.caiso import PACIFIC, REGION, local_to_utc
 
-SOURCE = "CAISO_DRW"
-INTERVAL_MINUTES = 60
-FREQUENCY_MINUTES = 6 * 60
-# A day's report appears during the next day, so its last hour is up to ~48 h old.
-STALE_AFTER_MINUTES = 72 * 60
+SPEC = SourceSpec(
+    name="CAISO_DRW",
+    module_name=__name__,
+    description="CAISO Daily Renewables Watch, hourly, published the next day; history since 2010",
+    regions=("CISO",),
+    interval_minutes=60,
+    frequency_minutes=6 * 60,
+    # A day's report appears during the next day, so its last hour is up to ~48 h old.
+    stale_after_minutes=72 * 60,
+    time_convention="Hour 1..24 is the hour ENDING, America/Los_Angeles local time; the day in the report",
+    backfill="one Pacific day (one report) per chunk",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
 DEFAULT_BASE_URL = "https://content.caiso.com/green/renewrpt"
 
 RENEWABLES_TABLE = "Hourly Breakdown of Renewable Resources"
@@ -70,7 +77,7 @@ def parse(payload: Payload) -> ParseResult:
     values = _numeric(table, anomalies)
     return ParseResult(
         readings=_readings(values.drop(columns=[RENEWABLES_TOTAL, IMPORTS], errors="ignore"), anomalies),
-        net_imports=_net_imports(values.get(IMPORTS)),
+        net_imports=net_imports_of(REGION, values.get(IMPORTS)),
         interval_minutes=INTERVAL_MINUTES,
         anomalies=anomalies,
     )
@@ -172,23 +179,8 @@ def _numeric(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
 
 def _readings(values: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     """Wide resource columns to long readings, mapped and folded into the vocabulary."""
-    fuels = map_fuels(pd.Series(values.columns), FUEL_MAP, SOURCE, anomalies)
-    long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
-    long["fuel"] = long["label"].map(dict(zip(values.columns, fuels)))
-    long["region"] = REGION
-    long = long.dropna(subset=["mw"])
-    if long.empty:
-        return empty_frame(READING_COLUMNS)
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    return wide_readings(values, REGION, FUEL_MAP, SOURCE, anomalies)
 
-
-def _net_imports(imports: pd.Series | None) -> pd.DataFrame:
-    """Imports are flows into CISO, not generation: kept apart as net imports."""
-    if imports is None or imports.dropna().empty:
-        return empty_frame(NET_IMPORT_COLUMNS)
-    imports = imports.dropna()
-    frame = pd.DataFrame({"region": REGION, "timestamp": imports.index, "mw": imports.to_numpy()})
-    return frame[NET_IMPORT_COLUMNS].reset_index(drop=True)
 
 
 # -- fetch ------------------------------------------------------------------------------

@@ -1,8 +1,9 @@
 """EIA-930 hourly net generation by fuel for every US balancing authority (EIA API v2).
 
 `<base>/electricity/rto/fuel-type-data/data/`, one request per respondent (balancing
-authority) and range, paged by `offset`. `period` is the hour ENDING, in UTC; values are
-MWh over that hour, which is the hour's mean MW.
+authority) and range, paged by `offset`. `period` is the hour ENDING, in UTC (but for the
+respondents of HOUR_START_RESPONDENTS, whose labels are hour starts); values are MWh over
+that hour, which is the hour's mean MW.
 """
 from __future__ import annotations
 
@@ -19,15 +20,10 @@ from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold_fuels, map_fuels, note,
+    fold_fuels, fold_rows, map_fuels, no_net_imports, note,
 )
-from crawler.frames import fold, map_codes, no_net_imports
+from crawler.source import SourceSpec
 
-SOURCE = "EIA"
-INTERVAL_MINUTES = 60
-FREQUENCY_MINUTES = 60
-# EIA-930 lags by an hour or two, some balancing authorities by most of a day.
-STALE_AFTER_MINUTES = 24 * 60
 DEFAULT_BASE_URL = "https://api.eia.gov/v2"
 ROUTE = "/electricity/rto/fuel-type-data/data/"
 KEY_VARIABLE = "EIA_API_KEY"
@@ -48,6 +44,22 @@ RESPONDENTS: tuple[str, ...] = (
     "TEPC", "TIDC", "TPWR", "TVA", "WACM", "WALC", "WAUW", "WWA", "YAD",
 )
 
+SPEC = SourceSpec(
+    name="EIA",
+    module_name=__name__,
+    description="EIA-930 hourly net generation by fuel, every US balancing authority",
+    regions=RESPONDENTS,
+    interval_minutes=60,
+    frequency_minutes=60,
+    # EIA-930 lags by an hour or two, some balancing authorities by most of a day.
+    stale_after_minutes=24 * 60,
+    time_convention="period is the hour ENDING, in UTC",
+    backfill="calendar months",
+    requires_env=("EIA_API_KEY",),
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+
 FUEL_MAP = {
     "COL": "coal",
     "NG": "gas",
@@ -66,6 +78,17 @@ FUEL_MAP = {
     "UNK": "unknown",
 }
 ROW_KEYS = ("period", "respondent", "fueltype", "value")
+# Respondents whose `period` labels the hour's START, not its end as EIA documents: the
+# evidence (solar-noon timing of their SUN series, and the hour-to-hour changes against the
+# ISO's own data) is in README "EIA-930 hour labels" and scripts/bench/agreement.py.
+HOUR_START_RESPONDENTS = frozenset({"PJM"})
+# Respondents with nuclear plants. EIA-930 has filed New York's nuclear under OTH for weeks
+# (559 hours of 2022 with NUC under 500 MW and OTH near 2,600 MW): an hour of one of these
+# with nuclear under NUCLEAR_FLOOR_MW and other at OTHER_CEILING_MW or more is an anomaly.
+NUCLEAR_RESPONDENTS = frozenset({"NYIS", "PJM", "MISO", "ERCO", "SOCO", "TVA", "DUK", "CPLE", "SCEG", "SC",
+                                 "FPL", "SWPP", "CISO", "BPAT", "ISNE", "SRP"})
+NUCLEAR_FLOOR_MW = 500.0
+OTHER_CEILING_MW = 1000.0
 # EIA's note that a result holds more rows than one response returns: fetch follows `offset`
 # for the rest, so it is no anomaly.
 PAGING_WARNING = "incomplete return"
@@ -73,16 +96,21 @@ PAGING_WARNING = "incomplete return"
 
 # -- parse ------------------------------------------------------------------------------
 
-def parse(payload: Payload) -> ParseResult:
-    """Parse one fuel-type-data page into hourly readings (MW, UTC interval starts)."""
+def parse(payload: Payload, general: bool = False) -> ParseResult:
+    """Parse one fuel-type-data page into hourly readings (MW, UTC interval starts).
+
+    `general` takes the general reading where a faster one exists; both give the same result
+    (tests/test_parse_paths.py feeds both every recording).
+    """
     anomalies: list[Anomaly] = []
     rows = _data_rows(load_json(payload, SOURCE), anomalies)
     if not rows:
         readings = empty_frame(READING_COLUMNS)
-    elif _plain(rows):
+    elif _plain(rows) and not general:
         readings = _plain_readings(rows, anomalies)
     else:
         readings = _readings(_table(rows), anomalies)
+    _note_nuclear_filed_as_other(readings, anomalies)
     return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(),
                        anomalies=anomalies)
 
@@ -162,7 +190,8 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
     """`_readings(_table(rows))` for `_plain` rows: each distinct period and fuel read once."""
     period_codes, periods = pd.factorize(np.array([r["period"] for r in rows], dtype=object))
     ending = pd.to_datetime(pd.Series(periods, dtype=object), format="%Y-%m-%dT%H", errors="coerce", utc=True)
-    starts = pd.DatetimeIndex((ending - HOUR).astype("datetime64[ns, UTC]"))[period_codes]
+    label_offset = timedelta(0) if rows[0]["respondent"] in HOUR_START_RESPONDENTS else HOUR
+    starts = pd.DatetimeIndex((ending - label_offset).astype("datetime64[ns, UTC]"))[period_codes]
     label_codes, labels = pd.factorize(np.array([r["fueltype"] for r in rows], dtype=object))
     values = np.array([r["value"] for r in rows], dtype=object)
     mw = pd.to_numeric(values, errors="coerce").astype("float64")
@@ -177,20 +206,8 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
         _known_regions(pd.DataFrame({"region": [region] * int((~unreadable).sum())}), anomalies)  # its note
         return empty_frame(READING_COLUMNS)
     keep = ~unreadable
-    starts, label_codes, mw, null = starts[keep], label_codes[keep], mw[keep], null[keep]
-    repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
-    if repeated.any():
-        frame = pd.DataFrame({"timestamp": starts, "region": region,
-                              "label": np.array(labels, dtype=object)[label_codes]})
-        drop_duplicate_labels(frame, ["timestamp", "region", "label"], SOURCE, anomalies)  # its note and log
-        starts, label_codes, mw, null = starts[~repeated], label_codes[~repeated], mw[~repeated], null[~repeated]
-    if null.any():
-        note(anomalies, SOURCE, "missing_value", f"{int(null.sum())} rows with a null value skipped", int(null.sum()))
-        starts, label_codes, mw = starts[~null], label_codes[~null], mw[~null]
-    if not len(starts):
-        return empty_frame(READING_COLUMNS)
-    codes, fuels = map_codes(label_codes, list(labels), FUEL_MAP, SOURCE, anomalies)
-    return fold(region, starts, codes, fuels, mw)
+    return fold_rows(region, starts[keep], label_codes[keep], list(labels), mw[keep], FUEL_MAP, SOURCE, anomalies,
+                     null=null[keep])
 
 
 def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
@@ -198,7 +215,8 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     ending = pd.to_datetime(table["period"], format="%Y-%m-%dT%H", errors="coerce", utc=True)
     frame = pd.DataFrame({
         "region": table["respondent"],
-        "timestamp": (ending - HOUR).astype("datetime64[ns, UTC]"),
+        "timestamp": (ending - HOUR + HOUR * table["respondent"].isin(HOUR_START_RESPONDENTS).astype(int)
+                      ).astype("datetime64[ns, UTC]"),
         "label": table["fueltype"],
         "mw": pd.to_numeric(table["value"], errors="coerce").astype("float64"),
         "null": table["value"].isna(),
@@ -219,7 +237,33 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     if frame.empty:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(frame[READING_COLUMNS])
+
+
+def nuclear_filed_as_other(readings: pd.DataFrame) -> pd.Series:
+    """Per (region, timestamp) of nuclear respondents: True where the nuclear output seems
+    filed under OTH (see NUCLEAR_RESPONDENTS). Also used by scripts/bench/agreement.py."""
+    mix = readings[readings["region"].isin(NUCLEAR_RESPONDENTS) & readings["fuel"].isin(("nuclear", "other"))]
+    if mix.empty:
+        return pd.Series(dtype=bool)
+    wide = mix.pivot_table(index=["region", "timestamp"], columns="fuel", values="mw", aggfunc="sum")
+    nuclear = wide["nuclear"].fillna(0.0) if "nuclear" in wide else pd.Series(0.0, index=wide.index)
+    other = wide["other"] if "other" in wide else pd.Series(float("nan"), index=wide.index)
+    return (nuclear < NUCLEAR_FLOOR_MW) & (other >= OTHER_CEILING_MW)
+
+
+def _note_nuclear_filed_as_other(readings: pd.DataFrame, anomalies: list[Anomaly]) -> None:
+    """Count the hours of a nuclear respondent with its nuclear output under OTH; stored as
+    reported, the intensity then charges it as other."""
+    filed = nuclear_filed_as_other(readings)
+    if not filed.any():
+        return
+    for region, hours in filed[filed].groupby(level="region").size().items():
+        when = filed[filed].xs(region, level="region").index
+        note(anomalies, SOURCE, "nuclear_filed_as_other",
+             f"{region}: {hours} hours with nuclear under {NUCLEAR_FLOOR_MW:.0f} MW and other at "
+             f"{OTHER_CEILING_MW:.0f} MW or more ({when.min():%Y-%m-%d %H:%M}Z to {when.max():%Y-%m-%d %H:%M}Z): "
+             "EIA-930 seems to file the nuclear output under OTH; stored as reported", int(hours))
 
 
 def _known_regions(frame: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:

@@ -31,13 +31,23 @@ from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, map_fuels, note, note_gaps,
 )
+from crawler.source import SourceSpec
 
-SOURCE = "ERCOT"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-# Both dashboards gain a row every 5 minutes; an hour without one means they are stuck.
-STALE_AFTER_MINUTES = 60
-REGION = "ERCO"
+SPEC = SourceSpec(
+    name="ERCOT",
+    module_name=__name__,
+    description="ERCOT fuel-mix and energy-storage dashboards, 5-minute, Central time",
+    regions=("ERCO",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    # Both dashboards gain a row every 5 minutes; an hour without one means they are stuck.
+    stale_after_minutes=60,
+    time_convention="stamps with a UTC offset; a SCED run just before a 5-minute mark starts that interval",
+    backfill="none: the dashboards hold yesterday and today only",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://www.ercot.com/api/1/services/read/dashboards"
 FUEL_MIX = "fuel-mix.json"
 STORAGE = "energy-storage-resources.json"
@@ -186,7 +196,7 @@ def _readings(frame: pd.DataFrame, anomalies: list[Anomaly], fuel: str | None = 
     note_gaps(anomalies, SOURCE, frame["timestamp"], INTERVAL, "body")
     labels = frame["label"].astype(str)
     frame = frame.assign(region=REGION, fuel=fuel if fuel else map_fuels(labels, FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(frame[READING_COLUMNS])
 
 
 # -- fetch ------------------------------------------------------------------------------

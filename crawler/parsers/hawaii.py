@@ -15,24 +15,35 @@ The feed stopped updating years ago; the registry keeps it disabled.
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 
 import pandas as pd
 
 from crawler.bodies import body_text
-from crawler.chunks import day_chunks
+from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, map_fuels, note,
 )
+from crawler.source import SourceSpec
 
-SOURCE = "HI"
-INTERVAL_MINUTES = 30
-FREQUENCY_MINUTES = 30
-# Three missed half hours in a row: the feed is not just late.
-STALE_AFTER_MINUTES = 180
-REGION = "HECO"
+SPEC = SourceSpec(
+    name="HI",
+    module_name=__name__,
+    description="Island Pulse generation mix of Oahu, half-hourly",
+    regions=("HECO",),
+    interval_minutes=30,
+    frequency_minutes=30,
+    # Three missed half hours in a row: the feed is not just late.
+    stale_after_minutes=180,
+    time_convention="first dateTime in UTC, the others in HST (UTC-10); each marks its half hour's END",
+    backfill="one Hawaii day per chunk",
+    disabled="the Island Pulse feed stopped updating in 2021",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://www.islandpulse.org/api"
 HAWAII = timezone(timedelta(hours=-10), "HST")
 INTERVAL = timedelta(minutes=INTERVAL_MINUTES)
@@ -128,7 +139,7 @@ def _readings(long: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     if long.empty:
         return empty_frame(READING_COLUMNS)
     long = long.assign(region=REGION, fuel=map_fuels(long["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(long[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(long[READING_COLUMNS])
 
 
 # -- fetch ------------------------------------------------------------------------------
@@ -145,12 +156,8 @@ def fetch_day(client: HttpClient, day: date) -> Payload:
 
 def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
     """Today's readings, plus yesterday's when the last success may have missed its end."""
-    today = now.astimezone(HAWAII).date()
-    cutoff = datetime.combine(today, time(0), HAWAII) + YESTERDAY_GRACE
-    days = [today]
-    if last_success is None or last_success < cutoff:
-        days.insert(0, today - timedelta(days=1))
-    return fetch_days(client, SOURCE, days, lambda day: fetch_day(client, day))
+    due = days_to_fetch(now, HAWAII, last_success, YESTERDAY_GRACE)
+    return fetch_days(client, SOURCE, due.days, lambda day: fetch_day(client, day))
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

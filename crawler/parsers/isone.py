@@ -29,28 +29,37 @@ from __future__ import annotations
 import logging
 import os
 import re
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
 from crawler.bodies import load_json
-from crawler.chunks import day_chunks
+from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import FetchError, HttpClient, base_url, fetch_days
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    note,
+    fold, map_codes, no_net_imports, note,
 )
-from crawler.frames import fold, map_codes, no_net_imports
+from crawler.source import SourceSpec
 
 log = logging.getLogger(__name__)
 
-SOURCE = "ISONE"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-STALE_AFTER_MINUTES = 60
-REGION = "ISNE"
+SPEC = SourceSpec(
+    name="ISONE",
+    module_name=__name__,
+    description="ISO-NE generation by fuel (web service with ISONE_USERNAME, else the public form)",
+    regions=("ISNE",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    stale_after_minutes=60,
+    time_convention="report times with their UTC offset, each floored to the 5-minute interval it falls in",
+    backfill="one Eastern day per chunk",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://webservices.iso-ne.com/api/v1.1"
 # The public form endpoint has its own root: ISONE_WSCLIENT_BASE_URL overrides it.
 WSCLIENT_SOURCE = "ISONE_WSCLIENT"
@@ -335,13 +344,9 @@ def _form(day: date) -> dict[str, str]:
 
 def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
     """Today's reports, plus yesterday's when the last success may have missed its end."""
-    today = now.astimezone(EASTERN).date()
-    cutoff = datetime.combine(today, time(0), EASTERN) + YESTERDAY_GRACE
-    days = [today]
-    if last_success is None or last_success < cutoff:
-        days.append(today - timedelta(days=1))
-    return fetch_days(client, SOURCE, days, lambda day: fetch_day(client, day),
-                      may_be_missing=lambda day: day == today and now < cutoff)
+    due = days_to_fetch(now, EASTERN, last_success, YESTERDAY_GRACE)
+    return fetch_days(client, SOURCE, due.days[::-1], lambda day: fetch_day(client, day),
+                      may_be_missing=due.may_be_missing)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:

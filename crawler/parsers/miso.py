@@ -26,15 +26,25 @@ from crawler.model import (
     NET_IMPORT_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload,
     drop_duplicate_labels, empty_frame, fold_fuels, map_fuels, note,
 )
+from crawler.source import SourceSpec
 
-SOURCE = "MISO"
-INTERVAL_MINUTES = 5
-# Only the current interval is served, visible for ~5 minutes and published 1-7.5 minutes
-# late with jitter: polling every minute is what catches every interval. Identical bodies
-# are archived once, so the repeats cost a request each and nothing more.
-FREQUENCY_MINUTES = 1
-STALE_AFTER_MINUTES = 60
-REGION = "MISO"
+SPEC = SourceSpec(
+    name="MISO",
+    module_name=__name__,
+    description="MISO real-time fuel mix, current 5-minute interval, fixed UTC-5",
+    regions=("MISO",),
+    interval_minutes=5,
+    # Only the current interval is served, visible for ~5 minutes and published 1-7.5 minutes
+    # late with jitter: polling every minute is what catches every interval. Identical bodies
+    # are archived once, so the repeats cost a request each and nothing more.
+    frequency_minutes=1,
+    stale_after_minutes=60,
+    time_convention="INTERVALEST is the interval START in fixed UTC-5, summer too",
+    backfill="none: only the current interval is served",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://api.misoenergy.org/MISORTWDDataBroker"
 ENDPOINT = "/DataBrokerServices.asmx"
 QUERY = {"messageType": "getfuelmix", "returnType": "json"}
@@ -137,7 +147,7 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     if table.empty:
         return empty_frame(READING_COLUMNS)
     table = table.assign(fuel=map_fuels(table["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(table[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(table[READING_COLUMNS])
 
 
 def _net_imports(imports: pd.DataFrame) -> pd.DataFrame:

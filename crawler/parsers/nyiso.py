@@ -12,25 +12,33 @@ import logging
 import re
 import zipfile
 import zlib
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from itertools import repeat
 from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
 
+from crawler.bodies import body_text
+from crawler.chunks import day_chunks, days_to_fetch, month_chunks, next_month
 from crawler.http import HttpClient, base_url, fetch_days
-from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    note, note_gaps,
-)
-from crawler.frames import fold, map_codes, no_net_imports
+from crawler.model import Anomaly, ParseError, ParseResult, Payload, fold_rows, no_net_imports, note
+from crawler.source import SourceSpec
 
-SOURCE = "NYISO"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-STALE_AFTER_MINUTES = 60
-REGION = "NYIS"
+SPEC = SourceSpec(
+    name="NYISO",
+    module_name=__name__,
+    description="NYISO real-time fuel mix, 5-minute, Eastern time",
+    regions=("NYIS",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    stale_after_minutes=60,
+    time_convention="local stamps marking the interval END, the Time Zone column (EST/EDT) giving the offset",
+    backfill="a settled month's zip per chunk, one daily CSV per chunk for recent days",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://mis.nyiso.com/public/csv/rtfuelmix"
 EASTERN = ZoneInfo("America/New_York")
 
@@ -68,10 +76,14 @@ _PLAIN_STAMPS = re.compile(rf"(?:{_PLAIN_STAMP}\n)*{_PLAIN_STAMP}")  # a list of
 
 # -- parse ------------------------------------------------------------------------------
 
-def parse(payload: Payload) -> ParseResult:
-    """Parse a daily CSV or a monthly zip of daily CSVs into NYIS readings (MW, UTC starts)."""
+def parse(payload: Payload, general: bool = False) -> ParseResult:
+    """Parse a daily CSV or a monthly zip of daily CSVs into NYIS readings (MW, UTC starts).
+
+    `general` takes the general reading where a faster one exists; both give the same result
+    (tests/test_parse_paths.py feeds both every recording).
+    """
     anomalies: list[Anomaly] = []
-    tables = [_read_csv(body, where, anomalies) for where, body in _csv_bodies(payload.body)]
+    tables = [_read_csv(body, where, anomalies, general) for where, body in _csv_bodies(payload.body)]
     raw = {column: np.concatenate([table[column] for table in tables]) for column in RAW}
     return ParseResult(readings=_readings(raw, anomalies), interval_minutes=INTERVAL_MINUTES,
                        net_imports=no_net_imports(), anomalies=anomalies)
@@ -92,16 +104,11 @@ def _csv_bodies(body: bytes) -> list[tuple[str, bytes]]:
     return members
 
 
-def _read_csv(body: bytes, where: str, anomalies: list[Anomaly]) -> dict[str, np.ndarray]:
+def _read_csv(body: bytes, where: str, anomalies: list[Anomaly], general: bool = False) -> dict[str, np.ndarray]:
     """One CSV as string columns stamp, zone, label, value (NaN for a missing cell); rows
     with more fields than the header skipped."""
-    text = body.decode("utf-8-sig", errors="replace")
-    if not text.strip():
-        raise ParseError(f"{SOURCE}: {where}empty body: no CSV at all")
-    head = text.lstrip()[:512].lower()
-    if head.startswith(("<!doctype", "<html", "<?xml")) or "<html" in head:
-        raise ParseError(f"{SOURCE}: {where}HTML page, not CSV (starts {text.strip()[:60]!r})")
-    header, rows, bad_lines = _split(text) or _read_with_pandas(text)
+    text = body_text(Payload(body=body, name=where), "CSV", f"{SOURCE}: {where}".removesuffix(": "))
+    header, rows, bad_lines = (not general and _split(text)) or _read_with_pandas(text)
     columns = [str(c).strip() for c in header]
     value = next((c for c in VALUE_COLUMNS if c in columns), None)
     missing = [c for c in (STAMP, ZONE, FUEL) if c not in columns] + ([] if value else ["Gen MW"])
@@ -234,17 +241,7 @@ def _readings(raw: dict[str, np.ndarray], anomalies: list[Anomaly]) -> pd.DataFr
     cleaned = {label: i for i, label in enumerate(dict.fromkeys(labels))}
     label_codes = np.array([cleaned[label] for label in labels], dtype="int64")[label_codes]
     labels = list(cleaned)
-    time_codes = pd.factorize(starts)[0].astype("int64")
-    repeated = pd.Series(time_codes * len(labels) + label_codes).duplicated(keep="last").to_numpy()
-    if repeated.any():
-        frame = pd.DataFrame({"timestamp": starts, "label": np.array(labels, dtype=object)[label_codes]})
-        drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)  # its note and log line
-        starts, label_codes, mw = starts[~repeated], label_codes[~repeated], mw[~repeated]
-    if not len(starts):
-        return empty_frame(READING_COLUMNS)
-    note_gaps(anomalies, SOURCE, starts, INTERVAL)
-    codes, fuels = map_codes(label_codes, labels, FUEL_MAP, SOURCE, anomalies)
-    return fold(REGION, starts, codes, fuels, mw)
+    return fold_rows(REGION, starts, label_codes, labels, mw, FUEL_MAP, SOURCE, anomalies, interval=INTERVAL)
 
 
 def _runs(column: np.ndarray) -> tuple[np.ndarray, list]:
@@ -319,24 +316,16 @@ def local_today() -> date:
 
 def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
     """Today's daily CSV, plus yesterday's when the last success may have missed its end."""
-    today = now.astimezone(EASTERN).date()
-    cutoff = datetime.combine(today, time(0), EASTERN) + YESTERDAY_GRACE
-    days = [today]
-    if last_success is None or last_success < cutoff:
-        days.append(today - timedelta(days=1))
-    return fetch_days(client, SOURCE, days, lambda day: client.get(daily_url(day)),
-                      may_be_missing=lambda day: day == today and now < cutoff)
+    due = days_to_fetch(now, EASTERN, last_success, YESTERDAY_GRACE)
+    return fetch_days(client, SOURCE, due.days[::-1], lambda day: client.get(daily_url(day)),
+                      may_be_missing=due.may_be_missing)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
     """Settled months as one chunk (one zip), recent days one chunk per daily CSV."""
     chunks: list[tuple[date, date]] = []
-    for month in _months(start, end):
-        low, high = max(start, month), min(end, _next_month(month))
-        if _settled(month):
-            chunks.append((low, high))
-        else:
-            chunks.extend((day, day + timedelta(days=1)) for day in _days(low, high))
+    for low, high in month_chunks(start, end):
+        chunks.extend([(low, high)] if _settled(low) else day_chunks(low, high))
     return chunks
 
 
@@ -348,30 +337,14 @@ def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
     range, so that backfill lists it instead of leaving a silent hole.
     """
     payloads = []
-    for month in _months(start, end):
-        if _settled(month):
-            payloads.append(client.get(monthly_url(month)))
+    for low, high in month_chunks(start, end):
+        if _settled(low):
+            payloads.append(client.get(monthly_url(low)))
         else:
-            low, high = max(start, month), min(end, _next_month(month))
-            payloads.extend(client.get(daily_url(day)) for day in _days(low, high))
+            payloads.extend(client.get(daily_url(day)) for day, _ in day_chunks(low, high))
     return payloads
 
 
 def _settled(month: date) -> bool:
-    return _next_month(month) + ARCHIVE_SETTLED <= local_today()
-
-
-def _months(start: date, end: date) -> list[date]:
-    months, month = [], start.replace(day=1)
-    while month < end:
-        months.append(month)
-        month = _next_month(month)
-    return months
-
-
-def _next_month(month: date) -> date:
-    return (month.replace(day=1) + timedelta(days=32)).replace(day=1)
-
-
-def _days(start: date, end: date) -> list[date]:
-    return [start + timedelta(days=i) for i in range((end - start).days)]
+    """The zip of the month holding `month` is complete."""
+    return next_month(month) + ARCHIVE_SETTLED <= local_today()

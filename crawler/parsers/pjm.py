@@ -23,16 +23,25 @@ from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
-    fold_fuels, map_fuels, note,
+    fold_fuels, fold_rows, map_fuels, no_net_imports, note,
 )
-from crawler.frames import fold, map_codes, no_net_imports
+from crawler.source import SourceSpec
 
-SOURCE = "PJM"
-INTERVAL_MINUTES = 60
-FREQUENCY_MINUTES = 60
-# PJM publishes each hour within an hour or two; six hours without one means the feed stalled.
-STALE_AFTER_MINUTES = 6 * 60
-REGION = "PJM"
+SPEC = SourceSpec(
+    name="PJM",
+    module_name=__name__,
+    description="PJM Data Miner gen_by_fuel, hourly, UTC",
+    regions=("PJM",),
+    interval_minutes=60,
+    frequency_minutes=60,
+    # PJM publishes each hour within an hour or two; six hours without one means the feed stalled.
+    stale_after_minutes=6 * 60,
+    time_convention="datetime_beginning_utc is the hour's START, in UTC",
+    backfill="calendar months",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://api.pjm.com/api/v1"
 FEED = "/gen_by_fuel"
 SETTINGS_SOURCE = "PJM_SETTINGS"
@@ -69,13 +78,17 @@ FUEL_MAP = {
 
 # -- parse ------------------------------------------------------------------------------
 
-def parse(payload: Payload) -> ParseResult:
-    """Parse one gen_by_fuel page into hourly readings (MW, UTC interval starts)."""
+def parse(payload: Payload, general: bool = False) -> ParseResult:
+    """Parse one gen_by_fuel page into hourly readings (MW, UTC interval starts).
+
+    `general` takes the general reading where a faster one exists; both give the same result
+    (tests/test_parse_paths.py feeds both every recording).
+    """
     anomalies: list[Anomaly] = []
     rows = _items(load_json(payload, SOURCE))
     if not rows:
         readings = empty_frame(READING_COLUMNS)
-    elif _plain(rows):
+    elif _plain(rows) and not general:
         readings = _plain_readings(rows, anomalies)
     else:
         readings = _readings(_table(rows), anomalies)
@@ -148,19 +161,8 @@ def _plain_readings(rows: list[dict], anomalies: list[Anomaly]) -> pd.DataFrame:
     label_codes = np.array([cleaned[label] for label in labels], dtype="intp")[label_codes]
     labels = list(cleaned)
     keep = ~unreadable
-    starts, label_codes, mw, null = starts[keep], label_codes[keep], mw[keep], null[keep]
-    repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
-    if repeated.any():
-        frame = pd.DataFrame({"timestamp": starts, "label": np.array(labels, dtype=object)[label_codes]})
-        drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)  # its note and log line
-        starts, label_codes, mw, null = starts[~repeated], label_codes[~repeated], mw[~repeated], null[~repeated]
-    if null.any():
-        note(anomalies, SOURCE, "missing_value", f"{int(null.sum())} rows with a null mw skipped", int(null.sum()))
-        starts, label_codes, mw = starts[~null], label_codes[~null], mw[~null]
-    if not len(starts):
-        return empty_frame(READING_COLUMNS)
-    codes, fuels = map_codes(label_codes, labels, FUEL_MAP, SOURCE, anomalies)
-    return fold(REGION, starts, codes, fuels, mw)
+    return fold_rows(REGION, starts[keep], label_codes[keep], labels, mw[keep], FUEL_MAP, SOURCE, anomalies,
+                     null=null[keep], null_text="mw")
 
 
 def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
@@ -188,7 +190,7 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
     if frame.empty:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True)
+    return fold_fuels(frame[READING_COLUMNS])
 
 
 # -- fetch ------------------------------------------------------------------------------

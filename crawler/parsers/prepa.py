@@ -31,13 +31,24 @@ from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
     READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, fold_fuels, map_fuels, note,
 )
+from crawler.source import SourceSpec
 
-SOURCE = "PREPA"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-# The dashboard was refreshed within minutes; an hour without a new snapshot means it is stuck.
-STALE_AFTER_MINUTES = 60
-REGION = "PREPA"
+SPEC = SourceSpec(
+    name="PREPA",
+    module_name=__name__,
+    description="PREPA / Genera PR generation dashboard, Puerto Rico",
+    regions=("PREPA",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    # The dashboard was refreshed within minutes; an hour without a new snapshot means it is stuck.
+    stale_after_minutes=60,
+    time_convention="one snapshot stamped in Atlantic time (UTC-4), taken as its 5-minute interval start",
+    backfill="none: the dashboard holds the current snapshot only",
+    disabled="the PREPA dashboard script stopped updating in 2023",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://aeepr.com/es-pr/generacion/Documents/DataJS"
 SCRIPT = "dataSource.js"
 ATLANTIC = timezone(timedelta(hours=-4), "AST")
@@ -92,7 +103,7 @@ def parse(payload: Payload) -> ParseResult:
     frame = pd.DataFrame({"fuel": list(fuels.index), "mw": fuels.to_numpy(dtype="float64")})
     frame = frame.assign(region=REGION, timestamp=start)
     frame["timestamp"] = frame["timestamp"].astype("datetime64[ns, UTC]")
-    return ParseResult(readings=fold_fuels(frame[READING_COLUMNS]).reset_index(drop=True),
+    return ParseResult(readings=fold_fuels(frame[READING_COLUMNS]),
                        interval_minutes=INTERVAL_MINUTES, anomalies=anomalies)
 
 

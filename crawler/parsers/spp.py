@@ -26,15 +26,27 @@ import pandas as pd
 
 from crawler.bodies import body_text
 from crawler.http import HttpClient, base_url
-from crawler.model import READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, note
-from crawler.frames import fold, fuels_of, no_net_imports
+from crawler.model import (
+    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, empty_frame, fold, fuels_of, no_net_imports,
+    note,
+)
+from crawler.source import SourceSpec
 
-SOURCE = "SPP"
-INTERVAL_MINUTES = 5
-FREQUENCY_MINUTES = 5
-# The recent file gains a row every 5 minutes; an hour without one means it is stuck.
-STALE_AFTER_MINUTES = 60
-REGION = "SWPP"
+SPEC = SourceSpec(
+    name="SPP",
+    module_name=__name__,
+    description="SPP generation mix, 5-minute, UTC; yearly history files",
+    regions=("SWPP",),
+    interval_minutes=5,
+    frequency_minutes=5,
+    # The recent file gains a row every 5 minutes; an hour without one means it is stuck.
+    stale_after_minutes=60,
+    time_convention="GMT stamps marking the interval END",
+    backfill="Central-time calendar years (one yearly file each)",
+)
+SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
+FREQUENCY_MINUTES, STALE_AFTER_MINUTES = SPEC.frequency_minutes, SPEC.stale_after_minutes
+REGION = SPEC.regions[0]
 DEFAULT_BASE_URL = "https://marketplace.spp.org"
 HISTORY_SOURCE = "SPP_HISTORY"  # its own <SOURCE>_BASE_URL: the yearly files live on another host
 DEFAULT_HISTORY_URL = "https://portal.spp.org"
@@ -57,10 +69,11 @@ FUEL_MAP = {
     # Landfill gas and municipal refuse burnt for power: organic fuel, so biomass is the
     # closest factor (as for the refuse in NYISO's "Other Renewables").
     "Waste Disposal Services": "biomass",
-    # Power from heat recovered off industrial processes and gas-pipeline compressors: no fuel
-    # is burnt for it, so it is neither gas nor a renewable; "other" keeps it unattributed
-    # rather than charging it a fuel it did not burn or a zero it has not earned.
-    "Waste Heat": "other",
+    # Power from exhaust heat recovered off gas-fired pipeline compressors and industrial
+    # processes: a bottoming cycle, like a combined cycle's steam turbine, which EIA and eGRID
+    # count as gas. "other" charged it 700 g/kWh (an unknown fossil mix) for a fuel it never
+    # burnt; gas is the fuel whose combustion the heat comes from.
+    "Waste Heat": "gas",
     "Other": "other",
 }
 # Any storage column ("Energy Storage Market", ...) is batteries: SPP has no pumped storage.

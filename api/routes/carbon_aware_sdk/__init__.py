@@ -67,3 +67,20 @@ class CaseInsensitiveSdkPaths:
         if path.lower().startswith(SDK_PREFIXES):
             environ["PATH_INFO"] = path.lower()
         return self.app(environ, start_response)
+
+
+def _routes() -> tuple:
+    """The SDK's resources (imported here, after the shared schemas they use are defined)."""
+    from api.routes.carbon_aware_sdk.average_carbon_intensity import AverageCarbonIntensity
+    from api.routes.carbon_aware_sdk.average_carbon_intensity_batch import AverageCarbonIntensityBatch
+    from api.routes.carbon_aware_sdk.emissions_best import BestEmissions
+    from api.routes.carbon_aware_sdk.emissions_by_location import EmissionsByLocation
+    from api.routes.carbon_aware_sdk.emissions_by_locations import EmissionsByLocations
+    from api.routes.carbon_aware_sdk.forecasts_batch import BatchForecast
+    from api.routes.carbon_aware_sdk.forecasts_current import CurrentForecast
+    from api.routes.carbon_aware_sdk.locations import Locations
+    return (EmissionsByLocation, EmissionsByLocations, BestEmissions, CurrentForecast, BatchForecast,
+            AverageCarbonIntensity, AverageCarbonIntensityBatch, Locations)
+
+
+SDK_ROUTES = _routes()

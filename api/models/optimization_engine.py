@@ -1,0 +1,803 @@
+"""Carbon-aware placement of workloads in space (regions) and time (slots): exact for one
+workload, optimal or bounded-gap for many workloads sharing regional capacity.
+
+Interface
+---------
+Inputs (pure numpy; the service builds them, nothing here knows about datetimes beyond the
+grid helpers, Flask or SQL):
+
+- ``intensity``: float array (regions x slots), gCO2eq/kWh on one common UTC slot grid
+  (slot k covers [grid_start + k*slot, grid_start + (k+1)*slot)); NaN = no data, and a
+  placement that would run in a NaN slot is impossible.
+- ``Job``: one run to place: energy per slot (kWh), runtime in slots, window
+  [earliest_start, deadline) in slots, interruptible or not, input/output data (GB), origin
+  region index (where the data lives and where "run now" is measured), allowed regions.
+  ``job_from_times()`` makes one from datetimes on a grid.
+- ``capacity``: None (unlimited), or an array (regions,) or (regions x slots): how many jobs
+  may run at once in a region's slot; ``np.inf`` = unlimited.
+
+Calls:
+
+- ``best_placements(intensity, job) -> JobResult``: per allowed region the cheapest start (or,
+  interruptible, the cheapest set of slots) in the window, ranked; plus the baseline.
+- ``schedule(intensity, jobs, capacity, time_limit=1.8) -> ScheduleResult``: all jobs at once
+  under capacity. Without binding capacity every job gets its own optimum (exact,
+  "independent"). Otherwise, when the time-indexed model is small (<= COMPACT_MAX_NONZEROS),
+  the exact MILP with ``scipy.optimize.milp`` (HiGHS) under the time limit ("milp"); else, or
+  if HiGHS found nothing in time, Lagrangian relaxation of the capacity rows (slot prices;
+  its value is the LP relaxation's bound at the best prices) with a repair heuristic
+  ("lagrangian"). ``lower_bound_g`` is always a proven bound and ``gap`` the distance to it.
+  Jobs that fit nowhere (no data in their window, or no room left) come back with
+  ``best=None`` and their index in ``unplaced``.
+- ``placement_emissions(intensity, job, region, slots)``: (compute_g, transfer_g) of any
+  placement, the one formula every result and test uses; ``transfer_emissions(intensity,
+  job)`` per destination region; ``baseline(intensity, job)``.
+- Grid helpers: ``slot_of(grid_start, slot, moment, ceil=...)``, ``job_from_times(...)``.
+
+Outputs: ``Placement`` (region, slots, compute_g, transfer_g, total_g, segments),
+``JobResult`` (best, ranked alternatives, baseline, saving_g, saving_pct), ``ScheduleResult``
+(results per job in input order, totals, lower bound, gap, method, optimal flag, seconds).
+
+Model
+-----
+Compute emissions = sum over the slots run of energy_kwh_per_slot x intensity. Transfer
+emissions (only when the region differs from the origin and data moves): (input_gb +
+output_gb) x kWh/GB x the mean of the two ends' intensities, each end's intensity being its
+mean over the job's window: the network energy is split evenly between the two ends, and a
+transfer is not itself scheduled, so the window mean is the expected intensity it meets.
+kWh/GB: Aslan, Mayers, Koomey, France, "Electricity Intensity of Internet Data Transmission:
+Untangling the Estimates", Journal of Industrial Ecology 22(4), 2018: 0.06 kWh/GB in 2015,
+halving about every two years (``transfer_kwh_per_gb(year)``); the default is that trend
+carried to 2024 (~0.0027 kWh/GB), and every call takes ``transfer_kwh_per_gb=`` to override.
+(The original service summed per-hop router/WDM W/Gbps figures along a traced route; it had
+no per-GB figure.)
+
+Baseline ("run now at the original location"): contiguous from earliest_start at the
+origin, no transfer. Without an origin, or without data there, there is no baseline and
+savings are None.
+"""
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import Bounds, LinearConstraint, milp
+
+TRANSFER_KWH_PER_GB_2015 = 0.06   # Aslan et al. 2018, table/abstract: 0.06 kWh/GB for 2015
+TRANSFER_HALVING_YEARS = 2.0      # same paper: intensity halves roughly every 2 years since 2000
+DEFAULT_TRANSFER_YEAR = 2024
+
+
+def transfer_kwh_per_gb(year: float = DEFAULT_TRANSFER_YEAR) -> float:
+    """Network energy per GB moved in `year`, by Aslan et al. (2018)'s 2015 figure and trend."""
+    return TRANSFER_KWH_PER_GB_2015 * 0.5 ** ((year - 2015) / TRANSFER_HALVING_YEARS)
+
+
+DEFAULT_TRANSFER_KWH_PER_GB = transfer_kwh_per_gb()
+
+
+@dataclass(frozen=True)
+class Job:
+    """One run to place on the slot grid: it must run `runtime_slots` slots inside
+    [earliest_start, deadline) (slot indices; deadline exclusive), in one region."""
+
+    energy_kwh_per_slot: float
+    runtime_slots: int
+    earliest_start: int
+    deadline: int
+    interruptible: bool = False           # may run in any `runtime_slots` slots of the window
+    input_gb: float = 0.0
+    output_gb: float = 0.0
+    origin: int | None = None             # region index of the data and of the baseline
+    regions: tuple[int, ...] | None = None  # allowed region indices; None = every region
+
+    def __post_init__(self) -> None:
+        if self.runtime_slots < 1:
+            raise ValueError(f"runtime_slots must be >= 1, got {self.runtime_slots}")
+        if self.earliest_start < 0:
+            raise ValueError(f"earliest_start must be >= 0, got {self.earliest_start}")
+        if not (self.energy_kwh_per_slot >= 0 and self.input_gb >= 0 and self.output_gb >= 0):
+            raise ValueError("energy and data sizes must be >= 0")
+
+    @property
+    def latest_start(self) -> int:
+        """Last start slot that still finishes by the deadline (when run contiguously)."""
+        return self.deadline - self.runtime_slots
+
+    @property
+    def data_gb(self) -> float:
+        return self.input_gb + self.output_gb
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where and when one job runs, and what it emits there (grams CO2eq)."""
+
+    region: int
+    slots: tuple[int, ...]                # sorted slot indices it runs in
+    compute_g: float
+    transfer_g: float
+
+    @property
+    def total_g(self) -> float:
+        return self.compute_g + self.transfer_g
+
+    @property
+    def start(self) -> int:
+        return self.slots[0]
+
+    @property
+    def end(self) -> int:
+        """Exclusive end slot of the last segment."""
+        return self.slots[-1] + 1
+
+    @property
+    def segments(self) -> list[tuple[int, int]]:
+        """Contiguous runs as [start, end) slot pairs (one pair unless interrupted)."""
+        s = np.asarray(self.slots)
+        breaks = np.flatnonzero(np.diff(s) != 1) + 1
+        starts = np.concatenate(([s[0]], s[breaks]))
+        ends = np.concatenate((s[breaks - 1] + 1, [s[-1] + 1]))
+        return [(int(a), int(b)) for a, b in zip(starts, ends)]
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """The chosen placement of one job (None: no region has data or room for it), the best
+    placement in every feasible region ranked by total emissions, and the baseline."""
+
+    best: Placement | None
+    alternatives: tuple[Placement, ...]
+    baseline: Placement | None
+
+    @property
+    def saving_g(self) -> float | None:
+        if self.best is None or self.baseline is None:
+            return None
+        return self.baseline.total_g - self.best.total_g
+
+    @property
+    def saving_pct(self) -> float | None:
+        if self.saving_g is None or self.baseline.total_g <= 0:
+            return None
+        return 100.0 * self.saving_g / self.baseline.total_g
+
+
+@dataclass(frozen=True)
+class ScheduleResult:
+    """Placements of many jobs under capacity. `lower_bound_g` is proven (LP relaxation or its
+    Lagrangian bound), so the schedule is within `gap` (relative) of the optimum."""
+
+    results: tuple[JobResult, ...]        # in the order of the jobs given
+    total_g: float                        # of the placed jobs
+    baseline_g: float | None              # sum of baselines (None if any job lacks one)
+    lower_bound_g: float
+    gap: float                            # (total_g - lower_bound_g) / lower_bound_g
+    optimal: bool                         # gap within the solver tolerance
+    method: str                           # "independent", "milp", "lp-rounding" or "greedy"
+    seconds: float
+    unplaced: tuple[int, ...] = field(default=())  # job indices that fit nowhere
+
+    @property
+    def saving_g(self) -> float | None:
+        return None if self.baseline_g is None else self.baseline_g - self.total_g
+
+    @property
+    def saving_pct(self) -> float | None:
+        if self.baseline_g is None or self.baseline_g <= 0:
+            return None
+        return 100.0 * self.saving_g / self.baseline_g
+
+
+# --------------------------------------------------------------------------- grid helpers
+
+def slot_of(grid_start: datetime, slot: timedelta, moment: datetime, *, ceil: bool) -> int:
+    """Index of the slot boundary at or after (ceil) / at or before (floor) `moment`."""
+    steps = (moment - grid_start) / slot
+    return math.ceil(steps - 1e-9) if ceil else math.floor(steps + 1e-9)
+
+
+def job_from_times(grid_start: datetime, slot: timedelta, earliest: datetime, deadline: datetime,
+                   runtime: timedelta, power_kw: float, *, interruptible: bool = False,
+                   input_gb: float = 0.0, output_gb: float = 0.0, origin: int | None = None,
+                   regions: tuple[int, ...] | None = None) -> Job:
+    """A Job on the grid: the start is rounded up to a slot boundary, the deadline down, the
+    runtime up to whole slots; the run's energy (power x runtime) is spread evenly over them."""
+    runtime_slots = max(1, math.ceil(runtime / slot - 1e-9))
+    energy_kwh = power_kw * runtime.total_seconds() / 3600.0
+    return Job(energy_kwh / runtime_slots, runtime_slots,
+               max(0, slot_of(grid_start, slot, earliest, ceil=True)),
+               slot_of(grid_start, slot, deadline, ceil=False),
+               interruptible, input_gb, output_gb, origin, regions)
+
+
+# --------------------------------------------------------------------------- one workload
+
+def _check_intensity(intensity: np.ndarray) -> np.ndarray:
+    array = np.asarray(intensity, dtype=float)
+    if array.ndim != 2:
+        raise ValueError(f"intensity must be regions x slots, got shape {array.shape}")
+    return array
+
+
+def _window(job: Job, n_slots: int) -> tuple[int, int]:
+    return job.earliest_start, min(job.deadline, n_slots)
+
+
+def _allowed(job: Job, n_regions: int) -> np.ndarray:
+    mask = np.zeros(n_regions, dtype=bool)
+    if job.regions is None:
+        mask[:] = True
+    else:
+        for r in job.regions:
+            if not 0 <= r < n_regions:
+                raise ValueError(f"region index {r} outside 0..{n_regions - 1}")
+            mask[r] = True
+    return mask
+
+
+def transfer_emissions(intensity: np.ndarray, job: Job,
+                       kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB) -> np.ndarray:
+    """Transfer grams per destination region (0 at the origin, NaN where an end has no data
+    in the window): data_gb x kWh/GB x mean of the two ends' window-mean intensities."""
+    intensity = _check_intensity(intensity)
+    n_regions, n_slots = intensity.shape
+    out = np.zeros(n_regions)
+    if job.origin is None or job.data_gb == 0 or kwh_per_gb == 0:
+        return out
+    lo, hi = _window(job, n_slots)
+    window = intensity[:, lo:hi]
+    finite = np.isfinite(window)
+    counts = finite.sum(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(finite, window, 0.0).sum(axis=1) / counts
+    means[counts == 0] = np.nan
+    out = job.data_gb * kwh_per_gb * (means + means[job.origin]) / 2.0
+    out[job.origin] = 0.0
+    return out
+
+
+def placement_emissions(intensity: np.ndarray, job: Job, region: int, slots,
+                        kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB) -> tuple[float, float]:
+    """(compute_g, transfer_g) of running `job` in `region` at `slots` (NaN if any slot lacks data)."""
+    intensity = _check_intensity(intensity)
+    idx = np.asarray(slots, dtype=int)
+    compute = float(job.energy_kwh_per_slot * intensity[region, idx].sum())
+    transfer = float(transfer_emissions(intensity, job, kwh_per_gb)[region])
+    return compute, transfer
+
+
+def _contiguous_costs(window: np.ndarray, runtime: int) -> np.ndarray:
+    """Sum of every `runtime`-long run in each row (inf where it touches NaN), by prefix sums."""
+    finite = np.isfinite(window)
+    n_rows, width = window.shape
+    sums = np.zeros((n_rows, width + 1))
+    np.cumsum(np.where(finite, window, 0.0), axis=1, out=sums[:, 1:])
+    holes = np.zeros((n_rows, width + 1), dtype=np.int32)
+    np.cumsum(~finite, axis=1, out=holes[:, 1:])
+    totals = sums[:, runtime:] - sums[:, :-runtime]
+    totals[(holes[:, runtime:] - holes[:, :-runtime]) > 0] = np.inf
+    return totals
+
+
+def _cheapest_slots(window: np.ndarray, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per row the `count` cheapest slots (earliest first among equals) and their sum (inf
+    when fewer than `count` slots have data)."""
+    values = np.where(np.isfinite(window), window, np.inf)
+    order = np.argsort(values, axis=1, kind="stable")[:, :count]
+    chosen = np.take_along_axis(values, order, axis=1)
+    return np.sort(order, axis=1), chosen.sum(axis=1)
+
+
+def _region_bests(intensity: np.ndarray, job: Job, extra: np.ndarray | None = None,
+                  room: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray | None]]:
+    """Per region: the minimal compute grams (plus `extra`, grams per slot, e.g. capacity
+    prices) and its slots (None where infeasible); `room` (bool, regions x slots) marks the
+    slots still usable."""
+    n_regions, n_slots = intensity.shape
+    lo, hi = _window(job, n_slots)
+    d = job.runtime_slots
+    costs = np.full(n_regions, np.inf)
+    slots: list[np.ndarray | None] = [None] * n_regions
+    if hi - lo < d:
+        return costs, slots
+    priced = job.energy_kwh_per_slot * intensity[:, lo:hi]
+    if extra is not None:
+        priced = priced + extra[:, lo:hi]
+    if room is not None:
+        priced = np.where(room[:, lo:hi], priced, np.nan)
+    allowed = _allowed(job, n_regions)
+    if job.interruptible:
+        chosen, totals = _cheapest_slots(priced, d)
+        for r in np.flatnonzero(allowed & np.isfinite(totals)):
+            costs[r], slots[r] = totals[r], chosen[r] + lo
+    else:
+        totals = _contiguous_costs(priced, d)
+        starts = np.argmin(totals, axis=1)
+        best = totals[np.arange(n_regions), starts]
+        for r in np.flatnonzero(allowed & np.isfinite(best)):
+            costs[r], slots[r] = best[r], np.arange(lo + starts[r], lo + starts[r] + d)
+    return costs, slots
+
+
+def _placement(intensity: np.ndarray, job: Job, region: int, slots, transfer: np.ndarray) -> Placement:
+    slots = np.asarray(slots)
+    compute = float(job.energy_kwh_per_slot * intensity[region, slots].sum())
+    return Placement(int(region), tuple(slots.tolist()), compute, float(transfer[region]))
+
+
+def baseline(intensity: np.ndarray, job: Job) -> Placement | None:
+    """Running now at the origin: contiguous from earliest_start, no transfer; None without
+    an origin or without data for those slots."""
+    intensity = _check_intensity(intensity)
+    if job.origin is None:
+        return None
+    slots = np.arange(job.earliest_start, job.earliest_start + job.runtime_slots)
+    if slots[-1] >= intensity.shape[1] or not np.isfinite(intensity[job.origin, slots]).all():
+        return None
+    return _placement(intensity, job, job.origin, slots, np.zeros(intensity.shape[0]))
+
+
+def best_placements(intensity: np.ndarray, job: Job,
+                    transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB) -> JobResult:
+    """One job alone: the best placement per allowed region, ranked by total emissions."""
+    intensity = _check_intensity(intensity)
+    costs, slots = _region_bests(intensity, job)
+    transfer = transfer_emissions(intensity, job, transfer_kwh_per_gb)
+    totals = costs + transfer
+    ranked = [r for r in np.argsort(totals, kind="stable") if np.isfinite(totals[r])]
+    alternatives = tuple(_placement(intensity, job, r, slots[r], transfer) for r in ranked)
+    return JobResult(alternatives[0] if alternatives else None, alternatives, baseline(intensity, job))
+
+
+# --------------------------------------------------------------------------- many workloads
+
+# Largest time-indexed model (non-zeros of its capacity rows) solved directly as one MILP;
+# beyond it the Lagrangian relaxation bounds the optimum and a repair heuristic schedules.
+COMPACT_MAX_NONZEROS = 300_000
+THETA_START, THETA_PATIENCE = 1.0, 5   # subgradient step factor; halved after this many rounds without progress
+TARGET_MARGIN = 0.05
+REPAIR_EVERY = 12                       # rounds between repairs of the relaxed placements
+
+
+def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
+             time_limit: float = 1.8, mip_rel_gap: float = 1e-4,
+             transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB,
+             exact: bool | None = None) -> ScheduleResult:
+    """Place all jobs at once, each in one region, minimising total emissions under
+    `capacity` (jobs running at once per region and slot), within about `time_limit`
+    seconds. `exact`: force (True) or forbid (False) the direct MILP; None decides by size."""
+    began = time.perf_counter()
+    intensity = _check_intensity(intensity)
+    cap = _capacity_grid(capacity, intensity.shape)
+    problem = _Problem(intensity, list(jobs), cap, transfer_kwh_per_gb)
+    own = [s.best for s in problem.singles]
+    if cap is None or (_usage(own, intensity.shape) <= cap).all():
+        lower = float(sum(p.total_g for p in own if p is not None))
+        return _result(problem.singles, own, lower, "independent", True, began)
+    deadline = began + time_limit
+    found = None
+    if exact or (exact is None and problem.compact_nonzeros() <= COMPACT_MAX_NONZEROS):
+        found = problem.solve_compact(deadline - time.perf_counter(), mip_rel_gap)
+    if found is None:
+        found = problem.solve_lagrangian(deadline, mip_rel_gap)
+    chosen, lower, method = found
+    # Jobs that found no room cost a penalty above any placement in the solver's objective;
+    # the bound reported is on emissions among schedules that place as many jobs.
+    unplaced_penalty = problem.penalty * sum(p is None and s.best is not None
+                                             for p, s in zip(chosen, problem.singles))
+    total = sum(p.total_g for p in chosen if p is not None)
+    optimal = _gap(total + unplaced_penalty, lower) <= mip_rel_gap + 1e-9
+    return _result(problem.singles, chosen, min(total, lower - unplaced_penalty) if optimal
+                   else lower - unplaced_penalty, method, optimal, began)
+
+
+def _capacity_grid(capacity, shape: tuple[int, int]) -> np.ndarray | None:
+    if capacity is None:
+        return None
+    cap = np.asarray(capacity, dtype=float)
+    if cap.ndim == 1:
+        cap = np.repeat(cap[:, None], shape[1], axis=1)
+    if cap.shape != shape:
+        raise ValueError(f"capacity must be (regions,) or {shape}, got {cap.shape}")
+    if (cap < 0).any() or np.isnan(cap).any():
+        raise ValueError("capacity must be >= 0 (np.inf for unlimited)")
+    return cap
+
+
+def _usage(placements: list[Placement | None], shape: tuple[int, int]) -> np.ndarray:
+    used = np.zeros(shape)
+    for p in placements:
+        if p is not None:
+            used[p.region, list(p.slots)] += 1
+    return used
+
+
+def _gap(total: float, lower: float) -> float:
+    if lower <= 0:
+        return 0.0 if total <= lower + 1e-9 else math.inf
+    return max(0.0, (total - lower) / lower)
+
+
+def _result(singles: list[JobResult], chosen: list[Placement | None], lower: float,
+            method: str, optimal: bool, began: float) -> ScheduleResult:
+    results = tuple(JobResult(p, s.alternatives, s.baseline) for s, p in zip(singles, chosen))
+    total = float(sum(p.total_g for p in chosen if p is not None))
+    baselines = [s.baseline for s in singles]
+    base = None if any(b is None for b in baselines) else float(sum(b.total_g for b in baselines))
+    unplaced = tuple(i for i, p in enumerate(chosen) if p is None)
+    return ScheduleResult(results, total, base, lower, _gap(total, lower), optimal, method,
+                          time.perf_counter() - began, unplaced)
+
+
+Pick = tuple[int, np.ndarray]   # (region, slots) of one job, before it becomes a Placement
+
+
+class _Problem:
+    """Jobs coupled by capacity.
+
+    Exact model (solved directly when small): one binary per (job, region, start) for
+    contiguous jobs; for interruptible ones a binary region choice z and a binary per slot y
+    with sum_t y = runtime * z; every (region, slot) holds at most cap jobs; one "unplaced"
+    slack per job at a cost above any placement, so a schedule always exists.
+
+    Large instances never build it. Relaxing the capacity rows with slot prices lambda >= 0
+    splits the problem into one search per job (the prefix-sum search of a single job, on
+    intensity plus prices, for all contiguous jobs in a few array operations), and
+    L(lambda) = sum_j min_p (c_p + lambda.a_p) - lambda.cap is a proven lower bound on the
+    optimum (the LP relaxation's bound at the best lambda). Subgradient steps raise it; each
+    round's relaxed placements are repaired into a schedule that fits."""
+
+    def __init__(self, intensity: np.ndarray, jobs: list[Job], cap: np.ndarray | None,
+                 kwh_per_gb: float) -> None:
+        self.intensity, self.jobs, self.cap = intensity, jobs, cap
+        self.shape = intensity.shape
+        self.transfer = [transfer_emissions(intensity, job, kwh_per_gb) for job in jobs]
+        self.allowed = [_allowed(job, self.shape[0]) for job in jobs]
+        self._prepare_batch()
+        self.singles = self._singles()
+        self.placeable = [s.best is not None for s in self.singles]
+        worst = max((a.total_g for s in self.singles for a in s.alternatives), default=1.0)
+        self.penalty = 10.0 * worst + 1.0
+        # repair order: largest energy first, as they gain or lose most by a slot
+        self.order = sorted((j for j in range(len(jobs)) if self.placeable[j]),
+                            key=lambda j: -jobs[j].energy_kwh_per_slot * jobs[j].runtime_slots)
+
+    # ----------------------------------------------------------------- one search per job
+    def _prepare_batch(self) -> None:
+        """Padded (regions x jobs x starts) grams of every contiguous placement."""
+        n_regions, n_slots = self.shape
+        self.contiguous = np.array([j for j, job in enumerate(self.jobs) if not job.interruptible], dtype=int)
+        self.interrupted = [j for j, job in enumerate(self.jobs) if job.interruptible]
+        jobs = [self.jobs[j] for j in self.contiguous]
+        lo = np.array([job.earliest_start for job in jobs], dtype=int)
+        d = np.array([job.runtime_slots for job in jobs], dtype=int)
+        n = np.array([min(job.deadline, n_slots) for job in jobs], dtype=int) - lo - d + 1
+        width = max(1, int(n.max())) if n.size else 1
+        offsets = np.arange(width)
+        valid = offsets[None, :] < n[:, None]
+        self.starts = np.where(valid, lo[:, None] + offsets[None, :], 0)
+        self.ends = np.where(valid, self.starts + d[:, None], 0)
+        finite = np.isfinite(self.intensity)
+        sums = np.zeros((n_regions, n_slots + 1))
+        np.cumsum(np.where(finite, self.intensity, 0.0), axis=1, out=sums[:, 1:])
+        holes = np.zeros((n_regions, n_slots + 1), dtype=np.int32)
+        np.cumsum(~finite, axis=1, out=holes[:, 1:])
+        energy = np.array([job.energy_kwh_per_slot for job in jobs])
+        base = energy[None, :, None] * (sums[:, self.ends] - sums[:, self.starts])
+        if jobs:
+            base += np.stack([self.transfer[j] for j in self.contiguous], axis=1)[:, :, None]
+        base[(holes[:, self.ends] - holes[:, self.starts]) > 0] = np.inf
+        base[:, ~valid] = np.inf
+        for i, job in enumerate(jobs):
+            if job.regions is not None:
+                base[~_allowed(job, n_regions), i, :] = np.inf
+        base[np.isnan(base)] = np.inf
+        self.base, self.width, self.runtime = base, width, d
+        self.base_by_job = np.ascontiguousarray(base.transpose(1, 2, 0))   # jobs x starts x regions
+        self._prepare_interrupted()
+
+    def _prepare_interrupted(self) -> None:
+        """Padded (regions x jobs x window slots) grams of each slot of each interruptible job."""
+        n_regions, n_slots = self.shape
+        jobs = [self.jobs[j] for j in self.interrupted]
+        lo = np.array([job.earliest_start for job in jobs], dtype=int)
+        n = np.array([min(job.deadline, n_slots) for job in jobs], dtype=int) - lo
+        width = max(1, int(n.max())) if n.size else 1
+        offsets = np.arange(width)
+        valid = offsets[None, :] < n[:, None]
+        self.i_slots = np.where(valid, lo[:, None] + offsets[None, :], 0)
+        energy = np.array([job.energy_kwh_per_slot for job in jobs])
+        base = energy[None, :, None] * self.intensity[:, self.i_slots]
+        base[:, ~valid] = np.inf
+        for i, job in enumerate(jobs):
+            if job.regions is not None:
+                base[~_allowed(job, n_regions), i, :] = np.inf
+        base[np.isnan(base)] = np.inf
+        self.i_base = base
+        self.i_runtime = np.array([job.runtime_slots for job in jobs], dtype=int)
+        self.i_kth = np.unique(self.i_runtime - 1) if jobs else np.zeros(1, dtype=int)
+        self.i_transfer = (np.stack([self.transfer[j] for j in self.interrupted], axis=1)
+                           if jobs else np.zeros((n_regions, 0)))
+
+    def _singles(self) -> list[JobResult]:
+        """Every job on its own: best per region, ranked, and the baseline."""
+        singles: list[JobResult | None] = [None] * len(self.jobs)
+        if self.contiguous.size:
+            column = np.argmin(self.base, axis=2)                                   # regions x jobs
+            grams = np.take_along_axis(self.base, column[:, :, None], axis=2)[:, :, 0]
+            ranks = np.argsort(grams, axis=0, kind="stable")
+            for i, j in enumerate(self.contiguous.tolist()):
+                job = self.jobs[j]
+                alternatives = []
+                for r in ranks[:, i].tolist():
+                    if not np.isfinite(grams[r, i]):
+                        break
+                    start = int(self.starts[i, column[r, i]])
+                    alternatives.append(self._placement(j, r, np.arange(start, start + job.runtime_slots)))
+                alternatives = tuple(alternatives)
+                singles[j] = JobResult(alternatives[0] if alternatives else None, alternatives,
+                                       baseline(self.intensity, job))
+        for j in self.interrupted:
+            costs, slots = _region_bests(self.intensity, self.jobs[j])
+            totals = costs + self.transfer[j]
+            ranked = [r for r in np.argsort(totals, kind="stable").tolist() if np.isfinite(totals[r])]
+            alternatives = tuple(self._placement(j, r, slots[r]) for r in ranked)
+            singles[j] = JobResult(alternatives[0] if alternatives else None, alternatives,
+                                   baseline(self.intensity, self.jobs[j]))
+        return singles
+
+    def _placement(self, j: int, region: int, slots: np.ndarray) -> Placement:
+        return _placement(self.intensity, self.jobs[j], region, slots, self.transfer[j])
+
+    # ----------------------------------------------------------------- exact MILP
+    def compact_nonzeros(self) -> int:
+        n_regions, n_slots = self.shape
+        total = 0
+        for job, ok in zip(self.jobs, self.placeable):
+            lo, hi = _window(job, n_slots)
+            width = max(0, hi - lo)
+            if ok:
+                total += n_regions * (width if job.interruptible
+                                      else max(0, width - job.runtime_slots + 1) * job.runtime_slots)
+        return total
+
+    def solve_compact(self, seconds: float, mip_rel_gap: float):
+        """The exact MILP with HiGHS; None if it found no schedule in time."""
+        n_regions, n_slots = self.shape
+        costs, eq, links, cells, decode = [], [], [], [], []
+        n_vars = 0
+
+        def new(cost: np.ndarray) -> np.ndarray:
+            nonlocal n_vars
+            ids = np.arange(n_vars, n_vars + cost.size)
+            n_vars += cost.size
+            costs.append(np.asarray(cost, dtype=float))
+            return ids
+
+        placeable = [j for j in range(len(self.jobs)) if self.placeable[j]]
+        for row, j in enumerate(placeable):
+            job = self.jobs[j]
+            lo, hi = _window(job, n_slots)
+            d, allowed = job.runtime_slots, _allowed(job, n_regions)
+            priced = job.energy_kwh_per_slot * self.intensity[:, lo:hi]
+            if not job.interruptible:
+                totals = _contiguous_costs(priced, d) + self.transfer[j][:, None]
+                totals[~allowed] = np.inf
+                rr, ss = np.nonzero(np.isfinite(totals))
+                ids = new(totals[rr, ss])
+                eq.append((np.full(ids.size, row), ids, np.ones(ids.size)))
+                run = (rr * n_slots + lo + ss)[:, None] + np.arange(d)[None, :]
+                cells.append((run.ravel(), np.repeat(ids, d)))
+                decode.append((False, j, rr, lo + ss, ids))
+                continue
+            for r in np.flatnonzero(allowed & np.isfinite(self.transfer[j])).tolist():
+                slots = np.flatnonzero(np.isfinite(priced[r]))
+                if slots.size < d:
+                    continue
+                z = new(np.array([self.transfer[j][r]]))
+                y = new(priced[r, slots])
+                eq.append((np.array([row]), z, np.ones(1)))
+                links.append((np.full(y.size + 1, len(links)), np.concatenate((z, y)),
+                              np.concatenate(([-float(d)], np.ones(y.size)))))
+                cells.append((r * n_slots + lo + slots, y))
+                decode.append((True, j, r, lo + slots, np.concatenate((z, y))))
+        slack = new(np.full(len(placeable), self.penalty))
+        eq.append((np.arange(len(placeable)), slack, np.ones(len(placeable))))
+
+        def matrix(parts, n_rows):
+            rows, cols, vals = (np.concatenate(p) for p in zip(*parts))
+            return sparse.csr_matrix((vals, (rows, cols)), shape=(n_rows, n_vars))
+
+        constraints = [LinearConstraint(matrix(eq, len(placeable)), 1, 1)]
+        if links:
+            constraints.append(LinearConstraint(matrix(links, len(links)), 0, 0))
+        cell, owner = (np.concatenate(p) for p in zip(*cells))
+        flat_cap = self.cap.ravel()
+        limited = np.isfinite(flat_cap[cell])
+        rows, row_cells = np.unique(cell[limited], return_inverse=True)
+        a_cap = sparse.csr_matrix((np.ones(row_cells.size), (row_cells, owner[limited])),
+                                  shape=(rows.size, n_vars))
+        constraints.append(LinearConstraint(a_cap, -np.inf, flat_cap[rows]))
+        res = milp(np.concatenate(costs), integrality=np.ones(n_vars), bounds=Bounds(0, 1),
+                   constraints=constraints,
+                   options={"time_limit": max(0.05, seconds), "mip_rel_gap": mip_rel_gap})
+        if res.x is None:
+            return None
+        x = res.x > 0.5
+        chosen: list[Placement | None] = [None] * len(self.jobs)
+        for interruptible, j, r, where, ids in decode:
+            if interruptible:
+                if x[ids[0]]:
+                    chosen[j] = self._placement(j, r, where[x[ids[1:]]])
+            else:
+                for k in np.flatnonzero(x[ids]).tolist():
+                    start = int(where[k])
+                    chosen[j] = self._placement(j, int(r[k]), np.arange(start, start + self.jobs[j].runtime_slots))
+        bound = getattr(res, "mip_dual_bound", None)
+        lower = float(bound) if bound is not None and np.isfinite(bound) else -math.inf
+        return chosen, min(max(lower, 0.0), float(res.fun)), "milp"
+
+    # ----------------------------------------------------------------- Lagrangian relaxation
+    def _relaxed(self, prices: np.ndarray) -> tuple[float, dict[int, Pick], np.ndarray]:
+        """Every job at its cheapest placement under slot `prices`, capacity ignored: the sum
+        of those priced grams, the placements and the resulting jobs per (region, slot)."""
+        n_regions, n_slots = self.shape
+        picks: dict[int, Pick] = {}
+        value = 0.0
+        starts_diff = np.zeros((n_regions, n_slots + 1))
+        if self.contiguous.size:
+            running = np.zeros((n_slots + 1, n_regions))     # slots first: gathers give jobs x starts x regions
+            np.cumsum(prices.T, axis=0, out=running[1:])
+            priced = self.base_by_job + (running[self.ends] - running[self.starts])
+            flat = priced.reshape(self.contiguous.size, -1)
+            k = np.argmin(flat, axis=1)
+            best = flat[np.arange(self.contiguous.size), k]
+            ok = np.flatnonzero(np.isfinite(best))
+            value += float(np.minimum(best[ok], self.penalty).sum())
+            column, region = np.divmod(k[ok], n_regions)
+            start = self.starts[ok, column]
+            runtime = self.runtime[ok]
+            np.add.at(starts_diff, (region, start), 1.0)
+            np.add.at(starts_diff, (region, start + runtime), -1.0)
+            for i, r, s, d in zip(ok.tolist(), region.tolist(), start.tolist(), runtime.tolist()):
+                picks[int(self.contiguous[i])] = (r, np.arange(s, s + d))
+        usage = np.cumsum(starts_diff, axis=1)[:, :n_slots]
+        if self.interrupted:
+            priced = self.i_base + prices[:, self.i_slots]
+            # the d cheapest slots of each row, unsorted among themselves: partition at every d
+            ranked = np.partition(priced, self.i_kth, axis=2)
+            cheapest = np.cumsum(ranked, axis=2)[:, np.arange(len(self.interrupted)), self.i_runtime - 1]
+            totals = cheapest + self.i_transfer                                  # regions x jobs
+            region = np.argmin(totals, axis=0)
+            for i, r in enumerate(region.tolist()):
+                j = self.interrupted[i]
+                if not np.isfinite(totals[r, i]):
+                    continue
+                value += float(min(totals[r, i], self.penalty))
+                d = int(self.i_runtime[i])
+                slots = np.sort(self.i_slots[i, np.argpartition(priced[r, i], d - 1)[:d]])
+                picks[j] = (r, slots)
+                usage[r, slots] += 1
+        return value, picks, usage
+
+    def solve_lagrangian(self, deadline: float, rel_gap: float):
+        """Subgradient ascent on the slot prices (Polyak steps towards the best schedule's
+        cost, or 5 % above the bound before there is one), repairing the relaxed placements
+        into a schedule every few rounds and once more at the end with the prices of the best
+        bound, improving every job then while time remains."""
+        finite = np.isfinite(self.cap)
+        cap = np.where(finite, self.cap, 0.0)
+        prices = np.zeros(self.shape)
+        value, picks, usage = self._relaxed(prices)
+        lower, best_picks, best_prices = value, picks, prices   # prices 0: every job alone
+        upper, best_sched = math.inf, None
+        theta, stale, rounds = THETA_START, 0, 0
+        reserve = 0.25 * (deadline - time.perf_counter())   # for the last repair, until one is timed
+        self.place_seconds = None
+        while _gap(upper, lower) > rel_gap:
+            excess = np.where(finite, usage - cap, 0.0)
+            excess[(prices <= 0) & (excess < 0)] = 0.0   # projected: a free slot cannot get cheaper
+            norm = float((excess * excess).sum())
+            if norm == 0:                       # the relaxed placements fit as they are
+                upper, best_sched = self._better(picks, prices, upper, best_sched)
+                break
+            if time.perf_counter() + reserve > deadline:     # room for the last repair
+                break
+            complete = best_sched is not None and all(p is not None or not ok
+                                                      for p, ok in zip(best_sched, self.placeable))
+            target = upper if complete else lower + TARGET_MARGIN * abs(lower) + 1e-9
+            prices = np.maximum(0.0, prices + theta * (target - lower) / norm * excess)
+            value, picks, usage = self._relaxed(prices)
+            bound = value - float((prices * cap).sum())
+            if bound > lower:
+                lower, best_picks, best_prices, stale = bound, picks, prices, 0
+            else:
+                stale += 1
+                if stale >= THETA_PATIENCE:
+                    theta, stale = theta / 2, 0
+            rounds += 1
+            if rounds % REPAIR_EVERY == 0 and time.perf_counter() + 2 * reserve < deadline:
+                upper, best_sched = self._better(picks, prices, upper, best_sched)
+                reserve = 1.5 * self.place_seconds + 0.01
+        if best_sched is None or rounds:
+            upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, until=deadline)
+        chosen = [None if p is None else self._placement(j, p[0], p[1]) for j, p in enumerate(best_sched)]
+        return chosen, lower, "lagrangian"
+
+    def _better(self, picks: dict[int, Pick], prices: np.ndarray, upper: float,
+                best: list[Pick | None], until: float | None = None) -> tuple[float, list[Pick | None]]:
+        sched = self._repair(picks, prices, until)
+        cost = self._cost(sched)
+        return (cost, sched) if best is None or cost < upper else (upper, best)
+
+    def _cost_of(self, j: int, pick: Pick) -> float:
+        r, slots = pick
+        return float(self.jobs[j].energy_kwh_per_slot * self.intensity[r, slots].sum() + self.transfer[j][r])
+
+    def _cost(self, sched: list[Pick | None]) -> float:
+        return sum((self.penalty if ok else 0.0) if p is None else self._cost_of(j, p)
+                   for j, (p, ok) in enumerate(zip(sched, self.placeable)))
+
+    def _cheapest_fit(self, j: int, used: np.ndarray, prices: np.ndarray | None) -> Pick | None:
+        """The job's cheapest placement (with `prices`, if given) in the room `used` leaves:
+        the single-job search, returning only the winner."""
+        job = self.jobs[j]
+        lo, hi = _window(job, self.shape[1])
+        d = job.runtime_slots
+        priced = job.energy_kwh_per_slot * self.intensity[:, lo:hi]
+        if prices is not None:
+            priced = priced + prices[:, lo:hi]
+        priced = np.where(used[:, lo:hi] < self.cap[:, lo:hi], priced, np.inf)
+        if job.interruptible:
+            totals = np.partition(priced, d - 1, axis=1)[:, :d].sum(axis=1) + self.transfer[j]
+            totals[~self.allowed[j]] = np.inf
+            r = int(np.argmin(totals))
+            if not np.isfinite(totals[r]):
+                return None
+            return r, lo + np.sort(np.argpartition(priced[r], d - 1)[:d])
+        totals = _contiguous_costs(priced, d) + self.transfer[j][:, None]
+        totals[~self.allowed[j]] = np.inf
+        r, s = divmod(int(np.argmin(totals)), totals.shape[1])
+        if not np.isfinite(totals[r, s]):
+            return None
+        return r, np.arange(lo + s, lo + s + d)
+
+    def _repair(self, picks: dict[int, Pick], prices: np.ndarray, until: float | None = None) -> list[Pick | None]:
+        """A schedule that fits: relaxed placements kept where they fit (largest jobs first),
+        the others at their cheapest priced placement in the room left; then those others
+        (and, with `until`, every job until that time) move to their cheapest true-cost
+        placement given the rest."""
+        used = np.zeros(self.shape)
+        sched: list[Pick | None] = [None] * len(self.jobs)
+        for j in self.order:
+            p = picks.get(j)
+            if p is not None and (used[p[0], p[1]] < self.cap[p[0], p[1]]).all():
+                used[p[0], p[1]] += 1
+                sched[j] = p
+        displaced = [j for j in self.order if sched[j] is None]
+        tick = time.perf_counter()
+        for j in displaced:
+            sched[j] = self._cheapest_fit(j, used, prices)
+            if sched[j] is not None:
+                used[sched[j][0], sched[j][1]] += 1
+        self.place_seconds = time.perf_counter() - tick   # what a repair cannot skip
+        for n, j in enumerate(displaced if until is None else displaced + self.order + self.order):
+            if until is not None and n % 32 == 0 and time.perf_counter() > until:
+                break
+            own = self.singles[j].best.total_g
+            current = None if sched[j] is None else self._cost_of(j, sched[j])
+            if current is not None and current <= own + 1e-9 * max(1.0, own):
+                continue
+            if sched[j] is not None:
+                used[sched[j][0], sched[j][1]] -= 1
+            better = self._cheapest_fit(j, used, None)
+            if better is not None and (current is None or self._cost_of(j, better) < current):
+                sched[j] = better
+            if sched[j] is not None:
+                used[sched[j][0], sched[j][1]] += 1
+        return sched

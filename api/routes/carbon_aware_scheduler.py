@@ -1,0 +1,129 @@
+"""POST /carbon-aware-scheduler/: where and when to run one workload or a list of them."""
+from __future__ import annotations
+
+import orjson
+from flask import current_app, request
+from flask_restful import Resource
+from marshmallow import Schema, ValidationError, fields, validate
+
+from api.answers import utc_now
+from api.errors import ApiError
+from api.models.workload import WorkloadSchema, first_error, load_workloads
+from api.services import locator, pool
+from api.services.scheduler import plan
+from api.spec import Endpoint
+
+MAX_WORKLOADS = 100
+
+
+class SchedulerArgs(Schema):
+    emission_factor_type = fields.String(load_default="lifecycle", validate=validate.OneOf(["lifecycle", "direct"]),
+                                         metadata={"description": "lifecycle or direct (combustion) intensities"})
+
+
+class Emissions(Schema):
+    compute = fields.Float(required=True, metadata={"description": "grams CO2eq of the run's energy"})
+    transfer = fields.Float(required=True, metadata={
+        "description": "grams CO2eq of moving its input and output between the original location and the chosen one"})
+    total = fields.Float(required=True)
+
+
+class Segment(Schema):
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+
+
+class PlacementDoc(Schema):
+    location = fields.String(required=True, metadata={"description": "the candidate as the request named it"})
+    region = fields.String(required=True, metadata={"description": "its grid region"})
+    start = fields.String(required=True)
+    end = fields.String(required=True)
+    segments = fields.List(fields.Nested(Segment), required=True, metadata={
+        "description": "when it runs: one span, or several for an interruptible workload"})
+    emissions_g = fields.Nested(Emissions, required=True)
+
+
+class RunDoc(Schema):
+    earliest_start = fields.String(required=True)
+    deadline = fields.String(required=True)
+    chosen = fields.Nested(PlacementDoc, allow_none=True, required=True)
+    run_now = fields.Nested(PlacementDoc, allow_none=True, required=True, metadata={
+        "description": "running at once at the original location (null without original_location)"})
+    saving_g = fields.Float(allow_none=True, required=True)
+    saving_percent = fields.Float(allow_none=True, required=True)
+    alternatives = fields.List(fields.Nested(PlacementDoc), required=True, metadata={
+        "description": "the best placement in each candidate, lowest emissions first"})
+
+
+class DataDoc(Schema):
+    region = fields.String(required=True)
+    source = fields.String(allow_none=True, required=True)
+    interval_minutes = fields.Integer(allow_none=True, required=True)
+    measured = fields.Dict(required=True, metadata={"description": "slots valued from stored data: count, first, last"})
+    forecast = fields.Dict(allow_none=True, required=True, metadata={
+        "description": "slots valued by the project's forecast, its issue time, model and measured error"})
+    missing_slots = fields.Integer(required=True)
+    note = fields.String(allow_none=True, required=True)
+
+
+class WorkloadAnswer(Schema):
+    original_location = fields.Dict(allow_none=True, required=True)
+    candidates = fields.List(fields.Dict(), required=True)
+    runs = fields.List(fields.Nested(RunDoc), required=True)
+    totals = fields.Dict(required=True, metadata={"description": "emissions_g, run_now_g, saving_g, saving_percent"})
+    solver = fields.Dict(required=True, metadata={"description": "method, optimal, gap to the proven bound, seconds"})
+    slot_minutes = fields.Integer(required=True)
+    transfer_counted = fields.Boolean(required=True)
+    data = fields.List(fields.Nested(DataDoc), required=True)
+    warnings = fields.List(fields.String(), required=True)
+
+
+class SchedulerAnswer(Schema):
+    emission_factor_type = fields.String(required=True)
+    unit = fields.String(required=True)
+    schedules = fields.List(fields.Nested(WorkloadAnswer), required=True, metadata={
+        "description": "one per workload, in the order given"})
+
+
+class CarbonAwareScheduler(Resource):
+    spec = Endpoint(
+        "/carbon-aware-scheduler/", "Where and when to run workloads for the least carbon", SchedulerAnswer,
+        SchedulerArgs, method="post", body=WorkloadSchema, tags=("scheduler",),
+        description="The body is one workload or a list of them, with the original service's field names "
+                    "(runtime, schedule, dataset, original_location, candidate_providers or candidate_locations, "
+                    "...) plus deadline, interruptible, power_kw and a capacity per candidate location. Each "
+                    "workload's runs are placed together, optimally under the capacities. Windows in the past "
+                    "use measured data; the future uses the project's forecast, with its measured error.",
+        errors={404: "A named source has no data for a candidate's region",
+                503: "Database or boundaries unavailable"})
+
+    def post(self):
+        args = self.spec.parse()
+        raw = request.get_json(silent=True)
+        if raw is None:
+            raise ApiError(400, "invalid_body", "the body must be a JSON workload object or a list of them "
+                           "(Content-Type: application/json)", "body")
+        if isinstance(raw, list) and len(raw) > MAX_WORKLOADS:
+            raise ApiError(400, "invalid_body", f"at most {MAX_WORKLOADS} workloads per request", "body")
+        try:
+            workloads = load_workloads(raw)
+        except ValidationError as error:
+            path, message = first_error(error.messages)
+            raise ApiError(400, "invalid_body", f"{path}: {message}", path) from None
+        items = raw if isinstance(raw, list) else [raw]
+        now = utc_now()
+        answers = []
+        with pool().cursor(transaction=True) as cur:  # issued forecasts are stored
+            for i, (workload, item) in enumerate(zip(workloads, items)):
+                prefix = f"{i}." if isinstance(raw, list) else ""
+                answers.append(plan(cur, locator(), workload, prefix, args["emission_factor_type"],
+                                    count_transfer=item.get("carbon_accounting_mode") != "compute-only", now=now))
+        return no_store_json({"emission_factor_type": args["emission_factor_type"], "unit": "gCO2eq",
+                              "schedules": answers})
+
+
+def no_store_json(body: dict, status: int = 200):
+    """A JSON answer that depends on the request body (and the clock): never cached."""
+    response = current_app.response_class(orjson.dumps(body), status=status, mimetype="application/json")
+    response.headers["Cache-Control"] = "no-store"
+    return response

@@ -1,0 +1,485 @@
+"""Carbon-aware scheduling for the API: which grid region each candidate location is in, the
+intensity of those regions on one UTC slot grid (measured where it exists, the project's
+forecast after it), the engine (api/models/optimization_engine.py) on that grid, and the
+answers built from its placements.
+
+Slot grid: the coarsest native interval of the series used (5 minutes when every region has
+5-minute data, else an hour); a slot's value is the time-weighted mean of the stored
+intervals in it (at least half of the slot must be covered, else it has no value and nothing
+runs in it). A run's window is widened to whole slots (its earliest start floored, its
+deadline ceiled) and its runtime rounded up to whole slots, its energy spread evenly over
+them; reported start times are never before the run's earliest start.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+import numpy as np
+import pandas as pd
+
+from api.answers import iso
+from api.errors import ApiError
+from api.models import forecast as forecast_model
+from api.models import optimization_engine as engine
+from api.models.workload import Run, Workload
+from api.services import cloud_locations, forecasting
+from api.services.location import Located, Locator
+from api.services.sources import choose_series, default_series
+from database.regions import Series, all_series
+from database.timeseries import intensity_series
+
+# Where a forecast may fill in: the series' newest data must be this recent, else its future
+# is unknown (an imported history of 2022 says nothing about next week).
+FORECAST_MAX_LAG = timedelta(days=1)
+MIN_SLOT_COVERAGE = 0.5
+# Capacity the engine treats as unlimited.
+UNLIMITED = math.inf
+# Original-service data-source names that mean "let the project choose" or a source of ours.
+SOURCE_ALIASES = {"c3lab": None, "azure": None, "default": None,
+                  "emap": "ELECTRICITYMAPS", "electricitymaps": "ELECTRICITYMAPS"}
+
+
+# --------------------------------------------------------------------------- locations
+
+@dataclass(frozen=True)
+class Place:
+    """A location of a request resolved to a grid region."""
+
+    id: str                  # as the request gave it (aws:us-west-2, AWS:us-west-2, CISO, ...)
+    region: str              # canonical region code
+    method: str              # region, cloud, boundaries, watttime
+    capacity: int | None = None
+
+
+def resolve_place(locator: Locator, ident: str, latitude: float | None, longitude: float | None,
+                  parameter: str, capacity: int | None = None) -> Place:
+    """The grid region of a location id (cloud id, region id or alias) or of its coordinates
+    (which win when given); ApiError 400 naming `parameter` when it is none of those."""
+    if latitude is not None and longitude is not None:
+        located = _at(locator, latitude, longitude, parameter)
+        return Place(ident, located.region, located.method, capacity)
+    place = cloud_locations.find(ident)
+    if place is not None:
+        located = _at(locator, place.latitude, place.longitude, parameter)
+        return Place(ident, located.region, "cloud", capacity)
+    code = locator.resolve_name(ident)
+    if code is not None:
+        return Place(ident, code, "region", capacity)
+    raise ApiError(400, "unknown_location", f"{parameter}: unknown location {ident!r}: give a cloud region "
+                   "(aws:us-west-2, gcp:us-central1, azure:eastus), a region id or alias (CISO, US-CAISO), or "
+                   "latitude and longitude", parameter)
+
+
+def _at(locator: Locator, latitude: float, longitude: float, parameter: str) -> Located:
+    try:
+        return locator.at(latitude, longitude)
+    except ApiError as exc:
+        if exc.status == 503:
+            raise
+        raise ApiError(exc.status if exc.status != 404 else 400, exc.code, f"{parameter}: {exc.message}",
+                       parameter) from None
+
+
+def provider_places(locator: Locator, provider: str, parameter: str) -> tuple[list[Place], list[str]]:
+    """A provider's regions that lie in a grid region we know (its US regions), and a warning
+    naming those left out."""
+    places, outside = [], []
+    for place in cloud_locations.locations(provider):
+        try:
+            located = locator.at(place.latitude, place.longitude)
+        except ApiError as exc:
+            if exc.status == 503:
+                raise
+            outside.append(place.id)
+            continue
+        places.append(Place(place.id, located.region, "cloud"))
+    if not places:
+        raise ApiError(400, "no_candidates", f"{parameter}: no region of {provider} lies in a grid region with "
+                       "data", parameter)
+    return places, ([f"{len(outside)} {provider} regions are outside every grid region we know and were left "
+                     f"out: {', '.join(outside)}"] if outside else [])
+
+
+def workload_places(locator: Locator, workload: Workload, prefix: str) -> tuple[list[Place], Place | None, list[str]]:
+    """(candidates, origin or None, warnings) of one workload; field names in errors start with `prefix`."""
+    warnings: list[str] = []
+    if workload.candidate_locations:
+        candidates = [resolve_place(locator, c.id, c.latitude, c.longitude, f"{prefix}candidate_locations.{i}.id",
+                                    c.capacity) for i, c in enumerate(workload.candidate_locations)]
+    else:
+        candidates = []
+        for i, provider in enumerate(workload.candidate_providers):
+            found, notes = provider_places(locator, provider, f"{prefix}candidate_providers.{i}")
+            candidates += found
+            warnings += notes
+    origin = None
+    if workload.original_location:
+        same = [c for c in candidates if c.id.lower() == workload.original_location.lower()]
+        origin = same[0] if same else resolve_place(locator, workload.original_location, None, None,
+                                                    f"{prefix}original_location")
+    return candidates, origin, warnings
+
+
+# --------------------------------------------------------------------------- intensity
+
+@dataclass(frozen=True)
+class Grid:
+    """Slot k covers [start + k*slot, start + (k+1)*slot)."""
+
+    start: datetime
+    slot: timedelta
+    count: int
+
+    @property
+    def end(self) -> datetime:
+        return self.start + self.count * self.slot
+
+    def moment(self, k: int) -> datetime:
+        return self.start + k * self.slot
+
+    def floor(self, moment: datetime) -> int:
+        return math.floor((moment - self.start) / self.slot + 1e-9)
+
+    def ceil(self, moment: datetime) -> int:
+        return math.ceil((moment - self.start) / self.slot - 1e-9)
+
+
+@dataclass
+class RegionData:
+    """One region's intensity on the grid and where each value came from."""
+
+    region: str
+    series: Series | None
+    values: np.ndarray                    # g/kWh per slot, NaN = unknown
+    measured: np.ndarray                  # bool per slot: from stored data
+    forecast: object | None = None        # database.forecasts.StoredForecast
+    accuracy: list = field(default_factory=list)
+    note: str | None = None
+
+    def doc(self, grid: Grid) -> dict:
+        """Which data answered for this region, for the answer."""
+        forecasted = ~self.measured & np.isfinite(self.values)
+        return {
+            "region": self.region,
+            "source": self.series.source if self.series else None,
+            "interval_minutes": self.series.interval_minutes if self.series else None,
+            "measured": _span(grid, self.measured),
+            "forecast": None if self.forecast is None else {
+                **_span(grid, forecasted),
+                "issued_at": iso(self.forecast.issued_at),
+                "history_end": iso(self.forecast.history_end),
+                "model": self.forecast.model_name, "version": self.forecast.model_version,
+                "fallback_reason": self.forecast.fallback_reason,
+                "measured_error": [{"window_hours": a.window_hours, "mape": a.mape, "mae": a.mae,
+                                    "baseline": a.baseline_name, "baseline_mape": a.baseline_mape,
+                                    "forecasts": a.forecasts} for a in self.accuracy],
+            },
+            "missing_slots": int((~np.isfinite(self.values)).sum()),
+            "note": self.note,
+        }
+
+
+def _span(grid: Grid, mask: np.ndarray) -> dict:
+    where = np.flatnonzero(mask)
+    if where.size == 0:
+        return {"slots": 0, "first": None, "last": None}
+    return {"slots": int(where.size), "first": iso(grid.moment(int(where[0]))),
+            "last": iso(grid.moment(int(where[-1])))}
+
+
+def source_name(carbon_data_source: str | None) -> str | None:
+    """The source a request names (None: the default policy)."""
+    if carbon_data_source is None:
+        return None
+    key = carbon_data_source.strip().lower()
+    return SOURCE_ALIASES[key] if key in SOURCE_ALIASES else carbon_data_source.strip().upper()
+
+
+def pick_series(cur, region: str, source: str | None, start: datetime, end: datetime, now: datetime) -> Series | None:
+    """The series answering for [start, end) in a region: the named source (404 if it has no
+    data there), else the default for the measured part, else the region's default."""
+    series = all_series(cur, region)
+    if source is not None:
+        return choose_series(series, source, start, end, now)
+    chosen = choose_series(series, None, start, min(end, now), now) if start < now else None
+    return chosen or default_series(series, now)
+
+
+def make_grid(series: list[Series | None], start: datetime, end: datetime) -> Grid:
+    """The slot grid over [start, end): the coarsest native interval among the series."""
+    minutes = max([s.interval_minutes for s in series if s is not None] or [60])
+    if 60 % minutes:
+        minutes = 60
+    slot = timedelta(minutes=minutes)
+    epoch = datetime(2000, 1, 1, tzinfo=timezone.utc)
+    first = epoch + math.floor((start - epoch) / slot) * slot
+    count = max(1, math.ceil((end - first) / slot - 1e-9))
+    return Grid(first, slot, count)
+
+
+def region_data(cur, region: str, series: Series | None, grid: Grid, factor_set: str, now: datetime) -> RegionData:
+    """Measured slot means of the series over the grid, then its forecast where the grid
+    reaches past the data (if the series is live enough to forecast)."""
+    values = np.full(grid.count, np.nan)
+    if series is None:
+        return RegionData(region, None, values, np.zeros(grid.count, bool), note=f"no data for {region}")
+    points = intensity_series(cur, series.region_id, series.source_id, grid.start, min(grid.end, now + grid.slot),
+                              factor_set, "native")
+    values = _slot_means(points, grid)
+    measured = np.isfinite(values)
+    data = RegionData(region, series, values, measured)
+    if grid.end > series.last + timedelta(minutes=series.interval_minutes):
+        _fill_forecast(cur, data, grid, factor_set, now)
+    missing = int((~np.isfinite(data.values)).sum())
+    if missing and data.note is None:
+        data.note = (f"{series.source} has no value for {region} in {missing} of {grid.count} slots (its data spans "
+                     f"{iso(series.first)} to {iso(series.last)}); nothing runs there then")
+    return data
+
+
+def _slot_means(points, grid: Grid) -> np.ndarray:
+    """Time-weighted mean of the known points in each slot; NaN under MIN_SLOT_COVERAGE."""
+    slot_us = int(grid.slot / timedelta(microseconds=1))
+    start_us = int((grid.start - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
+    index = (points.ts - start_us) // slot_us
+    keep = points.carbon_intensity_known & (index >= 0) & (index < grid.count)
+    weights = points.minutes[keep].astype(float)
+    covered = np.bincount(index[keep], weights=weights, minlength=grid.count)
+    total = np.bincount(index[keep], weights=weights * points.carbon_intensity[keep], minlength=grid.count)
+    enough = covered >= MIN_SLOT_COVERAGE * grid.slot.total_seconds() / 60
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(enough, total / covered, np.nan)
+
+
+def _fill_forecast(cur, data: RegionData, grid: Grid, factor_set: str, now: datetime) -> None:
+    series = data.series
+    if now - series.last > FORECAST_MAX_LAG:
+        data.note = (f"{series.source} data for {data.region} ends {iso(series.last)}: no forecast after it, so "
+                     "later slots have no value")
+        return
+    issued_at = pd.Timestamp(now).floor("h").to_pydatetime()
+    try:
+        issued = forecasting.issue(cur, series, factor_set, issued_at)
+    except forecast_model.NoHistory as exc:
+        data.note = f"no forecast for {data.region}: {exc}"
+        return
+    frame = issued.frame
+    hours = pd.DatetimeIndex(frame["timestamp"]).tz_convert("UTC")
+    slot_hours = pd.DatetimeIndex([grid.moment(k) for k in range(grid.count)]).floor("h")
+    position = hours.get_indexer(slot_hours)
+    fill = (position >= 0) & ~np.isfinite(data.values) & (slot_hours >= pd.Timestamp(issued_at))
+    if not fill.any():
+        return
+    data.values[fill] = frame["value"].to_numpy(dtype=float)[position[fill]]
+    data.forecast = issued
+    data.accuracy = forecasting.measured_accuracy(cur, series, factor_set, now)
+
+
+# --------------------------------------------------------------------------- scheduling
+
+@dataclass(frozen=True)
+class Problem:
+    """One workload on the grid: rows are its candidates, then its origin if that is not one."""
+
+    workload: Workload
+    places: list[Place]         # one per intensity row
+    candidates: int             # rows 0..candidates-1 may run jobs
+    origin: int | None
+    runs: list[Run]
+    jobs: list[engine.Job]
+    warnings: list[str]
+
+
+def build_jobs(workload: Workload, runs: list[Run], grid: Grid, candidates: int, origin: int | None,
+               count_transfer: bool, shift: bool = True) -> list[engine.Job]:
+    """The engine's jobs for the runs: windows widened to whole slots, runtime rounded up."""
+    runtime_slots = max(1, math.ceil(workload.runtime / grid.slot - 1e-9))
+    energy = workload.energy_kwh / runtime_slots
+    data_in = workload.dataset.input_size_gb if (workload.dataset and count_transfer) else 0.0
+    data_out = workload.dataset.output_size_gb if (workload.dataset and count_transfer) else 0.0
+    jobs = []
+    for run in runs:
+        first = grid.floor(run.earliest)
+        deadline = grid.ceil(run.deadline) if shift else first + runtime_slots
+        jobs.append(engine.Job(energy, runtime_slots, max(0, first), max(deadline, first + runtime_slots),
+                               workload.interruptible, data_in, data_out, origin, tuple(range(candidates))))
+    return jobs
+
+
+def capacities(places: list[Place], candidates: int) -> np.ndarray | None:
+    """Per row: how many runs may run at once (None when nothing is limited)."""
+    if all(p.capacity is None for p in places[:candidates]):
+        return None
+    return np.array([float(p.capacity) if (i < candidates and p.capacity is not None) else UNLIMITED
+                     for i, p in enumerate(places)])
+
+
+def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid, run: Run) -> dict:
+    """Where and when a placement runs, in times (never before the run's earliest start), and its grams."""
+    place = problem.places[placement.region]
+    spans = [(max(grid.moment(a), run.earliest), grid.moment(b)) for a, b in placement.segments]
+    if len(spans) == 1:  # contiguous: it ends one runtime after its start, not at the slot's end
+        spans = [(spans[0][0], spans[0][0] + problem.workload.runtime)]
+    segments = [{"start": iso(a), "end": iso(b)} for a, b in spans]
+    return {
+        "location": place.id, "region": place.region,
+        "start": segments[0]["start"], "end": segments[-1]["end"],
+        "segments": segments,
+        "emissions_g": {"compute": placement.compute_g, "transfer": placement.transfer_g,
+                        "total": placement.total_g},
+    }
+
+
+
+
+MAX_WINDOW = timedelta(days=31)
+# Grids end on a slot boundary after the last deadline: keep them clear of datetime.max.
+LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
+
+
+@dataclass
+class Solved:
+    """One workload scheduled: the problem on its grid, the data, the engine's result."""
+
+    problem: Problem
+    grid: Grid
+    data: dict[str, RegionData]
+    result: engine.ScheduleResult
+    origin: Place | None
+    warnings: list[str]
+
+
+def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
+          now: datetime, places: tuple[list[Place], Place | None, list[str]] | None = None) -> Solved:
+    """Schedule one workload: all its runs at once, under its candidates' capacities.
+    `places` (candidates, origin, warnings) replaces the workload's own when given."""
+    candidates, origin, warnings = places or workload_places(locator, workload, prefix)
+    rows = list(candidates)
+    origin_row = None
+    if origin is not None:
+        same = [i for i, p in enumerate(candidates) if p.id.lower() == origin.id.lower()]
+        origin_row = same[0] if same else len(rows)
+        if not same:
+            rows.append(origin)
+    runs = expand_runs(workload, prefix)
+    start, end = min(r.earliest for r in runs), max(r.deadline for r in runs)
+    if end > LATEST:
+        raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after {LATEST.date()}; give an "
+                       "earlier start_time", f"{prefix}schedule")
+    if end - start > MAX_WINDOW:
+        raise ApiError(400, "range_too_large", f"{prefix}schedule: the runs span {end - start}, over "
+                       f"{MAX_WINDOW.days} days; shorten the horizon or the delay", f"{prefix}schedule")
+    source = source_name(workload.carbon_data_source)
+    regions = sorted({p.region for p in rows})
+    try:
+        series = {r: pick_series(cur, r, source, start, end, now) for r in regions}
+    except ApiError as exc:  # the named source has no data for a region: name the body's field
+        raise ApiError(exc.status, exc.code, f"{prefix}carbon_data_source: {exc.message}",
+                       f"{prefix}carbon_data_source") from None
+    grid = make_grid(list(series.values()), start, end)
+    data = {r: region_data(cur, r, series[r], grid, factor_set, now) for r in regions}
+    intensity = np.vstack([data[p.region].values for p in rows])
+    jobs = build_jobs(workload, runs, grid, len(candidates), origin_row, count_transfer,
+                      shift=workload.optimize_carbon)
+    problem = Problem(workload, rows, len(candidates), origin_row, runs, jobs, warnings)
+    result = engine.schedule(intensity, jobs, capacities(rows, len(candidates)))
+    warnings = warnings + [d.note for d in data.values() if d.note]
+    if workload.desired_renewable_ratio is not None:
+        warnings.append("desired_renewable_ratio is not used: runs are placed by carbon intensity alone")
+    if result.unplaced:
+        warnings.append(f"{len(result.unplaced)} of {len(runs)} runs fit in no candidate: no data or no capacity "
+                        "in their window")
+    return Solved(problem, grid, data, result, origin, warnings)
+
+
+def plan(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
+         now: datetime) -> dict:
+    """The native answer for one workload: where and when each run goes, what it emits, and
+    against what."""
+    solved = solve(cur, locator, workload, prefix, factor_set, count_transfer, now)
+    problem, grid, result, origin = solved.problem, solved.grid, solved.result, solved.origin
+    return {
+        "original_location": None if origin is None else {"location": origin.id, "region": origin.region},
+        "candidates": [{"location": p.id, "region": p.region, "located_by": p.method, "capacity": p.capacity}
+                       for p in problem.places[:problem.candidates]],
+        "runs": [_run_doc(problem, grid, run, job_result) for run, job_result in zip(problem.runs, result.results)],
+        "totals": {"emissions_g": result.total_g, "run_now_g": result.baseline_g, "saving_g": result.saving_g,
+                   "saving_percent": result.saving_pct},
+        "solver": {"method": result.method, "optimal": result.optimal, "gap": result.gap,
+                   "lower_bound_g": result.lower_bound_g, "seconds": result.seconds},
+        "slot_minutes": int(grid.slot.total_seconds() // 60),
+        "transfer_counted": count_transfer and origin is not None and workload.data_gb > 0,
+        "data": [solved.data[r].doc(grid) for r in sorted(solved.data)],
+        "warnings": solved.warnings,
+    }
+
+
+def expand_runs(workload: Workload, prefix: str) -> list[Run]:
+    """The workload's runs (400 naming the schedule when there are too many or none)."""
+    from api.models.workload import TooManyRuns
+
+    try:
+        runs = workload.runs()
+    except TooManyRuns as exc:
+        raise ApiError(400, "too_many_runs", f"{prefix}schedule.interval: {exc}",
+                       f"{prefix}schedule.interval") from None
+    except OverflowError:  # a start near year 9999 plus the runtime and delay
+        raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after the year 9999; give an "
+                       "earlier start_time or a shorter max_delay", f"{prefix}schedule") from None
+    if not runs:
+        raise ApiError(400, "no_runs", f"{prefix}schedule: the schedule has no run in its first day; shorten "
+                       "schedule.interval", f"{prefix}schedule.interval")
+    return runs
+
+
+def _run_doc(problem: Problem, grid: Grid, run: Run, result: engine.JobResult) -> dict:
+    baseline = result.baseline
+    return {
+        "earliest_start": iso(run.earliest),
+        "deadline": iso(run.deadline),
+        "chosen": placement_doc(result.best, problem, grid, run) if result.best else None,
+        "run_now": placement_doc(baseline, problem, grid, run) if baseline else None,
+        "saving_g": result.saving_g,
+        "saving_percent": result.saving_pct,
+        "alternatives": [placement_doc(p, problem, grid, run) for p in result.alternatives],
+    }
+
+
+def best_window(cur, region: str, source: str | None, start: datetime, end: datetime, duration: timedelta,
+                factor_set: str, interruptible: bool, now: datetime) -> dict:
+    """The lowest-carbon window of `duration` inside [start, end) in one region (like the Carbon
+    Aware SDK's best-window query), beside running at `start`."""
+    if end > LATEST:
+        raise ApiError(400, "invalid_parameter", f"end: times after {LATEST.date()} are not supported", "end")
+    series = pick_series(cur, region, source, start, end, now)
+    grid = make_grid([series], start, end)
+    data = region_data(cur, region, series, grid, factor_set, now)
+    slots = max(1, math.ceil(duration / grid.slot - 1e-9))
+    first, deadline = grid.ceil(start), grid.floor(end)
+    if deadline - first < slots:
+        raise ApiError(400, "invalid_range", f"duration: {duration} does not fit between start and end on the "
+                       f"{grid.slot} slots of {series.source if series else 'the data'}", "duration")
+    job = engine.Job(1.0, slots, first, deadline, interruptible, origin=0)
+    result = engine.best_placements(data.values[None, :], job)
+
+    def window(placement: engine.Placement | None) -> dict | None:
+        if placement is None:
+            return None
+        segments = [{"start": iso(grid.moment(a)), "end": iso(grid.moment(b))} for a, b in placement.segments]
+        return {"start": segments[0]["start"], "end": segments[-1]["end"], "segments": segments,
+                "carbon_intensity": placement.compute_g / slots}
+    return {
+        "region": region,
+        "source": series.source if series else None,
+        "emission_factor_type": factor_set,
+        "unit": "gCO2eq/kWh",
+        "start": iso(start), "end": iso(end),
+        "duration_minutes": duration.total_seconds() / 60,
+        "slot_minutes": int(grid.slot.total_seconds() // 60),
+        "best": window(result.best),
+        "at_start": window(result.baseline),
+        "saving_percent": result.saving_pct,
+        "data": data.doc(grid),
+    }
