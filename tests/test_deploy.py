@@ -369,6 +369,27 @@ def test_freshness_check_and_backup_as_cron_runs_them(host):
     assert result.returncode == 0, result.stderr
     assert "BACKUP     last ok" in host.as_crawler("status").stdout
 
+    # Restored as the deployed admin role (not a superuser) over its password login.
+    url = read_env(host.env_file)["ADMIN_DATABASE_URL"]
+    counts = "SELECT (SELECT count(*) FROM generation_reading), (SELECT count(*) FROM api_key), (SELECT count(*) FROM region)"
+
+    def count_rows():
+        conn = psycopg2.connect(url)
+        with conn, conn.cursor() as cur:
+            cur.execute(counts)
+            row = cur.fetchone()
+        conn.close()
+        return row
+
+    before = count_rows()
+    assert before[0] > 0 and before[1] > 0
+    [dump] = (host.root / "backups" / "daily").glob("*.dump")
+    result = run(str(host.prefix / "current" / "deploy" / "restore-backup.sh"), str(dump),
+                 env={"ENERGY_DATA_ENV": str(host.env_file), "PG_BIN": str(host.primary.bin)}, check=False)
+    assert result.returncode == 0, result.stderr
+    assert count_rows() == before
+    host.wait_for("/health", host.api_port)  # the API reconnects to the restored schema
+
 
 def test_a_streaming_standby_serves_the_api_while_the_crawler_writes_to_the_primary(host):
     primary = host.primary
