@@ -34,7 +34,8 @@ def create_app(database_url: str | None = None, boundaries=None) -> Flask:
     app.json.sort_keys = False
     pool = Pool(database_url, read_only=READ_ONLY_SESSIONS)
     locator = Locator(pool) if boundaries is None else Locator(pool, boundaries)
-    services.install(app, services.Services(pool, locator, openapi_document([r.spec for r in ROUTES], __version__)))
+    document = access.document(openapi_document([r.spec for r in ROUTES], __version__))
+    services.install(app, services.Services(pool, locator, document))
     api = _Api(app)
     for resource in ROUTES:
         api.add_resource(resource, resource.spec.rule, strict_slashes=False)

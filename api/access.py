@@ -110,6 +110,34 @@ def refusal(status: int, code: str, message: str, retry_after: int | None = None
     return response
 
 
+_HTTP_METHODS = ("get", "post", "put", "patch", "delete")
+
+
+def document(openapi: dict) -> dict:
+    """Declare the key header and the refusals of this module in the OpenAPI document."""
+    schemes = openapi.setdefault("components", {}).setdefault("securitySchemes", {})
+    schemes["ApiKey"] = {"type": "apiKey", "in": "header", "name": KEY_HEADER,
+                         "description": "needed when the server sets API_KEYS_REQUIRED=1 (not for /health); "
+                                        "a key sent is always checked and rate-limited"}
+    error = {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}
+    refusals = {"401": "No API key where one is required, or an unknown or revoked key",
+                "429": "The key's requests a minute are used up; see Retry-After"}
+    for path, operations in openapi.get("paths", {}).items():
+        if path in OPEN_PATHS:
+            continue
+        for method, operation in operations.items():
+            if method not in _HTTP_METHODS:
+                continue
+            operation.setdefault("security", [{}, {"ApiKey": []}])  # optional unless the server requires it
+            responses = operation.setdefault("responses", {})
+            for status, description in refusals.items():
+                responses.setdefault(status, {"description": description, "content": error})
+            if path == METRICS_PATH:
+                responses.setdefault("403", {"description": "The caller's address is not in METRICS_ALLOW",
+                                             "content": error})
+    return openapi
+
+
 def install(app: Flask, pool: Pool) -> None:
     """Check every request against the access policy read from the environment now."""
     policy = AccessPolicy(pool, dict(os.environ))

@@ -170,3 +170,13 @@ def test_gunicorn_workers_share_the_limit_and_log_the_key_name(access_env, tmp_p
     assert len(lines) == 10 and all(line.endswith("key=partner-log") for line in lines)
     health = [line for line in log.read_text().splitlines() if "/health" in line]
     assert health and all(line.endswith("key=-") for line in health)
+
+
+def test_the_openapi_document_declares_the_key_and_the_refusals(access_env, monkeypatch):
+    document = client(access_env, monkeypatch, required=False).get("/openapi.json").json
+    assert document["components"]["securitySchemes"]["ApiKey"] == {
+        **document["components"]["securitySchemes"]["ApiKey"], "type": "apiKey", "in": "header", "name": "X-API-Key"}
+    regions = document["paths"]["/regions/"]["get"]
+    assert {"401", "429"} <= set(regions["responses"]) and {"ApiKey": []} in regions["security"]
+    assert "403" in document["paths"]["/metrics"]["get"]["responses"]
+    assert "security" not in document["paths"]["/health"]["get"]
