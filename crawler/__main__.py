@@ -140,6 +140,16 @@ def _print_result(result) -> None:
     for row in result.net_imports.itertuples(index=False):
         out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
                               "net_import_mw": float(row.mw)}) + "\n")
+    for frame in (result.reported, result.marginal):  # intensity reported as intensity, marginal intensity
+        for row in frame.to_dict("records"):
+            out.write(json.dumps({k: _plain(v) for k, v in row.items()}) + "\n")
+
+
+def _plain(value):
+    """A JSON value: times as ISO 8601, missing values (NaN, NaT, None) as null."""
+    if value is None or (not isinstance(value, str) and value != value):
+        return None
+    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 def _aware_time(text: str) -> datetime:

@@ -14,7 +14,8 @@ from typing import Callable
 from crawler.http import FetchError, HttpClient, redact
 from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_parsed
 from crawler.model import Payload
-from crawler.parsers import bpa, caiso, caiso_drw, eia, ercot, hawaii, isone, miso, nyiso, pjm, prepa, spp
+from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, ercot, hawaii, isone, miso, nyiso, pjm, prepa,
+                             spp, watttime)
 from crawler.source import SourceSpec
 from crawler.validate import anomaly_counts
 from database import crawl_runs
@@ -44,6 +45,8 @@ SOURCES: list[SourceSpec] = [
     spp.SPEC,
     ercot.SPEC,
     eia.SPEC,
+    electricitymaps.SPEC,
+    watttime.SPEC,
     hawaii.SPEC,
     prepa.SPEC,
 ]
@@ -228,7 +231,10 @@ def archived_payloads(crawler: "Crawler", source: SourceSpec | None,
 def _describe(parsed: Parsed) -> str:
     readings = parsed.result.readings
     if readings.empty:
-        return "no readings"
+        other = [f"{len(frame)} {what} rows, {frame['zone'].nunique()} zone(s)"
+                 for what, frame in (("reported intensity", parsed.result.reported),
+                                     ("marginal intensity", parsed.result.marginal)) if len(frame)]
+        return "; ".join(other) or "no readings"
     span = f"{readings['timestamp'].min().isoformat()} .. {readings['timestamp'].max().isoformat()}"
     return (f"{len(readings)} readings, {readings['timestamp'].nunique()} intervals, "
             f"{readings['region'].nunique()} region(s), {span}; {len(parsed.result.net_imports)} net imports; "

@@ -7,11 +7,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from types import ModuleType
 
+import pandas as pd
 import psycopg2.extensions
 
 from crawler.model import Anomaly, ParseError, ParseResult, Payload
 from crawler.validate import anomaly_counts, validate
+from database.marginal import write_marginal
 from database.readings import WriteCounts, write_net_imports, write_readings
+from database.reported import ReportedCounts, ensure_zone_regions, write_reported_intensity
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +53,31 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
 
 
 def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: Parsed) -> WriteCounts:
-    """Write a parsed batch in one transaction (readings, net imports, intensity)."""
+    """Write a parsed batch in one transaction (readings, net imports, intensity; reported and
+    marginal intensity, zones outside our regions first made regions)."""
     if parsed.result is None:
         return WriteCounts()
+    result = parsed.result
     with conn:
         with conn.cursor() as cur:
-            counts = write_readings(cur, source_id, parsed.result.readings, parsed.result.interval_minutes)
-            write_net_imports(cur, source_id, parsed.result.net_imports, parsed.result.interval_minutes)
+            counts = write_readings(cur, source_id, result.readings, result.interval_minutes)
+            write_net_imports(cur, source_id, result.net_imports, result.interval_minutes)
+            for rows, write in ((result.reported, write_reported), (result.marginal, write_marginal)):
+                if not rows.empty:
+                    new_regions = ensure_zone_regions(cur, sorted(rows["zone"].unique()), result.zone_names)
+                    if new_regions:
+                        log.info("new regions (zones outside ours): %s", ", ".join(new_regions))
+                    more = write(cur, source_id, rows, result.interval_minutes)
+                    counts.inserted += more.inserted
+                    counts.updated += more.updated
+                    counts.unchanged += more.unchanged
     return counts
+
+
+def write_reported(cur: psycopg2.extensions.cursor, source_id: int, rows: pd.DataFrame,
+                   interval_minutes: int) -> ReportedCounts:
+    """Reported intensity through the CSV importer's write path, partial rows kept partial."""
+    return write_reported_intensity(cur, source_id, rows, interval_minutes, partial=True)
 
 
 def summary(counts: WriteCounts, anomalies: list[Anomaly]) -> str:

@@ -21,6 +21,11 @@ from energy_data.fuels import FUELS, STORAGE_FUELS  # noqa: F401  (re-exported f
 
 READING_COLUMNS = ["region", "timestamp", "fuel", "mw"]
 NET_IMPORT_COLUMNS = ["region", "timestamp", "mw"]
+# Intensity reported as intensity (Electricity Maps); NaN where a body did not carry a column.
+REPORTED_COLUMNS = ["zone", "timestamp", "lifecycle_g_per_kwh", "direct_g_per_kwh", "renewable_share",
+                    "low_carbon_share", "estimated", "estimation_method"]
+# Marginal intensity (WattTime MOER) in g/kWh: never mixed with average intensity.
+MARGINAL_COLUMNS = ["zone", "timestamp", "moer_g_per_kwh", "signal_index", "forecast_issued_at"]
 
 
 class ParseError(ValueError):
@@ -59,6 +64,11 @@ class ParseResult:
     interval_minutes: int
     net_imports: pd.DataFrame = field(default_factory=lambda: empty_frame(NET_IMPORT_COLUMNS))
     anomalies: list[Anomaly] = field(default_factory=list)
+    # Sources that report intensity rather than a mix (Electricity Maps, WattTime) fill these;
+    # zone_names names zones (provider keys) that are no region of ours yet.
+    reported: pd.DataFrame = field(default_factory=lambda: empty_frame(REPORTED_COLUMNS))
+    marginal: pd.DataFrame = field(default_factory=lambda: empty_frame(MARGINAL_COLUMNS))
+    zone_names: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def concat(cls, results: Iterable["ParseResult"]) -> "ParseResult":
@@ -71,7 +81,39 @@ class ParseResult:
             net_imports=_concat([r.net_imports for r in results], NET_IMPORT_COLUMNS),
             interval_minutes=results[0].interval_minutes,
             anomalies=[a for r in results for a in r.anomalies],
+            reported=combine_partial(_concat([r.reported for r in results], REPORTED_COLUMNS)),
+            marginal=combine_marginal(_concat([r.marginal for r in results], MARGINAL_COLUMNS)),
+            zone_names={k: v for r in results for k, v in r.zone_names.items()},
         )
+
+
+def combine_partial(rows: pd.DataFrame) -> pd.DataFrame:
+    """One row per zone and time from partial rows (lifecycle, direct and shares come in
+    separate bodies): per column the last value that is not missing, so no body blanks
+    another's column; `estimated` if any body said so."""
+    if rows.empty:
+        return rows
+    columns = list(rows.columns)
+    combined = rows.groupby(["zone", "timestamp"], sort=True, as_index=False).last()
+    if "estimated" in columns:
+        flags = rows.assign(estimated=rows["estimated"].astype("float64"))
+        combined["estimated"] = flags.groupby(["zone", "timestamp"], sort=True)["estimated"].max().to_numpy()
+    return combined[columns]
+
+
+def combine_marginal(rows: pd.DataFrame) -> pd.DataFrame:
+    """One marginal row per zone and time: a measured value (no forecast_issued_at) wins over
+    any forecast of that time, a newer forecast over an older; the signal index, which comes
+    in a body of its own, is kept beside either."""
+    if rows.empty:
+        return rows
+    measured = rows["forecast_issued_at"].isna() & rows["moer_g_per_kwh"].notna()
+    ordered = rows.assign(_measured=measured).sort_values(["_measured", "forecast_issued_at"], kind="stable",
+                                                          na_position="first")
+    combined = ordered.groupby(["zone", "timestamp"], sort=True, as_index=False).last()
+    any_measured = ordered.groupby(["zone", "timestamp"], sort=True)["_measured"].any().to_numpy()
+    combined.loc[any_measured, "forecast_issued_at"] = pd.NaT
+    return combined[list(rows.columns)]
 
 
 def empty_frame(columns: list[str]) -> pd.DataFrame:

@@ -3,6 +3,7 @@ counted anomaly, and nothing that would be a silently wrong row reaches the data
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pandas as pd
@@ -28,8 +29,7 @@ def validate(source: str, result: ParseResult, now: datetime) -> ParseResult:
         note(anomalies, source, "negative_generation",
              f"{len(negative)} negative readings ({fuels}) stored as reported, left out of intensity",
              len(negative))
-    return ParseResult(readings=readings, net_imports=net_imports,
-                       interval_minutes=result.interval_minutes, anomalies=anomalies)
+    return replace(result, readings=readings, net_imports=net_imports, anomalies=anomalies)
 
 
 def _checked(source: str, frame: pd.DataFrame, key: list[str], now: datetime,

@@ -76,8 +76,11 @@ def last_attempt(cur: Cursor, source_id: int) -> datetime | None:
 
 
 def newest_reading(cur: Cursor, source_id: int) -> datetime | None:
-    """Start of the newest interval stored for the source, over all its regions."""
-    cur.execute("SELECT max(last_ts) FROM series WHERE source_id = %s", (source_id,))
+    """Start of the newest interval stored for the source, over all its regions (measured
+    marginal intensity counts too: WattTime's rows are not in series)."""
+    cur.execute("SELECT greatest((SELECT max(last_ts) FROM series WHERE source_id = %(id)s), "
+                "(SELECT max(ts) FROM marginal_intensity WHERE source_id = %(id)s AND forecast_issued_at IS NULL))",
+                {"id": source_id})
     return cur.fetchone()[0]
 
 
@@ -98,8 +101,11 @@ def source_status(cur: Cursor) -> dict[str, SourceStatus]:
                (SELECT max(finished_at) FROM crawl_run r
                  WHERE r.source_id = s.id AND r.status IN ('ok', 'partial') AND r.kind <> 'replay'),
                e.finished_at, e.error,
-               (SELECT max(last_ts) FROM series x WHERE x.source_id = s.id),
+               greatest((SELECT max(last_ts) FROM series x WHERE x.source_id = s.id),
+                        (SELECT max(ts) FROM marginal_intensity m
+                          WHERE m.source_id = s.id AND m.forecast_issued_at IS NULL)),
                coalesce((SELECT sum(row_count) FROM series x WHERE x.source_id = s.id), 0)
+               + (SELECT count(*) FROM marginal_intensity m WHERE m.source_id = s.id)
         FROM source s
         LEFT JOIN LATERAL (
             SELECT finished_at, error FROM crawl_run r

@@ -53,6 +53,20 @@ def zone_regions(cur: Cursor, zones: list[str]) -> dict[str, tuple[int, str]]:
     return found
 
 
+def ensure_zone_regions(cur: Cursor, zones: list[str], names: dict[str, str]) -> list[str]:
+    """Make every zone that no region or alias names a region of its own (code = zone key,
+    name from `names` else the key; time zone UTC, for presentation only). Returns the new codes."""
+    cur.execute(
+        "INSERT INTO region (code, name, time_zone) "
+        "SELECT upper(z.zone), coalesce(z.name, upper(z.zone)), 'UTC' "
+        "FROM unnest(%s::text[], %s::text[]) AS z (zone, name) "
+        "WHERE NOT EXISTS (SELECT 1 FROM region r WHERE r.code = upper(z.zone)) "
+        "AND NOT EXISTS (SELECT 1 FROM region_alias a WHERE a.alias = upper(z.zone)) "
+        "ON CONFLICT (code) DO NOTHING RETURNING code",
+        (list(zones), [names.get(z) for z in zones]))
+    return sorted(row[0] for row in cur.fetchall())
+
+
 def source_id(cur: Cursor, name: str) -> int:
     cur.execute("SELECT id FROM source WHERE name = %s", (name,))
     row = cur.fetchone()
@@ -61,10 +75,15 @@ def source_id(cur: Cursor, name: str) -> int:
     return row[0]
 
 
-def write_reported_intensity(cur: Cursor, source: int, rows: pd.DataFrame, interval_minutes: int) -> ReportedCounts:
+def write_reported_intensity(cur: Cursor, source: int, rows: pd.DataFrame, interval_minutes: int,
+                             partial: bool = False) -> ReportedCounts:
     """Upsert rows (columns zone, timestamp, lifecycle_g_per_kwh, direct_g_per_kwh, renewable_share,
     low_carbon_share, estimated, estimation_method; unique per zone and timestamp), materialise
-    the touched intervals into carbon_intensity and refresh the series table."""
+    the touched intervals into carbon_intensity and refresh the series table.
+
+    `partial`: a missing value (NaN) means "not in this body" and keeps the stored one, as the
+    crawler's bodies carry lifecycle, direct and shares apart; otherwise it blanks it (an
+    export's empty cell)."""
     if rows.empty:
         return ReportedCounts(by_region={})
     regions = zone_regions(cur, sorted(rows["zone"].unique()))
@@ -78,7 +97,7 @@ def write_reported_intensity(cur: Cursor, source: int, rows: pd.DataFrame, inter
         "direct_g_per_kwh": rows["direct_g_per_kwh"].astype("float64"),
         "renewable_share": rows["renewable_share"].astype("float64"),
         "low_carbon_share": rows["low_carbon_share"].astype("float64"),
-        "estimated": rows["estimated"].astype("int16"),
+        "estimated": rows["estimated"].astype("float64"),  # NaN: not said (partial rows)
         "method": rows["estimation_method"].map({m: i + 1 for i, m in enumerate(methods)}).astype("float64"),
     })
     if batch.duplicated(subset=["region_id", "ts"]).any():
@@ -87,7 +106,7 @@ def write_reported_intensity(cur: Cursor, source: int, rows: pd.DataFrame, inter
                 "interval_minutes int2, lifecycle_g_per_kwh float8, direct_g_per_kwh float8, renewable_share float8, "
                 "low_carbon_share float8, estimated int2, method int2) ON COMMIT DROP")
     copy_frame(cur, "batch_reported", batch, _BATCH_TYPES)
-    counts = _upsert(cur, methods, len(batch))
+    counts = _upsert(cur, methods, len(batch), partial)
     if counts.inserted or counts.updated:  # an unchanged re-import leaves series.updated_at (and forecasts) alone
         _materialise(cur)
         _refresh_series(cur, source, sorted(int(r) for r in batch["region_id"].unique()))
@@ -97,12 +116,19 @@ def write_reported_intensity(cur: Cursor, source: int, rows: pd.DataFrame, inter
     return counts
 
 
-def _upsert(cur: Cursor, methods: list[str], total: int) -> ReportedCounts:
+def _upsert(cur: Cursor, methods: list[str], total: int, partial: bool) -> ReportedCounts:
     columns = ", ".join(_VALUES)
+    if partial:  # each value the batch lacks is the stored one
+        select = ("b.interval_minutes, " + ", ".join(f"coalesce(b.{c}, s.{c})" for c in _VALUES[1:5])
+                  + ", coalesce(b.estimated <> 0, s.estimated, false), CASE WHEN b.estimated IS NULL "
+                  "THEN s.estimation_method ELSE (%(methods)s::text[])[b.method] END "
+                  "FROM batch_reported b LEFT JOIN reported_intensity s USING (region_id, source_id, ts)")
+    else:
+        select = ("interval_minutes, lifecycle_g_per_kwh, direct_g_per_kwh, renewable_share, low_carbon_share, "
+                  "estimated <> 0, (%(methods)s::text[])[method] FROM batch_reported b")
     cur.execute(
         f"INSERT INTO reported_intensity (region_id, source_id, ts, {columns}) "
-        "SELECT region_id, source_id, ts, interval_minutes, lifecycle_g_per_kwh, direct_g_per_kwh, renewable_share, "
-        "low_carbon_share, estimated <> 0, (%(methods)s::text[])[method] FROM batch_reported "
+        f"SELECT b.region_id, b.source_id, b.ts, {select} "
         "ON CONFLICT (region_id, source_id, ts) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in _VALUES)
         + f" WHERE ({', '.join('reported_intensity.' + c for c in _VALUES)}) "

@@ -15,7 +15,7 @@ import psycopg2
 from database.migrate import migrate
 
 DATA_TABLES = ("generation_reading", "net_import", "carbon_intensity", "series", "crawl_run", "raw_payload",
-               "forecast_value", "forecast", "forecast_accuracy", "reported_intensity")
+               "forecast_value", "forecast", "forecast_accuracy", "reported_intensity", "marginal_intensity")
 
 
 @contextmanager
@@ -77,4 +77,7 @@ def clean(url: str) -> None:
             cur.execute("CREATE TABLE scratch_pristine_factor AS SELECT * FROM emission_factor")
         cur.execute("TRUNCATE emission_factor")
         cur.execute("INSERT INTO emission_factor OVERRIDING SYSTEM VALUE SELECT * FROM scratch_pristine_factor")
+        # Regions a crawl made of provider zones outside ours (database/reported.ensure_zone_regions).
+        cur.execute("DELETE FROM region r WHERE time_zone = 'UTC' "
+                    "AND NOT EXISTS (SELECT 1 FROM region_alias a WHERE a.region_id = r.id)")
     conn.close()

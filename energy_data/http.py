@@ -22,7 +22,11 @@ USER_AGENT = (
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
 # Environment variables whose values must never be written anywhere.
-SECRET_VARIABLES = ("EIA_API_KEY", "PJM_API_KEY", "ISONE_PASSWORD", "WATTTIME_PASSWORD")
+SECRET_VARIABLES = ("EIA_API_KEY", "PJM_API_KEY", "ISONE_PASSWORD", "WATTTIME_PASSWORD", "ELECTRICITYMAPS_TOKEN")
+# Longest wait a Retry-After may impose per retry (urllib3's default is 6 hours): a crawl run
+# holds the crawl lock, so a long wait would hold every other source back; the run fails
+# instead and the source is tried again after its retry delay.
+RETRY_AFTER_MAX_S = 30
 _SECRET_PARAM = re.compile(r"(?i)((?:api_key|apikey|subscription-key|password|token)=)[^&\s'\"]+")
 
 
@@ -58,6 +62,7 @@ def _retry_policy() -> Retry:
         # The POSTs we send (ISO-NE's wsclient) are reads, safe to repeat.
         allowed_methods=frozenset({"GET", "POST"}),
         respect_retry_after_header=True,
+        retry_after_max=RETRY_AFTER_MAX_S,
         raise_on_status=False,
     )
 

@@ -20,6 +20,8 @@ class Response:
     delay_s: float = 0.0
     # Serve these statuses first, one per request, before the real response (retry tests).
     fail_first: list[int] = field(default_factory=list)
+    # Headers sent with those failures (Retry-After for rate-limit tests).
+    fail_headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
@@ -34,6 +36,8 @@ class Request:
 class FakeISO:
     def __init__(self) -> None:
         self.routes: dict[str, Response] = {}
+        # Routes that also match query parameters (one path, a body per zone): checked first.
+        self.query_routes: dict[str, list[tuple[dict[str, str], Response]]] = {}
         self.requests: list[Request] = []
         fake = self
 
@@ -48,19 +52,21 @@ class FakeISO:
             def _answer(self, method: str, form: dict[str, list[str]]) -> None:
                 parts = urlsplit(self.path)
                 fake.requests.append(Request(parts.path, parse_qs(parts.query), dict(self.headers), method, form))
-                response = fake.routes.get(parts.path)
+                response = fake.match(parts.path, parse_qs(parts.query))
                 if response is None:
                     self._send(404, b"<html><body>Not Found</body></html>", "text/html")
                     return
                 if response.fail_first:
-                    self._send(response.fail_first.pop(0), b"busy", "text/plain")
+                    self._send(response.fail_first.pop(0), b"busy", "text/plain", response.fail_headers)
                     return
                 if response.delay_s:
                     time.sleep(response.delay_s)
                 self._send(response.status, response.body, response.content_type)
 
-            def _send(self, status: int, body: bytes, content_type: str) -> None:
+            def _send(self, status: int, body: bytes, content_type: str, headers: dict | None = None) -> None:
                 self.send_response(status)
+                for name, value in (headers or {}).items():
+                    self.send_header(name, value)
                 self.send_header("Content-Type", content_type)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -82,7 +88,17 @@ class FakeISO:
         self.server.shutdown()
         self.server.server_close()
 
-    def serve(self, path: str, body: bytes, **kwargs: object) -> None:
+    def serve(self, path: str, body: bytes, query: dict[str, str] | None = None, **kwargs: object) -> None:
+        """Answer `path` with `body`; with `query`, only requests carrying those parameters."""
         if "fail_first" in kwargs:  # each route fails on its own count
             kwargs["fail_first"] = list(kwargs["fail_first"])
-        self.routes[path] = Response(body=body, **kwargs)
+        if query is None:
+            self.routes[path] = Response(body=body, **kwargs)
+        else:
+            self.query_routes.setdefault(path, []).append((query, Response(body=body, **kwargs)))
+
+    def match(self, path: str, query: dict[str, list[str]]) -> Response | None:
+        for wanted, response in self.query_routes.get(path, []):
+            if all(query.get(k) == [v] for k, v in wanted.items()):
+                return response
+        return self.routes.get(path)

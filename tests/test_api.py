@@ -248,7 +248,8 @@ def test_openapi_lists_every_endpoint_and_its_parameters(client):
             "/health", "/metrics", "/emission-factors/"} <= set(spec["paths"])
     parameters = {p["name"]: p for p in spec["paths"]["/carbon-intensity/"]["get"]["parameters"]}
     assert {"region", "latitude", "longitude", "location", "start", "end", "emission_factor_type",
-            "emission_factors", "source", "resolution"} == set(parameters)
+            "emission_factors", "source", "resolution", "signal"} == set(parameters)
+    assert parameters["signal"]["schema"]["enum"] == ["average", "marginal"]
     assert parameters["start"]["required"] is True
     assert parameters["resolution"]["schema"]["enum"] == ["native", "hour", "day"]
 

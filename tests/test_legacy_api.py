@@ -118,7 +118,7 @@ def test_every_answered_name_leads_back_to_the_region(client):
     ("PACW", "CAISO_NORTH"),  # WattTime disagrees with the boundaries: the region's representative
 ])
 def test_with_a_watttime_account_watttime_names_the_sub_region(client, fake_iso, monkeypatch, answered, expected):
-    from api.external import watttime
+    from energy_data import watttime
 
     fake_iso.serve("/login", b'{"token": "tok"}', content_type="application/json")
     fake_iso.serve("/v3/region-from-loc", ('{"region": "%s", "signal_type": "co2_moer"}' % answered).encode(),

@@ -334,3 +334,14 @@ def test_dst_spring_day_has_23_hours_of_slots():
     job = oe.job_from_times(grid_start, timedelta(minutes=5), datetime(2025, 3, 9, tzinfo=zone), end,
                             timedelta(hours=1), 1.0)
     assert job.deadline == 23 * 12
+
+
+def test_origin_without_data_still_moves_work():
+    # the origin has no data at all: no baseline, but work can go elsewhere, its transfer
+    # charged at the destination's intensity for both ends
+    intensity = np.array([[np.nan, np.nan, np.nan], [100.0, 200, 300]])
+    job = Job(1.0, 1, 0, 3, origin=0, input_gb=10)
+    result = oe.best_placements(intensity, job, KWH)
+    assert result.baseline is None and result.saving_g is None
+    assert result.best.region == 1 and result.best.slots == (0,)
+    assert result.best.transfer_g == pytest.approx(10 * KWH * 200)

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from api.external import watttime
-from api.external.watttime import WattTimeClient, WattTimeError
+from energy_data import watttime
+from energy_data.watttime import WattTimeClient, WattTimeError
 
 USER, PASSWORD, TOKEN = "loopback-user", "s3cret" + "-Passw0rd", "tok-abc-123"  # fakes for the loopback server
 REGION = {"region": "CAISO_NORTH", "region_full_name": "California ISO - North", "signal_type": "co2_moer"}

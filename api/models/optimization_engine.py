@@ -242,8 +242,9 @@ def _allowed(job: Job, n_regions: int) -> np.ndarray:
 
 def transfer_emissions(intensity: np.ndarray, job: Job,
                        kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB) -> np.ndarray:
-    """Transfer grams per destination region (0 at the origin, NaN where an end has no data
-    in the window): data_gb x kWh/GB x mean of the two ends' window-mean intensities."""
+    """Transfer grams per destination region (0 at the origin, NaN where the destination has
+    no data in the window): data_gb x kWh/GB x mean of the two ends' window-mean intensities
+    (the destination's alone when the origin has no data)."""
     intensity = _check_intensity(intensity)
     n_regions, n_slots = intensity.shape
     out = np.zeros(n_regions)
@@ -256,7 +257,9 @@ def transfer_emissions(intensity: np.ndarray, job: Job,
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(finite, window, 0.0).sum(axis=1) / counts
     means[counts == 0] = np.nan
-    out = job.data_gb * kwh_per_gb * (means + means[job.origin]) / 2.0
+    # an origin without data in the window: the destination's intensity stands for both ends
+    origin = means[job.origin] if np.isfinite(means[job.origin]) else means
+    out = job.data_gb * kwh_per_gb * (means + origin) / 2.0
     out[job.origin] = 0.0
     return out
 
@@ -361,6 +364,7 @@ def best_placements(intensity: np.ndarray, job: Job,
 COMPACT_MAX_NONZEROS = 300_000
 THETA_START, THETA_PATIENCE = 1.0, 5   # subgradient step factor; halved after this many rounds without progress
 TARGET_MARGIN = 0.05
+SMOOTHING = 0.8                         # weight of the past in the averaged prices repairs use
 REPAIR_EVERY = 12                       # rounds between repairs of the relaxed placements
 
 
@@ -437,6 +441,24 @@ def _result(singles: list[JobResult], chosen: list[Placement | None], lower: flo
 Pick = tuple[int, np.ndarray]   # (region, slots) of one job, before it becomes a Placement
 
 
+class _Picks:
+    """The relaxed placements of one pricing round, as arrays; `get(j)` gives one job's."""
+
+    def __init__(self, problem: "_Problem", c_region, c_start, i_region, i_chosen) -> None:
+        self.problem, self.c_region, self.c_start = problem, c_region, c_start
+        self.i_region, self.i_chosen = i_region, i_chosen
+
+    def get(self, j: int) -> Pick | None:
+        p = self.problem
+        i = p.position[j]
+        if p.jobs[j].interruptible:
+            r = int(self.i_region[i])
+            return None if r < 0 else (r, p.i_slots[i, self.i_chosen[i]])
+        r = int(self.c_region[i])
+        start = int(self.c_start[i])
+        return None if r < 0 else (r, np.arange(start, start + p.jobs[j].runtime_slots))
+
+
 class _Problem:
     """Jobs coupled by capacity.
 
@@ -498,6 +520,8 @@ class _Problem:
                 base[~_allowed(job, n_regions), i, :] = np.inf
         base[np.isnan(base)] = np.inf
         self.base, self.width, self.runtime = base, width, d
+        self.position = {int(j): i for i, j in enumerate(self.contiguous)}
+        self.position.update({j: i for i, j in enumerate(self.interrupted)})
         self.base_by_job = np.ascontiguousarray(base.transpose(1, 2, 0))   # jobs x starts x regions
         self._prepare_interrupted()
 
@@ -520,7 +544,6 @@ class _Problem:
         base[np.isnan(base)] = np.inf
         self.i_base = base
         self.i_runtime = np.array([job.runtime_slots for job in jobs], dtype=int)
-        self.i_kth = np.unique(self.i_runtime - 1) if jobs else np.zeros(1, dtype=int)
         self.i_transfer = (np.stack([self.transfer[j] for j in self.interrupted], axis=1)
                            if jobs else np.zeros((n_regions, 0)))
 
@@ -643,13 +666,15 @@ class _Problem:
         return chosen, min(max(lower, 0.0), float(res.fun)), "milp"
 
     # ----------------------------------------------------------------- Lagrangian relaxation
-    def _relaxed(self, prices: np.ndarray) -> tuple[float, dict[int, Pick], np.ndarray]:
+    def _relaxed(self, prices: np.ndarray) -> tuple[float, "_Picks", np.ndarray]:
         """Every job at its cheapest placement under slot `prices`, capacity ignored: the sum
-        of those priced grams, the placements and the resulting jobs per (region, slot)."""
+        of those priced grams, the placements and the resulting jobs per (region, slot).
+        Array operations only; placements become slot lists only when a repair asks."""
         n_regions, n_slots = self.shape
-        picks: dict[int, Pick] = {}
         value = 0.0
         starts_diff = np.zeros((n_regions, n_slots + 1))
+        c_region = np.full(self.contiguous.size, -1)
+        c_start = np.zeros(self.contiguous.size, dtype=int)
         if self.contiguous.size:
             running = np.zeros((n_slots + 1, n_regions))     # slots first: gathers give jobs x starts x regions
             np.cumsum(prices.T, axis=0, out=running[1:])
@@ -660,30 +685,33 @@ class _Problem:
             ok = np.flatnonzero(np.isfinite(best))
             value += float(np.minimum(best[ok], self.penalty).sum())
             column, region = np.divmod(k[ok], n_regions)
-            start = self.starts[ok, column]
-            runtime = self.runtime[ok]
-            np.add.at(starts_diff, (region, start), 1.0)
-            np.add.at(starts_diff, (region, start + runtime), -1.0)
-            for i, r, s, d in zip(ok.tolist(), region.tolist(), start.tolist(), runtime.tolist()):
-                picks[int(self.contiguous[i])] = (r, np.arange(s, s + d))
+            c_region[ok] = region
+            c_start[ok] = self.starts[ok, column]
+            np.add.at(starts_diff, (region, c_start[ok]), 1.0)
+            np.add.at(starts_diff, (region, c_start[ok] + self.runtime[ok]), -1.0)
         usage = np.cumsum(starts_diff, axis=1)[:, :n_slots]
+        i_region = np.full(len(self.interrupted), -1)
+        i_chosen = np.zeros((len(self.interrupted), 1), dtype=bool)
         if self.interrupted:
+            n_jobs = len(self.interrupted)
             priced = self.i_base + prices[:, self.i_slots]
-            # the d cheapest slots of each row, unsorted among themselves: partition at every d
-            ranked = np.partition(priced, self.i_kth, axis=2)
-            cheapest = np.cumsum(ranked, axis=2)[:, np.arange(len(self.interrupted)), self.i_runtime - 1]
+            ranked = np.sort(priced, axis=2)   # (np.partition at every runtime was 10x slower)
+            longest = int(self.i_runtime.max())
+            cheapest = np.cumsum(ranked[:, :, :longest], axis=2)[:, np.arange(n_jobs), self.i_runtime - 1]
             totals = cheapest + self.i_transfer                                  # regions x jobs
             region = np.argmin(totals, axis=0)
-            for i, r in enumerate(region.tolist()):
-                j = self.interrupted[i]
-                if not np.isfinite(totals[r, i]):
-                    continue
-                value += float(min(totals[r, i], self.penalty))
-                d = int(self.i_runtime[i])
-                slots = np.sort(self.i_slots[i, np.argpartition(priced[r, i], d - 1)[:d]])
-                picks[j] = (r, slots)
-                usage[r, slots] += 1
-        return value, picks, usage
+            grams = totals[region, np.arange(n_jobs)]
+            ok = np.isfinite(grams)
+            value += float(np.minimum(grams[ok], self.penalty).sum())
+            rows = priced[region, np.arange(n_jobs)]                             # jobs x window
+            order = np.argsort(rows, axis=1, kind="stable")
+            i_chosen = np.zeros(rows.shape, dtype=bool)
+            np.put_along_axis(i_chosen, order, np.arange(rows.shape[1])[None, :] < self.i_runtime[:, None], axis=1)
+            i_chosen &= ok[:, None]
+            i_region = np.where(ok, region, -1)
+            job_of, column = np.nonzero(i_chosen)
+            np.add.at(usage, (i_region[job_of], self.i_slots[job_of, column]), 1.0)
+        return value, _Picks(self, c_region, c_start, i_region, i_chosen), usage
 
     def solve_lagrangian(self, deadline: float, rel_gap: float):
         """Subgradient ascent on the slot prices (Polyak steps towards the best schedule's
@@ -697,6 +725,7 @@ class _Problem:
         lower, best_picks, best_prices = value, picks, prices   # prices 0: every job alone
         upper, best_sched = math.inf, None
         theta, stale, rounds = THETA_START, 0, 0
+        smooth = prices                      # moving average of the prices: steadier repairs
         reserve = 0.25 * (deadline - time.perf_counter())   # for the last repair, until one is timed
         self.place_seconds = None
         while _gap(upper, lower) > rel_gap:
@@ -712,6 +741,7 @@ class _Problem:
                                                       for p, ok in zip(best_sched, self.placeable))
             target = upper if complete else lower + TARGET_MARGIN * abs(lower) + 1e-9
             prices = np.maximum(0.0, prices + theta * (target - lower) / norm * excess)
+            smooth = SMOOTHING * smooth + (1 - SMOOTHING) * prices
             value, picks, usage = self._relaxed(prices)
             bound = value - float((prices * cap).sum())
             if bound > lower:
@@ -722,14 +752,14 @@ class _Problem:
                     theta, stale = theta / 2, 0
             rounds += 1
             if rounds % REPAIR_EVERY == 0 and time.perf_counter() + 2 * reserve < deadline:
-                upper, best_sched = self._better(picks, prices, upper, best_sched)
+                upper, best_sched = self._better(self._relaxed(smooth)[1], smooth, upper, best_sched)
                 reserve = 1.5 * self.place_seconds + 0.01
         if best_sched is None or rounds:
             upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, until=deadline)
         chosen = [None if p is None else self._placement(j, p[0], p[1]) for j, p in enumerate(best_sched)]
         return chosen, lower, "lagrangian"
 
-    def _better(self, picks: dict[int, Pick], prices: np.ndarray, upper: float,
+    def _better(self, picks: "_Picks", prices: np.ndarray, upper: float,
                 best: list[Pick | None], until: float | None = None) -> tuple[float, list[Pick | None]]:
         sched = self._repair(picks, prices, until)
         cost = self._cost(sched)
@@ -767,7 +797,7 @@ class _Problem:
             return None
         return r, np.arange(lo + s, lo + s + d)
 
-    def _repair(self, picks: dict[int, Pick], prices: np.ndarray, until: float | None = None) -> list[Pick | None]:
+    def _repair(self, picks: "_Picks", prices: np.ndarray, until: float | None = None) -> list[Pick | None]:
         """A schedule that fits: relaxed placements kept where they fit (largest jobs first),
         the others at their cheapest priced placement in the room left; then those others
         (and, with `until`, every job until that time) move to their cheapest true-cost

@@ -27,7 +27,8 @@ Xeon Platinum 8275CL per thread), ``core_count`` (1.0), ``use_new_optimization``
 
 New: ``schedule.deadline`` (finish-by time, instead of ``max_delay``; one-time runs only),
 ``schedule.seed`` (Poisson arrivals), ``interruptible`` (may pause at slot boundaries),
-``power_kw`` (instead of watts_per_core x core_count), ``capacity`` per candidate location
+``power_kw`` (instead of watts_per_core x core_count), ``signal`` (average or marginal
+intensity), ``capacity`` per candidate location
 (how many such jobs the location runs at once; absent = unlimited).
 
 Locations are kept as given (``aws:us-west-2``, ``AWS:us-west-2``, ``CISO``, ``US-CAISO``, or
@@ -139,6 +140,7 @@ class Workload:
     network_hop_carbon_estimation_route_average_ratio_threshold: float = 0.75
     network_hop_carbon_estimation_distance_km_threshold: float = 50000.0
     interruptible: bool = False
+    signal: str = "average"  # average intensity, or marginal (WattTime MOER) where stored
     power_kw_given: float | None = None  # the request's power_kw, if it gave one
 
     @property
@@ -310,6 +312,9 @@ class WorkloadSchema(_Strict):
     network_hop_carbon_estimation_route_average_ratio_threshold = fields.Float(load_default=0.75, validate=_ratio)
     network_hop_carbon_estimation_distance_km_threshold = fields.Float(load_default=50000.0, validate=_nonnegative)
     interruptible = fields.Boolean(load_default=False)
+    signal = fields.String(load_default="average", validate=validate.OneOf(["average", "marginal"]), metadata={
+        "description": "optimise on average intensity (default) or on marginal intensity (WattTime MOER, where "
+                       "the WATTTIME source stored it)"})
     power_kw = fields.Float(load_default=None, allow_none=True, validate=_positive, allow_nan=False)
 
     @pre_load

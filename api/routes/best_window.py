@@ -23,6 +23,9 @@ class BestWindowArgs(TimeRangeArgs):
     emission_factor_type = fields.String(load_default="lifecycle", validate=validate.OneOf(["lifecycle", "direct"]))
     source = fields.String(validate=validate.Length(min=1, max=32), metadata={
         "description": "source to answer from (CAISO, EIA, electricitymaps, ...); default: the region's choice"})
+    signal = fields.String(load_default="average", validate=validate.OneOf(["average", "marginal"]), metadata={
+        "description": "average intensity (default) or marginal intensity (WattTime MOER, where stored; 404 "
+                       "where not)"})
 
 
 class Window(Schema):
@@ -35,6 +38,7 @@ class Window(Schema):
 class BestWindowAnswer(Schema):
     region = fields.String(required=True)
     source = fields.String(allow_none=True, required=True)
+    signal = fields.String(required=True, metadata={"description": "average or marginal"})
     location_method = fields.String(required=True)
     emission_factor_type = fields.String(required=True)
     unit = fields.String(required=True)
@@ -55,7 +59,8 @@ class BestWindow(Resource):
         BestWindowArgs, tags=("scheduler",),
         description="Inside [start, end), the window of `duration` minutes with the lowest mean intensity, next to "
                     "running at start. Measured data where it exists, the project's forecast after it.",
-        errors={404: "Unknown region, location or source", 503: "Database or boundaries unavailable"})
+        errors={404: "Unknown region, location or source; signal=marginal where none is stored",
+                503: "Database or boundaries unavailable"})
 
     def get(self):
         args = self.spec.parse()
@@ -64,5 +69,5 @@ class BestWindow(Resource):
         with pool().cursor(transaction=True) as cur:  # a forecast issued on the way is stored
             answer = best_window(cur, located.region, source_name(args.get("source")), start, end,
                                  timedelta(minutes=args["duration"]), args["emission_factor_type"],
-                                 args["interruptible"], utc_now())
+                                 args["interruptible"], utc_now(), args["signal"])
         return json_answer({**answer, "location_method": located.method}, end)

@@ -1,17 +1,19 @@
 """GET /carbon-intensity/: carbon intensity of a region over a time range."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import numpy as np
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
 from api.answers import CoverageDoc, coverage_of, iso, iso_column, json_answer, utc_now
+from api.errors import ApiError
 from api.params import TimeRangeArgs, require_range
 from api.services import locator, pool
 from api.services.sources import choose_series
 from api.spec import Endpoint
+from database.marginal import marginal_points, marginal_series
 from database.regions import all_series
 from database.timeseries import IntensitySeries, intensity_series
 
@@ -29,6 +31,10 @@ class CarbonIntensityArgs(TimeRangeArgs):
     source = fields.String(validate=validate.Length(min=1, max=32), metadata={
         "description": "crawler source to answer from (CAISO, EIA, ...); default: the finest source "
                        "covering the range"})
+    signal = fields.String(load_default="average", validate=validate.OneOf(["average", "marginal"]), metadata={
+        "description": "average: the intensity of the whole mix (default); marginal: of the generators answering "
+                       "a change in load (WattTime's MOER, combustion only), where the WATTTIME source stored it; "
+                       "the two are never mixed"})
     resolution = fields.String(load_default="native", validate=validate.OneOf(list(CAPS)), metadata={
         "description": "native intervals, or time-weighted means per UTC hour or day; ranges are capped "
                        "at 31, 366 and 3660 days respectively"})
@@ -40,6 +46,10 @@ class Point(Schema):
     renewable_ratio = fields.Float(allow_none=True, required=True)
     low_carbon_ratio = fields.Float(allow_none=True, required=True, metadata={
         "description": "renewable plus nuclear share of generation"})
+    signal_index = fields.Float(allow_none=True, metadata={
+        "description": "signal=marginal only: WattTime's index, where the MOER stands among the last month's (0-100)"})
+    forecast_issued_at = fields.String(allow_none=True, metadata={
+        "description": "signal=marginal only: null for a measured value, else when the forecast giving it was issued"})
 
 
 class Average(Schema):
@@ -51,8 +61,11 @@ class Average(Schema):
 class CarbonIntensityAnswer(Schema):
     region = fields.String(required=True)
     source = fields.String(allow_none=True, required=True)
-    emission_factor_type = fields.String(required=True)
-    emission_factors = fields.String(required=True, metadata={"description": "regional or ipcc"})
+    signal = fields.String(required=True, metadata={"description": "average or marginal"})
+    emission_factor_type = fields.String(required=True, metadata={
+        "description": "lifecycle or direct; always direct for signal=marginal (MOER counts combustion only)"})
+    emission_factors = fields.String(required=True, metadata={
+        "description": "regional or ipcc; watttime for signal=marginal (WattTime's model, no factor table)"})
     resolution = fields.String(required=True)
     unit = fields.String(required=True)
     start = fields.String(required=True)
@@ -71,7 +84,8 @@ class CarbonIntensity(Resource):
                     "time-weighted average, and the coverage of the range. A range without data answers "
                     "an empty list and says why in coverage.note.",
         tags=("carbon intensity",),
-        errors={404: "Unknown region, location or source; no region at the coordinates",
+        errors={404: "Unknown region, location or source; no region at the coordinates; signal=marginal where "
+                     "no marginal intensity is stored",
                 503: "Database or boundaries unavailable"})
 
     def get(self):
@@ -80,6 +94,8 @@ class CarbonIntensity(Resource):
         resolution = args["resolution"]
         start, end = require_range(args, CAPS[resolution], f" at {resolution} resolution")
         now = utc_now()
+        if args["signal"] == "marginal":
+            return _marginal_answer(args, located, start, end, now)
         with pool().cursor() as cur:
             series = choose_series(all_series(cur, located.region), args.get("source"), start, end, now)
             points = (intensity_series(cur, series.region_id, series.source_id, start, end,
@@ -90,6 +106,7 @@ class CarbonIntensity(Resource):
         return json_answer({
             "region": located.region,
             "source": series.source if series else None,
+            "signal": "average",
             "emission_factor_type": args["emission_factor_type"],
             "emission_factors": args["emission_factors"],
             "resolution": resolution,
@@ -124,3 +141,37 @@ def _time_weighted(points: IntensitySeries) -> dict:
         return float(np.dot(np.where(known, values, 0.0), weights) / total) if total else None
     return {"carbon_intensity": mean(points.carbon_intensity, points.carbon_intensity_known),
             "renewable_ratio": mean(points.renewable_share, points.renewable_share_known)}
+
+
+def _marginal_answer(args: dict, located, start: datetime, end: datetime, now: datetime):
+    """signal=marginal: the same answer's shape from marginal_intensity (WattTime MOER), never
+    from average intensity; 404 where no marginal intensity is stored for the region."""
+    resolution = args["resolution"]
+    with pool().cursor() as cur:
+        candidates = marginal_series(cur, located.region)
+        if args.get("source"):
+            candidates = [s for s in candidates if s.source == args["source"].upper()]
+        if not candidates:
+            what = f"from source {args['source']!r} " if args.get("source") else ""
+            raise ApiError(404, "no_marginal_intensity", f"no marginal intensity {what}is stored for {located.region}: "
+                           "it comes from WattTime (source WATTTIME, regions of WATTTIME_REGIONS); use signal=average "
+                           "for the intensity of the whole mix", "signal")
+        series = next((s for s in candidates if s.first < end and s.last >= start), candidates[0])
+        points = marginal_points(cur, series, start, end, resolution)
+    step = None if resolution == "native" else {"hour": 60, "day": 1440}[resolution]
+    known = [p for p in points if p.moer_g_per_kwh is not None and p.minutes]
+    total = sum(p.minutes for p in known)
+    return json_answer({
+        "region": located.region, "source": series.source, "signal": "marginal", "emission_factor_type": "direct",
+        "emission_factors": "watttime",
+        "resolution": resolution, "unit": "gCO2/kWh", "start": iso(start), "end": iso(end),
+        "location_method": located.method,
+        "carbon_intensities": [{"timestamp": iso(p.ts), "carbon_intensity": p.moer_g_per_kwh, "renewable_ratio": None,
+                                "low_carbon_ratio": None, "signal_index": p.signal_index,
+                                "forecast_issued_at": iso(p.forecast_issued_at) if p.forecast_issued_at else None}
+                               for p in points],
+        "average": {"carbon_intensity": sum(p.moer_g_per_kwh * p.minutes for p in known) / total if total else None,
+                    "renewable_ratio": None},
+        "coverage": coverage_of(len(points), points[0].ts if points else None, points[-1].ts if points else None,
+                                series, located.region, start, end, step, now),
+    }, end)

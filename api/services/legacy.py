@@ -27,7 +27,7 @@ from marshmallow import Schema, ValidationError
 
 from api.answers import iso, iso_column
 from api.errors import ApiError
-from api.external import watttime
+from energy_data import watttime
 from api.models.forecast import NoHistory
 from api.services import forecasting, locator, pool
 from api.services.sources import choose_series, default_series, history_series

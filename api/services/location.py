@@ -7,7 +7,7 @@ import threading
 from dataclasses import dataclass
 
 from api.errors import ApiError
-from api.external import watttime
+from energy_data import watttime
 from api.services import cloud_locations as cloud_location
 from api.services.boundaries import Boundaries, boundaries_from_env, validate_coordinates
 from api.params import location_choice

@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -27,6 +28,7 @@ from api.models.workload import Run, Workload
 from api.services import cloud_locations, forecasting
 from api.services.location import Located, Locator
 from api.services.sources import choose_series, default_series
+from database.marginal import marginal_points, marginal_series
 from database.regions import Series, all_series
 from database.timeseries import intensity_series
 
@@ -37,6 +39,9 @@ MIN_SLOT_COVERAGE = 0.5
 # Capacity the engine treats as unlimited.
 UNLIMITED = math.inf
 # Original-service data-source names that mean "let the project choose" or a source of ours.
+# Sources of marginal intensity: a carbon_data_source naming one of these picks it with
+# signal=marginal; any other (c3lab, emap, ...) names an average source and is left aside.
+MARGINAL_SOURCES = ("WATTTIME",)
 SOURCE_ALIASES = {"c3lab": None, "azure": None, "default": None,
                   "emap": "ELECTRICITYMAPS", "electricitymaps": "ELECTRICITYMAPS"}
 
@@ -239,6 +244,42 @@ def region_data(cur, region: str, series: Series | None, grid: Grid, factor_set:
     return data
 
 
+def pick_marginal(cur, region: str, source: str | None, start: datetime, end: datetime):
+    """The marginal series of a region (WattTime's), the named source's if one is named; 404
+    where none is stored: marginal intensity is never stood in for by average intensity."""
+    candidates = [s for s in marginal_series(cur, region) if source is None or s.source == source]
+    if not candidates:
+        what = f"from source {source} " if source else ""
+        raise ApiError(404, "no_marginal_intensity", f"no marginal intensity {what}is stored for {region}: it comes "
+                       "from WattTime (source WATTTIME); use signal=average", "signal")
+    return next((s for s in candidates if s.first < end and s.last >= start), candidates[0])
+
+
+def marginal_region_data(cur, region: str, series, grid: Grid) -> RegionData:
+    """Slot means of the stored marginal intensity: measured values, then WattTime's own stored
+    forecast (the project's forecast models average intensity only, so none is made here)."""
+    points = marginal_points(cur, series, grid.start, grid.end, "native")
+    known = np.array([p.moer_g_per_kwh is not None for p in points], bool)
+    columns = SimpleNamespace(
+        ts=np.array([int((p.ts - datetime(1970, 1, 1, tzinfo=timezone.utc)) / timedelta(microseconds=1))
+                     for p in points], dtype=np.int64),
+        minutes=np.array([p.minutes for p in points], dtype=np.int64),
+        carbon_intensity=np.array([p.moer_g_per_kwh or 0.0 for p in points], dtype=float),
+        carbon_intensity_known=known)
+    values = _slot_means(columns, grid)
+    forecast = np.zeros(grid.count, bool)
+    for p in points:
+        k = grid.floor(p.ts)
+        if p.forecast_issued_at is not None and 0 <= k < grid.count:
+            forecast[k] = True
+    data = RegionData(region, series, values, np.isfinite(values) & ~forecast)
+    missing = int((~np.isfinite(values)).sum())
+    if missing:
+        data.note = (f"{series.source} has no marginal value for {region} in {missing} of {grid.count} slots "
+                     f"(stored from {iso(series.first)} to {iso(series.last)}); nothing runs there then")
+    return data
+
+
 def _slot_means(points, grid: Grid) -> np.ndarray:
     """Time-weighted mean of the known points in each slot; NaN under MIN_SLOT_COVERAGE."""
     slot_us = int(grid.slot / timedelta(microseconds=1))
@@ -373,13 +414,16 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
                        f"{MAX_WINDOW.days} days; shorten the horizon or the delay", f"{prefix}schedule")
     source = source_name(workload.carbon_data_source)
     regions = sorted({p.region for p in rows})
+    marginal = workload.signal == "marginal"
+    field_name = "signal" if marginal else "carbon_data_source"
     try:
-        series = {r: pick_series(cur, r, source, start, end, now) for r in regions}
+        series = {r: (pick_marginal(cur, r, source if source in MARGINAL_SOURCES else None, start, end) if marginal
+                      else pick_series(cur, r, source, start, end, now)) for r in regions}
     except ApiError as exc:  # the named source has no data for a region: name the body's field
-        raise ApiError(exc.status, exc.code, f"{prefix}carbon_data_source: {exc.message}",
-                       f"{prefix}carbon_data_source") from None
+        raise ApiError(exc.status, exc.code, f"{prefix}{field_name}: {exc.message}", f"{prefix}{field_name}") from None
     grid = make_grid(list(series.values()), start, end)
-    data = {r: region_data(cur, r, series[r], grid, factor_set, now) for r in regions}
+    data = {r: (marginal_region_data(cur, r, series[r], grid) if marginal
+                else region_data(cur, r, series[r], grid, factor_set, now)) for r in regions}
     intensity = np.vstack([data[p.region].values for p in rows])
     jobs = build_jobs(workload, runs, grid, len(candidates), origin_row, count_transfer,
                       shift=workload.optimize_carbon)
@@ -448,14 +492,19 @@ def _run_doc(problem: Problem, grid: Grid, run: Run, result: engine.JobResult) -
 
 
 def best_window(cur, region: str, source: str | None, start: datetime, end: datetime, duration: timedelta,
-                factor_set: str, interruptible: bool, now: datetime) -> dict:
+                factor_set: str, interruptible: bool, now: datetime, signal: str = "average") -> dict:
     """The lowest-carbon window of `duration` inside [start, end) in one region (like the Carbon
-    Aware SDK's best-window query), beside running at `start`."""
+    Aware SDK's best-window query), beside running at `start`; on marginal intensity if asked."""
     if end > LATEST:
         raise ApiError(400, "invalid_parameter", f"end: times after {LATEST.date()} are not supported", "end")
-    series = pick_series(cur, region, source, start, end, now)
-    grid = make_grid([series], start, end)
-    data = region_data(cur, region, series, grid, factor_set, now)
+    if signal == "marginal":
+        series = pick_marginal(cur, region, source, start, end)
+        grid = make_grid([series], start, end)
+        data = marginal_region_data(cur, region, series, grid)
+    else:
+        series = pick_series(cur, region, source, start, end, now)
+        grid = make_grid([series], start, end)
+        data = region_data(cur, region, series, grid, factor_set, now)
     slots = max(1, math.ceil(duration / grid.slot - 1e-9))
     first, deadline = grid.ceil(start), grid.floor(end)
     if deadline - first < slots:
@@ -473,8 +522,9 @@ def best_window(cur, region: str, source: str | None, start: datetime, end: date
     return {
         "region": region,
         "source": series.source if series else None,
-        "emission_factor_type": factor_set,
-        "unit": "gCO2eq/kWh",
+        "signal": signal,
+        "emission_factor_type": "direct" if signal == "marginal" else factor_set,
+        "unit": "gCO2/kWh" if signal == "marginal" else "gCO2eq/kWh",
         "start": iso(start), "end": iso(end),
         "duration_minutes": duration.total_seconds() / 60,
         "slot_minutes": int(grid.slot.total_seconds() // 60),

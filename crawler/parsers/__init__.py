@@ -10,6 +10,9 @@ The whole contract of a source module:
         regions of SPEC.regions), no network, database or clock. A body it cannot read raises
         ParseError with a message for a human; oddities that do not stop it are Anomalies
         (crawler.model.note). Recorded files go through this same function.
+        Sources that report intensity instead of a mix fill ParseResult.reported (Electricity
+        Maps: partial rows per zone and hour, combined by ParseResult.concat) or .marginal
+        (WattTime's MOER), keyed by the provider's zone; zone_names names unknown zones.
     fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]
         What a regular `run` fetches (now: aware UTC). Daily-file sources pick their days with
         crawler.chunks.days_to_fetch. Raises FetchError only when nothing could be fetched; a

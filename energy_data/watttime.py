@@ -1,7 +1,10 @@
-"""Optional fallback for "which grid region is here": WattTime's region-from-loc.
+"""The one WattTime client of the project: login, the cached bearer token and region-from-loc.
 
-Used only when WATTTIME_USERNAME and WATTTIME_PASSWORD are set and the offline boundaries
-have no answer. The API as documented at https://docs.watttime.org (v3):
+Shared below api/ and crawler/: the API falls back on region-from-loc for "which grid region is
+here" when the offline boundaries have no answer; the crawler's WATTTIME source
+(crawler/parsers/watttime.py) takes its bearer token from here for historical, forecast and
+signal-index. Both only when WATTTIME_USERNAME and WATTTIME_PASSWORD are set. The API as
+documented at https://docs.watttime.org (v3):
 - GET {base}/login with HTTP basic auth answers {"token": "..."}; the token is a bearer
   token that expires after 30 minutes; /login is limited to 100 requests per 5 minutes,
   so the token is cached and reused.
@@ -75,6 +78,11 @@ class WattTimeClient:
         if not isinstance(region, str) or not region:
             raise WattTimeError("WattTime region-from-loc answered without a region")
         return region
+
+    def auth_header(self, renew: bool = False) -> dict[str, str]:
+        """{"Authorization": "Bearer <token>"}: the cached token, logging in first when there is
+        none, it is about to expire, or `renew` (the last one was refused with 401)."""
+        return self._token_header(renew)
 
     def _token_header(self, renew: bool = False) -> dict[str, str]:
         with self._lock:
