@@ -1,59 +1,39 @@
-"""python -m database {migrate,url,stop,recompute-intensity,prune-forecasts}"""
+"""python -m database {migrate,url,stop,recompute-intensity}"""
 from __future__ import annotations
 
 import argparse
 import sys
-from datetime import datetime, timedelta, timezone
 
-from database.connection import DatabaseUnavailable, connect, database_url, stop_embedded
-from database.migrate import migrate
+from database.connection import DatabaseUnavailable, admin_database_url, connect, database_url, stop_embedded
+from database.migrate import MigrationRefused, migrate
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m database", description=__doc__)
-    parser.add_argument("command", choices=("migrate", "url", "stop", "recompute-intensity", "prune-forecasts"),
+    parser.add_argument("command", choices=("migrate", "url", "stop", "recompute-intensity"),
                         help="migrate: apply pending migrations; url: print the database URL "
                              "(starting the embedded server if needed); stop: stop the embedded server; "
                              "recompute-intensity: recompute every stored intensity from the current "
-                             "emission factors (after editing the emission_factor table by hand); "
-                             "prune-forecasts: delete issued forecasts older than --keep-days (cron, daily)")
-    parser.add_argument("--keep-days", type=int, default=30, metavar="N",
-                        help="prune-forecasts: keep the forecasts issued in the last N days (default 30)")
+                             "emission factors (after editing the emission_factor table by hand)")
     args = parser.parse_args(argv)
-    if args.keep_days < 1:
-        parser.error("--keep-days must be at least 1")
     try:
         if args.command == "url":
             print(database_url())
         elif args.command == "stop":
             print("embedded PostgreSQL stopped" if stop_embedded() else "embedded PostgreSQL was not running")
-        elif args.command == "prune-forecasts":
-            print(f"deleted {_prune_forecasts(args.keep_days)} forecast(s) issued over {args.keep_days} days ago")
         elif args.command == "recompute-intensity":
             print(f"recomputed {_recompute()} intervals")
         else:
-            conn = connect()
+            conn = connect(admin_database_url())
             try:
                 applied = migrate(conn)
             finally:
                 conn.close()
             print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema up to date")
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, MigrationRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def _prune_forecasts(keep_days: int) -> int:
-    from database.forecasts import delete_issued_before
-
-    conn = connect(application_name="energy-data prune")
-    try:
-        migrate(conn)
-        with conn, conn.cursor() as cur:
-            return delete_issued_before(cur, datetime.now(timezone.utc) - timedelta(days=keep_days))
-    finally:
-        conn.close()
 
 
 def _recompute() -> int:

@@ -16,8 +16,10 @@ keepalive = 5
 # CRLF included): gunicorn takes every line nginx passes (its own default, 4,094, answered the
 # lines between with an HTML 414), and the API answers them in JSON.
 limit_request_line = 8190
-accesslog = "-"
-errorlog = "-"
+accesslog = os.environ.get("ACCESS_LOG", "-")
+# The combined format plus the API key's name (api/access.py puts it in the environ; "-" without one).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" key=%({energy_data.api_key}e)s'
+errorlog = os.environ.get("ERROR_LOG", "-")
 
 # /metrics adds up every worker's counters through files in this folder (set before the
 # workers import prometheus_client).

@@ -7,10 +7,11 @@ bin="${VENV:-.venv}/bin"
 
 "$bin/python" -m crawler run --force || echo "crawl finished with errors (see above); starting the API anyway"
 
-# Every minute a crawl; once a day (and at start) old issued forecasts are pruned.
+# Every minute a crawl; once a day (the first time a minute in) what is past its retention is
+# pruned (old payloads, issued forecasts, runs), as the nightly cron line does on a host.
 ( minute=0; while sleep 60; do
     "$bin/python" -m crawler run
-    [ $((minute++ % 1440)) -eq 0 ] && "$bin/python" -m database prune-forecasts
+    [ $((minute++ % 1440)) -eq 0 ] && "$bin/python" -m crawler prune
 done ) &
 crawl_loop=$!
 trap 'kill "$crawl_loop" 2>/dev/null' EXIT INT TERM

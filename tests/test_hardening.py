@@ -409,10 +409,7 @@ def test_only_the_current_hour_s_forecast_is_stored(db_url, db, long_history, no
     assert query(db, "SELECT issued_at FROM forecast") == [(now_hour.to_pydatetime(),)]
 
 
-def test_old_issued_forecasts_are_pruned(db_url, db, long_history, now_hour):
-    import subprocess
-    import sys
-
+def test_old_issued_forecasts_are_pruned_on_a_schedule(db_url, db, long_history, now_hour, monkeypatch):
     from database.forecasts import save_forecast
     from tests.crawlhelp import REPO
 
@@ -424,12 +421,12 @@ def test_old_issued_forecasts_are_pruned(db_url, db, long_history, now_hour):
             issued = (now_hour - pd.Timedelta(days=days)).to_pydatetime()
             save_forecast(cur, region_id=region, source_id=source, factor_set="lifecycle", issued_at=issued,
                           history_end=issued - pd.Timedelta(hours=1), model_name="m", model_version="1", frame=frame)
-    result = subprocess.run([sys.executable, "-m", "database", "prune-forecasts", "--keep-days", "30"], cwd=REPO,
-                            capture_output=True, text=True, timeout=120)
-    assert result.returncode == 0 and "deleted 2 forecast(s)" in result.stdout, result.stdout + result.stderr
+    monkeypatch.setenv("RETAIN_FORECAST_DAYS", "30")
+    result = crawler_cli("prune")
+    assert result.returncode == 0 and "2 forecasts" in result.stdout, result.stdout + result.stderr
     assert query(db, "SELECT issued_at FROM forecast") == [((now_hour - pd.Timedelta(days=2)).to_pydatetime(),)]
     assert query(db, "SELECT count(*) FROM forecast_value") == [(3,)]
-    assert "prune-forecasts" in (REPO / "deploy" / "crontab.example").read_text()
+    assert "run-crawler.sh prune" in (REPO / "deploy" / "crontab.example").read_text()  # nightly
 
 
 # -- 10. errors that say too much ------------------------------------------------------------------
