@@ -94,12 +94,14 @@ def test_make_run_service_starts_without_network(db_url, tmp_path):
         service.wait(timeout=30)
 
 
-def test_timeouts_nest_statement_gunicorn_nginx():
+def test_timeouts_nest_statement_gunicorn_nginx(monkeypatch):
     import re
     import runpy
 
     from database.pool import STATEMENT_TIMEOUT_MS
 
+    # The file sets PROMETHEUS_MULTIPROC_DIR for gunicorn: in this process only for this test.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
     gunicorn_timeout = runpy.run_path(str(REPO / "deploy" / "gunicorn.conf.py"))["timeout"]
     nginx = (REPO / "deploy" / "nginx.conf").read_text()
     read_timeout = int(re.search(r"proxy_read_timeout (\d+)s;", nginx).group(1))
