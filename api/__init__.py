@@ -14,10 +14,9 @@ from energy_data import __version__
 from database.pool import Pool
 
 
-# The API's sessions refuse writes (database/pool.py) once no GET stores an issued forecast any
-# more (the hardening issue); until then only the energy_reader role (API_DATABASE_URL on a
-# deployed host, and the embedded server) makes them read-only.
-READ_ONLY_SESSIONS = False
+# The API's sessions refuse writes (database/pool.py): no request stores anything (issued
+# forecasts and their measured error come from the hourly `python -m api.forecasts`).
+READ_ONLY_SESSIONS = True
 
 
 class _Api(Api):

@@ -49,7 +49,7 @@ ln -sfn "$release" "$prefix/current"
 mkdir -p "$logrotate_dir"
 cat >"$logrotate_dir/energy-data-crawler" <<ROTATE
 # energy-data crawler logs: cron opens them anew each run, so a plain rename is safe.
-$log_dir/crawler.log $log_dir/prune.log $log_dir/backup.log $log_dir/freshness.log {
+$log_dir/crawler.log $log_dir/prune.log $log_dir/backup.log $log_dir/freshness.log $log_dir/forecasts.log {
     daily
     rotate 14
     compress
@@ -65,6 +65,7 @@ lines="$(cat <<CRON
 * * * * * $run >> $log_dir/crawler.log 2>&1 # energy-data:crawl
 */15 * * * * $run status --check 2>&1 | tee -a $log_dir/freshness.log | grep -E 'STALE|error' # energy-data:freshness
 17 3 * * * $run prune >> $log_dir/prune.log 2>&1 # energy-data:prune
+5 * * * * $run forecasts >> $log_dir/forecasts.log 2>&1 # energy-data:forecasts
 47 2 * * * ENERGY_DATA_ENV=$env_file BACKUP_DIR=$backup_dir $prefix/current/deploy/run-backup.sh >> $log_dir/backup.log 2>&1 # energy-data:backup
 CRON
 )"

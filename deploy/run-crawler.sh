@@ -9,6 +9,8 @@ cd "$(dirname "$0")/.."
 env_file="${ENERGY_DATA_ENV:-/etc/energy-data.env}"
 if [ -e "$env_file" ] && [ ! -r "$env_file" ]; then echo "$(basename "$0"): cannot read $env_file" >&2; exit 2; fi
 if [ -r "$env_file" ]; then set -a; . "$env_file"; set +a; fi
-"${VENV:-.venv}/bin/python" -m crawler "${@:-run}" 2>&1 | while IFS= read -r line; do
+# `run-crawler.sh forecasts` is the hourly forecast schedule (python -m api.forecasts) instead.
+if [ "${1:-}" = "forecasts" ]; then shift; command=(-m api.forecasts "$@"); else command=(-m crawler "${@:-run}"); fi
+"${VENV:-.venv}/bin/python" "${command[@]}" 2>&1 | while IFS= read -r line; do
   printf '%s %s\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$line"
 done

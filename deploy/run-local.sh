@@ -11,6 +11,7 @@ bin="${VENV:-.venv}/bin"
 # pruned (old payloads, issued forecasts, runs), as the nightly cron line does on a host.
 ( minute=0; while sleep 60; do
     "$bin/python" -m crawler run
+    [ $((minute % 60)) -eq 0 ] && "$bin/python" -m api.forecasts  # the hour's forecasts, stored
     [ $((minute++ % 1440)) -eq 0 ] && "$bin/python" -m crawler prune
 done ) &
 crawl_loop=$!

@@ -70,7 +70,15 @@ def get(client, **params):
     return response.status_code, response.get_json()
 
 
+def schedule() -> None:
+    """The hourly schedule (cron in production), as a CLI run: it stores what requests read."""
+    from api.forecasts import main
+
+    assert main([]) == 0
+
+
 def test_forecast_for_the_next_hours_with_bounds_and_measured_error(db_url, db, long_history, now_hour):
+    schedule()
     client = create_app(db_url).test_client()
     status, body = get(client, region="US-ERCOT", horizon_hours=24)
     assert status == 200, body
@@ -89,16 +97,23 @@ def test_forecast_for_the_next_hours_with_bounds_and_measured_error(db_url, db, 
     assert windows[24]["mape"] > 0
 
 
-def test_an_issued_forecast_is_stored_and_reused(db_url, db, long_history):
+def test_the_schedule_stores_the_hour_s_forecast_and_requests_read_it(db_url, db, long_history):
     client = create_app(db_url).test_client()
+    computed = get(client, region="ERCO", horizon_hours=72)[1]  # nothing stored yet: computed on the fly
+    schedule()
     first = get(client, region="ERCO", horizon_hours=72)[1]
     second = get(client, region="ERCO", horizon_hours=6)[1]
-    assert second["forecast"] == first["forecast"][:6]
+    assert first["forecast"] == computed["forecast"] and second["forecast"] == first["forecast"][:6]
+    assert len(first["accuracy"]) == 3 and computed["accuracy"] == []
+    with db.cursor() as cur:
+        cur.execute("SELECT factor_set, count(*) FROM forecast GROUP BY 1 ORDER BY 1")
+        assert cur.fetchall() == [("direct", 1), ("lifecycle", 1)]
+        cur.execute("SELECT count(*) FROM forecast_accuracy")
+        assert cur.fetchone()[0] == 6
+    schedule()  # the same hour again: nothing new
     with db.cursor() as cur:
         cur.execute("SELECT count(*) FROM forecast")
-        assert cur.fetchone()[0] == 1
-        cur.execute("SELECT count(*) FROM forecast_accuracy")
-        assert cur.fetchone()[0] == 3
+        assert cur.fetchone()[0] == 2
 
 
 def test_a_past_issue_time_uses_only_data_before_it(db_url, long_history, now_hour):

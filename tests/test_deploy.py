@@ -308,7 +308,7 @@ def test_the_api_role_cannot_write(host):
 def test_crontab_lines_are_present_once_after_two_deploys(host):
     lines = run("crontab", "-u", CRAWL_USER, "-l").stdout.splitlines()
     tags = [line.rsplit("# energy-data:", 1)[1] for line in lines if "# energy-data:" in line]
-    assert sorted(tags) == ["backup", "crawl", "freshness", "prune"]
+    assert sorted(tags) == ["backup", "crawl", "forecasts", "freshness", "prune"]
     crawl = next(line for line in lines if line.endswith("# energy-data:crawl"))
     assert crawl.startswith("* * * * * ") and str(host.prefix / "current" / "deploy" / "run-crawler.sh") in crawl
 
@@ -317,7 +317,8 @@ def test_logrotate_files_cover_every_log_and_parse(host):
     files = sorted((host.etc / "logrotate.d").iterdir())
     assert [f.name for f in files] == ["energy-data-api", "energy-data-crawler"]
     text = "".join(f.read_text() for f in files)
-    for log in ("crawler.log", "prune.log", "backup.log", "freshness.log", "api-access.log", "api-error.log"):
+    for log in ("crawler.log", "prune.log", "backup.log", "freshness.log", "forecasts.log", "api-access.log",
+                "api-error.log"):
         assert str(host.log_dir / log) in text
     if shutil.which("logrotate"):
         state = host.root / "logrotate.state"

@@ -395,18 +395,19 @@ def test_legacy_and_scheduler_times_at_the_limits_are_refused_in_their_own_shape
 
 # -- 9. a GET that writes ------------------------------------------------------------------------
 
-def test_only_the_current_hour_s_forecast_is_stored(db_url, db, long_history, now_hour):
+def test_no_request_stores_a_forecast_only_the_hourly_schedule_does(db_url, db, long_history, now_hour):
     from api import create_app
+    from api.forecasts import main as schedule
 
     client = create_app(db_url).test_client()
-    for days in (3, 4, 5):  # past issue times, as anyone may ask: computed, not stored
+    for days in (0, 3, 4, 5):  # the current hour and past ones, as anyone may ask: computed, not stored
         issued = (now_hour - pd.Timedelta(days=days)).isoformat()
         response = client.get("/carbon-intensity/forecast/", query_string={"region": "ERCO", "issued_at": issued})
         assert response.status_code == 200 and response.get_json()["issued_at"] == issued
         assert len(response.get_json()["forecast"]) == 24
     assert query(db, "SELECT count(*) FROM forecast") == [(0,)]
-    assert client.get("/carbon-intensity/forecast/?region=ERCO").status_code == 200
-    assert query(db, "SELECT issued_at FROM forecast") == [(now_hour.to_pydatetime(),)]
+    assert schedule([]) == 0
+    assert query(db, "SELECT DISTINCT issued_at FROM forecast") == [(now_hour.to_pydatetime(),)]
 
 
 def test_old_issued_forecasts_are_pruned_on_a_schedule(db_url, db, long_history, now_hour, monkeypatch):

@@ -338,6 +338,9 @@ def test_a_future_window_is_scheduled_on_the_stored_forecast(client, imported):
         write_readings(cur, sync_source(cur, "TESTHOURLY", "generated", timedelta(hours=1), 60, timedelta(hours=6)),
                        readings, 60)
     conn.close()
+    from api.forecasts import main as forecast_schedule  # the hourly schedule stores forecast and error
+
+    assert forecast_schedule(["--region", "SWPP"]) == 0
     start = (now_hour + pd.Timedelta(hours=1)).isoformat()
     status, answer = post(client, {"runtime": 7200, "schedule": {"type": "onetime", "start_time": start,
                                                                   "max_delay": 10 * 3600},

@@ -79,8 +79,9 @@ class CarbonIntensityForecast(Resource):
         ForecastArgs,
         description="Hourly forecast fitted on the region's own history (only data before issued_at), with an "
                     "80 % interval and the model's error measured on the region's recent data against the "
-                    "same-hour-yesterday baseline. The current hour's forecast is stored: asking again in the "
-                    "same hour answers the stored one; a past issued_at is computed, never stored.",
+                    "same-hour-yesterday baseline. Each hour the service issues and stores the current hour's "
+                    "forecast (python -m api.forecasts), which this answers; any other issued_at is computed "
+                    "on the fly. A request never writes.",
         tags=("carbon intensity",),
         errors={404: "Unknown region, location or source, or no history to forecast from",
                 503: "Database or boundaries unavailable"})
@@ -95,7 +96,7 @@ class CarbonIntensityForecast(Resource):
                            "from data that exists", "issued_at")
         issued_at = pd.Timestamp(issued_at).tz_convert("UTC").floor("h").to_pydatetime()
         factor_set = args["emission_factor_type"]
-        with pool().cursor(transaction=True) as cur:  # an issued forecast is stored
+        with pool().cursor() as cur:  # reads only: the schedule (python -m api.forecasts) stores forecasts
             series = history_series(all_series(cur, located.region), args.get("source"), issued_at, now,
                                     located.region)
             try:

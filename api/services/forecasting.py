@@ -1,5 +1,6 @@
-"""Issuing forecasts for the API: read a region's history, forecast with api.models.forecast,
-store what was issued (which is also the cache), and keep the model's measured error."""
+"""Issuing forecasts for the API: read a region's history, forecast with api.models.forecast.
+The hourly schedule (api/forecasts.py) stores what it issues and the model's measured error;
+requests read those, or compute a forecast on the fly, and never write."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -29,30 +30,52 @@ def history(cur, series: Series, factor_set: str, end: datetime) -> tuple[pd.Ser
 
 def issue(cur, series: Series, factor_set: str, issued_at: datetime,
           now: datetime | None = None) -> store.StoredForecast:
-    """The forecast issued at the hour `issued_at` (reused while no newer data was written).
-    Only the current hour's forecast is stored: the service's own schedule, one per hour; a
-    past `issued_at` is computed on the fly, so no request can make the API write at will."""
+    """The forecast issued at the hour `issued_at`: the stored one when the schedule issued it
+    (`python -m api.forecasts`, hourly) and no newer data was written since, else computed on
+    the fly. Never stored here: a request cannot make the API write."""
+    stored = _stored(cur, series, factor_set, issued_at)
+    if stored is not None:
+        return stored
+    intensity, mix = history(cur, series, factor_set, issued_at)
+    made = model.forecast(intensity, issued_at, model.MAX_HORIZON_HOURS, mix)
+    return store.StoredForecast(None, series.region_id, series.source_id, factor_set,
+                                made.issued_at.to_pydatetime(), made.history_end.to_pydatetime(),
+                                made.model_name, made.model_version, made.fallback_reason,
+                                made.interval_level, now or datetime.now(timezone.utc), made.frame)
+
+
+def issue_and_store(cur, series: Series, factor_set: str, issued_at: datetime) -> store.StoredForecast:
+    """The schedule's side: issue the forecast of the hour `issued_at` and store it (again, if
+    newer data was written since it was stored)."""
+    stored = _stored(cur, series, factor_set, issued_at)
+    if stored is not None:
+        return stored
+    made = issue(cur, series, factor_set, issued_at)
+    store.save_forecast(cur, region_id=series.region_id, source_id=series.source_id, factor_set=factor_set,
+                        issued_at=made.issued_at, history_end=made.history_end, model_name=made.model_name,
+                        model_version=made.model_version, frame=made.frame, fallback_reason=made.fallback_reason,
+                        interval_level=made.interval_level)
+    return store.forecast_issued_at(cur, series.region_id, factor_set, issued_at, series.source_id)
+
+
+def _stored(cur, series: Series, factor_set: str, issued_at: datetime) -> store.StoredForecast | None:
+    """The stored forecast of exactly that hour, if no newer data was written since."""
     stored = store.forecast_issued_at(cur, series.region_id, factor_set, issued_at, series.source_id)
     if stored is not None and stored.issued_at == issued_at and stored.created_at >= series.updated_at \
             and stored.model_version in (model.MODEL_VERSION, model.BASELINE_VERSION):
         return stored
-    intensity, mix = history(cur, series, factor_set, issued_at)
-    made = model.forecast(intensity, issued_at, model.MAX_HORIZON_HOURS, mix)
-    now = now or datetime.now(timezone.utc)
-    if issued_at < pd.Timestamp(now).floor("h"):
-        return store.StoredForecast(None, series.region_id, series.source_id, factor_set,
-                                    made.issued_at.to_pydatetime(), made.history_end.to_pydatetime(),
-                                    made.model_name, made.model_version, made.fallback_reason,
-                                    made.interval_level, now, made.frame)
-    store.save_forecast(cur, region_id=series.region_id, source_id=series.source_id, factor_set=factor_set,
-                        issued_at=made.issued_at.to_pydatetime(), history_end=made.history_end.to_pydatetime(),
-                        model_name=made.model_name, model_version=made.model_version, frame=made.frame,
-                        fallback_reason=made.fallback_reason, interval_level=made.interval_level)
-    return store.forecast_issued_at(cur, series.region_id, factor_set, issued_at, series.source_id)
+    return None
 
 
 def measured_accuracy(cur, series: Series, factor_set: str, now: datetime) -> list[store.Accuracy]:
-    """The model's error on this series (24, 48 and 72 h windows), re-measured once a day."""
+    """The model's error on this series (24, 48 and 72 h windows) as the schedule last measured
+    it (empty until it has); read only."""
+    return store.read_accuracy(cur, series.region_id, factor_set, series.source_id,
+                               model.MODEL_NAME, model.MODEL_VERSION)
+
+
+def measure_accuracy(cur, series: Series, factor_set: str, now: datetime) -> list[store.Accuracy]:
+    """The schedule's side: re-measure the model's error on this series once a day and store it."""
     measured = store.read_accuracy(cur, series.region_id, factor_set, series.source_id,
                                    model.MODEL_NAME, model.MODEL_VERSION)
     if measured and all(now - m.measured_at < ACCURACY_MAX_AGE for m in measured):
