@@ -585,6 +585,15 @@ def test_savings_are_over_the_placed_runs_and_the_unplaced_are_counted(client):
     assert totals["run_now_g"] == pytest.approx(sum(r["run_now"]["emissions_g"]["total"] for r in placed))
     # one place, no delay: every placed run runs now, so nothing is saved
     assert totals["saving_percent"] == pytest.approx(0.0, abs=1e-9)
+    # runs left out by capacity alone: two-hour runs every hour, one at a time, no delay
+    body["runtime"], body["schedule"]["interval"] = 7200, 3600
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    placed = [r for r in schedule["runs"] if r["chosen"] is not None]
+    assert len(placed) == 12 and schedule["totals"]["runs_not_placed"] == 12
+    assert schedule["totals"]["run_now_g"] == pytest.approx(sum(r["run_now"]["emissions_g"]["total"] for r in placed))
+    assert schedule["totals"]["saving_g"] == pytest.approx(0.0, abs=1e-6)
 
 
 def test_a_run_never_ends_after_its_deadline_nor_starts_before_its_earliest_start(client):
