@@ -271,6 +271,9 @@ def pick_marginal(cur, region: str, source: str | None, start: datetime, end: da
 def marginal_region_data(cur, region: str, series, grid: Grid) -> RegionData:
     """Slot means of the stored marginal intensity: measured values, then WattTime's own stored
     forecast (the project's forecast models average intensity only, so none is made here)."""
+    if series is None:  # none stored for the region: every slot unknown
+        return RegionData(region, None, np.full(grid.count, np.nan), np.zeros(grid.count, bool),
+                          note=f"no marginal intensity for {region}")
     points = marginal_points(cur, series, grid.start, grid.end, "native")
     known = np.array([p.moer_g_per_kwh is not None for p in points], bool)
     columns = SimpleNamespace(
