@@ -495,6 +495,12 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
         raise ApiError(404, first.code, f"{prefix}{field_name}: no candidate has data ({named})",
                        f"{prefix}{field_name}")
     grid = make_grid(list(series.values()), start, end)
+    # before reading data or issuing forecasts: do the runs fit their windows, and the budget?
+    windows = build_jobs(workload, runs, grid, len(candidates), None, False, shift=workload.optimize_carbon)
+    unfit = sum(window_slots(j) < j.runtime_slots for j in windows)
+    if unfit == len(windows):
+        raise no_window_error(workload, grid, prefix)
+    budget.charge(sum(window_slots(j) for j in windows) * len(candidates), prefix)
     data = {r: (marginal_region_data(cur, r, series[r], grid) if marginal
                 else region_data(cur, r, series[r], grid, factor_set, now)) for r in regions}
     for r, exc in failed.items():
@@ -505,10 +511,6 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
     intensity = np.vstack([data[p.region].values for p in rows])
     jobs = build_jobs(workload, runs, grid, len(kept), origin_row, count_transfer,
                       shift=workload.optimize_carbon)
-    unfit = sum(window_slots(j) < j.runtime_slots for j in jobs)
-    if unfit == len(jobs):
-        raise no_window_error(workload, grid, prefix)
-    budget.charge(sum(window_slots(j) for j in jobs) * len(kept), prefix)
     problem = Problem(workload, rows, len(kept), origin_row, runs, jobs, warnings)
     result = engine.schedule(intensity, jobs, capacities(rows, len(kept)), time_limit=budget.time_limit(prefix))
     dropped_regions = {p.region for p in dropped} - {p.region for p in rows}
