@@ -391,7 +391,7 @@ def capacities(places: list[Place], candidates: int) -> np.ndarray | None:
                      for i, p in enumerate(places)])
 
 
-def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid, run: Run) -> dict:
+def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid) -> dict:
     """Where and when a placement runs, in times, and its grams: it starts at its first priced
     slot's start (never before the run's earliest start: windows are narrowed to whole slots)."""
     place = problem.places[placement.region]
@@ -601,11 +601,11 @@ def _run_doc(problem: Problem, grid: Grid, run: Run, result: engine.JobResult) -
     return {
         "earliest_start": iso(run.earliest),
         "deadline": iso(run.deadline),
-        "chosen": placement_doc(result.best, problem, grid, run) if result.best else None,
-        "run_now": placement_doc(baseline, problem, grid, run) if baseline else None,
+        "chosen": placement_doc(result.best, problem, grid) if result.best else None,
+        "run_now": placement_doc(baseline, problem, grid) if baseline else None,
         "saving_g": result.saving_g,
         "saving_percent": result.saving_pct,
-        "alternatives": [placement_doc(p, problem, grid, run) for p in result.alternatives],
+        "alternatives": [placement_doc(p, problem, grid) for p in result.alternatives],
     }
 
 

@@ -186,7 +186,7 @@ def _timings(placement: engine.Placement, problem, grid, run, transfer_moves: bo
     moves = transfer_moves and dataset is not None
     sizes = (dataset.input_size_gb, dataset.output_size_gb) if moves else (0.0, 0.0)
     input_time, output_time = (timedelta(seconds=math.ceil(gb * TRANSFER_SECONDS_PER_GB)) for gb in sizes)
-    compute_start = max(grid.moment(placement.start), run.earliest)
+    compute_start = grid.moment(placement.start)  # the priced slot: windows are whole slots inside the run's
     compute_end = compute_start + workload.runtime
     return {
         "input_transfer_start": iso(compute_start - input_time), "input_transfer_duration": _duration(input_time),
