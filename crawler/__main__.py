@@ -5,6 +5,7 @@ import argparse
 import gzip
 import json
 import logging
+import os
 import sys
 from datetime import date, datetime, timezone
 from pathlib import Path
@@ -15,6 +16,8 @@ from crawler.ingest import parse_payloads
 from crawler.model import ParseError, Payload
 from crawler.source import SourceSpec
 from database.connection import DatabaseUnavailable
+from database.migrate import MigrationRefused
+from database.retention import RetentionPolicy
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -22,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     _configure_logging(args.verbose)
     try:
         return args.handler(args)
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, MigrationRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -59,7 +62,15 @@ def _parser() -> argparse.ArgumentParser:
     replay.add_argument("paths", nargs="*", type=Path, metavar="PATH")
     replay.set_defaults(handler=_replay)
 
+    prune = sub.add_parser("prune", help="delete archived payloads, issued forecasts and crawl runs past their "
+                                         "retention (RETAIN_* variables; what cron runs nightly)")
+    prune.add_argument("--dry-run", action="store_true", help="count what would go, delete nothing")
+    prune.set_defaults(handler=_prune)
+
     status = sub.add_parser("status", help="one line per source: state, freshness, rows")
+    status.add_argument("--check", action="store_true",
+                        help="exit 1 naming each enabled source whose newest data is older than its threshold "
+                             "(or that has none), for cron mail or a monitor")
     status.set_defaults(handler=_status)
 
     emap = sub.add_parser("import-emap-csv", help="import Electricity Maps data-portal CSV exports (hourly) as "
@@ -174,27 +185,90 @@ def _source_from_path(path: Path) -> SourceSpec:
 
 
 def _status(args: argparse.Namespace) -> int:
+    from database.backups import latest_backups
     from database.crawl_runs import source_status
 
     def show(crawler: Crawler) -> int:
         with crawler.meta.cursor() as cur:
             states = source_status(cur)
+        now = utc_now()
+        failing = []
         print(f"{'SOURCE':<10} {'ENABLED':<7} {'EVERY':>5}  {'LAST SUCCESS':<17} {'NEWEST DATA':<17} "
               f"{'ROWS':>11}  NOTES")
         for source in REGISTRY.values():
             st = states.get(source.name)
             reason = source.disabled_reason()
             notes = [f"disabled: {reason}"] if reason else []
-            stale = staleness(source, st and st.newest_data, utc_now())
+            stale = staleness(source, st and st.newest_data, now)
             if stale:
                 notes.append(f"STALE: {stale}")
+            if not reason and (stale or not (st and st.newest_data)):
+                failing.append(f"{source.name}: {stale or 'no data stored yet'}")
             if st and st.last_error:
                 notes.append(f"last error {_when(st.last_error_at)}: {st.last_error[:160]}")
             print(f"{source.name:<10} {'no' if reason else 'yes':<7} {_every(source):>5}  "
                   f"{_when(st and st.last_success):<17} {_when(st and st.newest_data):<17} "
                   f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
+        with crawler.meta.cursor() as cur:
+            print(_backup_line(*latest_backups(cur)))
+        if args.check and failing:
+            for line in failing:
+                print(f"STALE {line}", file=sys.stderr)
+            return 1
         return 0
     return _with_crawler(show)
+
+
+def _backup_line(ok, failed) -> str:
+    """The newest backup (deploy/run-backup.sh) and a failure since, if any."""
+    parts = []
+    if ok:
+        size = f"{ok.bytes / 1e6:.1f} MB" if ok.bytes is not None else "size unknown"
+        parts.append(f"last ok {_when(ok.finished_at)}: {ok.file} ({size})"
+                     + (f", copied to {ok.copied_to}" if ok.copied_to else ""))
+    if failed:
+        parts.append(f"FAILED {_when(failed.finished_at)}: {(failed.error or '')[:200]}")
+    return f"{'BACKUP':<10} {'; '.join(parts) or 'none recorded (deploy/run-backup.sh)'}"
+
+
+def retention_policy(env: dict[str, str]) -> RetentionPolicy:
+    """RETAIN_PAYLOAD_DAYS, RETAIN_FORECAST_DAYS, RETAIN_CRAWL_RUN_DAYS (0: keep for ever) and
+    RETAIN_FAILED_PAYLOADS (1: past the payload days, keep bodies whose parse failed)."""
+    default = RetentionPolicy()
+
+    def days(name: str, fallback: int | None) -> int | None:
+        text = env.get(name, "").strip()
+        if not text:
+            return fallback
+        if not text.isdigit():
+            raise SystemExit(f"{name} must be a whole number of days (0 keeps for ever), not {text!r}")
+        return int(text) or None
+
+    failed = env.get("RETAIN_FAILED_PAYLOADS", "1").strip()
+    if failed not in ("0", "1"):
+        raise SystemExit(f"RETAIN_FAILED_PAYLOADS must be 0 or 1, not {failed!r}")
+    return RetentionPolicy(days("RETAIN_PAYLOAD_DAYS", default.payload_days), failed == "1",
+                           days("RETAIN_FORECAST_DAYS", default.forecast_days),
+                           days("RETAIN_CRAWL_RUN_DAYS", default.crawl_run_days))
+
+
+def _prune(args: argparse.Namespace) -> int:
+    from database.retention import prune
+
+    policy = retention_policy(dict(os.environ))
+
+    def run(crawler: Crawler) -> int:
+        with crawler.data, crawler.data.cursor() as cur:
+            deleted = prune(cur, policy, utc_now())
+            if args.dry_run:
+                crawler.data.rollback()
+        kept = [kind for kind, days in (("payloads", policy.payload_days), ("forecasts", policy.forecast_days),
+                                        ("crawl_runs", policy.crawl_run_days)) if days is None]
+        print(("would delete " if args.dry_run else "deleted ")
+              + ", ".join(f"{count} {kind}" for kind, count in deleted.items())
+              + (f"; kept for ever: {', '.join(kept)}" if kept else ""))
+        return 0
+    return _with_crawler(run)
 
 
 def _import_emap_csv(args: argparse.Namespace) -> int:

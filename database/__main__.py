@@ -4,8 +4,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from database.connection import DatabaseUnavailable, connect, database_url, stop_embedded
-from database.migrate import migrate
+from database.connection import DatabaseUnavailable, admin_database_url, connect, database_url, stop_embedded
+from database.migrate import MigrationRefused, migrate
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,13 +24,13 @@ def main(argv: list[str] | None = None) -> int:
         elif args.command == "recompute-intensity":
             print(f"recomputed {_recompute()} intervals")
         else:
-            conn = connect()
+            conn = connect(admin_database_url())
             try:
                 applied = migrate(conn)
             finally:
                 conn.close()
             print(f"applied {len(applied)} migration(s): {', '.join(applied)}" if applied else "schema up to date")
-    except DatabaseUnavailable as exc:
+    except (DatabaseUnavailable, MigrationRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

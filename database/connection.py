@@ -11,6 +11,7 @@ import os
 import subprocess
 import warnings
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg2
 import psycopg2.extensions
@@ -18,6 +19,8 @@ import psycopg2.extensions
 log = logging.getLogger(__name__)
 
 EMBEDDED_DATABASE = "energy_data"
+# The roles of migration 0010: the API reads, the crawler writes, migrations own the schema.
+READER_ROLE, WRITER_ROLE, ADMIN_ROLE = "energy_reader", "energy_writer", "energy_admin"
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -36,6 +39,22 @@ def database_url() -> str:
     return _embedded_url()
 
 
+def api_database_url(as_reader: bool = True) -> str:
+    """The API's database: API_DATABASE_URL (the read-only role, or a standby), else DATABASE_URL;
+    on the embedded server, the energy_reader role (once migrations have created it) unless
+    `as_reader` is false."""
+    url = os.environ.get("API_DATABASE_URL") or os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    return _embedded_url(role=READER_ROLE if as_reader else None)
+
+
+def admin_database_url() -> str:
+    """The database as the role that runs migrations and manages API keys: ADMIN_DATABASE_URL,
+    else DATABASE_URL, else the embedded server's superuser."""
+    return os.environ.get("ADMIN_DATABASE_URL") or database_url()
+
+
 def _embedded_server(pgdata: Path):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on import
@@ -44,7 +63,7 @@ def _embedded_server(pgdata: Path):
     return pgserver.get_server(pgdata, cleanup_mode=None)
 
 
-def _embedded_url() -> str:
+def _embedded_url(role: str | None = None) -> str:
     pgdata = energy_data_home() / "pgdata"
     try:
         server = _embedded_server(pgdata)
@@ -52,7 +71,27 @@ def _embedded_url() -> str:
         raise DatabaseUnavailable(f"cannot start embedded PostgreSQL in {pgdata}: {exc}") from exc
     admin_url = server.get_uri()
     _create_database_once(admin_url, EMBEDDED_DATABASE)
-    return server.get_uri(EMBEDDED_DATABASE)
+    url = server.get_uri(EMBEDDED_DATABASE)
+    if role and _role_exists(admin_url, role):
+        url = with_user(url, role)
+    return url
+
+
+def with_user(url: str, user: str) -> str:
+    """The same URL logging in as another role (no password: for the embedded server's socket)."""
+    parts = urlsplit(url)
+    host = parts.netloc.rsplit("@", 1)[-1]
+    return urlunsplit(parts._replace(netloc=f"{user}@{host}"))
+
+
+def _role_exists(admin_url: str, role: str) -> bool:
+    conn = psycopg2.connect(admin_url)
+    try:
+        with conn.cursor() as cur:
+            cur.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (role,))
+            return cur.fetchone() is not None
+    finally:
+        conn.close()
 
 
 def _create_database_once(admin_url: str, name: str) -> None:

@@ -16,7 +16,7 @@ import psycopg2
 import psycopg2.extensions
 import psycopg2.pool
 
-from database.connection import DatabaseUnavailable, database_url
+from database.connection import DatabaseUnavailable, api_database_url
 
 STATEMENT_TIMEOUT_MS = 10_000
 # Pages of recent series sit in memory or on SSD, where a random read costs about what a
@@ -25,11 +25,15 @@ STATEMENT_TIMEOUT_MS = 10_000
 RANDOM_PAGE_COST = 1.1
 
 _IDLE = psycopg2.extensions.TRANSACTION_STATUS_IDLE
+# The API never writes: even connected as a role that may (DATABASE_URL as a fallback), its
+# sessions refuse to, and a standby (API_DATABASE_URL) accepts them unchanged.
+_READ_ONLY = "-c default_transaction_read_only=on"
 
 
 class Pool:
-    def __init__(self, url: str | None = None, maxconn: int = 8):
+    def __init__(self, url: str | None = None, maxconn: int = 8, read_only: bool = True):
         self._url = url
+        self._read_only = read_only
         self._maxconn = maxconn
         self._idle: list[psycopg2.extensions.connection] = []  # most recently used last
         self._in_use = 0
@@ -70,7 +74,8 @@ class Pool:
         try:
             return psycopg2.connect(self._database_url(), application_name="energy-data api", connect_timeout=5,
                                     options=f"-c timezone=UTC -c statement_timeout={STATEMENT_TIMEOUT_MS} "
-                                            f"-c random_page_cost={RANDOM_PAGE_COST}")
+                                            f"-c random_page_cost={RANDOM_PAGE_COST}"
+                                            + (f" {_READ_ONLY}" if self._read_only else ""))
         except BaseException as exc:
             with self._lock:
                 self._in_use -= 1
@@ -90,7 +95,7 @@ class Pool:
     def _database_url(self) -> str:
         with self._url_lock:  # database_url() may start the embedded server: once
             if self._url is None:
-                self._url = database_url()
+                self._url = api_database_url(as_reader=self._read_only)
             return self._url
 
 

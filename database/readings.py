@@ -109,10 +109,8 @@ def ensure_partitions(cur: Cursor, years: list[int]) -> None:
         return
     cur.execute("SELECT pg_advisory_xact_lock(%s)", (_PARTITION_LOCK_KEY,))
     for year in missing:
-        cur.execute(
-            f"CREATE TABLE IF NOT EXISTS generation_reading_{year:04d} PARTITION OF generation_reading "
-            f"FOR VALUES FROM ('{year:04d}-01-01 00:00+00') TO ('{year + 1:04d}-01-01 00:00+00')"
-        )
+        # Runs as the table's owner (migration 0010): the crawler's role may not create tables.
+        cur.execute("SELECT ensure_reading_partition(%s)", (year,))
 
 
 def _disjoint_from_stored(cur: Cursor, source_id: int, rows: pd.DataFrame) -> bool:

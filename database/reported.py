@@ -67,6 +67,14 @@ def ensure_zone_regions(cur: Cursor, zones: list[str], names: dict[str, str]) ->
     return sorted(row[0] for row in cur.fetchall())
 
 
+def is_reported(cur: Cursor, region_id: int, source_id: int) -> bool:
+    """Whether the series holds intensities reported as such (they carry only their provider's
+    own factors: no IPCC variant)."""
+    cur.execute("SELECT EXISTS (SELECT 1 FROM reported_intensity WHERE region_id = %s AND source_id = %s)",
+                (region_id, source_id))
+    return cur.fetchone()[0]
+
+
 def source_id(cur: Cursor, name: str) -> int:
     cur.execute("SELECT id FROM source WHERE name = %s", (name,))
     row = cur.fetchone()

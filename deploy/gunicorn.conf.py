@@ -12,8 +12,10 @@ threads = 1
 timeout = 30
 graceful_timeout = 20
 keepalive = 5
-accesslog = "-"
-errorlog = "-"
+accesslog = os.environ.get("ACCESS_LOG", "-")
+# The combined format plus the API key's name (api/access.py puts it in the environ; "-" without one).
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" key=%({energy_data.api_key}e)s'
+errorlog = os.environ.get("ERROR_LOG", "-")
 
 # /metrics adds up every worker's counters through files in this folder (set before the
 # workers import prometheus_client).

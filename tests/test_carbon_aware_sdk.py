@@ -164,10 +164,20 @@ def test_batch_body_must_be_an_array_of_valid_requests(client):
     assert "[0].requestedAt" in response.get_json()["errors"]
 
 
-def test_locations_lists_cloud_regions_with_coordinates(client):
+def test_locations_lists_the_cloud_regions_we_can_place(client):
     body = client.get("/locations").get_json()
-    assert body["eastus"]["name"] == "eastus"
-    assert -90 <= body["eastus"]["latitude"] <= 90 and "us-east-1" in body
+    assert body["westus"]["name"] == "westus"
+    assert -90 <= body["westus"]["latitude"] <= 90 and "us-west-1" in body
+    # Outside every region of the boundaries: listed, it would only answer 400.
+    assert "uksouth" not in body and "australiaeast" not in body
+    for name in ("westus", "us-west-1"):
+        assert client.get("/emissions/bylocation", query_string={"location": name}).status_code in (200, 204)
+
+
+def test_range_errors_name_the_routes_own_parameters(client):
+    response = client.get("/emissions/average-carbon-intensity", query_string={
+        "location": "NYIS", "startTime": "2025-01-01T00:00:00Z", "endTime": "2025-03-01T00:00:00Z"})
+    assert response.status_code == 400 and set(response.get_json()["errors"]) == {"endTime"}
 
 
 def test_openapi_documents_the_sdk_routes_under_their_tag(client):

@@ -69,3 +69,12 @@ def test_rolling_windows_equal_brute_force(vals, window_steps, offset, end_steps
 
 def test_optimal_answers_every_tie():
     assert list(optimal(series([3.0, 1.0, 2.0, 1.0]))) == [1, 3]
+
+
+def test_a_gap_in_the_data_is_missing_not_zero():
+    """Found by a user: a missing 5-minute interval lowered the SDK's average as if it were 0."""
+    s = series([100.0, 200.0, 300.0])
+    gappy = Intervals(np.delete(s.starts, 1), np.delete(s.durations, 1), np.delete(s.values, 1))
+    assert average_over_period(gappy, gappy.starts[0], gappy.ends[-1]) == pytest.approx(200.0)
+    rolled = rolling_average(gappy, 3 * STEP, gappy.starts[0], gappy.ends[-1])
+    assert list(rolled.values) == pytest.approx([200.0])

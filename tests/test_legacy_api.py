@@ -31,7 +31,7 @@ from api.routes.legacy.shared import TAG
 from database.dimensions import sync_source
 from database.readings import write_readings
 from database.emission_factors import factors_at
-from tests.test_api import intensity_of, nyiso_mix
+from tests.test_api import LIFECYCLE, intensity_of, nyiso_mix
 
 MANHATTAN = {"latitude": 40.7831, "longitude": -73.9712}
 SAN_FRANCISCO = {"latitude": 37.7749, "longitude": -122.4194}
@@ -70,7 +70,9 @@ def lifecycle_factors(url: str, region: str, at: str) -> dict[str, float]:
 
 @pytest.fixture(scope="module")
 def new_york(filled) -> dict[str, float]:
-    return lifecycle_factors(filled, "NYIS", "2025-02-19T05:00Z")
+    """The factors the original computed with: one global set of lifecycle medians (IPCC 2014),
+    not our regional ones."""
+    return LIFECYCLE
 
 
 def renewable_split(mix: dict[str, float], factors: dict[str, float]) -> tuple[float, float]:
@@ -193,11 +195,12 @@ def test_carbon_intensity_for_coordinates_with_naive_times(client, shared_fixtur
 
 
 def test_carbon_intensity_answers_what_the_native_route_answers(client):
-    """The same reads: the legacy points are the native points of the padded window."""
+    """The same reads: the legacy points are the native points of the padded window, with the
+    original's global (IPCC) factors."""
     _, legacy = get(client, "/legacy/carbon-intensity/", iso="c3lab:US-NY", start="2025-02-19T06:03:00Z",
                     end="2025-02-19T07:00:00Z")
     _, native = get(client, "/carbon-intensity/", region="NYIS", start="2025-02-19T06:00:00Z",
-                    end="2025-02-19T07:00:01Z")
+                    end="2025-02-19T07:00:01Z", emission_factors="ipcc")
     assert legacy["carbon_intensities"] == [
         {key: p[key] for key in ("timestamp", "carbon_intensity", "renewable_ratio")}
         for p in native["carbon_intensities"]]

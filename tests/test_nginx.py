@@ -43,12 +43,15 @@ def gunicorn(db_url):
 
 
 @pytest.fixture
-def nginx(gunicorn, tmp_path):
-    """The template with only its addresses and cache folder changed, inside a minimal main
-    configuration."""
+def nginx(gunicorn, tmp_path, request):
+    """The template with only its addresses and cache folder changed (and the edits a test
+    passes as its parameter), inside a minimal main configuration."""
     gunicorn_port, _ = gunicorn
     port = free_port()
     site = (REPO / "deploy" / "nginx.conf").read_text()
+    for old, new in getattr(request, "param", {}).items():
+        assert old in site
+        site = site.replace(old, new)
     cache = "/var/cache/nginx-energy-data"
     assert "server 127.0.0.1:8000;" in site and "listen 80;" in site and cache in site
     site = site.replace("server 127.0.0.1:8000;", f"server 127.0.0.1:{gunicorn_port};")
@@ -126,3 +129,19 @@ def test_a_stopped_api_is_a_json_503_from_nginx(nginx, gunicorn):
     status, headers, body = request(f"{nginx}/regions/")
     assert status == 503 and headers["Content-Type"] == "application/json"
     assert json.loads(body)["error"]["code"] == "api_unavailable"
+
+
+@pytest.mark.parametrize("nginx", [{"rate=10r/s": "rate=1r/m", "burst=20": "burst=4"}], indirect=True)
+def test_a_burst_from_one_address_over_the_limit_is_a_json_429_with_retry_after(nginx):
+    answers = [request(f"{nginx}/health") for _ in range(8)]
+    # 1 + a burst of 4, one of which the fixture spent waiting for /health
+    assert [status for status, _, _ in answers] == [200] * 4 + [429] * 4
+    _, headers, body = answers[-1]
+    assert headers["Content-Type"] == "application/json" and headers["Retry-After"] == "1"
+    assert json.loads(body)["error"]["code"] == "rate_limited"
+
+
+def test_requests_with_an_api_key_always_reach_the_api(nginx):
+    assert [request(f"{nginx}/regions/")[1]["X-Cache-Status"] for _ in range(2)] == ["MISS", "HIT"]
+    status, headers, _ = request(f"{nginx}/regions/", **{"X-API-Key": "ed_made_up"})
+    assert status == 401 and headers["X-Cache-Status"] == "BYPASS"  # not the cached answer

@@ -21,7 +21,7 @@ def test_a_read_opens_no_transaction(db_url):
 
 
 def test_a_transaction_commits_on_success_and_rolls_back_on_error(db_url):
-    pool = Pool(db_url)
+    pool = Pool(db_url, read_only=False)  # the API's pools are read-only
     with pool.cursor(transaction=True) as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS pool_probe (n int)")
         cur.execute("INSERT INTO pool_probe VALUES (1)")

@@ -35,23 +35,34 @@ class Intervals:
         return Intervals(self.starts[keep], self.durations[keep], self.values[keep])
 
 
-def _integral(series: Intervals, moment: np.ndarray) -> np.ndarray:
-    """The integral of the step function from the first start up to each moment (clamped to
-    the series' span), through cumulative sums: O(log n) per moment."""
-    area = np.concatenate(([0.0], np.cumsum(series.values * series.durations)))
+def _integral(series: Intervals, moment: np.ndarray, values: np.ndarray | None = None) -> np.ndarray:
+    """The integral of the step function (of `values`, default the series' own) from the first
+    start up to each moment, through cumulative sums: O(log n) per moment. A gap between
+    intervals adds nothing."""
+    values = series.values if values is None else values
+    area = np.concatenate(([0.0], np.cumsum(values * series.durations)))
     index = np.clip(np.searchsorted(series.starts, moment, side="right") - 1, 0, len(series) - 1)
     inside = np.clip(moment - series.starts[index], 0.0, series.durations[index])
-    return area[index] + inside * series.values[index]
+    return area[index] + inside * values[index]
+
+
+def _mean_between(series: Intervals, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The time-weighted mean over each [start, end): the value's integral over the covered
+    time, so that a gap in the data counts as missing, not as zero."""
+    ones = np.ones(len(series))
+    covered = _integral(series, ends, ones) - _integral(series, starts, ones)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (_integral(series, ends) - _integral(series, starts)) / covered
 
 
 def average_over_period(series: Intervals, start: float, end: float) -> float:
-    """The time-weighted mean over [start, end); NotCovered unless the series holds both ends."""
+    """The time-weighted mean over [start, end) of the time the data covers (a missing interval
+    is left out, not counted as zero); NotCovered unless the series holds both ends."""
     if end <= start:
         raise NotCovered("the period is empty: end must be after start")
     if not len(series) or start < series.starts[0] or end > series.ends[-1]:
         raise NotCovered("the data does not cover the requested period")
-    low, high = _integral(series, np.array([start, end]))
-    return float((high - low) / (end - start))
+    return float(_mean_between(series, np.array([start]), np.array([end]))[0])
 
 
 def rolling_average(series: Intervals, window: float, data_start: float, data_end: float) -> Intervals:
@@ -67,8 +78,7 @@ def rolling_average(series: Intervals, window: float, data_start: float, data_en
     starts = first + tick * np.arange(max(count, 0))
     # Windows after the first end no later than data_end (the SDK checks from the second on).
     starts = starts[(np.arange(len(starts)) == 0) | (starts + window <= data_end)]
-    means = (_integral(series, starts + window) - _integral(series, starts)) / window
-    return Intervals(starts, np.full(len(starts), float(window)), means)
+    return Intervals(starts, np.full(len(starts), float(window)), _mean_between(series, starts, starts + window))
 
 
 def optimal(series: Intervals) -> np.ndarray:

@@ -11,10 +11,10 @@ from api.answers import CoverageDoc, coverage_of, iso, iso_column, json_answer, 
 from api.errors import ApiError
 from api.params import TimeRangeArgs, require_range
 from api.services import locator, pool
-from api.services.sources import choose_series
+from api.services.sources import series_for_range
 from api.spec import Endpoint
 from database.marginal import marginal_points, marginal_series
-from database.regions import all_series
+from database.reported import is_reported
 from database.timeseries import IntensitySeries, intensity_series
 
 CAPS = {"native": timedelta(days=31), "hour": timedelta(days=366), "day": timedelta(days=3660)}
@@ -97,7 +97,11 @@ class CarbonIntensity(Resource):
         if args["signal"] == "marginal":
             return _marginal_answer(args, located, start, end, now)
         with pool().cursor() as cur:
-            series = choose_series(all_series(cur, located.region), args.get("source"), start, end, now)
+            series = series_for_range(cur, located.region, args.get("source"), start, end, now)
+            if series and args["emission_factors"] == "ipcc" and is_reported(cur, series.region_id, series.source_id):
+                raise ApiError(400, "not_supported", f"{series.source} reports intensity computed with its own "
+                               "factors: it has no IPCC variant; ask emission_factors=regional, or another source",
+                               "emission_factors")
             points = (intensity_series(cur, series.region_id, series.source_id, start, end,
                                        args["emission_factor_type"], resolution, args["emission_factors"])
                       if series else None)

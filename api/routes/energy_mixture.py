@@ -10,10 +10,9 @@ from marshmallow import Schema, fields, validate
 from api.answers import CoverageDoc, coverage, iso, json_answer, utc_now
 from api.params import TimeRangeArgs, require_range
 from api.services import locator, pool
-from api.services.sources import choose_series
+from api.services.sources import series_for_range
 from api.spec import Endpoint
 from energy_data.fuels import STORAGE_FUELS
-from database.regions import all_series
 from database.timeseries import energy_mixture, net_imports
 
 CAP = timedelta(days=31)
@@ -60,7 +59,7 @@ class EnergyMixture(Resource):
         start, end = require_range(args, CAP)
         now = utc_now()
         with pool().cursor() as cur:
-            series = choose_series(all_series(cur, located.region), args.get("source"), start, end, now)
+            series = series_for_range(cur, located.region, args.get("source"), start, end, now, fuel_mix=True)
             rows = energy_mixture(cur, series.region_id, series.source_id, start, end) if series else []
             imports = net_imports(cur, series.region_id, series.source_id, start, end) if series else {}
         intervals = [(ts, list(group)) for ts, group in groupby(rows, key=lambda row: row[0])]

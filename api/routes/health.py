@@ -15,6 +15,9 @@ class DatabaseDoc(Schema):
     schema = fields.String(allow_none=True, metadata={"description": "newest migration applied"})
     newest_data = fields.String(allow_none=True, metadata={"description": "newest interval stored, any region"})
     error = fields.String()
+    standby = fields.Boolean(metadata={"description": "true when API_DATABASE_URL is a streaming standby"})
+    replay_lag_seconds = fields.Float(allow_none=True, metadata={
+        "description": "standby only: seconds since the newest replayed transaction committed on the primary"})
 
 
 class HealthAnswer(Schema):

@@ -21,7 +21,7 @@ from api.errors import ApiError
 from api.models import forecast as forecast_model
 from api.models.intervals import Intervals, NotCovered, average_over_period, optimal, rolling_average
 from api.services import cloud_locations, forecasting, locator, pool
-from api.services.sources import choose_series, history_series
+from api.services.sources import history_series, series_for_range
 from database.regions import Series, all_series
 from database.timeseries import intensity_series
 
@@ -132,10 +132,14 @@ def _bare_cloud_location(name: str):
 
 
 def all_locations() -> dict[str, dict]:
-    """Every cloud region we can place, keyed by its bare name, in the SDK's Location shape."""
+    """Every cloud region we can place in a grid region, keyed by its bare name, in the SDK's
+    Location shape. Without boundaries installed, all of them: WattTime may place them."""
+    boundaries = locator().boundaries()
     found: dict[str, dict] = {}
     for provider in PROVIDER_ORDER:
         for place in cloud_locations.locations(provider):
+            if boundaries is not None and boundaries.locate(place.latitude, place.longitude) is None:
+                continue
             found.setdefault(place.name, {"latitude": place.latitude, "longitude": place.longitude,
                                           "name": place.name})
     return found
@@ -154,16 +158,17 @@ def _seconds(moment: datetime) -> float:
 
 
 def _series(cur, region: str, start: datetime, end: datetime, now: datetime) -> Series | None:
-    return choose_series(all_series(cur, region), None, start, end, now)
+    return series_for_range(cur, region, None, start, end, now)
 
 
-def measured(location: str, start: datetime, end: datetime) -> LocatedData:
+def measured(location: str, start: datetime, end: datetime, names: tuple[str, str] = ("time", "toTime")) -> LocatedData:
     """The stored intervals of the location's region overlapping [start, end] (SDK filtering:
-    an instant, start == end, gets the interval holding it)."""
+    an instant, start == end, gets the interval holding it); `names` are the route's names of
+    start and end, for the errors."""
     if end < start:
-        raise invalid("toTime", "toTime must not be before time")
+        raise invalid(names[1], f"{names[1]} must not be before {names[0]}")
     if end - start > MAX_RANGE:
-        raise invalid("toTime", f"the range is over {MAX_RANGE.days} days; ask for a shorter one")
+        raise invalid(names[1], f"the range is over {MAX_RANGE.days} days; ask for a shorter one")
     region = region_of(location)
     now = datetime.now(timezone.utc)
     with pool().cursor() as cur:
@@ -302,7 +307,7 @@ def average_answer(location: str, start: datetime, end: datetime) -> dict:
     """A CarbonIntensityDTO: the time-weighted mean intensity over [startTime, endTime)."""
     if end <= start:
         raise invalid("endTime", "endTime must be after startTime")
-    located = measured(location, start, end)
+    located = measured(location, start, end, ("startTime", "endTime"))
     try:
         value = average_over_period(located.data, _seconds(start), _seconds(end))
     except NotCovered as exc:

@@ -34,7 +34,7 @@ from api.services.sources import choose_series, default_series, history_series
 from database.connection import DatabaseUnavailable
 from database.intensity import renewable_split
 from database.readings import emission_factors, fuel_flags
-from database.regions import Series, all_series
+from database.regions import Series, all_series, interval_counts
 from database.timeseries import (IntensitySeries, energy_mixture, intensity_series, padded_bounds,
                                  stored_readings_between)
 
@@ -45,7 +45,10 @@ CARBON_DATA_SOURCES = ("c3lab", "azure", "emap")
 # carbon_data_source -> the naming scheme of the `iso` it answers for coordinates (as the original)
 ISO_FORMAT_OF_SOURCE = {"c3lab": "watttime", "azure": "watttime", "emap": "emap"}
 EMAP_SOURCE = "ELECTRICITYMAPS"  # the source Electricity Maps data is imported as
-FACTOR_SET = "lifecycle"  # the original's factors were the lifecycle medians we default to
+FACTOR_SET = "lifecycle"
+# The original computed with one global set of lifecycle medians: the IPCC set, which we keep
+# beside the regional one (reported intensities, Electricity Maps', carry only their own).
+ORIGINAL_FACTORS = "ipcc"
 MAX_RANGE = timedelta(days=366)  # the original had no cap; a year of 5-minute points is ~105k
 MAX_MIXTURE_RANGE = timedelta(days=31)  # as the native /energy-mixture/
 TICK = timedelta(microseconds=1)  # [start, end] closed = [start, end + TICK) half-open
@@ -198,8 +201,15 @@ def check_window(series: list[Series], start: datetime, end: datetime, region: s
         raise LegacyError(400, "Time range is too old. No data available.", "no_data")
 
 
-def _series_for(series: list[Series], start: datetime, end: datetime, now: datetime) -> Series:
-    return choose_series(series, None, start, end + TICK, now) or default_series(series, now)
+def _series_for(cur, series: list[Series], start: datetime, end: datetime, now: datetime,
+                fuel_mix: bool = False) -> Series:
+    """The one source policy, on what each candidate has stored in the window."""
+    counts = interval_counts(cur, series, start, end + TICK, fuel_mix)
+    return choose_series(series, None, start, end + TICK, now, counts) or default_series(series, now)
+
+
+def _factors_of(series: Series) -> str:
+    return "regional" if series.source == EMAP_SOURCE else ORIGINAL_FACTORS
 
 
 # -- carbon intensity --------------------------------------------------------------------
@@ -216,12 +226,12 @@ def measured_intensities(code: str, region: str, carbon_data_source: str, start:
             raise LegacyError(400, f"no Electricity Maps data is stored for {region}: import its exports with "
                               "`python -m crawler import-emap-csv`, or ask carbon_data_source=c3lab", "no_emap_data")
         check_window(series, start, end, region, MAX_RANGE)
-        chosen = _series_for(series, start, end, now)
+        chosen = _series_for(cur, series, start, end, now)
         bounds = padded_bounds(cur, chosen.region_id, chosen.source_id, start, end)
         if bounds is None:
             return []
         points = intensity_series(cur, chosen.region_id, chosen.source_id, bounds[0], bounds[1] + TICK,
-                                  FACTOR_SET, "native")
+                                  FACTOR_SET, "native", _factors_of(chosen))
         split = _split(cur, chosen, bounds, points) if reweigh else None
     timestamps = iso_column(points.ts)
     if carbon_data_source == "emap":  # the original's emap points had no ratio
@@ -261,7 +271,8 @@ def _split(cur, series: Series, bounds: tuple[datetime, datetime],
            points: IntensitySeries) -> tuple[np.ndarray, np.ndarray]:
     """Intensity of the renewable and of the other generation at each point (NaN: none)."""
     readings = stored_readings_between(cur, series.region_id, series.source_id, bounds[0], bounds[1] + TICK)
-    split = renewable_split(readings, emission_factors(cur), fuel_flags(cur), FACTOR_SET)
+    factors = emission_factors(cur)
+    split = renewable_split(readings, factors[factors["region_id"].isna()], fuel_flags(cur), FACTOR_SET)
     split = split.reindex(pd.to_datetime(points.ts, unit="us", utc=True))
     return (split["renewable_g_per_kwh"].to_numpy(dtype="float64"),
             split["nonrenewable_g_per_kwh"].to_numpy(dtype="float64"))
@@ -314,7 +325,7 @@ def power_by_fuel_type(code: str, region: str, start: datetime, end: datetime, n
     with pool().cursor() as cur:
         series = candidate_series(cur, code, "c3lab")
         check_window(series, start, end, region, MAX_MIXTURE_RANGE)
-        chosen = _series_for(series, start, end, now)
+        chosen = _series_for(cur, series, start, end, now, fuel_mix=True)
         rows = energy_mixture(cur, chosen.region_id, chosen.source_id, start, end + TICK)
     return [{"timestamp": iso(ts), "values": [{"type": fuel, "power_mw": mw}
                                               for _, fuel, mw in sorted(group, key=lambda row: row[1])]}

@@ -2,31 +2,55 @@
 
 Preferred by default, in order: data covering the whole range, finer intervals, a feed that
 is still live, newer data. So a 5-minute ISO feed wins over EIA's hourly data where both
-exist, and EIA answers where the ISO feed has a hole or has gone stale. A source asked for
-by name answers if it has data for the region, else 404.
+exist, and EIA answers where the ISO feed has a hole or has gone stale. "Covering" counts the
+intervals actually stored in the range where several sources could answer (a source whose
+span includes the range may still have a hole there). A source asked for by name answers if
+it has data for the region, else 404.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 from api.errors import ApiError
-from database.regions import Series
+from database.regions import Series, all_series, interval_counts
 
 
 def choose_series(series: list[Series], source: str | None, start: datetime, end: datetime,
-                  now: datetime) -> Series | None:
+                  now: datetime, counts: dict[int, int] | None = None) -> Series | None:
     """The series answering for [start, end): the asked-for source's (404 if it has none here),
-    or the default for the range (None when no series overlaps it)."""
+    or the default for the range (None when no series overlaps it). With `counts` (source id ->
+    intervals stored in the range), a series with none there is not chosen, and coverage is
+    measured by what is stored rather than by the series' first and last time."""
     if source is not None:
         return _named(series, source)
     overlapping = [s for s in series if s.first < end and s.last >= start]
+    if counts is not None:
+        overlapping = [s for s in overlapping if counts.get(s.source_id)]
     if not overlapping:
         return None
+    span_minutes = max((min(end, now) - start).total_seconds() / 60, 1.0)
 
     def rank(s: Series) -> tuple:
-        covers = s.first <= start and s.last + timedelta(minutes=s.interval_minutes) >= min(end, now)
+        if counts is None:
+            covers = s.first <= start and s.last + timedelta(minutes=s.interval_minutes) >= min(end, now)
+        else:
+            covers = counts[s.source_id] * s.interval_minutes >= 0.99 * span_minutes
         return (not covers, *_preference(s, now))
     return min(overlapping, key=rank)
+
+
+def series_for_range(cur, region: str, source: str | None, start: datetime, end: datetime, now: datetime,
+                     fuel_mix: bool = False) -> Series | None:
+    """choose_series over the region's series, with what each has stored in the range counted
+    when more than one could answer (or, for `fuel_mix`, always: only sources with generation
+    readings have a mix)."""
+    series = all_series(cur, region)
+    if source is not None:
+        return _named(series, source)
+    candidates = [s for s in series if s.first < end and s.last >= start]
+    counts = (interval_counts(cur, candidates, start, end, fuel_mix)
+              if len(candidates) > 1 or fuel_mix else None)
+    return choose_series(candidates, None, start, end, now, counts)
 
 
 def default_series(series: list[Series], now: datetime) -> Series | None:

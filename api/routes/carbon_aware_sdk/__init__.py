@@ -8,6 +8,7 @@ from api.spec import EXTRA_ERROR_SCHEMAS
 
 TAG = "Carbon Aware SDK"
 ERRORS = {400: "Invalid or missing parameter (RFC 7807 problem details)"}
+FORECAST_ERRORS = {**ERRORS, 404: "No history to forecast the location from"}
 NO_DATA = "No data for the locations and range"
 SDK_PREFIXES = ("/emissions", "/locations")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
-from api.routes.carbon_aware_sdk import ERRORS, TAG, SdkEmissionsForecast
+from api.routes.carbon_aware_sdk import FORECAST_ERRORS, TAG, SdkEmissionsForecast
 from api.services import carbon_aware_sdk as sdk
 from api.spec import Endpoint
 
@@ -19,7 +19,7 @@ class ForecastRequest(Schema):
 
 class BatchForecast(Resource):
     spec = Endpoint("/emissions/forecasts/batch", "Historical forecasts (Carbon Aware SDK)",
-                    SdkEmissionsForecast(many=True), tags=(TAG,), errors=ERRORS, error_schema="ProblemDetails", error_media_type="application/problem+json",
+                    SdkEmissionsForecast(many=True), tags=(TAG,), errors=FORECAST_ERRORS, error_schema="ProblemDetails", error_media_type="application/problem+json",
                     method="post", body=ForecastRequest(many=True),
                     description="For each request, the forecast issued at requestedAt from the data before it.")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask_restful import Resource
 from marshmallow import Schema, fields, validate
 
-from api.routes.carbon_aware_sdk import ERRORS, TAG, SdkEmissionsForecast
+from api.routes.carbon_aware_sdk import FORECAST_ERRORS, TAG, SdkEmissionsForecast
 from api.services import carbon_aware_sdk as sdk
 from api.spec import Endpoint
 
@@ -20,7 +20,7 @@ class CurrentForecastArgs(Schema):
 
 class CurrentForecast(Resource):
     spec = Endpoint("/emissions/forecasts/current", "Current forecasts (Carbon Aware SDK)",
-                    SdkEmissionsForecast(many=True), CurrentForecastArgs, tags=(TAG,), errors=ERRORS,
+                    SdkEmissionsForecast(many=True), CurrentForecastArgs, tags=(TAG,), errors=FORECAST_ERRORS,
                     error_schema="ProblemDetails", error_media_type="application/problem+json",
                     description="The project's hourly forecast issued now for each location; with windowSize, "
                                 "the rolling mean over windows of that many minutes, and the optimal windows.")
