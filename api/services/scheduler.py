@@ -34,7 +34,7 @@ from api.models import optimization_engine as engine
 from api.models.workload import Run, Workload
 from api.services import cloud_locations, forecasting
 from api.services.location import Located, Locator
-from api.services.sources import choose_series, default_series
+from api.services.sources import default_series, series_for_range
 from database.marginal import marginal_points, marginal_series
 from database.regions import Series, all_series
 from database.timeseries import intensity_series
@@ -218,11 +218,10 @@ def source_name(carbon_data_source: str | None) -> str | None:
 def pick_series(cur, region: str, source: str | None, start: datetime, end: datetime, now: datetime) -> Series | None:
     """The series answering for [start, end) in a region: the named source (404 if it has no
     data there), else the default for the measured part, else the region's default."""
-    series = all_series(cur, region)
     if source is not None:
-        return choose_series(series, source, start, end, now)
-    chosen = choose_series(series, None, start, min(end, now), now) if start < now else None
-    return chosen or default_series(series, now)
+        return series_for_range(cur, region, source, start, end, now)
+    chosen = series_for_range(cur, region, None, start, min(end, now), now) if start < now else None
+    return chosen or default_series(all_series(cur, region), now)
 
 
 def make_grid(series: list[Series | None], start: datetime, end: datetime) -> Grid:
