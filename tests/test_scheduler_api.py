@@ -265,7 +265,11 @@ def test_providers_expand_to_their_us_regions(client):
     (workload(candidate_providers=["AWS"]), "candidate_locations"),
     ([workload(), workload(schedule={"type": "uniform-random", "start_time": DAY})], "1.schedule.interval"),
     (workload(schedule={"type": "uniform-random", "start_time": DAY, "interval": 1}), "schedule.interval"),
-    (workload(schedule={"type": "onetime", "start_time": "9999-12-31T23:00:00Z"}), "schedule.start_time"),  # past the calendar bound
+    (workload(schedule={"type": "onetime", "start_time": "9999-12-31T23:00:00Z"}), "schedule.start_time"),
+    (workload(schedule={"type": "onetime", "start_time": "0001-01-01T00:00:00+05:00"}), "schedule.start_time"),
+    (workload(power_kw=1e308), "power_kw"),
+    (workload(power_kw=None, watts_per_core=5000, core_count=1e6), "core_count"),
+    (workload(candidate_locations=[{"id": "CISO", "capacity": 99999999999999999999}]), "candidate_locations.0.capacity"),
     (workload(schedule={"type": "onetime", "start_time": DAY, "max_delay": 40 * 86400}), "schedule"),
     (workload(runtime=10**15), "runtime"),
 ])
@@ -565,3 +569,118 @@ def test_any_past_window_is_the_brute_force_optimum(client, zone, day, hour, run
     assert run["chosen"]["start"] == at(first, start)
     assert run["run_now"]["emissions_g"]["compute"] == pytest.approx(2.0 * values[:runtime_hours].sum())
     assert run["saving_g"] >= -1e-9
+
+
+# -- defects found in review: each test fails on the code before its fix ----------------------
+
+def test_savings_are_over_the_placed_runs_and_the_unplaced_are_counted(client):
+    body = {"runtime": 3600, "power_kw": 1, "original_location": "CISO",
+            "schedule": {"type": "uniform-random", "start_time": "2022-06-01T00:00:00Z", "interval": 1200,
+                         "max_delay": 0},
+            "candidate_locations": [{"id": "CISO", "capacity": 1}]}
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    placed = [r for r in schedule["runs"] if r["chosen"] is not None]
+    totals = schedule["totals"]
+    assert totals["runs_placed"] == len(placed) and totals["runs_not_placed"] == 72 - len(placed) > 0
+    assert totals["emissions_g"] == pytest.approx(sum(r["chosen"]["emissions_g"]["total"] for r in placed))
+    assert totals["run_now_g"] == pytest.approx(sum(r["run_now"]["emissions_g"]["total"] for r in placed))
+    # one place, no delay: every placed run runs now, so nothing is saved
+    assert totals["saving_percent"] == pytest.approx(0.0, abs=1e-9)
+    # runs left out by capacity alone: two-hour runs every hour, one at a time, no delay
+    body["runtime"], body["schedule"]["interval"] = 7200, 3600
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    placed = [r for r in schedule["runs"] if r["chosen"] is not None]
+    assert len(placed) == 12 and schedule["totals"]["runs_not_placed"] == 12
+    assert schedule["totals"]["run_now_g"] == pytest.approx(sum(r["run_now"]["emissions_g"]["total"] for r in placed))
+    assert schedule["totals"]["saving_g"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_a_run_never_ends_after_its_deadline_nor_starts_before_its_earliest_start(client):
+    body = {"runtime": 3600, "power_kw": 1, "candidate_locations": [{"id": "CISO"}],
+            "schedule": {"type": "onetime", "start_time": "2022-06-01T14:50:00Z",
+                         "deadline": "2022-06-01T17:50:00Z"}}
+    status, answer = post(client, body)
+    assert status == 200, answer
+    chosen = answer["schedules"][0]["runs"][0]["chosen"]
+    assert "2022-06-01T15:00:00" <= chosen["start"][:19] and chosen["end"][:19] <= "2022-06-01T17:00:00"
+    values = stored_hours(client, "CISO", "2022-06-01T15:00:00+00:00", 2)
+    assert chosen["emissions_g"]["total"] == pytest.approx(values.min())
+    status, legacy_body = legacy(client, {**body, "original_location": "CISO"})
+    assert status == 200, legacy_body
+    (timing,) = legacy_body["details"]["CISO"]["timings"]
+    assert timing["compute_start"] >= "2022-06-01T15:00:00" and timing["compute_end"] <= "2022-06-01T17:00:00+00:00"
+
+
+def test_a_window_without_a_whole_slot_is_a_400_naming_the_delay(client):
+    body = {"runtime": 3600, "power_kw": 1, "candidate_locations": [{"id": "CISO"}],
+            "schedule": {"type": "onetime", "start_time": "2022-06-01T14:50:00Z", "max_delay": 0}}
+    status, answer = post(client, body)
+    assert status == 400 and answer["error"]["code"] == "no_window", answer
+    assert answer["error"]["parameter"] == "schedule.max_delay"
+
+
+def test_reported_times_are_the_priced_slots_in_post_and_best_window(client):
+    start = "2022-06-01T02:30:00+00:00"
+    status, answer = post(client, workload(schedule={"type": "onetime", "start_time": start, "max_delay": 9 * 3600 + 1800}))
+    assert status == 200, answer
+    run = answer["schedules"][0]["runs"][0]
+    values = stored_hours(client, "CISO", at(3), 12)   # the whole hours inside the window, 03:00 to 15:00
+    first, total = best_window(values, 3)
+    assert run["chosen"]["start"] == at(3 + first) and run["chosen"]["end"] == at(6 + first)
+    assert run["chosen"]["emissions_g"]["compute"] == pytest.approx(total * 2.0)
+    assert run["run_now"]["start"] == at(3)
+    assert run["run_now"]["emissions_g"]["total"] == pytest.approx(values[:3].sum() * 2.0)
+    status, window = best(client, region="CISO", source="electricitymaps", start=start, end=at(15), duration=180)
+    assert status == 200, window
+    assert window["at_start"]["start"] == run["run_now"]["start"]
+    assert window["best"]["start"] == run["chosen"]["start"]
+
+
+def test_a_request_over_the_work_budget_is_a_400_naming_what_to_reduce(client):
+    one = {"runtime": 3600, "power_kw": 1,
+           "schedule": {"type": "uniform-random", "start_time": DAY, "interval": 9, "max_delay": 2505600},
+           "candidate_locations": [{"id": "CISO", "capacity": 2}, {"id": "PJM", "capacity": 2},
+                                   {"id": "ERCO", "capacity": 2}]}
+    status, answer = post(client, [one] * 8)
+    assert status == 400 and answer["error"]["code"] == "request_too_large", answer
+    assert "schedule.interval" in answer["error"]["message"] and "fewer" in answer["error"]["message"]
+
+
+def test_a_candidate_without_data_from_the_named_source_is_left_out_and_named(client):
+    body = workload(carbon_data_source="emap", candidate_locations=[{"id": "aws:us-west-1"}, {"id": "MISO"}])
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    assert schedule["runs"][0]["chosen"]["region"] == "CISO"
+    assert any("MISO" in w for w in schedule["warnings"])
+    assert [c["location"] for c in schedule["left_out"]] == ["MISO"]
+    status, legacy_body = legacy(client, original_body(carbon_data_source="emap",
+                                                       candidate_locations=[{"id": "AWS:us-west-1"}, {"id": "MISO"}]))
+    assert status == 200, legacy_body
+    assert "MISO" in legacy_body["warnings"] and list(legacy_body["raw-scores"]) == ["AWS:us-west-1"]
+    # no candidate with data: a 404 naming each region
+    status, answer = post(client, workload(carbon_data_source="emap", candidate_locations=[{"id": "MISO"}],
+                                           original_location=None))
+    assert status == 404 and "MISO" in answer["error"]["message"], answer
+
+
+def test_a_candidate_without_data_is_dropped_before_a_capacitated_solve(client):
+    recurring = {"type": "uniform-random", "start_time": DAY, "interval": 3600, "max_delay": 8 * 3600}
+    body = workload(runtime=3600, schedule=recurring,
+                    candidate_locations=[{"id": "aws:us-west-1", "capacity": 1}, {"id": "MISO", "capacity": 1}])
+    status, answer = post(client, body)
+    assert status == 200, answer
+    schedule = answer["schedules"][0]
+    assert [c["location"] for c in schedule["left_out"]] == ["MISO"]
+    assert schedule["totals"]["runs_not_placed"] == 0
+    assert 0 <= schedule["solver"]["lower_bound_g"] <= schedule["totals"]["emissions_g"] + 1e-6
+
+
+def test_best_window_near_the_first_year_is_a_400(client):
+    status, body = best(client, region="CISO", start="0001-01-01T00:00:00+05:00", end="0001-01-02T00:00:00Z",
+                        duration=60)
+    assert status == 400, body

@@ -212,6 +212,28 @@ def test_no_room_leaves_jobs_unplaced():
     assert len(result.unplaced) == 1 and result.results[result.unplaced[0]].best is None
 
 
+def test_savings_are_over_the_placed_runs_only():
+    # two identical runs, room for one: the baseline must not count the run never placed
+    intensity = np.array([[10.0, 20, 40]])
+    jobs = [Job(1.0, 2, 0, 3, origin=0), Job(1.0, 2, 0, 3, origin=0)]
+    result = oe.schedule(intensity, jobs, capacity=[1])
+    assert len(result.unplaced) == 1
+    assert result.total_g == 30.0 and result.baseline_g == 30.0
+    assert result.saving_g == 0.0 and result.saving_pct == 0.0
+
+
+def test_the_lagrangian_bound_is_never_negative_grams():
+    # capacity far too tight: most jobs stay unplaced, and the bound stays a bound on grams
+    rng = np.random.default_rng(0)
+    intensity = rng.uniform(100, 500, (3, 200))
+    intensity[2] = np.nan    # one candidate without data
+    jobs = [Job(1.0, 3, int(s), int(s) + 40, origin=0) for s in rng.integers(0, 150, 600)]
+    result = oe.schedule(intensity, jobs, capacity=[2, 2, 2], exact=False, time_limit=0.5)
+    assert result.method == "lagrangian" and result.unplaced
+    assert 0.0 <= result.lower_bound_g <= result.total_g
+    assert all(r.best is None or r.best.region != 2 for r in result.results)
+
+
 @pytest.mark.parametrize("seed", range(3))
 def test_medium_lagrangian_against_milp(seed):
     rng = np.random.default_rng(7 + seed)

@@ -82,3 +82,10 @@ def test_no_fuel_mix_anywhere_says_so_instead_of_naming_a_source_without_one(cli
                   start=f"{MISSING_DAY}T02:00:00Z", end=f"{MISSING_DAY}T05:00:00Z")
     assert body["source"] is None and body["mixtures"] == []
     assert "no source has data" in body["coverage"]["note"]
+
+
+def test_the_scheduler_uses_the_same_policy(client):
+    body = answer(client, "/carbon-aware-scheduler/best-window/", region="CISO", duration=60,
+                  start=f"{MISSING_DAY}T02:00:00Z", end=f"{MISSING_DAY}T05:00:00Z")
+    assert body["source"] == "ELECTRICITYMAPS"
+    assert body["best"]["carbon_intensity"] == pytest.approx(152.0)

@@ -244,9 +244,14 @@ def test_the_scheduler_places_a_run_on_marginal_intensity_when_asked(wt_api, db_
     best = min(range(len(pairs)), key=pairs.__getitem__)
     assert run["chosen"]["start"] == f"2024-03-10T08:{5 * best:02d}:00+00:00"
     assert run["chosen"]["emissions_g"]["compute"] == pytest.approx(pairs[best] * 600 / 3600)
+    # a candidate without marginal data is left out and named; only none with data is a 404
     other = dict(workload, candidate_locations=[{"id": "CISO"}, {"id": "PJM"}])
-    refused = client.post("/carbon-aware-scheduler/", json=other)
+    kept = client.post("/carbon-aware-scheduler/", json=other)
+    assert kept.status_code == 200, kept.get_json()
+    assert [c["location"] for c in kept.get_json()["schedules"][0]["left_out"]] == ["PJM"]
+    refused = client.post("/carbon-aware-scheduler/", json=dict(workload, candidate_locations=[{"id": "PJM"}]))
     assert refused.status_code == 404 and refused.get_json()["error"]["parameter"] == "signal"
+    assert "PJM" in refused.get_json()["error"]["message"]
     bad = client.post("/carbon-aware-scheduler/", json=dict(workload, signal="median"))
     assert bad.status_code == 400
 

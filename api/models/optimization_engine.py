@@ -174,7 +174,7 @@ class ScheduleResult:
 
     results: tuple[JobResult, ...]        # in the order of the jobs given
     total_g: float                        # of the placed jobs
-    baseline_g: float | None              # sum of baselines (None if any job lacks one)
+    baseline_g: float | None              # sum of the placed jobs' baselines (None if one lacks it)
     lower_bound_g: float
     gap: float                            # (total_g - lower_bound_g) / lower_bound_g
     optimal: bool                         # gap within the solver tolerance
@@ -431,9 +431,12 @@ def _result(singles: list[JobResult], chosen: list[Placement | None], lower: flo
             method: str, optimal: bool, began: float) -> ScheduleResult:
     results = tuple(JobResult(p, s.alternatives, s.baseline) for s, p in zip(singles, chosen))
     total = float(sum(p.total_g for p in chosen if p is not None))
-    baselines = [s.baseline for s in singles]
+    # the baseline covers the same runs as the total (the placed ones), else the saving
+    # would count the runs that were never placed as saved
+    baselines = [s.baseline for s, p in zip(singles, chosen) if p is not None]
     base = None if any(b is None for b in baselines) else float(sum(b.total_g for b in baselines))
     unplaced = tuple(i for i, p in enumerate(chosen) if p is None)
+    lower = max(0.0, lower)   # emissions are never negative: neither is a bound on them
     return ScheduleResult(results, total, base, lower, _gap(total, lower), optimal, method,
                           time.perf_counter() - began, unplaced)
 

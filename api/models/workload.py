@@ -48,12 +48,19 @@ from typing import Any
 import numpy as np
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
-from api.models.bounds import within_calendar
 from energy_data.cloud_providers import provider_name
 
 DEFAULT_WATTS_PER_CORE = 240 / 48   # the original's default: Xeon Platinum 8275CL TDP per thread
 DEFAULT_HORIZON = timedelta(days=1)
 MAX_RUNS = 10_000                   # runs one workload may expand into
+MAX_CAPACITY = 1_000_000            # jobs one candidate may run at once (orjson writes 64-bit ints only)
+MAX_POWER_KW = 100_000.0            # 100 MW: a whole large data centre; more is a typo, not a workload
+MAX_WATTS_PER_CORE = 10_000.0
+MAX_CORE_COUNT = 10_000_000.0
+# Times a schedule may name: far enough from datetime's limits (year 1 and 9999) that grids
+# and windows built around them never overflow.
+EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=timezone.utc)
+LATEST_TIME = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 class ScheduleType(str, Enum):
@@ -212,9 +219,13 @@ def _enum(kind: type[Enum], default: Enum) -> fields.Enum:
                        error_messages={"unknown": "Must be one of: {choices}."})
 
 
-_positive = validate.Range(min=0, min_inclusive=False)
 _nonnegative = validate.Range(min=0)
 _ratio = validate.Range(min=0, max=1)
+
+
+def _plausible_time(value: datetime) -> None:
+    if not EARLIEST_TIME <= value <= LATEST_TIME:
+        raise ValidationError(f"Must be between {EARLIEST_TIME.date()} and {LATEST_TIME.date()}.")
 
 
 def _positive_duration(value: timedelta) -> None:
@@ -234,12 +245,12 @@ class _Strict(Schema):
 
 class ScheduleSchema(_Strict):
     type = _enum(ScheduleType, ScheduleType.ONETIME)
-    start_time = fields.AwareDateTime(load_default=None, validate=within_calendar)
+    start_time = fields.AwareDateTime(load_default=None, validate=_plausible_time)
     interval = fields.TimeDelta(precision="seconds", load_default=None, allow_none=True,
                                 validate=_positive_duration)
     max_delay = fields.TimeDelta(precision="seconds", load_default=None, allow_none=True,
                                  validate=_nonnegative_duration)
-    deadline = fields.AwareDateTime(load_default=None, allow_none=True, validate=within_calendar)
+    deadline = fields.AwareDateTime(load_default=None, allow_none=True, validate=_plausible_time)
     seed = fields.Integer(load_default=0, validate=validate.Range(min=0))
 
     @validates_schema
@@ -277,7 +288,7 @@ class CandidateLocationSchema(_Strict):
     latitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-90, 90))
     longitude = fields.Float(load_default=None, allow_none=True, validate=validate.Range(-180, 180))
     capacity = fields.Integer(load_default=None, allow_none=True, strict=True,
-                              validate=validate.Range(min=1))
+                              validate=validate.Range(min=1, max=MAX_CAPACITY))
 
     @validates_schema
     def _both_coordinates(self, data: dict, **kwargs) -> None:
@@ -303,8 +314,10 @@ class WorkloadSchema(_Strict):
     desired_renewable_ratio = fields.Float(load_default=None, allow_none=True, validate=_ratio)
     optimize_carbon = fields.Boolean(load_default=True)
     only_emap_full_range_isos_for_network_hops = fields.Boolean(load_default=False)
-    watts_per_core = fields.Float(load_default=None, validate=_positive, allow_nan=False)
-    core_count = fields.Float(load_default=None, validate=_positive, allow_nan=False)
+    watts_per_core = fields.Float(load_default=None, allow_nan=False,
+                                  validate=validate.Range(min=0, max=MAX_WATTS_PER_CORE, min_inclusive=False))
+    core_count = fields.Float(load_default=None, allow_nan=False,
+                              validate=validate.Range(min=0, max=MAX_CORE_COUNT, min_inclusive=False))
     use_new_optimization = fields.Boolean(load_default=True)
     carbon_accounting_mode = _enum(CarbonAccountingMode, CarbonAccountingMode.COMPUTE_ONLY)
     inter_region_route_source = _enum(InterRegionRouteSource, InterRegionRouteSource.ITDK)
@@ -316,7 +329,8 @@ class WorkloadSchema(_Strict):
     signal = fields.String(load_default="average", validate=validate.OneOf(["average", "marginal"]), metadata={
         "description": "optimise on average intensity (default) or on marginal intensity (WattTime MOER, where "
                        "the WATTTIME source stored it)"})
-    power_kw = fields.Float(load_default=None, allow_none=True, validate=_positive, allow_nan=False)
+    power_kw = fields.Float(load_default=None, allow_none=True, allow_nan=False,
+                            validate=validate.Range(min=0, max=MAX_POWER_KW, min_inclusive=False))
 
     @pre_load
     def _misplaced(self, data: Any, **kwargs) -> Any:
@@ -338,6 +352,9 @@ class WorkloadSchema(_Strict):
         if data.get("power_kw") is not None and (data.get("watts_per_core") is not None
                                                  or data.get("core_count") is not None):
             errors["power_kw"] = ["give power_kw or watts_per_core/core_count, not both"]
+        elif (data.get("watts_per_core") or DEFAULT_WATTS_PER_CORE) * (data.get("core_count") or 1.0) / 1000.0 \
+                > MAX_POWER_KW:
+            errors["core_count"] = [f"watts_per_core x core_count must be at most {MAX_POWER_KW:.0f} kW"]
         if data.get("carbon_accounting_mode") is CarbonAccountingMode.COMPUTE_AND_NETWORK \
                 and not data.get("original_location"):
             errors["original_location"] = ["required when carbon_accounting_mode is compute-and-network"]

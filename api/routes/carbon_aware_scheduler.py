@@ -10,7 +10,7 @@ from api.answers import utc_now
 from api.errors import ApiError
 from api.models.workload import WorkloadSchema, first_error, load_workloads
 from api.services import locator, pool
-from api.services.scheduler import plan
+from api.services.scheduler import Budget, plan
 from api.spec import Endpoint
 
 MAX_WORKLOADS = 100
@@ -70,7 +70,11 @@ class WorkloadAnswer(Schema):
     original_location = fields.Dict(allow_none=True, required=True)
     candidates = fields.List(fields.Dict(), required=True)
     runs = fields.List(fields.Nested(RunDoc), required=True)
-    totals = fields.Dict(required=True, metadata={"description": "emissions_g, run_now_g, saving_g, saving_percent"})
+    totals = fields.Dict(required=True, metadata={
+        "description": "emissions_g, run_now_g, saving_g, saving_percent over the runs placed; runs_placed, "
+                       "runs_not_placed"})
+    left_out = fields.List(fields.Dict(), required=True, metadata={
+        "description": "candidates without data in the window, left out before solving: location, reason"})
     solver = fields.Dict(required=True, metadata={"description": "method, optimal, gap to the proven bound, seconds"})
     slot_minutes = fields.Integer(required=True)
     transfer_counted = fields.Boolean(required=True)
@@ -94,7 +98,9 @@ class CarbonAwareScheduler(Resource):
                     "...) plus deadline, interruptible, power_kw and a capacity per candidate location. Each "
                     "workload's runs are placed together, optimally under the capacities. Windows in the past "
                     "use measured data; the future uses the project's forecast, with its measured error.",
-        errors={404: "A named source has no data for a candidate's region",
+        errors={400: "A bad body (the field is named), no run fits its window on whole slots, or a request over the "
+                     "work budget (request_too_large: names what to reduce)",
+                404: "A named source has no data for any candidate's region (each is named)",
                 503: "Database or boundaries unavailable"})
 
     def post(self):
@@ -112,12 +118,14 @@ class CarbonAwareScheduler(Resource):
             raise ApiError(400, "invalid_body", f"{path}: {message}", path) from None
         items = raw if isinstance(raw, list) else [raw]
         now = utc_now()
+        budget = Budget()  # the whole request's work, well under gunicorn's timeout
         answers = []
         with pool().cursor(transaction=True) as cur:  # issued forecasts are stored
             for i, (workload, item) in enumerate(zip(workloads, items)):
                 prefix = f"{i}." if isinstance(raw, list) else ""
                 answers.append(plan(cur, locator(), workload, prefix, args["emission_factor_type"],
-                                    count_transfer=item.get("carbon_accounting_mode") != "compute-only", now=now))
+                                    count_transfer=item.get("carbon_accounting_mode") != "compute-only", now=now,
+                                    budget=budget))
         return no_store_json({"emission_factor_type": args["emission_factor_type"], "unit": "gCO2eq",
                               "schedules": answers})
 

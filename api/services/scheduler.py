@@ -6,13 +6,20 @@ answers built from its placements.
 Slot grid: the coarsest native interval of the series used (5 minutes when every region has
 5-minute data, else an hour); a slot's value is the time-weighted mean of the stored
 intervals in it (at least half of the slot must be covered, else it has no value and nothing
-runs in it). A run's window is widened to whole slots (its earliest start floored, its
-deadline ceiled) and its runtime rounded up to whole slots, its energy spread evenly over
-them; reported start times are never before the run's earliest start.
+runs in it). A run's window is narrowed to whole slots (its earliest start rounded up to a
+slot boundary, its deadline down) and its runtime rounded up to whole slots, its energy spread
+evenly over them: a run starts at the start of its first priced slot, never before its
+earliest start, and ends (start + runtime) never after its deadline. A run whose window holds
+no whole-slot placement is not placed, and the answer says so (a 400 when no run fits).
+
+Budget: one request may ask for at most MAX_REQUEST_CELLS (runs x candidates x window slots,
+summed over its workloads) and the solver gets at most REQUEST_SOLVER_SECONDS for the whole
+request, well under gunicorn's 30 s worker timeout; past the first, a 400 names what to reduce.
 """
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -27,7 +34,7 @@ from api.models import optimization_engine as engine
 from api.models.workload import Run, Workload
 from api.services import cloud_locations, forecasting
 from api.services.location import Located, Locator
-from api.services.sources import choose_series, default_series
+from api.services.sources import default_series, series_for_range
 from database.marginal import marginal_points, marginal_series
 from database.regions import Series, all_series
 from database.timeseries import intensity_series
@@ -36,6 +43,12 @@ from database.timeseries import intensity_series
 # is unknown (an imported history of 2022 says nothing about next week).
 FORECAST_MAX_LAG = timedelta(days=1)
 MIN_SLOT_COVERAGE = 0.5
+# The work one request may ask for: sum over its workloads of runs x candidates x slots in
+# each run's window (the engine's arrays grow with it), and the solver's seconds for all its
+# workloads together (gunicorn kills a worker after 30 s).
+MAX_REQUEST_CELLS = 3_000_000
+REQUEST_SOLVER_SECONDS = 10.0
+WORKLOAD_SOLVER_SECONDS = 1.8     # at most, per workload
 # Capacity the engine treats as unlimited.
 UNLIMITED = math.inf
 # Original-service data-source names that mean "let the project choose" or a source of ours.
@@ -205,11 +218,10 @@ def source_name(carbon_data_source: str | None) -> str | None:
 def pick_series(cur, region: str, source: str | None, start: datetime, end: datetime, now: datetime) -> Series | None:
     """The series answering for [start, end) in a region: the named source (404 if it has no
     data there), else the default for the measured part, else the region's default."""
-    series = all_series(cur, region)
     if source is not None:
-        return choose_series(series, source, start, end, now)
-    chosen = choose_series(series, None, start, min(end, now), now) if start < now else None
-    return chosen or default_series(series, now)
+        return series_for_range(cur, region, source, start, end, now)
+    chosen = series_for_range(cur, region, None, start, min(end, now), now) if start < now else None
+    return chosen or default_series(all_series(cur, region), now)
 
 
 def make_grid(series: list[Series | None], start: datetime, end: datetime) -> Grid:
@@ -258,6 +270,9 @@ def pick_marginal(cur, region: str, source: str | None, start: datetime, end: da
 def marginal_region_data(cur, region: str, series, grid: Grid) -> RegionData:
     """Slot means of the stored marginal intensity: measured values, then WattTime's own stored
     forecast (the project's forecast models average intensity only, so none is made here)."""
+    if series is None:  # none stored for the region: every slot unknown
+        return RegionData(region, None, np.full(grid.count, np.nan), np.zeros(grid.count, bool),
+                          note=f"no marginal intensity for {region}")
     points = marginal_points(cur, series, grid.start, grid.end, "native")
     known = np.array([p.moer_g_per_kwh is not None for p in points], bool)
     columns = SimpleNamespace(
@@ -335,18 +350,36 @@ class Problem:
 
 def build_jobs(workload: Workload, runs: list[Run], grid: Grid, candidates: int, origin: int | None,
                count_transfer: bool, shift: bool = True) -> list[engine.Job]:
-    """The engine's jobs for the runs: windows widened to whole slots, runtime rounded up."""
+    """The engine's jobs for the runs: windows narrowed to whole slots (a run never starts
+    before its earliest start nor ends after its deadline), runtime rounded up to whole slots;
+    a job whose window is shorter than its runtime fits nowhere."""
     runtime_slots = max(1, math.ceil(workload.runtime / grid.slot - 1e-9))
     energy = workload.energy_kwh / runtime_slots
     data_in = workload.dataset.input_size_gb if (workload.dataset and count_transfer) else 0.0
     data_out = workload.dataset.output_size_gb if (workload.dataset and count_transfer) else 0.0
     jobs = []
     for run in runs:
-        first = grid.floor(run.earliest)
-        deadline = grid.ceil(run.deadline) if shift else first + runtime_slots
-        jobs.append(engine.Job(energy, runtime_slots, max(0, first), max(deadline, first + runtime_slots),
+        first = max(0, grid.ceil(run.earliest))
+        deadline = grid.floor(run.deadline)
+        if not shift:  # run at once, when that fits
+            deadline = min(deadline, first + runtime_slots)
+        jobs.append(engine.Job(energy, runtime_slots, first, deadline,
                                workload.interruptible, data_in, data_out, origin, tuple(range(candidates))))
     return jobs
+
+
+def window_slots(job: engine.Job) -> int:
+    """Slots in a job's window (0 when it ends before it starts)."""
+    return max(0, job.deadline - job.earliest_start)
+
+
+def no_window_error(workload: Workload, grid: Grid, prefix: str) -> ApiError:
+    """400: no run has a whole-slot placement between its earliest start and its deadline."""
+    field_name = f"{prefix}schedule.deadline" if workload.schedule.deadline else f"{prefix}schedule.max_delay"
+    return ApiError(400, "no_window", f"{field_name}: no run fits between its earliest start and its deadline on "
+                    f"the data's {int(grid.slot.total_seconds() // 60)}-minute slots (a run starts on a slot "
+                    "boundary, never before its earliest start, and must end by its deadline): allow more delay "
+                    "or start on a slot boundary", field_name)
 
 
 def capacities(places: list[Place], candidates: int) -> np.ndarray | None:
@@ -357,10 +390,11 @@ def capacities(places: list[Place], candidates: int) -> np.ndarray | None:
                      for i, p in enumerate(places)])
 
 
-def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid, run: Run) -> dict:
-    """Where and when a placement runs, in times (never before the run's earliest start), and its grams."""
+def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid) -> dict:
+    """Where and when a placement runs, in times, and its grams: it starts at its first priced
+    slot's start (never before the run's earliest start: windows are narrowed to whole slots)."""
     place = problem.places[placement.region]
-    spans = [(max(grid.moment(a), run.earliest), grid.moment(b)) for a, b in placement.segments]
+    spans = [(grid.moment(a), grid.moment(b)) for a, b in placement.segments]
     if len(spans) == 1:  # contiguous: it ends one runtime after its start, not at the slot's end
         spans = [(spans[0][0], spans[0][0] + problem.workload.runtime)]
     segments = [{"start": iso(a), "end": iso(b)} for a, b in spans]
@@ -378,6 +412,36 @@ def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid, run
 MAX_WINDOW = timedelta(days=31)
 # Grids end on a slot boundary after the last deadline: keep them clear of datetime.max.
 LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
+EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)   # and of year 1 (make_grid counts from 2000)
+
+
+class Budget:
+    """What one request may still spend: cells (runs x candidates x window slots) and solver
+    seconds; a 400 naming what to reduce when a workload asks for more."""
+
+    def __init__(self, cells: int = MAX_REQUEST_CELLS, seconds: float = REQUEST_SOLVER_SECONDS) -> None:
+        self.cells = cells
+        self.deadline = time.perf_counter() + seconds
+        self.seconds = seconds
+
+    def charge(self, cells: int, prefix: str) -> None:
+        """Spend `cells`; 400 when the request's total would pass MAX_REQUEST_CELLS."""
+        if cells > self.cells:
+            raise ApiError(400, "request_too_large", f"{prefix}schedule: the request asks for {cells:,} run x "
+                           f"candidate x slot combinations{' more' if self.cells < MAX_REQUEST_CELLS else ''}, "
+                           f"over the {MAX_REQUEST_CELLS:,} one request may ask for: raise schedule.interval, "
+                           "shorten schedule.max_delay, name fewer candidate_locations or send fewer workloads "
+                           "per request", f"{prefix}schedule")
+        self.cells -= cells
+
+    def time_limit(self, prefix: str) -> float:
+        """The solver's seconds for the next workload; 400 when the request has used them all."""
+        left = self.deadline - time.perf_counter()
+        if left <= 0.1:
+            raise ApiError(400, "request_too_large", f"{prefix}schedule: the request's workloads used the "
+                           f"{self.seconds:.0f} s one request may take: send fewer workloads per request, or fewer "
+                           "runs (raise schedule.interval) or candidates per workload", f"{prefix}schedule")
+        return min(WORKLOAD_SOLVER_SECONDS, left)
 
 
 @dataclass
@@ -390,20 +454,19 @@ class Solved:
     result: engine.ScheduleResult
     origin: Place | None
     warnings: list[str]
+    dropped: dict[Place, str] = field(default_factory=dict)  # candidate -> why it was left out
+    unfit: int = 0                                            # runs with no whole-slot window
 
 
 def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
-          now: datetime, places: tuple[list[Place], Place | None, list[str]] | None = None) -> Solved:
-    """Schedule one workload: all its runs at once, under its candidates' capacities.
+          now: datetime, places: tuple[list[Place], Place | None, list[str]] | None = None,
+          budget: Budget | None = None) -> Solved:
+    """Schedule one workload: all its runs at once, under its candidates' capacities, leaving
+    out candidates without data (named in the warnings; 404 when no candidate has data).
     `places` (candidates, origin, warnings) replaces the workload's own when given."""
+    budget = budget or Budget()
     candidates, origin, warnings = places or workload_places(locator, workload, prefix)
-    rows = list(candidates)
-    origin_row = None
-    if origin is not None:
-        same = [i for i, p in enumerate(candidates) if p.id.lower() == origin.id.lower()]
-        origin_row = same[0] if same else len(rows)
-        if not same:
-            rows.append(origin)
+    warnings = list(warnings)
     runs = expand_runs(workload, prefix)
     start, end = min(r.earliest for r in runs), max(r.deadline for r in runs)
     if end > LATEST:
@@ -413,36 +476,88 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
         raise ApiError(400, "range_too_large", f"{prefix}schedule: the runs span {end - start}, over "
                        f"{MAX_WINDOW.days} days; shorten the horizon or the delay", f"{prefix}schedule")
     source = source_name(workload.carbon_data_source)
-    regions = sorted({p.region for p in rows})
+    regions = sorted({p.region for p in candidates} | ({origin.region} if origin else set()))
     marginal = workload.signal == "marginal"
     field_name = "signal" if marginal else "carbon_data_source"
-    try:
-        series = {r: (pick_marginal(cur, r, source if source in MARGINAL_SOURCES else None, start, end) if marginal
-                      else pick_series(cur, r, source, start, end, now)) for r in regions}
-    except ApiError as exc:  # the named source has no data for a region: name the body's field
-        raise ApiError(exc.status, exc.code, f"{prefix}{field_name}: {exc.message}", f"{prefix}{field_name}") from None
+    series, failed = {}, {}
+    for r in regions:  # a region the named source has no data for is left out, not fatal
+        try:
+            series[r] = (pick_marginal(cur, r, source if source in MARGINAL_SOURCES else None, start, end)
+                         if marginal else pick_series(cur, r, source, start, end, now))
+        except ApiError as exc:
+            if exc.status != 404:
+                raise
+            series[r], failed[r] = None, exc
+    if all(p.region in failed for p in candidates):
+        first = failed[candidates[0].region]
+        named = "; ".join(f"{r}: {failed[r].message}" for r in sorted({p.region for p in candidates}))
+        raise ApiError(404, first.code, f"{prefix}{field_name}: no candidate has data ({named})",
+                       f"{prefix}{field_name}")
     grid = make_grid(list(series.values()), start, end)
+    # before reading data or issuing forecasts: do the runs fit their windows, and the budget?
+    windows = build_jobs(workload, runs, grid, len(candidates), None, False, shift=workload.optimize_carbon)
+    unfit = sum(window_slots(j) < j.runtime_slots for j in windows)
+    if unfit == len(windows):
+        raise no_window_error(workload, grid, prefix)
+    budget.charge(sum(window_slots(j) for j in windows) * len(candidates), prefix)
     data = {r: (marginal_region_data(cur, r, series[r], grid) if marginal
                 else region_data(cur, r, series[r], grid, factor_set, now)) for r in regions}
+    for r, exc in failed.items():
+        data[r].note = f"{r}: {exc.message}"
+    kept, dropped = _with_data(candidates, data)
+    warnings += [f"{place.id} left out: {why}" for place, why in dropped.items()]
+    rows, origin_row = _rows(kept, origin)
     intensity = np.vstack([data[p.region].values for p in rows])
-    jobs = build_jobs(workload, runs, grid, len(candidates), origin_row, count_transfer,
+    jobs = build_jobs(workload, runs, grid, len(kept), origin_row, count_transfer,
                       shift=workload.optimize_carbon)
-    problem = Problem(workload, rows, len(candidates), origin_row, runs, jobs, warnings)
-    result = engine.schedule(intensity, jobs, capacities(rows, len(candidates)))
-    warnings = warnings + [d.note for d in data.values() if d.note]
+    problem = Problem(workload, rows, len(kept), origin_row, runs, jobs, warnings)
+    result = engine.schedule(intensity, jobs, capacities(rows, len(kept)), time_limit=budget.time_limit(prefix))
+    dropped_regions = {p.region for p in dropped} - {p.region for p in rows}
+    warnings = warnings + [d.note for r, d in data.items() if d.note and r not in dropped_regions]
     if workload.desired_renewable_ratio is not None:
         warnings.append("desired_renewable_ratio is not used: runs are placed by carbon intensity alone")
+    if unfit:
+        warnings.append(f"{unfit} of {len(runs)} runs have no whole {int(grid.slot.total_seconds() // 60)}-minute "
+                        "slot window between their earliest start and their deadline and were not placed: allow "
+                        "more delay")
+    if len(result.unplaced) > unfit:
+        warnings.append(f"{len(result.unplaced) - unfit} of {len(runs)} runs fit in no candidate: no data or no "
+                        "capacity in their window")
     if result.unplaced:
-        warnings.append(f"{len(result.unplaced)} of {len(runs)} runs fit in no candidate: no data or no capacity "
-                        "in their window")
-    return Solved(problem, grid, data, result, origin, warnings)
+        warnings.append(f"totals and savings are over the {len(runs) - len(result.unplaced)} runs placed")
+    return Solved(problem, grid, data, result, origin, warnings, dropped, unfit)
+
+
+def _with_data(candidates: list[Place], data: dict[str, RegionData]) -> tuple[list[Place], dict[Place, str]]:
+    """The candidates with any value on the grid, and why each other was left out; all of them
+    when none has a value (then nothing is placed and the notes say why)."""
+    def has_data(p: Place) -> bool:
+        return bool(np.isfinite(data[p.region].values).any())
+    kept = [p for p in candidates if has_data(p)]
+    if not kept:
+        return list(candidates), {}
+    dropped = {p: data[p.region].note or f"no data for {p.region} in the window"
+               for p in candidates if not has_data(p)}
+    return kept, dropped
+
+
+def _rows(candidates: list[Place], origin: Place | None) -> tuple[list[Place], int | None]:
+    """Intensity rows: the candidates, then the origin if it is not one of them; the origin's row."""
+    rows = list(candidates)
+    if origin is None:
+        return rows, None
+    same = [i for i, p in enumerate(candidates) if p.id.lower() == origin.id.lower()]
+    if same:
+        return rows, same[0]
+    rows.append(origin)
+    return rows, len(rows) - 1
 
 
 def plan(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
-         now: datetime) -> dict:
+         now: datetime, budget: Budget | None = None) -> dict:
     """The native answer for one workload: where and when each run goes, what it emits, and
     against what."""
-    solved = solve(cur, locator, workload, prefix, factor_set, count_transfer, now)
+    solved = solve(cur, locator, workload, prefix, factor_set, count_transfer, now, budget=budget)
     problem, grid, result, origin = solved.problem, solved.grid, solved.result, solved.origin
     return {
         "original_location": None if origin is None else {"location": origin.id, "region": origin.region},
@@ -450,7 +565,9 @@ def plan(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str
                        for p in problem.places[:problem.candidates]],
         "runs": [_run_doc(problem, grid, run, job_result) for run, job_result in zip(problem.runs, result.results)],
         "totals": {"emissions_g": result.total_g, "run_now_g": result.baseline_g, "saving_g": result.saving_g,
-                   "saving_percent": result.saving_pct},
+                   "saving_percent": result.saving_pct, "runs_placed": len(problem.runs) - len(result.unplaced),
+                   "runs_not_placed": len(result.unplaced)},
+        "left_out": [{"location": p.id, "region": p.region, "reason": why} for p, why in solved.dropped.items()],
         "solver": {"method": result.method, "optimal": result.optimal, "gap": result.gap,
                    "lower_bound_g": result.lower_bound_g, "seconds": result.seconds},
         "slot_minutes": int(grid.slot.total_seconds() // 60),
@@ -483,11 +600,11 @@ def _run_doc(problem: Problem, grid: Grid, run: Run, result: engine.JobResult) -
     return {
         "earliest_start": iso(run.earliest),
         "deadline": iso(run.deadline),
-        "chosen": placement_doc(result.best, problem, grid, run) if result.best else None,
-        "run_now": placement_doc(baseline, problem, grid, run) if baseline else None,
+        "chosen": placement_doc(result.best, problem, grid) if result.best else None,
+        "run_now": placement_doc(baseline, problem, grid) if baseline else None,
         "saving_g": result.saving_g,
         "saving_percent": result.saving_pct,
-        "alternatives": [placement_doc(p, problem, grid, run) for p in result.alternatives],
+        "alternatives": [placement_doc(p, problem, grid) for p in result.alternatives],
     }
 
 
@@ -497,6 +614,8 @@ def best_window(cur, region: str, source: str | None, start: datetime, end: date
     Aware SDK's best-window query), beside running at `start`; on marginal intensity if asked."""
     if end > LATEST:
         raise ApiError(400, "invalid_parameter", f"end: times after {LATEST.date()} are not supported", "end")
+    if start < EARLIEST:
+        raise ApiError(400, "invalid_parameter", f"start: times before {EARLIEST.date()} are not supported", "start")
     if signal == "marginal":
         series = pick_marginal(cur, region, source, start, end)
         grid = make_grid([series], start, end)

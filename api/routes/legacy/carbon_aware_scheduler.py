@@ -66,7 +66,8 @@ class LegacyCarbonAwareScheduler(Resource):
         description="The original service's scheduler request (a workload as JSON body of a GET) and answer "
                     "(request, original-region, isos, warnings, details, optimal-regions, weighted-scores, "
                     "raw-scores), computed by the new engine. Native equivalent: POST /carbon-aware-scheduler/.",
-        errors={404: "A named carbon_data_source has no data for a candidate's region: {\"error\": message}",
+        errors={404: "A named carbon_data_source has no data for any candidate's region: {\"error\": message} "
+                     "naming each (a candidate without data is named in `warnings` and not scored)",
                 422: "A body the original's validation refused: {\"messages\": {\"json\": {field: [message]}}}",
                 503: "Database or boundaries unavailable"})
     method_decorators = [legacy_errors]
@@ -124,6 +125,9 @@ def legacy_answer(workload, solved: Solved, isos: dict[str, str]):
     problem, grid, result = solved.problem, solved.grid, solved.result
     energy_24h = workload.energy_kwh * len(problem.runs)  # the runs start within the first 24 h
     raw_scores, details, warnings = {}, {}, {}
+    dropped_notes = {f"{place.id} left out: {why}" for place, why in solved.dropped.items()}
+    for place, why in solved.dropped.items():  # candidates without data: named, not scored (as the original)
+        warnings[name(place)] = why
     for row, place in enumerate(problem.places[:problem.candidates]):
         label = name(place)
         note = solved.data[place.region].note
@@ -150,7 +154,7 @@ def legacy_answer(workload, solved: Solved, isos: dict[str, str]):
             "route": [],
             "route.hop_count": 0,
         }
-    notes = [w for w in solved.warnings if w not in warnings.values()]
+    notes = [w for w in solved.warnings if w not in warnings.values() and w not in dropped_notes]
     if notes:  # about the request as a whole (providers' regions left out, unused fields)
         warnings["request"] = "; ".join(notes)
     weighted = {label: sum(scores[f] * w for f, w in WEIGHTS.items()) / len(WEIGHTS)
@@ -182,7 +186,7 @@ def _timings(placement: engine.Placement, problem, grid, run, transfer_moves: bo
     moves = transfer_moves and dataset is not None
     sizes = (dataset.input_size_gb, dataset.output_size_gb) if moves else (0.0, 0.0)
     input_time, output_time = (timedelta(seconds=math.ceil(gb * TRANSFER_SECONDS_PER_GB)) for gb in sizes)
-    compute_start = max(grid.moment(placement.start), run.earliest)
+    compute_start = grid.moment(placement.start)  # the priced slot: windows are whole slots inside the run's
     compute_end = compute_start + workload.runtime
     return {
         "input_transfer_start": iso(compute_start - input_time), "input_transfer_duration": _duration(input_time),
