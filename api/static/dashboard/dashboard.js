@@ -234,7 +234,15 @@ function windowLabel(window, text) {
            showarrow: false, font: { color: "#00704f" } };
 }
 
-function drawIntensity(region, intensity, forecast, range) {
+// The scheduler's answer (GET /carbon-aware-scheduler/best-window/) as the chart marks a window.
+function scheduledWindow(answer) {
+  if (!answer.ok || !answer.value.best) return null;
+  const best = answer.value.best;
+  return { start: best.start, end: best.end, mean: best.carbon_intensity,
+           contains: (timestamp) => new Date(timestamp) >= new Date(best.start) && new Date(timestamp) < new Date(best.end) };
+}
+
+function drawIntensity(region, intensity, forecast, range, measuredWindow) {
   const factor = $("factor").value;
   const points = intensity.ok ? intensity.value.carbon_intensities : [];
   const predicted = forecast.ok ? forecast.value.forecast : [];
@@ -254,8 +262,8 @@ function drawIntensity(region, intensity, forecast, range) {
 
   const hours = Number($("window-hours").value);
   const best = bestWindow(predicted, hours, 60);
-  const source = region.sources.find((x) => intensity.ok && x.name === intensity.value.source);
-  const bestMeasured = source ? bestWindow(points, hours, source.interval_minutes) : null;
+  // In the measured range the window is the scheduler's own (the same engine the API schedules with).
+  const bestMeasured = points.length ? scheduledWindow(measuredWindow) : null;
   const sentences = [];
   if (best) {
     sentences.push(`Lowest-carbon ${hours} h window in the forecast issued ${shortTime(forecast.value.issued_at)}: `
@@ -314,8 +322,8 @@ function drawIntensity(region, intensity, forecast, range) {
   $("intensity-chart").dataset.forecastPoints = String(predicted.length);
   offerCsv("intensity-csv", `${region.id}_intensity_${factor}_${isoMinute(range.start)}_${isoMinute(range.end)}.csv`,
            ["timestamp_utc", "carbon_intensity_gco2eq_per_kwh", "renewable_ratio", "low_carbon_ratio", "in_lowest_window"],
-           points.map((p, i) => [p.timestamp, p.carbon_intensity, p.renewable_ratio, p.low_carbon_ratio,
-                                 bestMeasured && i >= bestMeasured.index && i < bestMeasured.index + bestMeasured.count ? 1 : 0]));
+           points.map((p) => [p.timestamp, p.carbon_intensity, p.renewable_ratio, p.low_carbon_ratio,
+                                 bestMeasured && bestMeasured.contains(p.timestamp) ? 1 : 0]));
   offerCsv("forecast-csv", forecast.ok ? `${region.id}_forecast_${factor}_${isoMinute(new Date(forecast.value.issued_at))}.csv` : "",
            ["timestamp_utc", "carbon_intensity_gco2eq_per_kwh", "lower", "upper", "in_lowest_window"],
            predicted.map((p, i) => [p.timestamp, p.carbon_intensity, p.lower, p.upper,
@@ -479,10 +487,12 @@ async function update() {
   const forecastParams = { region: region.id, horizon_hours: 24, emission_factor_type: factor };
   // A forecast issued at the end of the range shown, so that it continues the line (now, if the range reaches now).
   if (range.end.getTime() < Date.now() - HOUR) forecastParams.issued_at = floorHour(range.end).toISOString();
-  const [mix, intensity, forecast] = await Promise.all([
+  const windowParams = { ...span, duration: Number($("window-hours").value) * 60, emission_factor_type: factor };
+  const [mix, intensity, forecast, measuredWindow] = await Promise.all([
     settle(getJSON("/energy-mixture/", span)),
     settle(getJSON("/carbon-intensity/", { ...span, emission_factor_type: factor })),
     settle(getJSON("/carbon-intensity/forecast/", forecastParams)),
+    settle(getJSON("/carbon-aware-scheduler/best-window/", windowParams)),
   ]);
   if (generation !== state.generation) return;  // a newer choice is being drawn
   if (mix.ok) {
@@ -494,7 +504,7 @@ async function update() {
     offerCsv("share-csv", "", [], []);
     showMessage("mix-message", `Could not load the generation mix: ${mix.error}.`);
   }
-  drawIntensity(region, intensity, forecast, range);
+  drawIntensity(region, intensity, forecast, range, measuredWindow);
   document.body.dataset.drawn = String(generation);  // tests wait for this
   setBusy(false);
 }
