@@ -82,6 +82,9 @@ def coverage_of(count: int, first: datetime | None, last: datetime | None, serie
     """coverage() from the number of points answered and the first and last of them."""
     step = step_minutes or (series.interval_minutes if series else 60)
     expected = max(0, int((min(end, now) - start).total_seconds() // (step * 60)))
+    if step_minutes:  # UTC buckets (hour, day): every bucket the range touches, a partial first one too
+        first_bucket = _epoch_seconds(start) // (step * 60) * (step * 60)
+        expected = max(0, -int(-(_epoch_seconds(min(end, now)) - first_bucket) // (step * 60)))
     note = None
     if not count:
         if series is None:
@@ -94,6 +97,10 @@ def coverage_of(count: int, first: datetime | None, last: datetime | None, serie
         note = f"{expected - count} of {expected} intervals are missing in the source's data"
     return {"intervals": count, "expected_intervals": expected, "first": iso(first),
             "last": iso(last), "note": note}
+
+
+def _epoch_seconds(moment: datetime) -> int:
+    return int(moment.timestamp())
 
 
 def iso_column(microseconds: np.ndarray) -> list[str]:

@@ -29,3 +29,14 @@ def test_an_interval_without_generation_answers_null(db_url):
     assert [p["carbon_intensity"] for p in body["carbon_intensities"]] == [490.0, None, 490.0]
     assert body["carbon_intensities"][1]["renewable_ratio"] is None
     assert body["average"]["carbon_intensity"] == pytest.approx(490.0)
+
+
+def test_hourly_buckets_of_a_range_starting_mid_hour_are_all_expected(filled, boundaries_env):
+    """Found in review: 05:30-08:00 touches three UTC hours; coverage expected two, fewer than answered."""
+    from api import create_app
+
+    body = create_app(filled).test_client().get("/carbon-intensity/", query_string={
+        "region": "NYIS", "start": "2025-02-19T05:30:00Z", "end": "2025-02-19T08:00:00Z",
+        "resolution": "hour"}).get_json()
+    assert body["coverage"]["intervals"] == 3
+    assert body["coverage"]["expected_intervals"] == 3 and body["coverage"]["note"] is None
