@@ -10,7 +10,6 @@ import orjson
 from flask import Response, current_app, request
 from marshmallow import Schema, fields
 
-from api.errors import ApiError
 from api.services.sources import default_series
 from database.regions import Region, Series
 

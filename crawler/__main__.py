@@ -13,7 +13,7 @@ from pathlib import Path
 import psycopg2
 
 from crawler.crawl import REGISTRY, Crawler, archived_payloads, get_source, staleness, utc_now
-from crawler.http import RedactingFilter, redact_body
+from energy_data.http import RedactingFilter, redact_body
 from crawler.ingest import parse_payloads
 from crawler.model import ParseError, Payload
 from crawler.source import SourceSpec

@@ -16,7 +16,8 @@ from functools import partial
 from datetime import date, datetime, timedelta, timezone
 from typing import Callable
 
-from crawler.http import FetchError, HttpClient, redact
+from crawler.http import FetchError, HttpClient
+from energy_data.http import redact
 from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_parsed
 from crawler.model import Payload
 from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, ercot, hawaii, isone, miso, nyiso, pjm, prepa,

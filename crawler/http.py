@@ -11,8 +11,7 @@ from urllib.parse import urlencode, urlsplit
 import requests
 
 from crawler.model import Payload
-from energy_data.http import (CONNECT_TIMEOUT_S, READ_TIMEOUT_S, RedactingFilter, make_session,  # noqa: F401
-                              redact, redact_body)
+from energy_data.http import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, make_session, redact, redact_body
 
 log = logging.getLogger(__name__)
 

@@ -17,8 +17,6 @@ import pandas as pd
 
 log = logging.getLogger(__name__)
 
-from energy_data.fuels import FUELS, STORAGE_FUELS  # noqa: F401  (re-exported for the parsers)
-
 READING_COLUMNS = ["region", "timestamp", "fuel", "mw"]
 NET_IMPORT_COLUMNS = ["region", "timestamp", "mw"]
 # Intensity reported as intensity (Electricity Maps); NaN where a body did not carry a column.

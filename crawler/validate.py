@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 import numpy as np
 import pandas as pd
 
-from crawler.model import FUELS, STORAGE_FUELS, Anomaly, ParseResult, note
+from crawler.model import Anomaly, ParseResult, note
+from energy_data.fuels import FUELS, STORAGE_FUELS
 
 
 # Readings whose interval starts later than this after "now" cannot be measurements.

@@ -50,3 +50,28 @@ def crawler_cli(*args: str, timeout: float = 120, **popen) -> subprocess.Complet
 def start_crawler(*args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-m", "crawler", *args], cwd=REPO, env=dict(os.environ),
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def fresh_count(db, sql: str) -> int:
+    """Count on a new connection: statistics views are frozen inside a transaction."""
+    import psycopg2
+
+    conn = psycopg2.connect(db.dsn)
+    try:
+        with conn.cursor() as cur:
+            cur.execute(sql)
+            return cur.fetchone()[0]
+    finally:
+        conn.close()
+
+
+def wait_for(predicate, timeout_s: float = 30) -> None:
+    """Poll `predicate` every 0.1 s; AssertionError if it is not true within `timeout_s`."""
+    import time
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")

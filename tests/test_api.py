@@ -8,7 +8,6 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from api import create_app
-from tests.apihelp import fill
 
 LIFECYCLE = {"gas": 490, "nuclear": 12, "oil": 650, "biomass": 230, "wind": 11, "hydro": 24}
 DIRECT = {"gas": 370, "oil": 406}

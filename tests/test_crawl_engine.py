@@ -5,13 +5,11 @@ from __future__ import annotations
 import gzip
 import hashlib
 import signal
-import time
 
-import psycopg2
 import pytest
 
 from crawler.crawl import REGISTRY, Crawler, utc_now
-from tests.crawlhelp import crawler_cli, point_sources_at, serve_caiso, serve_nyiso, start_crawler
+from tests.crawlhelp import crawler_cli, fresh_count, point_sources_at, serve_caiso, serve_nyiso, start_crawler, wait_for
 
 # Hand-written: CAISO outlook format, three 5-minute rows.
 CAISO_SMALL = (
@@ -151,7 +149,7 @@ def test_dry_run_writes_nothing(db, sources, nyiso_day):
 def test_a_second_concurrent_run_exits_at_once(db, sources, nyiso_day):
     serve_nyiso(sources, nyiso_day, delay_s=4)
     first = start_crawler("run", "--source", "NYISO")
-    _wait_for(lambda: query(db, "SELECT count(*) FROM crawl_run WHERE status = 'running'")[0][0] == 1)
+    wait_for(lambda: query(db, "SELECT count(*) FROM crawl_run WHERE status = 'running'")[0][0] == 1)
     second = crawler_cli("run", "--source", "NYISO", "--force", timeout=30)
     assert second.returncode == 0
     assert second.stdout.startswith("another crawl is running (pid ")
@@ -168,12 +166,12 @@ def test_a_killed_run_leaves_no_partial_data(db, sources, nyiso_day):
         cur.execute("LOCK TABLE carbon_intensity IN EXCLUSIVE MODE")
         crawler = start_crawler("run", "--source", "NYISO")
         # Once the writer waits for this lock it has copied its readings, uncommitted.
-        _wait_for(lambda: _fresh_count(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+        wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
                                            "'energy-data crawler writes' AND wait_event_type = 'Lock'") == 1)
         crawler.send_signal(signal.SIGKILL)
         crawler.wait(timeout=10)
         cur.execute("COMMIT")
-    _wait_for(lambda: _fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
+    wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
                                        "WHERE application_name LIKE 'energy-data crawler%'") == 0)
     assert readings_of(db, "NYISO") == 0
     assert query(db, "SELECT count(*) FROM carbon_intensity") == [(0,)]
@@ -181,26 +179,6 @@ def test_a_killed_run_leaves_no_partial_data(db, sources, nyiso_day):
     run("NYISO")  # the next run records the interruption, then does the work
     assert query(db, "SELECT status FROM crawl_run ORDER BY id") == [("interrupted",), ("ok",)]
     assert readings_of(db, "NYISO") == 1728
-
-
-def _fresh_count(db, sql: str) -> int:
-    """Count on a new connection: statistics views are frozen inside a transaction."""
-    conn = psycopg2.connect(db.dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
-
-
-def _wait_for(predicate, timeout_s: float = 30) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
 
 
 def test_a_failed_source_waits_before_it_is_tried_again(db, sources):

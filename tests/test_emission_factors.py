@@ -10,7 +10,7 @@ import pytest
 
 from api import create_app
 from database.dimensions import sync_source
-from database.emission_factors import factors_at, recompute_intensities, set_factor
+from database.emission_factors import recompute_intensities, set_factor
 from database.readings import write_readings
 
 VOCABULARY = ["coal", "gas", "oil", "nuclear", "hydro", "wind", "solar", "geothermal", "biomass", "battery",

@@ -11,7 +11,7 @@ import pytest
 
 from crawler.crawl import Crawler, utc_now
 from tests.test_api_forecast import long_history, now_hour  # noqa: F401 (fixtures)
-from tests.crawlhelp import crawler_cli, point_sources_at, serve_nyiso
+from tests.crawlhelp import crawler_cli, fresh_count, point_sources_at, serve_nyiso, wait_for
 
 SECRET = "sekrit" + "-eia-0123456789"  # fake, split so no scanner mistakes it for a real one
 EIA_ROUTE = "/eia/electricity/rto/fuel-type-data/data/"
@@ -281,30 +281,6 @@ def test_a_backfill_still_running_elsewhere_is_left_alone(db_url, db):
                                      "WHERE application_name LIKE 'energy-data crawler%'") == 0)
     Crawler(out=lambda line: None).close()
     assert query(db, "SELECT status FROM crawl_run") == [("interrupted",)]
-
-def fresh_count(db, sql: str) -> int:
-    """Count on a new connection: statistics views are frozen inside a transaction."""
-    import psycopg2
-
-    conn = psycopg2.connect(db.dsn)
-    try:
-        with conn.cursor() as cur:
-            cur.execute(sql)
-            return cur.fetchone()[0]
-    finally:
-        conn.close()
-
-
-def wait_for(predicate, timeout_s: float = 30) -> None:
-    import time
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not reached in time")
-
 
 # -- 6. the database restarting in the middle of a crawl -------------------------------------
 

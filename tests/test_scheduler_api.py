@@ -4,7 +4,6 @@ from the fixtures. Past windows use measured data, so every chosen window is che
 a brute-force search over the same stored series, read back through /carbon-intensity/."""
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta, timezone
 
 import numpy as np

@@ -6,7 +6,7 @@ import json
 import psycopg2
 import pytest
 
-from crawler.model import FUELS, STORAGE_FUELS
+from energy_data.fuels import FUELS, STORAGE_FUELS
 from crawler.parsers.eia import RESPONDENTS
 from database.dimensions import resolve_region
 from database.migrate import migrate, migration_files

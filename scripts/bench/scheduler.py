@@ -233,7 +233,7 @@ def many_jobs(traces: Path, reference_seconds: float, repeat: int) -> None:
     print("\n## Speed (a): 1,000 jobs x 10 regions x 288 five-minute slots, capacity 20 jobs per region")
     print(f"jobs 5 min-4 h, slack 0-8 h, 20 % interruptible, 0-12 GB moved; capacity used "
           f"{100 * demand:.0f} % on average; {moved} jobs kept from their own optimum by capacity")
-    print(f"| run | method | seconds | grams | own lower bound | gap to own bound | gap to best bound |")
+    print("| run | method | seconds | grams | own lower bound | gap to own bound | gap to best bound |")
     print("|---|---|---:|---:|---:|---:|---:|")
     named = [(f"default (time_limit 1.8 s), run {k + 1}", r) for k, r in enumerate(runs)]
     for name, res in named + [(f"reference ({reference_seconds:.0f} s)", reference)]:
