@@ -153,7 +153,8 @@ def _print_result(result) -> None:
     for row in result.net_imports.itertuples(index=False):
         out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
                               "net_import_mw": float(row.mw)}) + "\n")
-    for frame in (result.reported, result.marginal):  # intensity reported as intensity, marginal intensity
+    # intensity reported as intensity, marginal intensity, forecast inputs
+    for frame in (result.reported, result.marginal, result.operator_forecasts, result.weather_forecasts):
         for row in frame.to_dict("records"):
             out.write(json.dumps({k: _plain(v) for k, v in row.items()}) + "\n")
 
@@ -206,7 +207,8 @@ def _status(args: argparse.Namespace) -> int:
             states = source_status(cur)
         now = utc_now()
         failing = []
-        print(f"{'SOURCE':<10} {'ENABLED':<7} {'EVERY':>5}  {'LAST SUCCESS':<17} {'NEWEST DATA':<17} "
+        width = max(10, *(len(name) for name in REGISTRY))
+        print(f"{'SOURCE':<{width}} {'ENABLED':<7} {'EVERY':>5}  {'LAST SUCCESS':<17} {'NEWEST DATA':<17} "
               f"{'ROWS':>11}  NOTES")
         for source in REGISTRY.values():
             st = states.get(source.name)
@@ -221,7 +223,7 @@ def _status(args: argparse.Namespace) -> int:
                 failing.append(f"{source.name}: {stale or 'no data stored yet'}")
             if st and st.last_error:
                 notes.append(f"last error {_when(st.last_error_at)}: {st.last_error[:160]}")
-            print(f"{source.name:<10} {'no' if reason else 'yes':<7} {_every(source):>5}  "
+            print(f"{source.name:<{width}} {'no' if reason else 'yes':<7} {_every(source):>5}  "
                   f"{_when(st and st.last_success):<17} {_when(st and st.newest_data):<17} "
                   f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
         with crawler.meta.cursor() as cur:
