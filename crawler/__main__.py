@@ -274,8 +274,10 @@ def _backup_line(ok, failed) -> str:
 
 
 def retention_policy(env: dict[str, str]) -> RetentionPolicy:
-    """RETAIN_PAYLOAD_DAYS, RETAIN_FORECAST_DAYS, RETAIN_CRAWL_RUN_DAYS (0: keep for ever) and
-    RETAIN_FAILED_PAYLOADS (1: past the payload days, keep bodies whose parse failed)."""
+    """RETAIN_PAYLOAD_DAYS, RETAIN_FORECAST_DAYS, RETAIN_CRAWL_RUN_DAYS (0: keep for ever),
+    RETAIN_FAILED_PAYLOADS (1: past the payload days, keep bodies whose parse failed) and
+    RETAIN_EVERY_INPUT_ISSUE_DAYS (forecast inputs: every issue kept this long, then one per
+    6 hours; 0: never thinned)."""
     default = RetentionPolicy()
 
     def days(name: str, fallback: int | None) -> int | None:
@@ -291,7 +293,8 @@ def retention_policy(env: dict[str, str]) -> RetentionPolicy:
         raise SystemExit(f"RETAIN_FAILED_PAYLOADS must be 0 or 1, not {failed!r}")
     return RetentionPolicy(days("RETAIN_PAYLOAD_DAYS", default.payload_days), failed == "1",
                            days("RETAIN_FORECAST_DAYS", default.forecast_days),
-                           days("RETAIN_CRAWL_RUN_DAYS", default.crawl_run_days))
+                           days("RETAIN_CRAWL_RUN_DAYS", default.crawl_run_days),
+                           days("RETAIN_EVERY_INPUT_ISSUE_DAYS", default.input_issue_days))
 
 
 def _prune(args: argparse.Namespace) -> int:
@@ -305,7 +308,8 @@ def _prune(args: argparse.Namespace) -> int:
             if args.dry_run:
                 crawler.data.rollback()
         kept = [kind for kind, days in (("payloads", policy.payload_days), ("forecasts", policy.forecast_days),
-                                        ("crawl_runs", policy.crawl_run_days)) if days is None]
+                                        ("crawl_runs", policy.crawl_run_days),
+                                        ("every forecast-input issue", policy.input_issue_days)) if days is None]
         print(("would delete " if args.dry_run else "deleted ")
               + ", ".join(f"{count} {kind}" for kind, count in deleted.items())
               + (f"; kept for ever: {', '.join(kept)}" if kept else ""))
