@@ -43,6 +43,8 @@ FALLBACK_SOURCES = ("EIA_FORECAST",)
 KEEP_EVERY_ISSUE = timedelta(days=3)
 THIN_BIN = timedelta(hours=6)
 HOUR = pd.Timedelta(hours=1)
+# Operator forecasts are read on this grid of target times: hourly and quarter-hourly sources.
+OPERATOR_GRID = pd.Timedelta(minutes=15)
 _EPOCH = "2000-01-01 00:00+00"
 
 
@@ -227,17 +229,22 @@ def read_weather_features(cur: Cursor, region: str, issued_before: datetime, sta
     over the points that have a value. attrs: `issued_at` (newest issue used, or None),
     `oldest_issued_at`, `points` (point codes used)."""
     _check_times(issued_before, start, end)
-    cur.execute(
-        f"SELECT DISTINCT ON (w.point_id, w.ts) p.code, p.role, p.weight, w.ts, w.issued_at, "
-        f"{', '.join('w.' + v for v in WEATHER_VARIABLES)} FROM weather_forecast w "
-        "JOIN weather_point p ON p.id = w.point_id JOIN region r ON r.id = p.region_id "
-        "WHERE r.code = upper(%(region)s) AND w.ts >= %(start)s AND w.ts < %(end)s AND w.issued_at < %(before)s "
-        "ORDER BY w.point_id, w.ts, w.issued_at DESC",
-        {"region": region, "start": start, "end": end, "before": issued_before})
-    rows = pd.DataFrame(cur.fetchall(), columns=["point", "role", "weight", "ts", "issued_at", *WEATHER_VARIABLES])
     hours = _hours(start, end)
     frame = pd.DataFrame(index=hours)
     frame.attrs = {"issued_at": None, "oldest_issued_at": None, "points": []}
+    if hours.empty:
+        return frame
+    # One index probe per point and hour (weather rows are hourly): the newest issue before T.
+    cur.execute(
+        f"SELECT p.code, p.role, p.weight, h.ts, w.issued_at, {', '.join('w.' + v for v in WEATHER_VARIABLES)} "
+        "FROM weather_point p JOIN region r ON r.id = p.region_id "
+        "CROSS JOIN generate_series(%(first)s::timestamptz, %(last)s::timestamptz, '1 hour') AS h (ts) "
+        "JOIN LATERAL (SELECT * FROM weather_forecast w WHERE w.point_id = p.id AND w.ts = h.ts "
+        "AND w.issued_at < %(before)s ORDER BY w.issued_at DESC LIMIT 1) w ON true "
+        "WHERE r.code = upper(%(region)s)",
+        {"region": region, "first": hours[0].to_pydatetime(), "last": hours[-1].to_pydatetime(),
+         "before": issued_before})
+    rows = pd.DataFrame(cur.fetchall(), columns=["point", "role", "weight", "ts", "issued_at", *WEATHER_VARIABLES])
     if rows.empty:
         return frame
     rows["ts"] = pd.to_datetime(rows["ts"], utc=True).dt.floor("h").astype(hours.dtype)
@@ -264,22 +271,33 @@ def read_operator_forecasts(cur: Cursor, region: str, issued_before: datetime, s
                             end: datetime) -> pd.DataFrame:
     """Operator forecasts for the hours starting in [start, end): a frame indexed by the hourly
     UTC target times with columns load_forecast_mw, wind_forecast_mw, solar_forecast_mw (a kind
-    no source has is absent). Per source, kind and target interval, the value of the newest
-    issue with issued_at < issued_before; sub-hourly intervals are averaged into their hour.
+    no source has is absent). Per source, kind and target interval (targets on a 15-minute
+    grid), the value of the newest issue with issued_at < issued_before; sub-hourly intervals
+    are averaged into their hour.
     Per kind one source is used: the region's own operator before FALLBACK_SOURCES, then the
     one covering most hours, then by name. attrs: `sources` {kind: source name},
     `issued_at` {kind: newest issue used}."""
     _check_times(issued_before, start, end)
-    cur.execute(
-        "SELECT DISTINCT ON (o.source_id, o.kind, o.ts) s.name, o.kind, o.ts, o.issued_at, o.mw "
-        "FROM operator_forecast o JOIN region r ON r.id = o.region_id JOIN source s ON s.id = o.source_id "
-        "WHERE r.code = upper(%(region)s) AND o.ts >= %(start)s AND o.ts < %(end)s AND o.issued_at < %(before)s "
-        "ORDER BY o.source_id, o.kind, o.ts, o.issued_at DESC",
-        {"region": region, "start": start, "end": end, "before": issued_before})
-    rows = pd.DataFrame(cur.fetchall(), columns=["source", "kind", "ts", "issued_at", "mw"])
     hours = _hours(start, end)
     frame = pd.DataFrame(index=hours)
     frame.attrs = {"sources": {}, "issued_at": {}}
+    if hours.empty:
+        return frame
+    # One index probe per source, kind and quarter-hour target (the finest interval of the
+    # sources: ENTSO-E's): the newest issue before T; input_series says which sources exist.
+    first = pd.Timestamp(start).tz_convert("UTC").ceil(OPERATOR_GRID)
+    cur.execute(
+        "SELECT s.name, i.kind, o.ts, o.issued_at, o.mw FROM input_series i "
+        "JOIN region r ON r.id = i.region_id JOIN source s ON s.id = i.source_id "
+        "CROSS JOIN generate_series(%(first)s::timestamptz, %(end)s::timestamptz - interval '1 microsecond', "
+        "%(grid)s::interval) AS g (ts) "
+        "JOIN LATERAL (SELECT o.ts, o.issued_at, o.mw FROM operator_forecast o WHERE o.region_id = i.region_id "
+        "AND o.kind = i.kind AND o.source_id = i.source_id AND o.ts = g.ts AND o.issued_at < %(before)s "
+        "ORDER BY o.issued_at DESC LIMIT 1) o ON true "
+        "WHERE r.code = upper(%(region)s) AND i.kind <> 'weather' AND g.ts BETWEEN i.first_ts AND i.last_ts",
+        {"region": region, "first": first.to_pydatetime(), "end": end, "grid": OPERATOR_GRID.to_pytimedelta(),
+         "before": issued_before})
+    rows = pd.DataFrame(cur.fetchall(), columns=["source", "kind", "ts", "issued_at", "mw"])
     if rows.empty:
         return frame
     rows["hour"] = pd.to_datetime(rows["ts"], utc=True).dt.floor("h").astype(hours.dtype)

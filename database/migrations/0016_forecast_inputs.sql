@@ -34,7 +34,8 @@ CREATE TABLE weather_forecast (
     shortwave_radiation real,                     -- W/m2, mean over the hour
     cloud_cover         real,                     -- %
     precipitation       real,                     -- mm over the hour
-    PRIMARY KEY (point_id, source_id, ts, issued_at)
+    -- A read walks one point's target hours, newest issue first, whatever the source.
+    PRIMARY KEY (point_id, ts, issued_at, source_id)
 );
 -- Pruning walks the issues by age; rows arrive roughly in issue order, so a BRIN index is enough.
 CREATE INDEX weather_forecast_issued ON weather_forecast USING brin (issued_at);
@@ -46,7 +47,8 @@ CREATE TABLE operator_forecast (
     ts          timestamptz NOT NULL,             -- target interval start, UTC
     issued_at   timestamptz NOT NULL,
     mw          double precision NOT NULL,
-    PRIMARY KEY (region_id, source_id, kind, ts, issued_at)
+    -- A read walks one region's, kind's and source's targets, newest issue first.
+    PRIMARY KEY (region_id, kind, source_id, ts, issued_at)
 );
 CREATE INDEX operator_forecast_issued ON operator_forecast USING brin (issued_at);
 
