@@ -128,3 +128,20 @@ def test_a_replayed_recording_is_invisible_to_a_forecast_issued_before_it(db_url
     assert column not in read(db_url, read_operator_forecasts, region, moment, *window)  # issued at T: not before T
     seen = read(db_url, read_operator_forecasts, region, moment.replace(microsecond=1), *window)
     assert seen[column].notna().any() and seen.attrs["issued_at"][kind] == moment
+
+
+def test_prune_thins_operator_issues_older_than_the_retention(db_url, shared_fixtures, monkeypatch):
+    """Every PJM wind evaluation of the recording (every 10 minutes, two and a half days before
+    the target day) is older than 3 days: prune keeps one issue per target and 6-hour bin."""
+    replayed = crawler_cli("replay", "--source", "PJM_FORECAST",
+                           str(shared_fixtures / "PJM" / "pjm_wind_forecast_2025-02-24.json"))
+    assert replayed.returncode == 0, replayed.stdout + replayed.stderr
+    [(before, bins)] = query(db_url, "SELECT count(*), count(DISTINCT (ts, date_bin('6 hours', issued_at, "
+                                     "'2000-01-01'))) FROM operator_forecast")
+    monkeypatch.setenv("RETAIN_EVERY_INPUT_ISSUE_DAYS", "3")
+    result = crawler_cli("prune")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert f"{before - bins} operator forecast rows (thinned)" in result.stdout, result.stdout
+    [(after,)] = query(db_url, "SELECT count(*) FROM operator_forecast")
+    [(series_rows,)] = query(db_url, "SELECT row_count FROM input_series WHERE kind = 'wind'")
+    assert after == series_rows == bins
