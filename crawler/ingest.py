@@ -96,7 +96,7 @@ def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: P
     return counts
 
 
-def write_forecast_inputs(cur, source_id: int, result: ParseResult) -> list:
+def write_forecast_inputs(cur: psycopg2.extensions.cursor, source_id: int, result: ParseResult) -> list:
     """Weather forecasts (the points of energy_data/data/weather_points.csv synced first) and
     operator forecasts, each row with its issue time (database.forecast_inputs)."""
     written = []

@@ -172,3 +172,11 @@ def test_bad_rows_are_refused_with_a_reason(cur):
         write_weather_forecasts(cur, iso, weather("NOWHERE", T, [0], temperature_2m=[1.0]))
     with pytest.raises(ValueError, match="timezone-aware"):
         read_weather_features(cur, "ERCO", T.replace(tzinfo=None), T, T + H)
+
+
+def test_the_storage_and_the_crawler_name_the_same_variables_and_kinds():
+    from crawler import model
+    from database import forecast_inputs
+
+    assert forecast_inputs.WEATHER_VARIABLES == model.WEATHER_VARIABLES
+    assert forecast_inputs.OPERATOR_KINDS == model.OPERATOR_FORECAST_KINDS

@@ -29,10 +29,9 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
-import numpy as np
 import pandas as pd
 
 from crawler.bodies import load_json
