@@ -153,7 +153,8 @@ def _print_result(result) -> None:
     for row in result.net_imports.itertuples(index=False):
         out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
                               "net_import_mw": float(row.mw)}) + "\n")
-    for frame in (result.reported, result.marginal):  # intensity reported as intensity, marginal intensity
+    # intensity reported as intensity, marginal intensity, forecast inputs
+    for frame in (result.reported, result.marginal, result.operator_forecasts, result.weather_forecasts):
         for row in frame.to_dict("records"):
             out.write(json.dumps({k: _plain(v) for k, v in row.items()}) + "\n")
 
@@ -206,7 +207,8 @@ def _status(args: argparse.Namespace) -> int:
             states = source_status(cur)
         now = utc_now()
         failing = []
-        print(f"{'SOURCE':<10} {'ENABLED':<7} {'EVERY':>5}  {'LAST SUCCESS':<17} {'NEWEST DATA':<17} "
+        width = max(10, *(len(name) for name in REGISTRY))
+        print(f"{'SOURCE':<{width}} {'ENABLED':<7} {'EVERY':>5}  {'LAST SUCCESS':<17} {'NEWEST DATA':<17} "
               f"{'ROWS':>11}  NOTES")
         for source in REGISTRY.values():
             st = states.get(source.name)
@@ -221,7 +223,7 @@ def _status(args: argparse.Namespace) -> int:
                 failing.append(f"{source.name}: {stale or 'no data stored yet'}")
             if st and st.last_error:
                 notes.append(f"last error {_when(st.last_error_at)}: {st.last_error[:160]}")
-            print(f"{source.name:<10} {'no' if reason else 'yes':<7} {_every(source):>5}  "
+            print(f"{source.name:<{width}} {'no' if reason else 'yes':<7} {_every(source):>5}  "
                   f"{_when(st and st.last_success):<17} {_when(st and st.newest_data):<17} "
                   f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
         with crawler.meta.cursor() as cur:
@@ -272,8 +274,10 @@ def _backup_line(ok, failed) -> str:
 
 
 def retention_policy(env: dict[str, str]) -> RetentionPolicy:
-    """RETAIN_PAYLOAD_DAYS, RETAIN_FORECAST_DAYS, RETAIN_CRAWL_RUN_DAYS (0: keep for ever) and
-    RETAIN_FAILED_PAYLOADS (1: past the payload days, keep bodies whose parse failed)."""
+    """RETAIN_PAYLOAD_DAYS, RETAIN_FORECAST_DAYS, RETAIN_CRAWL_RUN_DAYS (0: keep for ever),
+    RETAIN_FAILED_PAYLOADS (1: past the payload days, keep bodies whose parse failed) and
+    RETAIN_EVERY_INPUT_ISSUE_DAYS (forecast inputs: every issue kept this long, then one per
+    6 hours; 0: never thinned)."""
     default = RetentionPolicy()
 
     def days(name: str, fallback: int | None) -> int | None:
@@ -289,7 +293,8 @@ def retention_policy(env: dict[str, str]) -> RetentionPolicy:
         raise SystemExit(f"RETAIN_FAILED_PAYLOADS must be 0 or 1, not {failed!r}")
     return RetentionPolicy(days("RETAIN_PAYLOAD_DAYS", default.payload_days), failed == "1",
                            days("RETAIN_FORECAST_DAYS", default.forecast_days),
-                           days("RETAIN_CRAWL_RUN_DAYS", default.crawl_run_days))
+                           days("RETAIN_CRAWL_RUN_DAYS", default.crawl_run_days),
+                           days("RETAIN_EVERY_INPUT_ISSUE_DAYS", default.input_issue_days))
 
 
 def _prune(args: argparse.Namespace) -> int:
@@ -303,7 +308,8 @@ def _prune(args: argparse.Namespace) -> int:
             if args.dry_run:
                 crawler.data.rollback()
         kept = [kind for kind, days in (("payloads", policy.payload_days), ("forecasts", policy.forecast_days),
-                                        ("crawl_runs", policy.crawl_run_days)) if days is None]
+                                        ("crawl_runs", policy.crawl_run_days),
+                                        ("every forecast-input issue", policy.input_issue_days)) if days is None]
         print(("would delete " if args.dry_run else "deleted ")
               + ", ".join(f"{count} {kind}" for kind, count in deleted.items())
               + (f"; kept for ever: {', '.join(kept)}" if kept else ""))

@@ -22,6 +22,8 @@ from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_pa
 from crawler.model import Payload
 from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, ercot, hawaii, isone, miso, nyiso, pjm, prepa,
                              spp, watttime)
+from crawler.parsers import (caiso_forecast, eia_forecast, ercot_forecast, isone_forecast, miso_forecast,
+                             nyiso_forecast, openmeteo, pjm_forecast)
 from crawler.source import SourceSpec
 from crawler.validate import anomaly_counts
 from database import crawl_runs
@@ -68,6 +70,15 @@ SOURCES: list[SourceSpec] = [
     watttime.SPEC,
     hawaii.SPEC,
     prepa.SPEC,
+    # Forecast inputs (README "Forecast inputs"): weather and the grid operators' own forecasts.
+    openmeteo.SPEC,
+    caiso_forecast.SPEC,
+    miso_forecast.SPEC,
+    pjm_forecast.SPEC,
+    isone_forecast.SPEC,
+    nyiso_forecast.SPEC,
+    ercot_forecast.SPEC,
+    eia_forecast.SPEC,
 ]
 REGISTRY: dict[str, SourceSpec] = {spec.name: spec for spec in SOURCES}
 
@@ -338,6 +349,10 @@ def _describe(parsed: Parsed) -> str:
         other = [f"{len(frame)} {what} rows, {frame['zone'].nunique()} zone(s)"
                  for what, frame in (("reported intensity", parsed.result.reported),
                                      ("marginal intensity", parsed.result.marginal)) if len(frame)]
+        other += [f"{len(frame)} {what} rows, issued {frame['issued_at'].min():%Y-%m-%d %H:%M}Z.."
+                  f"{frame['issued_at'].max():%Y-%m-%d %H:%M}Z"
+                  for what, frame in (("operator forecast", parsed.result.operator_forecasts),
+                                      ("weather forecast", parsed.result.weather_forecasts)) if len(frame)]
         return "; ".join(other) or "no readings"
     span = f"{readings['timestamp'].min().isoformat()} .. {readings['timestamp'].max().isoformat()}"
     return (f"{len(readings)} readings, {readings['timestamp'].nunique()} intervals, "

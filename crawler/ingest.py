@@ -12,9 +12,11 @@ import psycopg2.extensions
 
 from crawler.model import Anomaly, ParseError, ParseResult, Payload, note
 from crawler.validate import anomaly_counts, validate
+from database.forecast_inputs import sync_weather_points, write_operator_forecasts, write_weather_forecasts
 from database.marginal import write_marginal
 from database.readings import WriteCounts, region_peaks, write_net_imports, write_readings
 from database.reported import ReportedCounts, ensure_zone_regions, write_reported_intensity
+from energy_data.weather_points import load_points
 
 log = logging.getLogger(__name__)
 
@@ -59,14 +61,15 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
 def _noted_if_empty(source: str, payload: Payload, result: ParseResult) -> ParseResult:
     """A body that parsed but holds no reading at all (a header-only CSV, an EIA page without
     data) is a success worth counting: a source that keeps sending them has stopped."""
-    if all(frame.empty for frame in (result.readings, result.net_imports, result.reported, result.marginal)):
+    if all(frame.empty for frame in (result.readings, result.net_imports, result.reported, result.marginal,
+                                     result.operator_forecasts, result.weather_forecasts)):
         note(result.anomalies, source, "empty_body", f"{short_name(payload.name)}: no readings in the body")
     return result
 
 
 def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: Parsed) -> WriteCounts:
     """Write a parsed batch in one transaction (readings, net imports, intensity; reported and
-    marginal intensity, zones outside our regions first made regions)."""
+    marginal intensity, zones outside our regions first made regions; forecast inputs)."""
     if parsed.result is None:
         return WriteCounts()
     result = parsed.result
@@ -85,7 +88,24 @@ def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: P
                     counts.inserted += more.inserted
                     counts.updated += more.updated
                     counts.unchanged += more.unchanged
+            if result.has_forecast_inputs():
+                for more in write_forecast_inputs(cur, source_id, result):
+                    counts.inserted += more.inserted
+                    counts.updated += more.updated
+                    counts.unchanged += more.unchanged
     return counts
+
+
+def write_forecast_inputs(cur: psycopg2.extensions.cursor, source_id: int, result: ParseResult) -> list:
+    """Weather forecasts (the points of energy_data/data/weather_points.csv synced first) and
+    operator forecasts, each row with its issue time (database.forecast_inputs)."""
+    written = []
+    if not result.weather_forecasts.empty:
+        sync_weather_points(cur, load_points())
+        written.append(write_weather_forecasts(cur, source_id, result.weather_forecasts))
+    if not result.operator_forecasts.empty:
+        written.append(write_operator_forecasts(cur, source_id, result.operator_forecasts))
+    return written
 
 
 def _within_region_peaks(cur, source_id: int, result: ParseResult) -> pd.DataFrame:

@@ -24,6 +24,16 @@ REPORTED_COLUMNS = ["zone", "timestamp", "lifecycle_g_per_kwh", "direct_g_per_kw
                     "low_carbon_share", "estimated", "estimation_method"]
 # Marginal intensity (WattTime MOER) in g/kWh: never mixed with average intensity.
 MARGINAL_COLUMNS = ["zone", "timestamp", "moer_g_per_kwh", "signal_index", "forecast_issued_at"]
+# Forecast inputs (README "Forecast inputs"): every row carries the time it was issued (UTC).
+# Grid operators' own forecasts in MW of one kind, by our region id and target interval start.
+OPERATOR_FORECAST_COLUMNS = ["region", "issued_at", "timestamp", "kind", "mw"]
+OPERATOR_FORECAST_KINDS = ("load", "wind", "solar")
+# Weather forecasts by point of energy_data/data/weather_points.csv, one column per variable:
+# wind speeds in m/s, temperature and dew point in degrees C, short-wave radiation in W/m2,
+# cloud cover in %, precipitation in mm over the hour.
+WEATHER_VARIABLES = ("wind_speed_10m", "wind_speed_100m", "temperature_2m", "dew_point_2m",
+                     "shortwave_radiation", "cloud_cover", "precipitation")
+WEATHER_FORECAST_COLUMNS = ["point", "issued_at", "timestamp", *WEATHER_VARIABLES]
 
 
 class ParseError(ValueError):
@@ -70,6 +80,9 @@ class ParseResult:
     reported: pd.DataFrame = field(default_factory=lambda: empty_frame(REPORTED_COLUMNS))
     marginal: pd.DataFrame = field(default_factory=lambda: empty_frame(MARGINAL_COLUMNS))
     zone_names: dict[str, str] = field(default_factory=dict)
+    # Forecast inputs, each row with its issue time (OPERATOR_FORECAST_COLUMNS, WEATHER_FORECAST_COLUMNS).
+    operator_forecasts: pd.DataFrame = field(default_factory=lambda: empty_frame(OPERATOR_FORECAST_COLUMNS))
+    weather_forecasts: pd.DataFrame = field(default_factory=lambda: empty_frame(WEATHER_FORECAST_COLUMNS))
 
     @classmethod
     def concat(cls, results: Iterable["ParseResult"]) -> "ParseResult":
@@ -86,7 +99,12 @@ class ParseResult:
             reported=combine_partial(_concat([r.reported for r in results], REPORTED_COLUMNS)),
             marginal=combine_marginal(_concat([r.marginal for r in results], MARGINAL_COLUMNS)),
             zone_names={k: v for r in results for k, v in r.zone_names.items()},
+            operator_forecasts=_concat([r.operator_forecasts for r in results], OPERATOR_FORECAST_COLUMNS),
+            weather_forecasts=_concat([r.weather_forecasts for r in results], WEATHER_FORECAST_COLUMNS),
         )
+
+    def has_forecast_inputs(self) -> bool:
+        return not (self.operator_forecasts.empty and self.weather_forecasts.empty)
 
 
 def combine_partial(rows: pd.DataFrame) -> pd.DataFrame:
@@ -124,6 +142,8 @@ def empty_frame(columns: list[str]) -> pd.DataFrame:
         frame["timestamp"] = pd.Series(dtype="datetime64[ns, UTC]")
     if "mw" in frame:
         frame["mw"] = pd.Series(dtype="float64")
+    if "issued_at" in frame:
+        frame["issued_at"] = pd.Series(dtype="datetime64[ns, UTC]")
     return frame
 
 

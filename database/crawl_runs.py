@@ -85,9 +85,11 @@ def last_attempt(cur: Cursor, source_id: int) -> datetime | None:
 
 def newest_reading(cur: Cursor, source_id: int) -> datetime | None:
     """Start of the newest interval stored for the source, over all its regions (measured
-    marginal intensity counts too: WattTime's rows are not in series)."""
+    marginal intensity counts too: WattTime's rows are not in series; for a forecast-input
+    source, its newest issue)."""
     cur.execute("SELECT greatest((SELECT max(last_ts) FROM series WHERE source_id = %(id)s), "
-                "(SELECT max(ts) FROM marginal_intensity WHERE source_id = %(id)s AND forecast_issued_at IS NULL))",
+                "(SELECT max(ts) FROM marginal_intensity WHERE source_id = %(id)s AND forecast_issued_at IS NULL), "
+                "(SELECT max(newest_issued_at) FROM input_series WHERE source_id = %(id)s))",
                 {"id": source_id})
     return cur.fetchone()[0]
 
@@ -112,9 +114,11 @@ def source_status(cur: Cursor) -> dict[str, SourceStatus]:
                e.finished_at, e.error,
                greatest((SELECT max(last_ts) FROM series x WHERE x.source_id = s.id),
                         (SELECT max(ts) FROM marginal_intensity m
-                          WHERE m.source_id = s.id AND m.forecast_issued_at IS NULL)),
+                          WHERE m.source_id = s.id AND m.forecast_issued_at IS NULL),
+                        (SELECT max(newest_issued_at) FROM input_series i WHERE i.source_id = s.id)),
                coalesce((SELECT sum(row_count) FROM series x WHERE x.source_id = s.id), 0)
-               + (SELECT count(*) FROM marginal_intensity m WHERE m.source_id = s.id),
+               + (SELECT count(*) FROM marginal_intensity m WHERE m.source_id = s.id)
+               + coalesce((SELECT sum(row_count) FROM input_series i WHERE i.source_id = s.id), 0),
                (SELECT count(*) FROM crawl_run r
                  WHERE r.source_id = s.id AND r.kind = 'run' AND r.status IN ('ok', 'partial')
                    AND r.rows_inserted + r.rows_updated + r.rows_unchanged = 0

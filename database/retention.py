@@ -1,5 +1,6 @@
 """Retention: what `python -m crawler prune` deletes (archived payloads, issued forecasts,
-crawl runs) once it is older than its configured number of days."""
+crawl runs) once it is older than its configured number of days, and the thinning of old
+forecast-input issues (database.forecast_inputs.thin_issues)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -7,6 +8,7 @@ from datetime import datetime, timedelta
 
 import psycopg2.extensions
 
+from database.forecast_inputs import thin_issues
 from database.forecasts import delete_issued_before
 
 Cursor = psycopg2.extensions.cursor
@@ -19,6 +21,7 @@ class RetentionPolicy:
     keep_failed_payloads: bool = True  # past payload_days, keep the bodies a run failed to parse
     forecast_days: int | None = 30
     crawl_run_days: int | None = 180
+    input_issue_days: int | None = 3  # forecast inputs: every issue kept this long, then one per 6 hours
 
 
 def prune_payloads(cur: Cursor, before: datetime, keep_failed: bool) -> int:
@@ -55,4 +58,8 @@ def prune(cur: Cursor, policy: RetentionPolicy, now: datetime) -> dict[str, int]
         deleted["forecasts"] = delete_issued_before(cur, now - timedelta(days=policy.forecast_days))
     if policy.crawl_run_days is not None:
         deleted["crawl_runs"] = prune_crawl_runs(cur, now - timedelta(days=policy.crawl_run_days))
+    if policy.input_issue_days is not None:
+        thinned = thin_issues(cur, now, timedelta(days=policy.input_issue_days))
+        deleted["weather forecast rows (thinned)"] = thinned["weather_forecast"]
+        deleted["operator forecast rows (thinned)"] = thinned["operator_forecast"]
     return deleted

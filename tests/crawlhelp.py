@@ -30,7 +30,9 @@ def serve_caiso(fake, body: bytes, **kwargs) -> None:
 
 # Every <NAME>_BASE_URL the source modules read (some sources use a second host).
 ENDPOINT_NAMES = ("CAISO", "CAISO_DRW", "NYISO", "MISO", "ISONE", "ISONE_WSCLIENT", "PJM", "PJM_SETTINGS",
-                  "BPA", "SPP", "SPP_HISTORY", "ERCOT", "EIA", "HI", "PREPA")
+                  "BPA", "SPP", "SPP_HISTORY", "ERCOT", "EIA", "HI", "PREPA",
+                  "OPENMETEO", "OPENMETEO_PREVIOUS_RUNS", "CAISO_FORECAST", "MISO_FORECAST", "MISO_REPORTS",
+                  "PJM_FORECAST", "ISONE_FORECAST", "NYISO_FORECAST", "ERCOT_FORECAST", "EIA_FORECAST")
 
 
 def point_sources_at(monkeypatch, root: str) -> None:
