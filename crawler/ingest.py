@@ -12,6 +12,7 @@ import psycopg2.extensions
 
 from crawler.model import Anomaly, ParseError, ParseResult, Payload, note
 from crawler.validate import anomaly_counts, validate
+from database.load_flows import write_flows, write_load
 from database.marginal import write_marginal
 from database.readings import WriteCounts, region_peaks, write_net_imports, write_readings
 from database.reported import ReportedCounts, ensure_zone_regions, write_reported_intensity
@@ -59,7 +60,8 @@ def parse_payloads(source: str, module: ModuleType, payloads: list[Payload], now
 def _noted_if_empty(source: str, payload: Payload, result: ParseResult) -> ParseResult:
     """A body that parsed but holds no reading at all (a header-only CSV, an EIA page without
     data) is a success worth counting: a source that keeps sending them has stopped."""
-    if all(frame.empty for frame in (result.readings, result.net_imports, result.reported, result.marginal)):
+    if all(frame.empty for frame in (result.readings, result.net_imports, result.reported, result.marginal,
+                                     result.load, result.flows, result.operator_forecasts)):
         note(result.anomalies, source, "empty_body", f"{short_name(payload.name)}: no readings in the body")
     return result
 
@@ -76,6 +78,11 @@ def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: P
             counts = write_readings(cur, source_id, readings, result.interval_minutes,
                                     complete_intervals=result.complete_intervals)
             write_net_imports(cur, source_id, result.net_imports, result.interval_minutes)
+            for rows, write in ((result.load, write_load), (result.flows, write_flows)):
+                more = write(cur, source_id, rows, result.interval_minutes)
+                counts.inserted += more.inserted
+                counts.updated += more.updated
+                counts.unchanged += more.unchanged
             for rows, write in ((result.reported, write_reported), (result.marginal, write_marginal)):
                 if not rows.empty:
                     new_regions = ensure_zone_regions(cur, sorted(rows["zone"].unique()), result.zone_names)
