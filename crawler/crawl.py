@@ -21,7 +21,7 @@ from energy_data.http import redact
 from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_parsed
 from crawler.model import Payload
 from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, entsoe, ercot, hawaii, isone, miso, nyiso,
-                             pjm, prepa, spp, watttime)
+                             openelectricity, pjm, prepa, spp, watttime)
 from crawler.source import SourceSpec
 from crawler.validate import anomaly_counts
 from database import crawl_runs
@@ -69,6 +69,7 @@ SOURCES: list[SourceSpec] = [
     hawaii.SPEC,
     prepa.SPEC,
     entsoe.SPEC,
+    openelectricity.SPEC,
 ]
 REGISTRY: dict[str, SourceSpec] = {spec.name: spec for spec in SOURCES}
 
