@@ -20,7 +20,7 @@ from crawler.http import FetchError, HttpClient
 from energy_data.http import redact
 from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_parsed
 from crawler.model import Payload
-from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, entsoe, ercot, hawaii, hydroquebec, isone,
+from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, entsoe, ercot, gb, hawaii, hydroquebec, isone,
                              miso, nyiso, openelectricity, pjm, prepa, spp, watttime)
 from crawler.source import SourceSpec
 from crawler.validate import anomaly_counts
@@ -71,6 +71,7 @@ SOURCES: list[SourceSpec] = [
     entsoe.SPEC,
     openelectricity.SPEC,
     hydroquebec.SPEC,
+    gb.SPEC,
 ]
 REGISTRY: dict[str, SourceSpec] = {spec.name: spec for spec in SOURCES}
 
