@@ -367,3 +367,33 @@ def test_the_day_ahead_issue_time_is_correct_across_a_daylight_saving_change():
     hours = pd.Series(pd.to_datetime(["2024-03-31T05:00Z", "2024-04-01T05:00Z"]))
     issued = entsoe._issued_day_ahead(hours, entsoe.WIND_SOLAR_DEADLINE, pd.Timestamp("2024-05-01T00:00Z"))
     assert list(issued) == [pd.Timestamp("2024-03-30T17:00Z"), pd.Timestamp("2024-03-31T16:00Z")]
+
+
+def test_a_crawler_run_stores_what_the_platform_answers_and_archives_no_token(fake_iso, monkeypatch, token, db,
+                                                                          shared_fixtures):
+    from tests.crawlhelp import crawler_cli, point_sources_at
+
+    point_sources_at(monkeypatch, fake_iso.url)
+    monkeypatch.setenv("ENTSOE_TOKEN", "secret-entsoe-token-123")
+    monkeypatch.setenv("ENTSOE_ZONES", "FI,DK-DK1")
+    fake_iso.serve("/entsoe", (shared_fixtures / "ENTSOE" / "FI_production.xml").read_bytes(),
+                   query={"documentType": "A75", "in_Domain": entsoe.ZONES["FI"]})
+    fake_iso.serve("/entsoe", (shared_fixtures / "ENTSOE" / "DK-DK1_consumption.xml").read_bytes(),
+                   query={"documentType": "A65", "processType": "A16", "outBiddingZone_Domain": entsoe.ZONES["DK-DK1"]})
+    fake_iso.serve("/entsoe", (SAMPLES / "handwritten_acknowledgement_no_data.xml").read_bytes(), status=400)
+    result = crawler_cli("run", "--source", "ENTSOE")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ENTSOE: ok: " in result.stdout, result.stdout
+    expected = parse_path(shared_fixtures / "ENTSOE" / "FI_production.xml").readings
+    with db.cursor() as cur:
+        cur.execute("SELECT count(*), sum(mw) FROM generation_reading g JOIN region r ON r.id = g.region_id "
+                    "WHERE r.code = 'FI'")
+        count, total = cur.fetchone()
+        assert count == len(expected) and total == pytest.approx(expected["mw"].sum())
+        cur.execute("SELECT count(*) FROM load_reading l JOIN region r ON r.id = l.region_id WHERE r.code = 'DK-DK1'")
+        assert cur.fetchone()[0] == 47
+        cur.execute("SELECT url FROM raw_payload")
+        urls = [url for (url,) in cur.fetchall()]
+    # the bodies are archived once each (every acknowledgement is the same body)
+    assert len(urls) == 3 and all("securityToken=REDACTED" in url for url in urls)
+    assert not any("secret-entsoe-token-123" in text for text in urls + [result.stdout, result.stderr])
