@@ -299,3 +299,15 @@ def test_the_scheduler_places_work_in_europe_australia_and_the_us_from_each_zone
         assert alternatives[region]["start"] == when.isoformat()
         assert alternatives[region]["emissions_g"]["compute"] == pytest.approx(grams)
     assert run["chosen"]["location"] == min(best, key=lambda r: best[r][1])
+
+
+def test_the_legacy_route_answers_a_zone_named_as_the_original_names_regions(client):
+    response = client.get("/legacy/carbon-intensity/", query_string={
+        "iso": "emap:FI", "start": "2025-10-22T00:00:00Z", "end": "2025-10-22T03:00:00Z"})
+    assert response.status_code == 200, response.get_json()
+    points = [p for key, value in response.get_json().items() if isinstance(value, list) for p in value]
+    # the legacy face prices on the original's (IPCC) factors
+    stored = api_intensity(client, "FI", "2025-10-22T00:00:00Z", "2025-10-22T04:00:00Z", emission_factors="ipcc")
+    assert len(points) == 4
+    for point in points:
+        assert point["carbon_intensity"] == pytest.approx(stored[point["timestamp"]])
