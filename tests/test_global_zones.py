@@ -36,7 +36,6 @@ def hand_made_bodies(folder: Path) -> list[Path]:
     """Bodies in the sources' real formats for 2025-02-19, written here (no European or
     Australian recording shares a day with a US one): Finland's A75 hourly, New South Wales'
     Open Electricity 5-minute power (stamps in NEM time)."""
-    hours = pd.date_range(f"{DAY}T00:00Z", periods=24, freq="h")
     series = {"B14": [4000.0] * 24, "B19": [1500 + 1000 * np.sin(i / 3) for i in range(24)],
               "B04": [300 + 40 * i for i in range(24)]}
     timeseries = "".join(
@@ -62,7 +61,6 @@ def hand_made_bodies(folder: Path) -> list[Path]:
     nsw = oe_dir / "handmade_AU-NSW.json"
     nsw.write_text(json.dumps({"version": "4.4.5", "success": True, "error": None, "data": [
         {"network_code": "NEM", "metric": "power", "unit": "MW", "interval": "5m", "results": results}]}))
-    del hours
     return [fi, nsw]
 
 

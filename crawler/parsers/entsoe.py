@@ -162,16 +162,16 @@ def parse(payload: Payload) -> ParseResult:
         return _acknowledgement(root, anomalies)
     doc_type, process = root.findtext("type"), root.findtext("process.processType")
     series = root.findall("TimeSeries")
-    created = _utc(root.findtext("createdDateTime"))
     if doc_type == "A75":
         readings = _generation(series, anomalies)
         return _result(anomalies, readings=readings)
     if doc_type == "A65" and process == "A16":
         return _result(anomalies, load=_load(series, anomalies))
     if doc_type == "A65" and process == "A01":
-        return _result(anomalies, operator_forecasts=_load_forecast(series, created, anomalies))
+        return _result(anomalies, operator_forecasts=_load_forecast(series, _created(root), anomalies))
     if doc_type == "A69" and process in ("A01", "A40", "A18"):
-        return _result(anomalies, operator_forecasts=_wind_solar_forecast(series, process, created, anomalies))
+        return _result(anomalies, operator_forecasts=_wind_solar_forecast(series, process, _created(root),
+                                                                          anomalies))
     if doc_type == "A11":
         return _result(anomalies, flows=_flows(series, anomalies))
     what = f"documentType {doc_type}" + (f", processType {process}" if process else "")
@@ -186,7 +186,7 @@ def _result(anomalies: list[Anomaly], readings: pd.DataFrame | None = None, **fr
 
 def _document(payload: Payload) -> ET.Element:
     """The body's root element with namespaces stripped; ParseError for anything but XML."""
-    body = payload.body.lstrip()
+    body = payload.body.removeprefix(b"\xef\xbb\xbf").lstrip()
     if not body:
         raise ParseError(f"{SOURCE}: empty body: no data at all")
     if body[:1] != b"<" or b"<html" in body[:2048].lower():
@@ -209,6 +209,11 @@ def _acknowledgement(root: ET.Element, anomalies: list[Anomaly]) -> ParseResult:
         return _result(anomalies)
     text = "; ".join(f"{code}: {reason}" for code, reason in reasons) or "no reason given"
     raise ParseError(f"{SOURCE}: the platform refused the query ({text[:300]})")
+
+
+def _created(root: ET.Element) -> pd.Timestamp:
+    """When the platform made the document: forecasts were out by then at the latest."""
+    return _utc(root.findtext("createdDateTime"))
 
 
 def _utc(text: str | None) -> pd.Timestamp:
