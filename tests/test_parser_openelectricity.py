@@ -166,9 +166,9 @@ def test_the_fetch_asks_each_network_in_its_own_time_with_a_bearer_token(fake_is
     assert len(payloads) == 2
     nem, wem = fake_iso.requests
     assert nem.headers["Authorization"] == "Bearer oe-secret-token-456"
-    # Intervals from a day before the last success (01:50Z) to 02:05Z: their ends 01:55Z .. 02:05Z are
-    # 11:55 .. 12:05 NEM time (UTC+10; Sydney's clocks say 12:55) and 09:55 .. 10:05 WEM time.
-    assert (nem.query["date_start"], nem.query["date_end"]) == (["2025-01-14T11:55"], ["2025-01-15T12:05"])
+    # NEM: intervals from 3 hours before the last success (01:50Z) to 02:05Z, so ends 22:55Z .. 02:05Z:
+    # 08:55 .. 12:05 NEM time (UTC+10; Sydney's clocks say 13:05). WEM: a day back, in UTC+8.
+    assert (nem.query["date_start"], nem.query["date_end"]) == (["2025-01-15T08:55"], ["2025-01-15T12:05"])
     assert (wem.query["date_start"], wem.query["date_end"]) == (["2025-01-14T09:55"], ["2025-01-15T10:05"])
     assert nem.query["secondary_grouping"] == ["fueltech"] and nem.query["interval"] == ["5m"]
     assert all("oe-secret-token-456" not in p.name for p in archived)

@@ -73,9 +73,11 @@ DEFAULT_BASE_URL = "https://api.openelectricity.org.au"
 TOKEN_VARIABLE = "OPENELECTRICITY_TOKEN"
 INTERVAL = timedelta(minutes=INTERVAL_MINUTES)
 CHUNK_DAYS = 7
-# Each run re-reads the last day (WEM's metered units arrive hours late); after an outage,
-# everything since the last success, up to one request's worth.
-LOOKBACK, MAX_CATCH_UP = timedelta(hours=24), timedelta(days=CHUNK_DAYS)
+# Each run re-reads the last 3 hours of the NEM (rooftop estimates come in late) and the last
+# day of the WEM (its metered units arrive hours late); after an outage, everything since the
+# last success, up to one request's worth.
+LOOKBACK = {"NEM": timedelta(hours=3), "WEM": timedelta(hours=24)}
+MAX_CATCH_UP = timedelta(days=CHUNK_DAYS)
 
 # Generation fueltechs (lower case; the API has written them in both cases) -> fuel.
 FUELTECHS = {
@@ -262,12 +264,15 @@ def network_query(network: str, first_start: datetime, end: datetime) -> dict[st
 
 
 def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
-    """Both networks since a day before now (or before the last success, up to a week)."""
+    """Each network from its lookback before now (or before the last success, up to a week)."""
     end = _floor(now)
-    start = end - LOOKBACK
-    if last_success is not None:
-        start = max(min(start, _floor(last_success) - LOOKBACK), end - MAX_CATCH_UP)
-    return _fetch_networks(client, start, end, lenient=True)
+    starts = {}
+    for network, lookback in LOOKBACK.items():
+        start = end - lookback
+        if last_success is not None:
+            start = max(min(start, _floor(last_success) - lookback), end - MAX_CATCH_UP)
+        starts[network] = start
+    return _fetch_networks(client, starts, end, lenient=True)
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
@@ -283,17 +288,18 @@ def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
     """Both networks' intervals starting in [start, end) (UTC days)."""
     first = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
     last = datetime(end.year, end.month, end.day, tzinfo=timezone.utc)
-    return _fetch_networks(client, first, last, lenient=False)
+    return _fetch_networks(client, dict.fromkeys(NETWORKS, first), last, lenient=False)
 
 
-def _fetch_networks(client: HttpClient, start: datetime, end: datetime, lenient: bool) -> list[Payload]:
+def _fetch_networks(client: HttpClient, starts: dict[str, datetime], end: datetime, lenient: bool) -> list[Payload]:
+    """Each network's intervals starting in [starts[network], end)."""
     token = os.environ.get(TOKEN_VARIABLE, "").strip()
     if not token:
         raise FetchError(f"{TOKEN_VARIABLE} is not set")
     payloads, failures = [], []
     for network in NETWORKS:
         try:
-            payloads.append(client.get(data_url(network), params=network_query(network, start, end),
+            payloads.append(client.get(data_url(network), params=network_query(network, starts[network], end),
                                        headers={"Authorization": f"Bearer {token}", "Accept": "application/json"}))
         except FetchError as exc:
             if not lenient:
