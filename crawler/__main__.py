@@ -153,6 +153,12 @@ def _print_result(result) -> None:
     for row in result.net_imports.itertuples(index=False):
         out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
                               "net_import_mw": float(row.mw)}) + "\n")
+    for row in result.load.itertuples(index=False):
+        out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
+                              "load_mw": float(row.mw)}) + "\n")
+    for row in result.flows.itertuples(index=False):
+        out.write(json.dumps({"from_region": row.from_region, "to_region": row.to_region,
+                              "timestamp": row.timestamp.isoformat(), "flow_mw": float(row.mw)}) + "\n")
     # intensity reported as intensity, marginal intensity, forecast inputs
     for frame in (result.reported, result.marginal, result.operator_forecasts, result.weather_forecasts):
         for row in frame.to_dict("records"):

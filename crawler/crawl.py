@@ -20,8 +20,8 @@ from crawler.http import FetchError, HttpClient
 from energy_data.http import redact
 from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_parsed
 from crawler.model import Payload
-from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, ercot, hawaii, isone, miso, nyiso, pjm, prepa,
-                             spp, watttime)
+from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, entsoe, ercot, gb, hawaii, hydroquebec, isone,
+                             miso, nyiso, openelectricity, pjm, prepa, spp, watttime)
 from crawler.parsers import (caiso_forecast, eia_forecast, ercot_forecast, isone_forecast, miso_forecast,
                              nyiso_forecast, openmeteo, pjm_forecast)
 from crawler.source import SourceSpec
@@ -70,6 +70,10 @@ SOURCES: list[SourceSpec] = [
     watttime.SPEC,
     hawaii.SPEC,
     prepa.SPEC,
+    entsoe.SPEC,
+    openelectricity.SPEC,
+    hydroquebec.SPEC,
+    gb.SPEC,
     # Forecast inputs (README "Forecast inputs"): weather and the grid operators' own forecasts.
     openmeteo.SPEC,
     caiso_forecast.SPEC,

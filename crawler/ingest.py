@@ -13,6 +13,7 @@ import psycopg2.extensions
 from crawler.model import Anomaly, ParseError, ParseResult, Payload, note
 from crawler.validate import anomaly_counts, validate
 from database.forecast_inputs import sync_weather_points, write_operator_forecasts, write_weather_forecasts
+from database.load_flows import write_flows, write_load
 from database.marginal import write_marginal
 from database.readings import WriteCounts, region_peaks, write_net_imports, write_readings
 from database.reported import ReportedCounts, ensure_zone_regions, write_reported_intensity
@@ -62,7 +63,8 @@ def _noted_if_empty(source: str, payload: Payload, result: ParseResult) -> Parse
     """A body that parsed but holds no reading at all (a header-only CSV, an EIA page without
     data) is a success worth counting: a source that keeps sending them has stopped."""
     if all(frame.empty for frame in (result.readings, result.net_imports, result.reported, result.marginal,
-                                     result.operator_forecasts, result.weather_forecasts)):
+                                     result.load, result.flows, result.operator_forecasts,
+                                     result.weather_forecasts)):
         note(result.anomalies, source, "empty_body", f"{short_name(payload.name)}: no readings in the body")
     return result
 
@@ -79,6 +81,11 @@ def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: P
             counts = write_readings(cur, source_id, readings, result.interval_minutes,
                                     complete_intervals=result.complete_intervals)
             write_net_imports(cur, source_id, result.net_imports, result.interval_minutes)
+            for rows, write in ((result.load, write_load), (result.flows, write_flows)):
+                more = write(cur, source_id, rows, result.interval_minutes)
+                counts.inserted += more.inserted
+                counts.updated += more.updated
+                counts.unchanged += more.unchanged
             for rows, write in ((result.reported, write_reported), (result.marginal, write_marginal)):
                 if not rows.empty:
                     new_regions = ensure_zone_regions(cur, sorted(rows["zone"].unique()), result.zone_names)

@@ -24,6 +24,10 @@ REPORTED_COLUMNS = ["zone", "timestamp", "lifecycle_g_per_kwh", "direct_g_per_kw
                     "low_carbon_share", "estimated", "estimation_method"]
 # Marginal intensity (WattTime MOER) in g/kWh: never mixed with average intensity.
 MARGINAL_COLUMNS = ["zone", "timestamp", "moer_g_per_kwh", "signal_index", "forecast_issued_at"]
+# Total load of a region (ENTSO-E A65, Hydro-Québec's demand), MW: not generation.
+LOAD_COLUMNS = ["region", "timestamp", "mw"]
+# Physical flow across a border, from one region into another (ENTSO-E A11), MW, never negative.
+FLOW_COLUMNS = ["from_region", "to_region", "timestamp", "mw"]
 # Forecast inputs (README "Forecast inputs"): every row carries the time it was issued (UTC).
 # Grid operators' own forecasts in MW of one kind, by our region id and target interval start.
 OPERATOR_FORECAST_COLUMNS = ["region", "issued_at", "timestamp", "kind", "mw"]
@@ -80,6 +84,8 @@ class ParseResult:
     reported: pd.DataFrame = field(default_factory=lambda: empty_frame(REPORTED_COLUMNS))
     marginal: pd.DataFrame = field(default_factory=lambda: empty_frame(MARGINAL_COLUMNS))
     zone_names: dict[str, str] = field(default_factory=dict)
+    load: pd.DataFrame = field(default_factory=lambda: empty_frame(LOAD_COLUMNS))
+    flows: pd.DataFrame = field(default_factory=lambda: empty_frame(FLOW_COLUMNS))
     # Forecast inputs, each row with its issue time (OPERATOR_FORECAST_COLUMNS, WEATHER_FORECAST_COLUMNS).
     operator_forecasts: pd.DataFrame = field(default_factory=lambda: empty_frame(OPERATOR_FORECAST_COLUMNS))
     weather_forecasts: pd.DataFrame = field(default_factory=lambda: empty_frame(WEATHER_FORECAST_COLUMNS))
@@ -99,6 +105,8 @@ class ParseResult:
             reported=combine_partial(_concat([r.reported for r in results], REPORTED_COLUMNS)),
             marginal=combine_marginal(_concat([r.marginal for r in results], MARGINAL_COLUMNS)),
             zone_names={k: v for r in results for k, v in r.zone_names.items()},
+            load=_concat([r.load for r in results], LOAD_COLUMNS),
+            flows=_concat([r.flows for r in results], FLOW_COLUMNS),
             operator_forecasts=_concat([r.operator_forecasts for r in results], OPERATOR_FORECAST_COLUMNS),
             weather_forecasts=_concat([r.weather_forecasts for r in results], WEATHER_FORECAST_COLUMNS),
         )

@@ -22,7 +22,8 @@ USER_AGENT = (
 CONNECT_TIMEOUT_S = 10
 READ_TIMEOUT_S = 60
 # Environment variables whose values must never be written anywhere.
-SECRET_VARIABLES = ("EIA_API_KEY", "PJM_API_KEY", "ISONE_PASSWORD", "WATTTIME_PASSWORD", "ELECTRICITYMAPS_TOKEN")
+SECRET_VARIABLES = ("EIA_API_KEY", "PJM_API_KEY", "ISONE_PASSWORD", "WATTTIME_PASSWORD", "ELECTRICITYMAPS_TOKEN",
+                    "ENTSOE_TOKEN", "OPENELECTRICITY_TOKEN")
 # Longest wait a Retry-After may impose per retry (urllib3's default is 6 hours): a crawl run
 # holds the crawl lock, so a long wait would hold every other source back; the run fails
 # instead and the source is tried again after its retry delay.

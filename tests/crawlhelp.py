@@ -30,7 +30,7 @@ def serve_caiso(fake, body: bytes, **kwargs) -> None:
 
 # Every <NAME>_BASE_URL the source modules read (some sources use a second host).
 ENDPOINT_NAMES = ("CAISO", "CAISO_DRW", "NYISO", "MISO", "ISONE", "ISONE_WSCLIENT", "PJM", "PJM_SETTINGS",
-                  "BPA", "SPP", "SPP_HISTORY", "ERCOT", "EIA", "HI", "PREPA",
+                  "BPA", "SPP", "SPP_HISTORY", "ERCOT", "EIA", "HI", "PREPA", "ENTSOE", "OPENELECTRICITY", "HYDROQUEBEC", "GB",
                   "OPENMETEO", "OPENMETEO_PREVIOUS_RUNS", "CAISO_FORECAST", "MISO_FORECAST", "MISO_REPORTS",
                   "PJM_FORECAST", "ISONE_FORECAST", "NYISO_FORECAST", "ERCOT_FORECAST", "EIA_FORECAST")
 
@@ -39,7 +39,8 @@ def point_sources_at(monkeypatch, root: str) -> None:
     """Every source's endpoints under `root` (a loopback server, or a closed port)."""
     for name in ENDPOINT_NAMES:
         monkeypatch.setenv(f"{name}_BASE_URL", f"{root}/{name.lower()}")
-    for name in ("EIA_API_KEY", "PJM_API_KEY", "ISONE_USERNAME", "ISONE_PASSWORD"):
+    for name in ("EIA_API_KEY", "PJM_API_KEY", "ISONE_USERNAME", "ISONE_PASSWORD", "ENTSOE_TOKEN",
+                 "OPENELECTRICITY_TOKEN"):
         monkeypatch.delenv(name, raising=False)
 
 

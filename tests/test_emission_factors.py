@@ -63,6 +63,9 @@ def test_every_regional_factor_has_a_source_a_citation_and_the_ipcc_upstream_add
         cur.execute("SELECT r.code, f.name, e.factor_set, e.valid_from, e.g_per_kwh, e.source, e.citation "
                     "FROM emission_factor e JOIN fuel f ON f.id = e.fuel_id JOIN region r ON r.id = e.region_id")
         rows = cur.fetchall()
+    # The zones outside the US (migration 0021) are checked in tests/test_zone_factors.py.
+    rows = [row for row in rows if not row[6].startswith("Electricity Maps, electricitymaps-contrib config/zones/")
+            or row[0] in REGIONS]
     assert {code for code, *_ in rows} == set(REGIONS)
     assert all(source and ("electricitymaps-contrib config/zones/" in citation or "EIA-930 OTH" in citation)
                for *_, source, citation in rows)

@@ -37,6 +37,9 @@ FIXTURES = {
               "ERCOT/energy-storage-resources_2025-10-08.json"],
     "HI": ["HI/islandpulse_mix_2013-12-04.json", "HI/islandpulse_mix_latest_2021-11-16.json"],
     "PREPA": ["PREPA/US_PREPA_dataSource.js"],
+    "ENTSOE": ["ENTSOE/FI_production.xml", "ENTSOE/LU_production.xml", "ENTSOE/NO-NO5_production.xml"],
+    "OPENELECTRICITY": ["OPENELECTRICITY"],
+    "HYDROQUEBEC": ["HYDROQUEBEC/production.json"],
 }
 
 

@@ -16,7 +16,8 @@ class RegionsAnswer(Schema):
 
 class Regions(Resource):
     spec = Endpoint("/regions/", "Every region, its aliases and its data", RegionsAnswer,
-                        description="Balancing authorities by canonical id (EIA code), with every alias the "
+                        description="Balancing authorities by canonical id (EIA code in the US, Electricity "
+                                    "Maps zone key elsewhere: DE, SE-SE3, AU-NSW, CA-QC), with every alias the "
                                     "other parameters accept, the sources holding data, and the span of it.",
                         tags=("regions",))
 
