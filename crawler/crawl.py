@@ -19,6 +19,7 @@ from typing import Callable
 from crawler.http import FetchError, HttpClient
 from energy_data.http import redact
 from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_parsed
+from crawler.memory import DatabaseMemory
 from crawler.model import Payload
 from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, ercot, hawaii, isone, miso, nyiso, pjm, prepa,
                              spp, watttime)
@@ -145,7 +146,7 @@ class Crawler:
             with self.meta.cursor() as cur:
                 archive_payload(cur, source_id, payload.name, payload.body, payload.fetched_at,
                                 payload.http_status, payload.content_type)
-        return HttpClient(archive=archive)
+        return HttpClient(archive=archive, memory=DatabaseMemory(lambda: self.meta, source_id))
 
     # -- run ---------------------------------------------------------------------------
 
