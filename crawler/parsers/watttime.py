@@ -148,8 +148,9 @@ def _get(client: HttpClient, path: str, params: dict) -> Payload:
     if payload.http_status == 403 and said is not None:
         raise RegionRefused(f"no access to {params.get('region')} with this account (HTTP 403 after a fresh login: "
                             f"{said!r}); /v3/my-access lists what it may read (a free account: CAISO_NORTH)")
-    kind = "an HTML page" if payload.body.lstrip()[:1] == b"<" else "no JSON"
-    raise watttime.WattTimeError(f"WattTime refused a fresh token (HTTP {payload.http_status}, {kind}, on {path}): "
+    what = (f"saying {said!r}" if said is not None
+            else "an HTML page" if payload.body.lstrip()[:1] == b"<" else "no JSON")
+    raise watttime.WattTimeError(f"WattTime refused a fresh token (HTTP {payload.http_status}, {what}, on {path}): "
                                  "check the account (WATTTIME_USERNAME, WATTTIME_PASSWORD) at WattTime")
 
 
