@@ -207,10 +207,12 @@ def _source_from_path(path: Path) -> SourceSpec:
 def _status(args: argparse.Namespace) -> int:
     from database.backups import latest_backups
     from database.crawl_runs import source_status
+    from database.source_notes import notes_by_source
 
     def show(crawler: Crawler) -> int:
         with crawler.meta.cursor() as cur:
             states = source_status(cur)
+            remembered = notes_by_source(cur)
         now = utc_now()
         failing = []
         width = max(10, *(len(name) for name in REGISTRY))
@@ -225,6 +227,8 @@ def _status(args: argparse.Namespace) -> int:
                 notes.append(f"STALE: {stale}")
             if st and st.empty_runs >= EMPTY_RUNS_SHOWN:
                 notes.append(f"EMPTY: the last {st.empty_runs} runs returned no data")
+            if not reason:  # what the source learned about its account (crawler/memory.py)
+                notes += [f"{n.topic}: {n.note} ({_when(n.noted_at)})" for n in remembered.get(source.name, [])]
             if not reason and (stale or not (st and st.newest_data)):
                 failing.append(f"{source.name}: {stale or 'no data stored yet'}")
             if st and st.last_error:

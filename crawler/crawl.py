@@ -19,6 +19,7 @@ from typing import Callable
 from crawler.http import FetchError, HttpClient
 from energy_data.http import redact
 from crawler.ingest import Parsed, parse_payloads, short_name, summary, write_parsed
+from crawler.memory import DatabaseMemory
 from crawler.model import Payload
 from crawler.parsers import (bpa, caiso, caiso_drw, eia, electricitymaps, entsoe, ercot, gb, hawaii, hydroquebec, isone,
                              miso, nyiso, openelectricity, pjm, prepa, spp, watttime)
@@ -160,7 +161,7 @@ class Crawler:
             with self.meta.cursor() as cur:
                 archive_payload(cur, source_id, payload.name, payload.body, payload.fetched_at,
                                 payload.http_status, payload.content_type)
-        return HttpClient(archive=archive)
+        return HttpClient(archive=archive, memory=DatabaseMemory(lambda: self.meta, source_id))
 
     # -- run ---------------------------------------------------------------------------
 

@@ -10,6 +10,7 @@ from urllib.parse import urlencode, urlsplit
 
 import requests
 
+from crawler.memory import Memory
 from crawler.model import Payload
 from energy_data.http import CONNECT_TIMEOUT_S, READ_TIMEOUT_S, make_session, redact, redact_body
 
@@ -26,13 +27,18 @@ class HttpClient:
     """GETs bodies as Payloads. `archive` (if given) receives each body before it is returned.
 
     Sources that tolerate a partial failure (one EIA respondent of many) call `note_error`
-    so that the run is recorded as partial rather than silently complete.
+    so that the run is recorded as partial rather than silently complete. `memory` holds what
+    the source learned about its account between runs (crawler.memory); `requests` counts the
+    requests made (a provider's plan may limit them; the session's retries are not counted).
     """
 
-    def __init__(self, archive: Archiver | None = None, session: requests.Session | None = None):
+    def __init__(self, archive: Archiver | None = None, session: requests.Session | None = None,
+                 memory: Memory | None = None):
         self.archive = archive
         self.session = session or make_session()
+        self.memory = memory or Memory()
         self.errors: list[str] = []
+        self.requests = 0
 
     def note_error(self, message: str) -> None:
         self.errors.append(redact(message))
@@ -60,6 +66,7 @@ class HttpClient:
         """
         params = dict(params or {})
         shown_url = _url_with(url, {**params, **{k: "REDACTED" for k in (secret_params or {})}})
+        self.requests += 1
         try:
             response = self.session.request(
                 method,

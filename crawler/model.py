@@ -22,8 +22,9 @@ NET_IMPORT_COLUMNS = ["region", "timestamp", "mw"]
 # Intensity reported as intensity (Electricity Maps); NaN where a body did not carry a column.
 REPORTED_COLUMNS = ["zone", "timestamp", "lifecycle_g_per_kwh", "direct_g_per_kwh", "renewable_share",
                     "low_carbon_share", "estimated", "estimation_method"]
-# Marginal intensity (WattTime MOER) in g/kWh: never mixed with average intensity.
-MARGINAL_COLUMNS = ["zone", "timestamp", "moer_g_per_kwh", "signal_index", "forecast_issued_at"]
+# Marginal intensity (WattTime MOER) in g/kWh: never mixed with average intensity. Each row
+# carries its interval's length: a provider's regions differ (WattTime: 5-minute or hourly).
+MARGINAL_COLUMNS = ["zone", "timestamp", "moer_g_per_kwh", "signal_index", "forecast_issued_at", "interval_minutes"]
 # Total load of a region (ENTSO-E A65, Hydro-Québec's demand), MW: not generation.
 LOAD_COLUMNS = ["region", "timestamp", "mw"]
 # Physical flow across a border, from one region into another (ENTSO-E A11), MW, never negative.

@@ -25,8 +25,9 @@ BUCKETS = {"hour": "1 hour", "day": "1 day"}
 
 
 def write_marginal(cur: Cursor, source: int, rows: pd.DataFrame, interval_minutes: int) -> ReportedCounts:
-    """Upsert rows (columns zone, timestamp, moer_g_per_kwh, signal_index, forecast_issued_at;
-    one per zone and timestamp) by the precedence above; counts inserted, updated, unchanged."""
+    """Upsert rows (columns zone, timestamp, moer_g_per_kwh, signal_index, forecast_issued_at,
+    interval_minutes; one per zone and timestamp) by the precedence above; counts inserted,
+    updated, unchanged. A row without its own interval length has `interval_minutes`."""
     if rows.empty:
         return ReportedCounts(by_region={})
     regions = zone_regions(cur, sorted(rows["zone"].unique()))
@@ -34,7 +35,8 @@ def write_marginal(cur: Cursor, source: int, rows: pd.DataFrame, interval_minute
         "region_id": rows["zone"].map(lambda z: regions[z][0]).astype("int16"),
         "source_id": source,
         "ts": pd.to_datetime(rows["timestamp"], utc=True),
-        "interval_minutes": interval_minutes,
+        "interval_minutes": (pd.to_numeric(rows["interval_minutes"], errors="coerce").fillna(interval_minutes)
+                             .astype("int16") if "interval_minutes" in rows else interval_minutes),
         "moer_g_per_kwh": rows["moer_g_per_kwh"].astype("float64"),
         "signal_index": rows["signal_index"].astype("float64"),
         "forecast_issued_at": pd.to_datetime(rows["forecast_issued_at"], utc=True),

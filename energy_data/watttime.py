@@ -7,7 +7,9 @@ signal-index. Both only when WATTTIME_USERNAME and WATTTIME_PASSWORD are set. Th
 documented at https://docs.watttime.org (v3):
 - GET {base}/login with HTTP basic auth answers {"token": "..."}; the token is a bearer
   token that expires after 30 minutes; /login is limited to 100 requests per 5 minutes,
-  so the token is cached and reused.
+  so the token is cached and reused. An expired or revoked token is refused with 401 or 403
+  (the 403 as nginx's HTML page, as aiowatttime notes; the Carbon Aware SDK logs in again on
+  both): the client logs in again, once, and retries.
 - GET {base}/v3/region-from-loc?latitude=..&longitude=..&signal_type=co2_moer with
   "Authorization: Bearer <token>" answers {"region": "CAISO_NORTH", "region_full_name":
   ..., "signal_type": "co2_moer"}.
@@ -34,6 +36,7 @@ SIGNAL_TYPE = "co2_moer"
 TOKEN_LIFETIME_S = 30 * 60
 TOKEN_MARGIN_S = 60  # renew a minute early so a token never expires in flight
 TIMEOUT_S = (5, 15)  # connect, read: this runs inside an API request
+REFUSED = (401, 403)  # a token refused: expired or revoked (or, after a fresh login, a region outside the plan)
 
 
 class WattTimeError(RuntimeError):
@@ -67,7 +70,7 @@ class WattTimeClient:
         """WattTime's region name at this point (e.g. "CAISO_NORTH"), or None where it has none."""
         params = {"latitude": latitude, "longitude": longitude, "signal_type": SIGNAL_TYPE}
         response = self._get("/v3/region-from-loc", params, self._token_header())
-        if response.status_code == 401:  # revoked or expired early: log in again, once
+        if response.status_code in REFUSED:  # expired or revoked: log in again, once
             response = self._get("/v3/region-from-loc", params, self._token_header(renew=True))
         if response.status_code == 404:
             return None
@@ -81,7 +84,7 @@ class WattTimeClient:
 
     def auth_header(self, renew: bool = False) -> dict[str, str]:
         """{"Authorization": "Bearer <token>"}: the cached token, logging in first when there is
-        none, it is about to expire, or `renew` (the last one was refused with 401)."""
+        none, it is about to expire, or `renew` (the last one was refused: 401 or 403)."""
         return self._token_header(renew)
 
     def _token_header(self, renew: bool = False) -> dict[str, str]:

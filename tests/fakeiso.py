@@ -22,6 +22,9 @@ class Response:
     fail_first: list[int] = field(default_factory=list)
     # Headers sent with those failures (Retry-After for rate-limit tests).
     fail_headers: dict[str, str] = field(default_factory=dict)
+    # The body of those failures (a provider's own error page), and its content type.
+    fail_body: bytes = b"busy"
+    fail_content_type: str = "text/plain"
 
 
 @dataclass
@@ -57,7 +60,8 @@ class FakeISO:
                     self._send(404, b"<html><body>Not Found</body></html>", "text/html")
                     return
                 if response.fail_first:
-                    self._send(response.fail_first.pop(0), b"busy", "text/plain", response.fail_headers)
+                    self._send(response.fail_first.pop(0), response.fail_body, response.fail_content_type,
+                               response.fail_headers)
                     return
                 if response.delay_s:
                     time.sleep(response.delay_s)

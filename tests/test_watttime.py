@@ -10,6 +10,7 @@ import pytest
 
 from energy_data import watttime
 from energy_data.watttime import WattTimeClient, WattTimeError
+from tests.conftest import HAND_WRITTEN
 
 USER, PASSWORD, TOKEN = "loopback-user", "s3cret" + "-Passw0rd", "tok-abc-123"  # fakes for the loopback server
 REGION = {"region": "CAISO_NORTH", "region_full_name": "California ISO - North", "signal_type": "co2_moer"}
@@ -66,6 +67,25 @@ def test_a_refused_token_is_renewed_once(api):
     assert watttime.region_from_location(37.7749, -122.4194) == "CAISO_NORTH"
     assert len(requests_to(api, "/login")) == 2
     assert len(requests_to(api, "/v3/region-from-loc")) == 2
+
+
+def test_a_token_refused_with_nginx_403_page_is_renewed_once(api):
+    """An expired or revoked token may get nginx's HTML 403 page instead of a 401 (aiowatttime
+    notes it; the Carbon Aware SDK logs in again on both)."""
+    page = (HAND_WRITTEN / "watttime" / "handwritten_403_forbidden_nginx.html").read_bytes()
+    api.serve("/v3/region-from-loc", json.dumps(REGION).encode(), fail_first=[403], fail_body=page,
+              fail_content_type="text/html")
+    assert watttime.region_from_location(37.7749, -122.4194) == "CAISO_NORTH"
+    assert [r.path for r in api.requests] == ["/login", "/v3/region-from-loc", "/login", "/v3/region-from-loc"]
+    tokens = [r.headers["Authorization"] for r in requests_to(api, "/v3/region-from-loc")]
+    assert tokens == [f"Bearer {TOKEN}"] * 2
+
+
+def test_a_403_after_a_fresh_login_is_an_error_not_a_third_login(api):
+    api.serve("/v3/region-from-loc", b'{"error": "Forbidden", "message": "no access"}', status=403)
+    with pytest.raises(WattTimeError, match='HTTP 403: {"error": "Forbidden", "message": "no access"}'):
+        watttime.region_from_location(37.7749, -122.4194)
+    assert len(requests_to(api, "/login")) == 2 and len(requests_to(api, "/v3/region-from-loc")) == 2
 
 
 def test_no_region_here_is_none(api):

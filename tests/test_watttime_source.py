@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import json
+from datetime import date
 
 import psycopg2
 import pytest
@@ -21,8 +22,12 @@ USER, PASSWORD, TOKEN = "loopback-user", "s3cret" + "-Passw0rd", "wt-tok-" + "ab
 LBS = 0.45359237
 
 
-def body(name: str) -> bytes:
-    return (FIXTURES / f"handwritten_{name}_CAISO_NORTH.json").read_bytes()
+def body(name: str, region: str = "CAISO_NORTH") -> bytes:
+    return (FIXTURES / f"handwritten_{name}_{region}.json").read_bytes()
+
+
+NGINX_403 = (FIXTURES / "handwritten_403_forbidden_nginx.html").read_bytes()
+NO_ACCESS_403 = (FIXTURES / "handwritten_403_no_region_access.json").read_bytes()
 
 
 def payload(name: str) -> Payload:
@@ -94,7 +99,7 @@ def pd_isna(value) -> bool:
 
 @pytest.mark.parametrize("change, why", [
     ({"signal_type": "health_damage"}, "signal_type"),
-    ({"data_point_period_seconds": 900}, "only 5-minute"),
+    ({"data_point_period_seconds": 900}, "only 300 .5-minute. and 3600 .hourly."),
     ({"units": "tons_per_fortnight"}, "units"),
 ])
 def test_other_signals_periods_and_units_are_refused(change, why):
@@ -102,6 +107,20 @@ def test_other_signals_periods_and_units_are_refused(change, why):
     document["meta"].update(change)
     with pytest.raises(ParseError, match=why):
         source.parse(Payload(json.dumps(document).encode(), "https://x/v3/historical"))
+
+
+def test_an_hourly_body_gives_hour_starts_of_sixty_minutes():
+    """/v3/my-access gives each region's data_point_period_seconds: 300 or 3600."""
+    rows = source.parse(Payload(body("historical", "HOURLY_EXAMPLE"), "https://x/v3/historical")).marginal
+    assert [t.isoformat() for t in rows["timestamp"]] == [
+        "2024-03-10T08:00:00+00:00", "2024-03-10T09:00:00+00:00", "2024-03-10T10:00:00+00:00"]
+    assert rows["interval_minutes"].tolist() == [60, 60, 60]
+    assert rows["moer_g_per_kwh"].tolist() == pytest.approx([v * LBS for v in (1120, 1090, 1015)])
+    assert source.parse(payload("historical")).marginal["interval_minutes"].tolist() == [5] * 6
+    off_the_hour = json.loads(body("historical", "HOURLY_EXAMPLE"))
+    off_the_hour["data"][1]["point_time"] = "2024-03-10T09:05:00+00:00"
+    result = source.parse(Payload(json.dumps(off_the_hour).encode(), "https://x/v3/historical"))
+    assert len(result.marginal) == 2 and [a.kind for a in result.anomalies] == ["bad_row"]
 
 
 # -- crawled, stored, served ----------------------------------------------------------------
@@ -183,12 +202,41 @@ def test_a_refused_token_is_renewed_once(wt_api, db_url):
     assert len([r for r in wt_api.requests if r.path == "/login"]) == 2
 
 
-def test_a_plan_without_a_region_leaves_the_run_partial(wt_api, db_url):
-    wt_api.serve("/v3/historical", b'{"error": "forbidden"}', status=403)
+def test_a_token_refused_with_nginx_403_page_is_renewed_once(wt_api, db_url):
+    """An expired or revoked token gets nginx's HTML 403 page (aiowatttime), not only a 401:
+    the crawler logs in again, once, and the request then succeeds."""
+    wt_api.serve("/v3/historical", body("historical"), fail_first=[403], fail_body=NGINX_403,
+                 fail_content_type="text/html", content_type="application/json")
+    result = crawler_cli("run", "--source", "WATTTIME")
+    assert "WATTTIME: ok: 10 inserted" in result.stdout, result.stdout + result.stderr
+    assert [r.path for r in wt_api.requests] == ["/login", "/v3/historical", "/login", "/v3/historical",
+                                                 "/v3/forecast", "/v3/signal-index"]
+    assert marginal(db_url)["08:00"] == (pytest.approx(900 * LBS), None, None)
+
+
+def test_a_json_403_after_a_fresh_login_is_no_access_to_the_region(wt_api, db_url):
+    """A region outside the account's plan still answers 403, as JSON, after a fresh login: that
+    region's endpoint fails (the run is partial) saying so; the token is not blamed."""
+    wt_api.serve("/v3/historical", NO_ACCESS_403, status=403, content_type="application/json")
     result = crawler_cli("run", "--source", "WATTTIME")
     # the forecast (08:20-08:45) and the index (08:25) are still stored
     assert "WATTTIME: partial: 6 inserted" in result.stdout, result.stdout + result.stderr
-    assert "CAISO_NORTH historical: HTTP 403" in result.stdout
+    assert ("CAISO_NORTH historical: no access to CAISO_NORTH with this account (HTTP 403 after a fresh login: "
+            "'Hand-written: your account has no access to this region; see /v3/my-access.')") in result.stdout
+    assert len([r for r in wt_api.requests if r.path == "/login"]) == 2  # logged in again once, not per retry
+    assert len([r for r in wt_api.requests if r.path == "/v3/historical"]) == 2
+
+
+def test_a_token_refused_again_after_a_fresh_login_fails_the_run(wt_api, db_url):
+    """nginx's 403 page even for a fresh token: the account is at fault, not a region; nothing
+    of the run is stored and the message says what to check."""
+    wt_api.serve("/v3/historical", NGINX_403, status=403, content_type="text/html")
+    result = crawler_cli("run", "--source", "WATTTIME")
+    assert result.returncode == 1
+    assert ("WATTTIME: failed: WattTime refused a fresh token (HTTP 403, an HTML page, on /v3/historical): check the "
+            "account (WATTTIME_USERNAME, WATTTIME_PASSWORD) at WattTime") in result.stdout, result.stdout
+    assert marginal(db_url) == {}
+    assert PASSWORD not in result.stdout + result.stderr and TOKEN not in result.stdout + result.stderr
 
 
 def test_refused_credentials_fail_the_run_without_showing_the_password(wt_api, db_url):
@@ -263,10 +311,37 @@ def test_status_counts_marginal_rows_and_their_newest_measured_time(wt_api, db_u
     assert " 10  " in line and "STALE" in line  # 2024's data is far older than 6 hours
 
 
-def test_backfill_reads_historical_by_chunk(wt_api, db_url):
+def test_backfill_reads_historical_by_chunk_ending_before_the_end_day(wt_api, db_url):
+    """WattTime's `end` is inclusive (the official client ends each chunk a period early): a
+    day ends at 23:55, so no point of the next day is asked for twice."""
     result = crawler_cli("backfill", "--source", "WATTTIME", "--start", "2024-03-10", "--end", "2024-03-11")
     assert result.returncode == 0, result.stdout + result.stderr
     asked, = [r for r in wt_api.requests if r.path.startswith("/v3/")]
     assert (asked.path, asked.query["start"], asked.query["end"]) == (
-        "/v3/historical", ["2024-03-10T00:00Z"], ["2024-03-11T00:00Z"])
+        "/v3/historical", ["2024-03-10T00:00Z"], ["2024-03-10T23:55Z"])
     assert "6 inserted" in result.stdout and len(marginal(db_url)) == 6
+    assert source.backfill_chunks(date(2024, 1, 1), date(2024, 3, 1)) == [
+        (date(2024, 1, 1), date(2024, 1, 31)), (date(2024, 1, 31), date(2024, 3, 1))]
+
+
+def test_an_hourly_region_is_stored_as_hours_beside_a_five_minute_one(wt_api, db_url, monkeypatch):
+    """One batch, two regions of different periods: each row keeps its own interval length, so
+    the hourly region's hours weigh 60 minutes each when served."""
+    monkeypatch.setenv("WATTTIME_REGIONS", "CAISO_NORTH,HOURLY_EXAMPLE")
+    wt_api.serve("/v3/historical", body("historical", "HOURLY_EXAMPLE"), query={"region": "HOURLY_EXAMPLE"},
+                 content_type="application/json")
+    result = crawler_cli("backfill", "--source", "WATTTIME", "--start", "2024-03-10", "--end", "2024-03-11")
+    assert "9 inserted" in result.stdout and result.returncode == 0, result.stdout + result.stderr
+    assert stored(db_url, "SELECT r.code, m.interval_minutes, count(*) FROM marginal_intensity m "
+                  "JOIN region r ON r.id = m.region_id GROUP BY 1, 2 ORDER BY 1") == [
+        ("CISO", 5, 6), ("HOURLY_EXAMPLE", 60, 3)]
+    client = create_app(db_url).test_client()
+    window = {"region": "HOURLY_EXAMPLE", "signal": "marginal", "start": "2024-03-10T08:00:00Z",
+              "end": "2024-03-10T11:00:00Z"}
+    hourly = client.get("/carbon-intensity/", query_string={**window, "resolution": "hour"}).get_json()
+    assert [p["carbon_intensity"] for p in hourly["carbon_intensities"]] == pytest.approx(
+        [v * LBS for v in (1120, 1090, 1015)])
+    assert hourly["average"]["carbon_intensity"] == pytest.approx((1120 + 1090 + 1015) / 3 * LBS)
+    native = client.get("/carbon-intensity/", query_string=window).get_json()
+    assert [p["timestamp"] for p in native["carbon_intensities"]] == [
+        "2024-03-10T08:00:00+00:00", "2024-03-10T09:00:00+00:00", "2024-03-10T10:00:00+00:00"]

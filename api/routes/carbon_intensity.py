@@ -47,7 +47,8 @@ class Point(Schema):
     low_carbon_ratio = fields.Float(allow_none=True, required=True, metadata={
         "description": "renewable plus nuclear share of generation"})
     signal_index = fields.Float(allow_none=True, metadata={
-        "description": "signal=marginal only: WattTime's index, where the MOER stands among the last month's (0-100)"})
+        "description": "signal=marginal only: WattTime's index, where the MOER stands within its forecast of the next "
+                       "24 hours (0-100)"})
     forecast_issued_at = fields.String(allow_none=True, metadata={
         "description": "signal=marginal only: null for a measured value, else when the forecast giving it was issued"})
 

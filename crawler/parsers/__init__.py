@@ -25,6 +25,7 @@ The whole contract of a source module:
         lists the chunk as failed instead of leaving a silent hole.
 
 Fetch functions only fetch (through crawler.http.HttpClient, which archives every body and
-whose `<SPEC.name>_BASE_URL` override, crawler.http.base_url, points a source at a mirror);
+whose `<SPEC.name>_BASE_URL` override, crawler.http.base_url, points a source at a mirror; its
+`memory` keeps what a source learned about its account between runs, crawler.memory);
 module-level SOURCE, REGION, INTERVAL_MINUTES ... are read from SPEC, never stated twice.
 """

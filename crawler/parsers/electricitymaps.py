@@ -1,20 +1,36 @@
 """Electricity Maps API v3: carbon intensity (life-cycle and direct) and renewable and
 low-carbon shares, reported as intensity, per zone and hour.
 
-Documented at https://docs.electricitymaps.com (API v3; root https://api.electricitymaps.com,
+Documented at https://docs.electricitymaps.com and in the API reference of
+portal.electricitymaps.com (API v3; root https://api.electricitymaps.com,
 `ELECTRICITYMAPS_BASE_URL` overrides it). Every request sends the token from
 `ELECTRICITYMAPS_TOKEN` in the `auth-token` header (never in a URL, so never archived or
 logged). Bodies read here:
 
-- `GET /v3/zones`: {"DE": {"zoneName": "Germany", "countryName": ...}, ...}: the zones the
-  token may read, with their names (a zone outside our regions becomes a region so named).
+- `GET /v3/zones`: {"DE": {"zoneName": "Germany"}, "US-CAL-CISO": {"countryName": "United States
+  of America", "zoneName": ...}, ...}: the zones, with their names (a zone outside our regions
+  becomes a region so named). Asked with a token, it lists the zones that token may read, each
+  with "access": the endpoints it may use there ("*": all); where it does, a zone it does not
+  list is not asked for, nor an endpoint it does not list.
 - `GET /v3/carbon-intensity/latest?zone=Z&emissionFactorType=lifecycle|direct`: one object
-  {"zone", "carbonIntensity", "datetime", "updatedAt", "emissionFactorType", "isEstimated",
-  "estimationMethod"}; `/history` (the last 24 hours) wraps such objects in {"zone",
-  "history": [...]}, `/past-range?start&end` (at most 10 days of hours) in {"zone", "data": [...]}.
+  {"zone", "carbonIntensity", "datetime", "updatedAt", "createdAt", "emissionFactorType",
+  "isEstimated", "estimationMethod"}; `/history` (the last 24 hours) wraps such objects in
+  {"zone", "history": [...]}, `/past-range?start&end` in {"zone", "data": [...]}: at most 10
+  days (240 hours) of hours a request, so a request here spans 9 days at most and ends on the
+  hour. A container may say "temporalGranularity" beside its list (never inside an item): any
+  other than "hourly" is refused.
 - `GET /v3/power-breakdown/latest|history|past-range`: the same containers of objects with
   "renewablePercentage" and "fossilFreePercentage" (0-100; fossil-free is the export's
   "Low Carbon Percentage"), which become renewable_share and low_carbon_share (0-1).
+
+Plans. The free plan reads `latest` and `history` (24 hours) of one zone; `past-range` (so a
+gap over a day, and `backfill`) needs a commercial plan. A run asks `past-range` only where the
+token has it: refused once (HTTP 403 while `history` of the same zone answers), it is not asked
+again for a week (crawler/memory.py; `status` says so). A sandbox token answers HTTP 200 with
+synthetic values (`estimationMethod` "SANDBOX_MODE_DATA", a `_disclaimer` saying "SANDBOX
+MODE"): such a body is refused, nothing of the run is stored, and `status` says why. Each run
+notes how many requests it made. A 403 says "Access denied" for a bad token as for a zone or
+endpoint outside the plan, so its message names both.
 
 `datetime` is the start of the hour, UTC. Values are consumption-based (flow-traced), as in
 the data-portal exports that `import-emap-csv` reads into the same source: rows are written
@@ -28,14 +44,17 @@ import json
 import logging
 import os
 from datetime import date, datetime, timedelta, timezone
+from typing import Callable
 from urllib.parse import parse_qs, urlsplit
 
 import numpy as np
 import pandas as pd
 
 from crawler.http import FetchError, HttpClient, base_url
+from crawler.memory import fingerprint
 from crawler.model import READING_COLUMNS, REPORTED_COLUMNS, ParseError, ParseResult, Payload, empty_frame, note
 from crawler.source import SourceSpec
+from energy_data.http import redact
 
 SPEC = SourceSpec(
     name="ELECTRICITYMAPS",
@@ -51,7 +70,7 @@ SPEC = SourceSpec(
     frequency_minutes=15,
     stale_after_minutes=6 * 60,
     time_convention="datetime is the hour START, UTC",
-    backfill="past-range, 10 days a chunk",
+    backfill="past-range, 9 days a chunk (a plan with past-range only)",
     requires_env=("ELECTRICITYMAPS_TOKEN",),
 )
 SOURCE, INTERVAL_MINUTES = SPEC.name, SPEC.interval_minutes
@@ -63,9 +82,25 @@ ZONES_VARIABLE = "ELECTRICITYMAPS_ZONES"
 DEFAULT_ZONES = ("US-CAL-CISO", "US-MIDW-MISO", "US-NE-ISNE", "US-NY-NYIS", "US-MIDA-PJM", "US-NW-BPAT",
                  "US-CENT-SWPP", "US-TEX-ERCO")
 FACTOR_TYPES = ("lifecycle", "direct")
-PAST_RANGE_DAYS = 10  # the most past-range answers for hourly data
+PAST_RANGE_LIMIT = timedelta(days=10)  # the most past-range answers with hourly data (240 hours)
+PAST_RANGE_DAYS = 9  # a request spans this at most: under the limit, whether `end` counts or not
+PAST_RANGE = "carbon-intensity/past-range"  # as /v3/zones names the endpoint in "access"
+PAST_RANGE_RETRY = timedelta(days=7)  # a refused past-range is asked again after this (plans change)
 HISTORY_SPAN = timedelta(hours=24)
+SANDBOX_METHOD, SANDBOX_MARKER = "SANDBOX_MODE_DATA", "SANDBOX MODE"
 MAX_G_PER_KWH = 5000.0  # as the CSV importer: a larger figure is a unit error, not an intensity
+
+
+class Refused(FetchError):
+    """HTTP 403: the token may not read this zone or endpoint, or is no valid token at all."""
+
+    def __init__(self, message: str, said: str = ""):
+        super().__init__(message)
+        self.said = said  # what the body said, shortly
+
+
+class SandboxData(FetchError):
+    """A body of synthetic sandbox data: the token is a sandbox one and no body of it is stored."""
 
 
 def zones() -> list[str]:
@@ -77,17 +112,26 @@ def zones() -> list[str]:
 # -- fetch ----------------------------------------------------------------------------------
 
 def fetch_latest(client: HttpClient, now: datetime, last_success: datetime | None) -> list[Payload]:
-    """Zones, then per zone: `latest` within the hour of the last success, `history` on the
-    first run of an hour, `past-range` from the last success when it is over a day old."""
-    if last_success is None or now - last_success > HISTORY_SPAN:
-        start = max(_floor_hour(last_success or now - HISTORY_SPAN), _floor_hour(now) - timedelta(days=PAST_RANGE_DAYS))
-        return _fetch_zones(client, lambda zone: _past_range(client, zone, start, now), lenient=True)
-    kind = "latest" if _floor_hour(last_success) == _floor_hour(now) else "history"
-    return _fetch_zones(client, lambda zone: _simple(client, zone, kind), lenient=True)
+    """Zones, then per zone the hours since the last success: `latest` within its hour,
+    `history` (the last 24 hours, catching revisions) later that day and on a first run, and
+    after a longer gap `past-range` from it (9 days at most, to the last full hour) where the
+    token has past-range, else `history`; hours left out are noted (the run is partial)."""
+    account = _account()
+    reached: dict[str, datetime] = {}  # after a gap: how far back the zones reached, by why not further
+    try:
+        payloads = _remembering_sandbox(client, account, now, lambda: _fetch_zones(
+            client, lambda zone, access: _since(client, zone, access, now, last_success, account, reached),
+            lenient=True))
+    finally:
+        per_hour = client.requests * 60 // FREQUENCY_MINUTES
+        client.memory.remember("requests", account, f"{client.requests} in the last run; at a run every "
+                               f"{FREQUENCY_MINUTES} min about {per_hour:,} an hour, {per_hour * 24:,} a day", now)
+    _note_missed_hours(client, last_success, reached)
+    return payloads
 
 
 def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
-    """Pieces of at most 10 days, the longest range past-range answers with hours."""
+    """Pieces of at most 9 days: past-range answers 10 at most."""
     chunks, day = [], start
     while day < end:
         chunks.append((day, min(day + timedelta(days=PAST_RANGE_DAYS), end)))
@@ -96,20 +140,104 @@ def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
 
 
 def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
-    """The bodies of [start, end) (at most 10 days); any failure fails the chunk."""
+    """The bodies of [start, end) (9 days at most) by past-range; any failure fails the chunk,
+    at once where the token is known to lack past-range."""
+    account, now = _account(), datetime.now(timezone.utc)
+    refused = _past_range_refusal(client, account, now)
+    if refused is not None:
+        raise FetchError(f"past-range was refused to this token on {refused:%Y-%m-%d %H:%M}Z (not asked again "
+                         f"before {refused + PAST_RANGE_RETRY:%Y-%m-%d}): backfill needs a plan with past-range")
     first = datetime(start.year, start.month, start.day, tzinfo=timezone.utc)
     last = datetime(end.year, end.month, end.day, tzinfo=timezone.utc)
-    return _fetch_zones(client, lambda zone: _past_range(client, zone, first, last), lenient=False)
+
+    def fetch_zone(zone: str, access: frozenset[str] | None) -> list[Payload]:
+        if not _allows(access, PAST_RANGE):
+            raise FetchError(f"/v3/zones does not list past-range among this token's endpoints for {zone}")
+        return _past_range(client, zone, first, last)
+    return _remembering_sandbox(client, account, now, lambda: _fetch_zones(client, fetch_zone, lenient=False))
 
 
-def _fetch_zones(client: HttpClient, fetch_zone, lenient: bool) -> list[Payload]:
+def _since(client: HttpClient, zone: str, access: frozenset[str] | None, now: datetime,
+           last_success: datetime | None, account: str, reached: dict[str, datetime]) -> list[Payload]:
+    """One zone's bodies for a run (see fetch_latest); after a gap, how far back they reach."""
+    if last_success is not None and now - last_success <= HISTORY_SPAN:
+        return _simple(client, zone, "latest" if _floor_hour(last_success) == _floor_hour(now) else "history")
+    if last_success is None:
+        return _simple(client, zone, "history")
+    end = _floor_hour(now)
+    start = max(_floor_hour(last_success), end - timedelta(days=PAST_RANGE_DAYS))
+    if not _allows(access, PAST_RANGE):
+        why = "/v3/zones does not list past-range among this token's endpoints"
+    elif _past_range_refusal(client, account, now):
+        why = "this token has no past-range"
+    else:
+        try:
+            bodies = _past_range(client, zone, start, end)
+        except Refused as refusal:
+            bodies = _simple(client, zone, "history")  # refused too: the token or zone is at fault, not the plan
+            client.memory.remember("past-range", account, f"refused (HTTP 403{refusal.said} for {zone}, whose history "
+                                   "answered): runs read latest and history (24 h); longer gaps and backfill need a "
+                                   f"plan with past-range; asked again after {now + PAST_RANGE_RETRY:%Y-%m-%d}", now)
+            reached["this token has no past-range"] = end - HISTORY_SPAN
+            return bodies
+        client.memory.forget("past-range")
+        reached[f"a run reads {PAST_RANGE_DAYS} days back at most"] = start
+        return bodies
+    reached[why] = end - HISTORY_SPAN
+    return _simple(client, zone, "history")
+
+
+def _past_range_refusal(client: HttpClient, account: str, now: datetime) -> datetime | None:
+    """When past-range was refused to this token, while that holds (a week)."""
+    refusal = client.memory.recall("past-range", account)
+    if refusal is None or now - refusal.noted_at >= PAST_RANGE_RETRY:
+        return None
+    return refusal.noted_at
+
+
+def _note_missed_hours(client: HttpClient, last_success: datetime | None, reached: dict[str, datetime]) -> None:
+    """After a gap, the hours some zone could not reach: noted (the run is partial), saying
+    what fills them."""
+    if not reached:
+        return
+    why, first = max(reached.items(), key=lambda item: item[1])
+    missed = _floor_hour(last_success)
+    if missed >= first:
+        return
+    client.note_error(f"{SOURCE}: hours {missed:%Y-%m-%d %H:%M}Z to {first:%Y-%m-%d %H:%M}Z were not fetched "
+                      f"({why}): `python -m crawler backfill --source {SOURCE} --start {missed:%Y-%m-%d} --end "
+                      f"{first + timedelta(days=1):%Y-%m-%d}` fills them"
+                      + ("" if why.startswith("a run") else " on a plan with past-range"))
+
+
+def _remembering_sandbox(client: HttpClient, account: str, now: datetime,
+                         fetch: Callable[[], list[Payload]]) -> list[Payload]:
+    """fetch(), noting a sandbox token (for `status`) when a body is sandbox data, and
+    forgetting the note once a body is not."""
+    try:
+        payloads = fetch()
+    except SandboxData as exc:
+        client.memory.remember("sandbox", account, f"this token is a sandbox token: {exc}", now)
+        raise
+    client.memory.forget("sandbox")
+    return payloads
+
+
+def _fetch_zones(client: HttpClient, fetch_zone: Callable[[str, frozenset[str] | None], list[Payload]],
+                 lenient: bool) -> list[Payload]:
     """The zones body, then each zone's bodies. `lenient`: a zone that fails is noted (the run is
-    partial) and the others still count."""
+    partial) and the others still count; sandbox data fails everything."""
     payloads = [_get(client, "/v3/zones", {})]
+    access = _access(payloads[0])
     failures = []
     for zone in zones():
         try:
-            payloads.extend(fetch_zone(zone))
+            if access is not None and zone not in access:
+                raise FetchError(f"/v3/zones does not list {zone} among this token's zones "
+                                 f"({', '.join(sorted(access)[:8])}{' ...' if len(access) > 8 else ''})")
+            payloads.extend(fetch_zone(zone, None if access is None else access[zone]))
+        except SandboxData:
+            raise
         except FetchError as exc:
             if not lenient:
                 raise
@@ -121,6 +249,24 @@ def _fetch_zones(client: HttpClient, fetch_zone, lenient: bool) -> list[Payload]
     return payloads
 
 
+def _access(zones_payload: Payload) -> dict[str, frozenset[str]] | None:
+    """Per zone, the endpoints /v3/zones lets the token use; None when it lists none (a body
+    fetched without a token): then every zone and endpoint is asked."""
+    try:
+        body = json.loads(zones_payload.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    access = {str(key).upper(): frozenset(str(path).strip("/") for path in value["access"])
+              for key, value in body.items() if isinstance(value, dict) and isinstance(value.get("access"), list)}
+    return access or None
+
+
+def _allows(access: frozenset[str] | None, endpoint: str) -> bool:
+    return access is None or "*" in access or endpoint in access
+
+
 def _simple(client: HttpClient, zone: str, kind: str) -> list[Payload]:
     """`latest` or `history` of both intensities and the power breakdown of one zone."""
     return ([_get(client, f"/v3/carbon-intensity/{kind}", {"zone": zone, "emissionFactorType": factor})
@@ -129,6 +275,8 @@ def _simple(client: HttpClient, zone: str, kind: str) -> list[Payload]:
 
 
 def _past_range(client: HttpClient, zone: str, start: datetime, end: datetime) -> list[Payload]:
+    if end - start > PAST_RANGE_LIMIT:  # never sent: the API refuses it, so a run asking it again would never end
+        raise ValueError(f"past-range of {end - start} asked; the API answers {PAST_RANGE_LIMIT} at most")
     window = {"zone": zone, "start": _stamp(start), "end": _stamp(end)}
     return ([_get(client, "/v3/carbon-intensity/past-range", {**window, "emissionFactorType": factor})
              for factor in FACTOR_TYPES]
@@ -136,17 +284,63 @@ def _past_range(client: HttpClient, zone: str, start: datetime, end: datetime) -
 
 
 def _get(client: HttpClient, path: str, params: dict[str, str]) -> Payload:
+    """A body of the API, or FetchError saying what to check (Refused for a 403, SandboxData
+    for sandbox data)."""
     token = os.environ.get(TOKEN_VARIABLE)
     if not token:
         raise FetchError(f"{TOKEN_VARIABLE} not set")
     # 429 (rate limit) is retried by the session with backoff, honouring Retry-After.
     payload = client.get(f"{base_url(SOURCE, DEFAULT_BASE_URL)}{path}", params, headers={"auth-token": token},
-                         accept_status=(200, 401, 403))
+                         accept_status=(200, 400, 401, 403, 404))
+    where = f"{path}{_zone_of(params)}"
     if payload.http_status == 401:
-        raise FetchError(f"Electricity Maps refused the token (HTTP 401 on {path}): check {TOKEN_VARIABLE}")
-    if payload.http_status == 403:
-        raise FetchError(f"HTTP 403 on {path}{_zone_of(params)}: not in the token's plan")
+        raise FetchError(f"Electricity Maps refused the token (HTTP 401 on {where}{_said(payload)}): "
+                         f"check {TOKEN_VARIABLE}")
+    if payload.http_status == 403:  # "Access denied" for a bad token as for a zone or endpoint outside the plan
+        raise Refused(f"Electricity Maps refused access (HTTP 403 on {where}{_said(payload)}): check "
+                      f"{TOKEN_VARIABLE}, and that its plan covers this zone and endpoint", _said(payload))
+    if payload.http_status != 200:
+        raise FetchError(f"HTTP {payload.http_status} on {where}{_said(payload)}")
+    reason = sandbox_reason(_loaded(payload.body))
+    if reason:
+        raise SandboxData(f"Electricity Maps answered synthetic sandbox data on {where} ({reason}); nothing of the "
+                          f"run was stored: set {TOKEN_VARIABLE} to a token with real data")
     return payload
+
+
+def sandbox_reason(body: object) -> str | None:
+    """Why a (decoded) body is sandbox data, or None: a `_disclaimer` saying "SANDBOX MODE", or
+    an item whose estimationMethod is "SANDBOX_MODE_DATA" (what sandbox tokens answer)."""
+    if not isinstance(body, dict):
+        return None
+    disclaimer = body.get("_disclaimer")
+    if isinstance(disclaimer, str) and SANDBOX_MARKER in disclaimer.upper():
+        return f"_disclaimer {' '.join(disclaimer.split())[:100]!r}"
+    items = next((body[k] for k in ("history", "data", "forecast") if isinstance(body.get(k), list)), [body])
+    if any(isinstance(item, dict) and item.get("estimationMethod") == SANDBOX_METHOD for item in items):
+        return f"estimationMethod {SANDBOX_METHOD}"
+    return None
+
+
+def _loaded(body: bytes) -> object:
+    try:
+        return json.loads(body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+
+
+def _said(payload: Payload) -> str:
+    """What an error body says, shortly (its "error" or "message", else its start)."""
+    body = _loaded(payload.body)
+    text = next((body[k] for k in ("error", "message") if isinstance(body, dict) and isinstance(body.get(k), str)),
+                None) or payload.body[:200].decode("utf-8", "replace")
+    text = redact(" ".join(text.split()))[:120]
+    return f': "{text}"' if text else ""
+
+
+def _account() -> str:
+    """Which token the memory's notes are about."""
+    return fingerprint(os.environ.get(TOKEN_VARIABLE, ""))
 
 
 def _zone_of(params: dict[str, str]) -> str:
@@ -165,11 +359,18 @@ def _stamp(moment: datetime) -> str:
 
 def parse(payload: Payload) -> ParseResult:
     """Rows of one body (zones, carbon-intensity or power-breakdown, any of latest, history
-    and past-range); ParseError for a body of another shape."""
+    and past-range); ParseError for a body of another shape, of another granularity than
+    hourly, or of sandbox data (synthetic values, never stored)."""
     body = _json(payload)
     anomalies: list = []
     if isinstance(body, dict) and "error" in body and len(body) <= 2:
         raise ParseError(f"Electricity Maps answered an error: {str(body['error'])[:200]}")
+    sandbox = sandbox_reason(body)
+    if sandbox:
+        raise ParseError(f"sandbox data ({sandbox}): synthetic values from a sandbox token, not stored")
+    granularity = body.get("temporalGranularity", "hourly") if isinstance(body, dict) else "hourly"
+    if granularity != "hourly":
+        raise ParseError(f"temporalGranularity {granularity!r}: only hourly data is read")
     if _is_zones(body):
         names = {key.upper(): str(v.get("zoneName") or key) for key, v in body.items()}
         return ParseResult(empty_frame(READING_COLUMNS), INTERVAL_MINUTES, zone_names=names)

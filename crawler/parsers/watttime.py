@@ -2,26 +2,34 @@
 
 Documented at https://docs.watttime.org (root https://api.watttime.org, `WATTTIME_BASE_URL`
 overrides it). Login and the bearer token (cached until shortly before its 30 minutes run
-out, renewed once on a 401) are energy_data/watttime.py's, shared with the API; the login
-goes through that client's own session, so its body (which holds the token) is never
-archived or logged. The bodies archived and read here, for each region of `WATTTIME_REGIONS`
-(WattTime region names, default CAISO_NORTH, the region every account reads in full):
+out) are energy_data/watttime.py's, shared with the API; the login goes through that client's
+own session, so its body (which holds the token) is never archived or logged. The bodies
+archived and read here, for each region of `WATTTIME_REGIONS` (WattTime region names, default
+CAISO_NORTH, the region every account reads in full):
 
-- `GET /v3/historical?region&signal_type=co2_moer&start&end` (at most 32 days):
+- `GET /v3/historical?region&signal_type=co2_moer&start&end` (at most 32 days; `end` is
+  inclusive, as the official client's chunks show: it ends each one a period early):
   {"data": [{"point_time": "2024-01-01T00:00:00+00:00", "value": 912.0}, ...],
    "meta": {"region", "signal_type": "co2_moer", "units": "lbs_co2_per_mwh",
             "data_point_period_seconds": 300, "model": {...}, "warnings": [...]}}
 - `GET /v3/forecast?region&signal_type=co2_moer&horizon_hours=24`: the same, with
   meta.generated_at: the values are stored as forecasts issued then.
 - `GET /v3/signal-index?region&signal_type=co2_moer`: the same, units "percentile" (0-100:
-  where the current MOER stands among the last month's).
+  where the current MOER stands within the forecast of the next 24 hours; v2's index compared
+  it with the last 30 days instead).
 
-`point_time` is the start of a 5-minute interval, UTC. lbs/MWh x 0.45359237 = g/kWh. MOER
-counts combustion emissions of the marginal generators: it is stored in marginal_intensity
-and served as ?signal=marginal, never mixed with average intensity. A WattTime region is
-stored on the region it is an alias of (CAISO_NORTH: CISO); one not known becomes a region of
-its own. WattTime's sub-regions are finer than balancing authorities, so name at most one per
-region of ours.
+`data_point_period_seconds` is 300 or 3600 (/v3/my-access gives each region's): `point_time`
+is the start of a 5-minute or an hourly interval, UTC, and each row is stored with its own
+interval length. lbs/MWh x 0.45359237 = g/kWh. MOER counts combustion emissions of the
+marginal generators: it is stored in marginal_intensity and served as ?signal=marginal, never
+mixed with average intensity. A WattTime region is stored on the region it is an alias of
+(CAISO_NORTH: CISO); one not known becomes a region of its own. WattTime's sub-regions are
+finer than balancing authorities, so name at most one per region of ours.
+
+A refused token (401, or 403 with nginx's HTML page) is renewed by logging in again, once
+per request; a 403 that still comes, as JSON, after a fresh login means this account has no
+access to the region (a free account reads CAISO_NORTH only): that region fails, the run is
+partial. Anything else refused after a fresh login fails the run, saying to check the account.
 """
 from __future__ import annotations
 
@@ -37,16 +45,17 @@ from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import MARGINAL_COLUMNS, READING_COLUMNS, ParseError, ParseResult, Payload, empty_frame, note
 from crawler.source import SourceSpec
 from energy_data import watttime
+from energy_data.http import redact
 
 SPEC = SourceSpec(
     name="WATTTIME",
     module_name=__name__,
-    description="WattTime v3 marginal emissions (co2_moer): historical, forecast, signal index; 5-minute",
+    description="WattTime v3 marginal emissions (co2_moer): historical, forecast, signal index; 5-minute or hourly",
     regions=("CISO",),  # CAISO_NORTH's, the default; WATTTIME_REGIONS may name others
-    interval_minutes=5,
+    interval_minutes=5,  # most regions; an hourly region's rows carry 60
     frequency_minutes=15,
     stale_after_minutes=6 * 60,
-    time_convention="point_time is the 5-minute interval START, UTC",
+    time_convention="point_time is the 5-minute (or hourly) interval START, UTC",
     backfill="historical, 30 days a chunk",
     requires_env=("WATTTIME_USERNAME", "WATTTIME_PASSWORD"),
 )
@@ -59,6 +68,8 @@ DEFAULT_REGIONS = ("CAISO_NORTH",)
 LBS_PER_MWH_TO_G_PER_KWH = 0.45359237  # 1 lb = 453.59237 g; 1 MWh = 1000 kWh
 UNITS = {"lbs_co2_per_mwh": LBS_PER_MWH_TO_G_PER_KWH, "kg_co2_per_mwh": 1.0, "g_co2_per_kwh": 1.0}
 HISTORICAL_DAYS = 30  # a request may span 32 days; pieces of 30 leave a margin
+PERIODS = {300: 5, 3600: 60}  # data_point_period_seconds -> interval minutes (/v3/my-access: one of these)
+LAST_POINT = timedelta(minutes=5)  # `end` is inclusive: a range [start, end) asks up to end less the shortest period
 REVISION_SPAN = timedelta(hours=1)  # re-read before the last success: late values arrive
 FIRST_SPAN = timedelta(hours=24)
 FORECAST_HOURS = 24
@@ -106,8 +117,11 @@ def backfill_chunks(start: date, end: date) -> list[tuple[date, date]]:
 
 
 def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
-    """Historical values of [start, end) for every region; any failure fails the chunk."""
-    window = {"start": f"{start:%Y-%m-%d}T00:00Z", "end": f"{end:%Y-%m-%d}T00:00Z"}
+    """Historical values of [start, end) for every region; any failure fails the chunk. The
+    API's `end` is inclusive, so the request ends 5 minutes before `end`: the last 5-minute
+    point, or the last hourly one, of the day before."""
+    last = datetime(end.year, end.month, end.day, tzinfo=timezone.utc) - LAST_POINT
+    window = {"start": f"{start:%Y-%m-%d}T00:00Z", "end": _stamp(last)}
     try:
         return [_get(client, "/v3/historical", {"region": region, "signal_type": SIGNAL_TYPE, **window})
                 for region in regions()]
@@ -115,14 +129,41 @@ def fetch_range(client: HttpClient, start: date, end: date) -> list[Payload]:
         raise FetchError(str(exc)) from None
 
 
+class RegionRefused(FetchError):
+    """A JSON 403 after a fresh login: this account has no access to the region (its plan)."""
+
+
 def _get(client: HttpClient, path: str, params: dict) -> Payload:
-    """GET with the shared bearer token, logging in again once if it was refused."""
+    """GET with the shared bearer token, logging in again once if it was refused (401 or 403);
+    RegionRefused for a JSON 403 after that, WattTimeError for any other refusal."""
     account = watttime.client()
     url = f"{base_url(SOURCE, DEFAULT_BASE_URL)}{path}"
-    payload = client.get(url, params, headers=account.auth_header(), accept_status=(200, 401))
-    if payload.http_status == 401:
-        payload = client.get(url, params, headers=account.auth_header(renew=True))
-    return payload
+    payload = client.get(url, params, headers=account.auth_header(), accept_status=(200, *watttime.REFUSED))
+    if payload.http_status in watttime.REFUSED:  # expired or revoked (a 403 comes as an HTML page)
+        payload = client.get(url, params, headers=account.auth_header(renew=True),
+                             accept_status=(200, *watttime.REFUSED))
+    if payload.http_status == 200:
+        return payload
+    said = _said(payload)
+    if payload.http_status == 403 and said is not None:
+        raise RegionRefused(f"no access to {params.get('region')} with this account (HTTP 403 after a fresh login: "
+                            f"{said!r}); /v3/my-access lists what it may read (a free account: CAISO_NORTH)")
+    what = (f"saying {said!r}" if said is not None
+            else "an HTML page" if payload.body.lstrip()[:1] == b"<" else "no JSON")
+    raise watttime.WattTimeError(f"WattTime refused a fresh token (HTTP {payload.http_status}, {what}, on {path}): "
+                                 "check the account (WATTTIME_USERNAME, WATTTIME_PASSWORD) at WattTime")
+
+
+def _said(payload: Payload) -> str | None:
+    """What a JSON error body says (its "message", else "error"), shortly; None for no JSON."""
+    try:
+        body = json.loads(payload.body)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return None
+    if not isinstance(body, dict):
+        return None
+    text = next((str(body[k]) for k in ("message", "error") if body.get(k)), json.dumps(body))
+    return redact(" ".join(text.split()))[:160]
 
 
 def _stamp(moment: datetime) -> str:
@@ -141,8 +182,9 @@ def parse(payload: Payload) -> ParseResult:
     if meta.get("signal_type", SIGNAL_TYPE) != SIGNAL_TYPE:
         raise ParseError(f"signal_type {meta.get('signal_type')!r}, not {SIGNAL_TYPE}")
     period = meta.get("data_point_period_seconds", INTERVAL_MINUTES * 60)
-    if period != INTERVAL_MINUTES * 60:
-        raise ParseError(f"data_point_period_seconds {period}: only 5-minute data is read")
+    if period not in PERIODS:
+        raise ParseError(f"data_point_period_seconds {period!r}: only 300 (5-minute) and 3600 (hourly) are read")
+    minutes = PERIODS[period]
     region = str(meta.get("region") or "").upper()
     if not region:
         raise ParseError("meta.region is missing")
@@ -161,14 +203,15 @@ def parse(payload: Payload) -> ParseResult:
     else:
         moer, index = values * UNITS[units], pd.Series(np.nan, index=values.index)
         moer = moer.where((moer >= 0) & (moer <= MAX_G_PER_KWH))
-    bad = times.isna() | (times != times.dt.floor("5min")) | (moer.isna() & index.isna())
+    bad = times.isna() | (times != times.dt.floor(f"{minutes}min")) | (moer.isna() & index.isna())
     if bad.any():
-        note(anomalies, SOURCE, "bad_row", f"{region}: {int(bad.sum())} points without a readable 5-minute time "
-             "or a plausible value skipped", int(bad.sum()))
+        note(anomalies, SOURCE, "bad_row", f"{region}: {int(bad.sum())} points without a readable {minutes}-minute "
+             "time or a plausible value skipped", int(bad.sum()))
     frame = pd.DataFrame({"zone": region, "timestamp": times, "moer_g_per_kwh": moer, "signal_index": index,
-                          "forecast_issued_at": pd.Series(issued, index=values.index, dtype="datetime64[ns, UTC]")},
+                          "forecast_issued_at": pd.Series(issued, index=values.index, dtype="datetime64[ns, UTC]"),
+                          "interval_minutes": minutes},
                          columns=MARGINAL_COLUMNS)[~bad].reset_index(drop=True)
-    return ParseResult(empty_frame(READING_COLUMNS), INTERVAL_MINUTES, anomalies=anomalies, marginal=frame)
+    return ParseResult(empty_frame(READING_COLUMNS), minutes, anomalies=anomalies, marginal=frame)
 
 
 def _json(payload: Payload) -> dict:
