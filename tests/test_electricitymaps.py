@@ -377,6 +377,27 @@ def test_crawl_stores_both_zones_and_makes_an_unknown_zone_a_region(emaps_api, d
     assert reported(db_url, "CISO")["08"] == (262, 201, 0.40, 0.55, False)
 
 
+def test_a_zone_outside_our_regions_becomes_a_region_named_by_the_zones_list(emaps_api, db_url, monkeypatch):
+    """JP-TK is no region of ours: its rows make it one, named as /v3/zones names it."""
+    zones = json.loads(body("zones"))
+    zones["JP-TK"] = {**zones["DE"], "zoneName": "Tokyo"}
+    emaps_api.serve("/v3/zones", json.dumps(zones).encode(), content_type="application/json")
+    for factor in ("lifecycle", "direct"):
+        ci = body(f"carbon-intensity_past-range_DE_{factor}").replace(b'"DE"', b'"JP-TK"')
+        for kind, text in (("past-range", ci), ("history", as_history(ci))):
+            emaps_api.serve(f"{CI}/{kind}", text, query={"zone": "JP-TK", "emissionFactorType": factor},
+                            content_type="application/json")
+    pb = body("power-breakdown_past-range_DE").replace(b'"DE"', b'"JP-TK"')
+    for kind, text in (("past-range", pb), ("history", as_history(pb))):
+        emaps_api.serve(f"{PB}/{kind}", text, query={"zone": "JP-TK"}, content_type="application/json")
+    monkeypatch.setenv("ELECTRICITYMAPS_ZONES", "JP-TK")
+    assert stored(db_url, "SELECT code FROM region WHERE code = 'JP-TK'") == []
+    result = crawler_cli("run", "--source", "ELECTRICITYMAPS")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert stored(db_url, "SELECT name FROM region WHERE code = 'JP-TK'") == [("Tokyo",)]
+    assert reported(db_url, "JP-TK") == {"08": (412, 351, 0.50, 0.62, False), "09": (398, 340, 0.48, 0.60, True)}
+
+
 def test_crawled_rows_are_served_by_carbon_intensity(emaps_api, db_url):
     assert crawler_cli("run", "--source", "ELECTRICITYMAPS").returncode == 0
     client = create_app(db_url).test_client()

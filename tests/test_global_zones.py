@@ -17,6 +17,7 @@ import pytest
 
 from api import create_app
 from crawler.parsers import entsoe
+from database.forecast_inputs import read_operator_forecasts
 from database.load_flows import read_flows, read_load
 from database.regions import normalise_name
 from tests.crawlhelp import crawler_cli
@@ -208,6 +209,27 @@ def test_load_and_flows_are_stored_where_later_work_reads_them(cursor, shared_fi
     assert len(flows) == 88
     quebec = read_load(cursor, "CA-QC", datetime(2023, 8, 15, tzinfo=timezone.utc), datetime(2023, 8, 17, tzinfo=timezone.utc))
     assert len(quebec) == 30 and set(quebec["source"]) == {"HYDROQUEBEC"}
+
+
+def test_entsoe_day_ahead_forecasts_are_stored_as_forecast_inputs_from_their_issue_time(cursor, shared_fixtures):
+    """The replayed A69 day-ahead body reaches the forecast-input store: hourly means of the
+    file's quarter-hours, visible only to forecasts issued after its deadline (the day before
+    delivery, 18:00 Brussels)."""
+    path = shared_fixtures / "ENTSOE" / "wind_solar_forecast_FI_DAY_AHEAD.xml"
+    expected: dict[tuple[str, datetime], float] = defaultdict(float)
+    for fields, values in xml_series_values(path):
+        kind = {"B16": "solar", "B18": "wind", "B19": "wind"}[fields["psrType"]]
+        for start, mw in values.items():
+            expected[(kind, start.replace(minute=0))] += mw / 4
+    first_day = (datetime(2024, 2, 7, 23, tzinfo=timezone.utc), datetime(2024, 2, 8, 23, tzinfo=timezone.utc))
+    late = read_operator_forecasts(cursor, "FI", datetime(2024, 3, 1, tzinfo=timezone.utc), *first_day)
+    assert len(late) == 24
+    for kind in ("wind", "solar"):
+        got = late[f"{kind}_forecast_mw"]
+        assert got.to_numpy() == pytest.approx([expected[(kind, t.to_pydatetime())] for t in got.index])
+    # Due 2024-02-07 17:00Z for delivery on the 8th: a forecast issued before sees none of it.
+    early = read_operator_forecasts(cursor, "FI", datetime(2024, 2, 7, 17, tzinfo=timezone.utc), *first_day)
+    assert early.empty or early.isna().all().all()
 
 
 def test_regions_lists_the_zones_with_their_time_zones_and_sources(client):
