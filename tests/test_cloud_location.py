@@ -403,18 +403,18 @@ def test_scheduler_candidates_resolve_with_no_boundaries(no_boundaries):
     client = no_boundaries.test_client()
     workload = {"runtime": 3600, "power_kw": 1.0, "original_location": "aws:us-west-1",
                 "schedule": {"type": "onetime", "start_time": "2025-02-09T08:00:00Z", "max_delay": 4 * 3600},
-                "candidate_locations": [{"id": "aws:us-west-1"}, {"id": "azure:westus"}]}
+                "candidate_locations": [{"id": "aws:us-west-1"}, {"id": "azure:westus"}, {"id": "westus"}]}
     response = client.post("/carbon-aware-scheduler/", json=workload)
     assert response.status_code == 200, response.get_json()
     (schedule,) = response.get_json()["schedules"]
-    assert {c["location"]: c["region"] for c in schedule["candidates"]} == {"aws:us-west-1": "CISO",
-                                                                           "azure:westus": "CISO"}
+    assert {c["location"]: c["region"] for c in schedule["candidates"]} == {
+        "aws:us-west-1": "CISO", "azure:westus": "CISO", "westus": "CISO"}  # a bare Azure name too
     workload["candidate_locations"].append({"id": "aws:eu-west-1"})
     response = client.post("/carbon-aware-scheduler/", json=workload)
     error = response.get_json()["error"]
     assert response.status_code == 400 and (error["code"], error["parameter"]) == (
-        "not_covered", "candidate_locations.2.id")
-    assert error["message"].startswith("candidate_locations.2.id: aws:eu-west-1: grid zone IE (Ireland)")
+        "not_covered", "candidate_locations.3.id")
+    assert error["message"].startswith("candidate_locations.3.id: aws:eu-west-1: grid zone IE (Ireland)")
 
 
 # --- once a zone outside the US is a region of ours, its cloud regions answer from it ----------

@@ -73,8 +73,9 @@ class Place:
 
 def resolve_place(locator: Locator, ident: str, latitude: float | None, longitude: float | None,
                   parameter: str, capacity: int | None = None) -> Place:
-    """The grid region of a location id (cloud id, region id or alias) or of its coordinates
-    (which win when given); ApiError 400 naming `parameter` when it is none of those."""
+    """The grid region of a location id (cloud id, region id or alias, then a bare cloud region
+    name such as westeurope) or of its coordinates (which win when given); ApiError 400 naming
+    `parameter` when it is none of those."""
     if latitude is not None and longitude is not None:
         located = _at(locator, latitude, longitude, parameter)
         return Place(ident, located.region, located.method, capacity)
@@ -84,9 +85,12 @@ def resolve_place(locator: Locator, ident: str, latitude: float | None, longitud
     code = locator.resolve_name(ident)
     if code is not None:
         return Place(ident, code, "region", capacity)
+    place = cloud_locations.find_any(ident)  # a bare name: after region names, which win
+    if place is not None:
+        return Place(ident, _cloud_region(locator, place, parameter), "cloud", capacity)
     raise ApiError(400, "unknown_location", f"{parameter}: unknown location {ident!r}: give a cloud region "
-                   "(aws:us-west-2, gcp:us-central1, azure:eastus), a region id or alias (CISO, US-CAISO), or "
-                   "latitude and longitude", parameter)
+                   "(aws:us-west-2, gcp:us-central1, azure:eastus, or a bare name such as westeurope), a region "
+                   "id or alias (CISO, US-CAISO), or latitude and longitude", parameter)
 
 
 def _at(locator: Locator, latitude: float, longitude: float, parameter: str) -> Located:
