@@ -43,7 +43,9 @@ status: $(BIN)/.installed
 stop: $(BIN)/.installed
 	$(BIN)/python -m database stop
 
-## boundaries: download the balancing-authority boundaries (HIFLD Control Areas) for /balancing-authority
+## boundaries: download the boundaries for coordinate lookups into one file: the US balancing authorities
+## (HIFLD Control Areas) and every other country with the Nordic and Italian bidding zones and the
+## Australian and Canadian states and provinces (Natural Earth); public domain. `make run` does it when missing.
 boundaries: $(BIN)/.installed
 	$(BIN)/python scripts/setup/download_boundaries.py
 

@@ -5,6 +5,10 @@ set -u
 cd "$(dirname "$0")/.."
 bin="${VENV:-.venv}/bin"
 
+# Coordinates need the boundaries file: downloaded once when missing (`make boundaries` again to
+# refresh it); without a network, one line says so and what works without it.
+"$bin/python" scripts/setup/download_boundaries.py --if-missing
+
 "$bin/python" -m crawler run --force || echo "crawl finished with errors (see above); starting the API anyway"
 
 # Every minute a crawl; once a day (the first time a minute in) what is past its retention is

@@ -246,7 +246,14 @@ def test_providers_expand_to_their_us_regions(client):
     located = {c["location"]: c["region"] for c in schedule["candidates"]}
     assert located["aws:us-west-1"] == "CISO" and located["aws:us-east-1"] == "PJM"
     assert all(location.startswith("aws:us-") for location in located)
-    assert any("outside every grid region" in w for w in schedule["warnings"])
+    # the catalogue's stored zones, with no boundaries: every US region is a candidate (those without
+    # data in the window are left out with the reason), the rest are named with their zone
+    candidates = set(located) | {item["location"] for item in schedule["left_out"]}
+    assert candidates == {f"aws:{name}" for name in ("us-east-1", "us-east-2", "us-west-1", "us-west-2",
+                                                     "us-gov-east-1", "us-gov-west-1")}
+    (left_out,) = [w for w in schedule["warnings"] if "not covered" in w]
+    assert left_out.startswith("32 AWS regions are in grid zones not covered here")  # 38 less the 6 US ones
+    assert "aws:eu-west-1 (IE)" in left_out and "aws:ap-south-1 (IN-WE)" in left_out
     assert schedule["runs"][0]["run_now"]["location"] == "aws:us-west-1"
 
 
@@ -388,7 +395,7 @@ def test_best_window_for_a_cloud_location_and_interruptible(client):
     status, body = best(client, location="aws:us-west-1", start=DAY, end=at(24), duration=180, interruptible="true")
     assert status == 200, body
     values = stored_hours(client, "CISO", DAY, 24)
-    assert body["location_method"] == "boundaries" and body["region"] == "CISO"
+    assert body["location_method"] == "cloud" and body["region"] == "CISO"
     assert body["best"]["carbon_intensity"] == pytest.approx(np.sort(values)[:3].mean())
 
 

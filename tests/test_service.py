@@ -76,7 +76,9 @@ def test_make_run_service_starts_without_network(db_url, tmp_path):
     """deploy/run-local.sh (what `make run` runs): crawl, report unreachable sources, serve."""
     port = free_port()
     env = {**os.environ, "PORT": str(port), "VENV": str(Path(sys.executable).parent.parent),
-           **{f"{name}_BASE_URL": "http://127.0.0.1:9" for name in ENDPOINT_NAMES}}
+           **{f"{name}_BASE_URL": "http://127.0.0.1:9" for name in ENDPOINT_NAMES},
+           # no boundaries file, and nowhere to download one from
+           "ENERGY_DATA_BOUNDARIES": str(tmp_path / "boundaries.geojson"), "BOUNDARIES_URL": "http://127.0.0.1:9/query"}
     env.pop("EIA_API_KEY", None)
     log = tmp_path / "service.log"
     with log.open("w") as out:
@@ -89,6 +91,8 @@ def test_make_run_service_starts_without_network(db_url, tmp_path):
         assert "CAISO: failed: unreachable: 127.0.0.1:9 (connection refused)" in text
         assert "NYISO: failed: unreachable: 127.0.0.1:9 (connection refused)" in text
         assert "EIA: disabled (EIA_API_KEY not set)" in text
+        (boundaries,) = [line for line in text.splitlines() if line.startswith("boundaries:")]
+        assert boundaries.startswith("boundaries: not installed (cannot reach 127.0.0.1:9 (connection refused)")
         assert "Traceback" not in text
     finally:
         os.killpg(service.pid, signal.SIGTERM)

@@ -14,7 +14,8 @@ from database.regions import all_series
 class BalancingAuthorityAnswer(Schema):
     region = fields.Nested(RegionDoc, required=True)
     method = fields.String(required=True, metadata={
-        "description": "how the region was found: boundaries (offline point-in-polygon), watttime, or region"})
+        "description": "how the region was found: boundaries (offline point-in-polygon), watttime, region, "
+                       "or cloud (the cloud-region catalogue's stored grid zone)"})
     latitude = fields.Float(allow_none=True, required=True)
     longitude = fields.Float(allow_none=True, required=True)
     cloud_location = fields.String(allow_none=True, required=True)
@@ -23,10 +24,12 @@ class BalancingAuthorityAnswer(Schema):
 class BalancingAuthority(Resource):
     spec = Endpoint(
         "/balancing-authority/", "The grid region at a point", BalancingAuthorityAnswer, LocationArgs,
-        description="Offline point-in-polygon over balancing-authority boundaries; latitude+longitude, or "
-                    "location=provider:name for a cloud region.",
+        description="Offline point-in-polygon over the installed boundaries (balancing authorities in the US, "
+                    "countries and bidding zones elsewhere) for latitude+longitude; location=provider:name (or "
+                    "a bare name such as westeurope) for a cloud region, answered from its catalogued grid zone.",
         tags=("regions",),
-        errors={404: "No region at the point, or unknown location", 503: "Boundaries not installed"})
+        errors={404: "No region at the point, unknown location, or a zone not covered here",
+                503: "Boundaries not installed (coordinates only)"})
 
     def get(self):
         lookup = locator()

@@ -71,7 +71,7 @@ class CarbonIntensityAnswer(Schema):
     unit = fields.String(required=True)
     start = fields.String(required=True)
     end = fields.String(required=True)
-    location_method = fields.String(required=True, metadata={"description": "region, boundaries or watttime"})
+    location_method = fields.String(required=True, metadata={"description": "region, boundaries, watttime or cloud"})
     carbon_intensities = fields.List(fields.Nested(Point), required=True)
     average = fields.Nested(Average, required=True)
     coverage = fields.Nested(CoverageDoc, required=True)

@@ -14,6 +14,7 @@ from api.services import cloud_locations as cloud_location
 class Provider(Schema):
     name = fields.String(required=True)
     locations = fields.Integer(required=True)
+    covered = fields.Integer(required=True, metadata={"description": "how many of them lie in a zone covered here"})
 
 
 class ProvidersAnswer(Schema):
@@ -26,9 +27,16 @@ class Location(Schema):
     display_name = fields.String(required=True)
     latitude = fields.Float(required=True)
     longitude = fields.Float(required=True)
+    zone = fields.String(required=True, metadata={
+        "description": "the grid zone the region draws from: our region id in the US, the Electricity Maps "
+                       "zone key elsewhere (stored in the catalogue, derived once from the coordinates)"})
+    zone_source = fields.String(required=True, metadata={"description": "how the zone was derived"})
     region = fields.String(allow_none=True, required=True, metadata={
-        "description": "the grid region the data centre sits in; null outside every known region"})
-    citation = fields.String(required=True)
+        "description": "our region for that zone; null when the zone is not covered here"})
+    covered = fields.Boolean(required=True)
+    not_covered_reason = fields.String(allow_none=True, required=True, metadata={
+        "description": "why the zone has no data here; null when covered"})
+    citation = fields.String(required=True, metadata={"description": "where the coordinates come from"})
 
 
 class LocationsAnswer(Schema):
@@ -42,13 +50,18 @@ class CloudProviders(Resource):
 
     def get(self):
         self.spec.parse()
-        return json_answer({"providers": [{"name": p, "locations": len(cloud_location.locations(p))}
-                                          for p in cloud_location.providers()]})
+        lookup = locator()
+        answer = []
+        for name in cloud_location.providers():
+            places = cloud_location.locations(name)
+            covered = sum(lookup.resolve_name(p.zone) is not None for p in places)
+            answer.append({"name": name, "locations": len(places), "covered": covered})
+        return json_answer({"providers": answer})
 
 
 class CloudLocations(Resource):
     spec = Endpoint("/metadata/cloud-location/locations/{provider}/",
-                        "A provider's cloud regions with coordinates and grid region", LocationsAnswer,
+                        "A provider's cloud regions with coordinates, grid zone and coverage", LocationsAnswer,
                         tags=("cloud locations",), errors={404: "Unknown provider"},
                         path_params={"provider": "aws, gcp or azure (also gcloud, google, amazon, microsoft)"})
 
@@ -59,10 +72,13 @@ class CloudLocations(Resource):
             raise ApiError(404, "unknown_provider", f"unknown provider {provider!r}; known: "
                            f"{', '.join(cloud_location.providers())}", "provider")
         lookup = locator()
-        boundaries = lookup.boundaries()
-        places = cloud_location.locations(canonical)
-        return json_answer({"provider": canonical, "locations": [{
-            "id": f"{p.provider}:{p.name}", "name": p.name, "display_name": p.display_name,
-            "latitude": p.latitude, "longitude": p.longitude,
-            "region": boundaries.locate(p.latitude, p.longitude) if boundaries else None,
-            "citation": p.citation} for p in places]})
+        answer = []
+        for p in cloud_location.locations(canonical):
+            region = lookup.resolve_name(p.zone)
+            answer.append({
+                "id": p.id, "name": p.name, "display_name": p.display_name, "latitude": p.latitude,
+                "longitude": p.longitude, "zone": p.zone, "zone_source": p.zone_source, "region": region,
+                "covered": region is not None,
+                "not_covered_reason": None if region else cloud_location.not_covered_reason(p.zone),
+                "citation": p.citation})
+        return json_answer({"provider": canonical, "locations": answer})

@@ -34,6 +34,7 @@ Resolver = Callable[[str], str | None]
 # (HIFLD Control Areas: NAME holds the balancing authority's full name).
 PROPERTY_KEYS = ("zonename", "eia_code", "eiacode", "code", "name")
 _CACHE_SIZE = 8
+_LOGGED_NAMES = 20  # a world file has hundreds of zones without a source: the log line names a few
 
 
 class BoundariesError(ValueError):
@@ -66,18 +67,14 @@ class _Feature:
 
 
 class Boundaries:
-    """Balancing-authority polygons keyed by canonical region code, with a spatial index."""
+    """Balancing-authority polygons keyed by canonical region code, with a spatial index; beside
+    them, the features that name no region of ours (zones with no source here), so that a point
+    in one of those can be told apart from a point outside every known area."""
 
-    def __init__(self, regions: list[tuple[str, shapely.Geometry]]):
-        # Area in square degrees: distorted by latitude, but only neighbours are compared.
-        ranked = sorted(regions, key=lambda item: (item[1].area, item[0]))
-        self._codes = [code for code, _ in ranked]
-        self._geometries = np.array([geometry for _, geometry in ranked], dtype=object)
-        shapely.prepare(self._geometries)
-        # GEOS builds a prepared polygon's point index lazily, on first use: build it now,
-        # while one thread owns the object, not in concurrent requests.
-        shapely.covers(self._geometries, shapely.point_on_surface(self._geometries))
-        self._tree = shapely.STRtree(self._geometries)
+    def __init__(self, regions: list[tuple[str, shapely.Geometry]],
+                 others: list[tuple[str, shapely.Geometry]] = ()):
+        self._codes, self._geometries, self._tree = _index(regions)
+        self._other_names, self._other_geometries, self._other_tree = _index(list(others))
 
     @classmethod
     def load(cls, path: Path, resolve: Resolver) -> Boundaries:
@@ -103,17 +100,21 @@ class Boundaries:
     @classmethod
     def _from_features(cls, features: list[_Feature], resolve: Resolver,
                        source: str = "boundaries") -> Boundaries:
-        regions, unresolved = [], []
+        regions, others, unresolved = [], [], set()
         for feature in features:
             code = _resolve(feature.names, resolve)
-            if code is None:
-                unresolved.append(" / ".join(feature.names) or "(no identifying property)")
-            else:
+            if code is not None:
                 regions.append((code, feature.geometry))
+                continue
+            unresolved.add(" / ".join(feature.names) or "(no identifying property)")
+            if feature.names:
+                others.append((feature.names[0], feature.geometry))
         if unresolved:
-            log.warning("boundaries: %d of %d features in %s name no known region and are skipped: %s",
-                        len(unresolved), len(features), source, "; ".join(sorted(set(unresolved))))
-        return cls(regions)
+            names = sorted(unresolved)
+            shown = "; ".join(names[:_LOGGED_NAMES]) + ("; ..." if len(names) > _LOGGED_NAMES else "")
+            log.warning("boundaries: %d of %d features in %s name no known region (a point there is "
+                        "answered as not covered): %s", len(features) - len(regions), len(features), source, shown)
+        return cls(regions, others)
 
     @property
     def regions(self) -> tuple[str, ...]:
@@ -137,6 +138,27 @@ class Boundaries:
         candidates.sort()  # index order is the tie-break rank: smallest area first
         hits = candidates[shapely.covers(self._geometries[candidates], point)]
         return self._codes[hits[0]] if hits.size else None
+
+    def zone_at(self, latitude: float, longitude: float) -> str | None:
+        """The name of the smallest feature at this point that names no region of ours (an
+        Electricity Maps zone key such as IN-WE), else None; the point is validated by locate()."""
+        point = shapely.points((longitude, latitude))
+        candidates = self._other_tree.query(point)
+        candidates.sort()
+        hits = candidates[shapely.covers(self._other_geometries[candidates], point)]
+        return self._other_names[hits[0]] if hits.size else None
+
+
+def _index(items: list[tuple[str, shapely.Geometry]]) -> tuple[list[str], np.ndarray, shapely.STRtree]:
+    """(names, geometries, STRtree) ranked smallest area first, then name: the rank is the tie-break."""
+    # Area in square degrees: distorted by latitude, but only neighbours are compared.
+    ranked = sorted(items, key=lambda item: (item[1].area, item[0]))
+    geometries = np.array([geometry for _, geometry in ranked], dtype=object)
+    shapely.prepare(geometries)
+    # GEOS builds a prepared polygon's point index lazily, on first use: build it now,
+    # while one thread owns the object, not in concurrent requests.
+    shapely.covers(geometries, shapely.point_on_surface(geometries))
+    return [name for name, _ in ranked], geometries, shapely.STRtree(geometries)
 
 
 def _resolve(names: tuple[str, ...], resolve: Resolver) -> str | None:

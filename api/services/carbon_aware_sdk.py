@@ -32,7 +32,6 @@ LOOKBACK = timedelta(hours=1)
 MAX_RANGE = timedelta(days=31)
 MAX_BATCH = 100
 _UNPADDED_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})(?=T|\s|$)")
-PROVIDER_ORDER = ("azure", "aws", "gcp")  # bare names: the SDK's own location set is Azure's
 
 
 class SdkProblem(Exception):
@@ -110,40 +109,32 @@ def parse_body(schema: Schema) -> list[dict]:
 
 def region_of(name: str) -> str:
     """Our region for an SDK location: a cloud region name (Azure's `eastus`, AWS's `us-east-1`,
-    Google's `us-central1`), a `provider:name` id, or one of our region ids and aliases."""
+    Google's `us-central1`), a `provider:name` id, or one of our region ids and aliases. A cloud
+    region answers from its catalogued grid zone (no boundaries needed)."""
     places = locator()
     code = places.resolve_name(name)
     if code is not None:
         return code
-    place = cloud_locations.find(name) or _bare_cloud_location(name)
+    place = cloud_locations.find_any(name)
     if place is None:
         raise invalid("location", f"unknown location {name!r}: use a cloud region name (eastus, us-east-1), "
                                   "provider:name (aws:us-west-2) or a region id; GET /locations lists them")
     try:
-        return places.at(place.latitude, place.longitude).region
+        return places.cloud_region(place)
     except ApiError as exc:
-        raise invalid("location", f"{name!r}: {exc.message}") from None
-
-
-def _bare_cloud_location(name: str):
-    for provider in PROVIDER_ORDER:
-        place = cloud_locations.find(f"{provider}:{name}")
-        if place is not None:
-            return place
-    return None
+        raise invalid("location", f"{name!r} ({exc.message})") from None
 
 
 def all_locations() -> dict[str, dict]:
-    """Every cloud region we can place in a grid region, keyed by its bare name, in the SDK's
-    Location shape. Without boundaries installed, all of them: WattTime may place them."""
-    boundaries = locator().boundaries()
+    """Every cloud region whose grid zone we cover, keyed by its bare name, in the SDK's Location
+    shape (the first provider in BARE_NAME_ORDER wins a name)."""
+    places = locator()
     found: dict[str, dict] = {}
-    for provider in PROVIDER_ORDER:
+    for provider in cloud_locations.BARE_NAME_ORDER:
         for place in cloud_locations.locations(provider):
-            if boundaries is not None and boundaries.locate(place.latitude, place.longitude) is None:
-                continue
-            found.setdefault(place.name, {"latitude": place.latitude, "longitude": place.longitude,
-                                          "name": place.name})
+            if places.resolve_name(place.zone) is not None:
+                found.setdefault(place.name, {"latitude": place.latitude, "longitude": place.longitude,
+                                              "name": place.name})
     return found
 
 

@@ -1,5 +1,6 @@
 """Which region a request means: a region name or alias, coordinates (offline lookup in the
-balancing-authority boundaries, WattTime as an optional fallback), or a cloud region."""
+installed boundaries, WattTime as an optional fallback), or a cloud region (the catalogue's
+stored grid zone: no boundaries needed). A zone that is no region of ours is "not covered"."""
 from __future__ import annotations
 
 import logging
@@ -32,7 +33,7 @@ def without_scheme(name: str) -> str:
 @dataclass(frozen=True)
 class Located:
     region: str
-    method: str  # region, boundaries, watttime
+    method: str  # region, boundaries, watttime, cloud
     latitude: float | None = None
     longitude: float | None = None
     cloud_location: str | None = None
@@ -91,15 +92,22 @@ class Locator:
                                "GET /regions/ lists every region and alias", "region")
             return Located(code, "region")
         if choice == "location":
-            place = cloud_location.find(args["location"])
+            place = cloud_location.find_any(args["location"])
             if place is None:
                 raise ApiError(404, "unknown_location", f"unknown cloud location {args['location']!r}; use "
-                               "provider:name as listed by /metadata/cloud-location/locations/<provider>/",
-                               "location")
-            located = self.at(place.latitude, place.longitude)
-            return Located(located.region, located.method, place.latitude, place.longitude,
-                           f"{place.provider}:{place.name}")
+                               "provider:name (or a region name such as westeurope) as listed by "
+                               "/metadata/cloud-location/locations/<provider>/", "location")
+            return Located(self.cloud_region(place), "cloud", place.latitude, place.longitude, place.id)
         return self.at(args["latitude"], args["longitude"])
+
+    def cloud_region(self, place: cloud_location.CloudLocation, parameter: str = "location") -> str:
+        """Our region for a cloud region: its stored grid zone, when that zone is one of our
+        regions; ApiError 404 `not_covered`, with the reason, when it is not."""
+        code = self.resolve_name(place.zone)
+        if code is None:
+            raise ApiError(404, "not_covered", f"{place.id}: {cloud_location.not_covered_reason(place.zone)}",
+                           parameter)
+        return code
 
     def at(self, latitude: float, longitude: float) -> Located:
         try:
@@ -114,8 +122,13 @@ class Locator:
         if code is not None:
             return Located(code, method, latitude, longitude)
         if boundaries is None and not watttime.configured():
-            raise ApiError(503, "boundaries_not_installed", "no balancing-authority boundaries are installed: "
-                           "run `make boundaries` or set ENERGY_DATA_BOUNDARIES (or configure WattTime)")
+            raise ApiError(503, "boundaries_not_installed", "no boundaries are installed for coordinates: "
+                           "run `make boundaries` or set ENERGY_DATA_BOUNDARIES (or configure WattTime); "
+                           "region ids and cloud regions work without them")
+        zone = boundaries.zone_at(latitude, longitude) if boundaries else None
+        if zone is not None:
+            raise ApiError(404, "not_covered", f"latitude {latitude}, longitude {longitude}: "
+                           f"{cloud_location.not_covered_reason(zone)}", "latitude")
         raise ApiError(404, "no_region_here", f"no known grid region at latitude {latitude}, longitude "
                        f"{longitude}: the point is outside every balancing authority we know", "latitude")
 

@@ -73,21 +73,24 @@ class Place:
 
 def resolve_place(locator: Locator, ident: str, latitude: float | None, longitude: float | None,
                   parameter: str, capacity: int | None = None) -> Place:
-    """The grid region of a location id (cloud id, region id or alias) or of its coordinates
-    (which win when given); ApiError 400 naming `parameter` when it is none of those."""
+    """The grid region of a location id (cloud id, region id or alias, then a bare cloud region
+    name such as westeurope) or of its coordinates (which win when given); ApiError 400 naming
+    `parameter` when it is none of those."""
     if latitude is not None and longitude is not None:
         located = _at(locator, latitude, longitude, parameter)
         return Place(ident, located.region, located.method, capacity)
     place = cloud_locations.find(ident)
     if place is not None:
-        located = _at(locator, place.latitude, place.longitude, parameter)
-        return Place(ident, located.region, "cloud", capacity)
+        return Place(ident, _cloud_region(locator, place, parameter), "cloud", capacity)
     code = locator.resolve_name(ident)
     if code is not None:
         return Place(ident, code, "region", capacity)
+    place = cloud_locations.find_any(ident)  # a bare name: after region names, which win
+    if place is not None:
+        return Place(ident, _cloud_region(locator, place, parameter), "cloud", capacity)
     raise ApiError(400, "unknown_location", f"{parameter}: unknown location {ident!r}: give a cloud region "
-                   "(aws:us-west-2, gcp:us-central1, azure:eastus), a region id or alias (CISO, US-CAISO), or "
-                   "latitude and longitude", parameter)
+                   "(aws:us-west-2, gcp:us-central1, azure:eastus, or a bare name such as westeurope), a region "
+                   "id or alias (CISO, US-CAISO), or latitude and longitude", parameter)
 
 
 def _at(locator: Locator, latitude: float, longitude: float, parameter: str) -> Located:
@@ -100,23 +103,28 @@ def _at(locator: Locator, latitude: float, longitude: float, parameter: str) -> 
                        parameter) from None
 
 
+def _cloud_region(locator: Locator, place: cloud_locations.CloudLocation, parameter: str) -> str:
+    """The region of a cloud candidate; a zone we do not cover is a 400 naming the field, like
+    every other unusable location in a request body."""
+    try:
+        return locator.cloud_region(place, parameter)
+    except ApiError as exc:
+        raise ApiError(400, exc.code, f"{parameter}: {exc.message}", parameter) from None
+
+
 def provider_places(locator: Locator, provider: str, parameter: str) -> tuple[list[Place], list[str]]:
-    """A provider's regions that lie in a grid region we know (its US regions), and a warning
-    naming those left out."""
+    """A provider's regions whose grid zone we cover, and a warning naming those left out."""
     places, outside = [], []
     for place in cloud_locations.locations(provider):
-        try:
-            located = locator.at(place.latitude, place.longitude)
-        except ApiError as exc:
-            if exc.status == 503:
-                raise
-            outside.append(place.id)
-            continue
-        places.append(Place(place.id, located.region, "cloud"))
+        code = locator.resolve_name(place.zone)
+        if code is None:
+            outside.append(f"{place.id} ({place.zone})")
+        else:
+            places.append(Place(place.id, code, "cloud"))
     if not places:
-        raise ApiError(400, "no_candidates", f"{parameter}: no region of {provider} lies in a grid region with "
-                       "data", parameter)
-    return places, ([f"{len(outside)} {provider} regions are outside every grid region we know and were left "
+        raise ApiError(400, "no_candidates", f"{parameter}: no region of {provider} lies in a grid zone covered "
+                       "here", parameter)
+    return places, ([f"{len(outside)} {provider} regions are in grid zones not covered here and were left "
                      f"out: {', '.join(outside)}"] if outside else [])
 
 
