@@ -236,7 +236,7 @@ def test_without_original_location_there_is_no_baseline_but_a_schedule(client):
     assert schedule["totals"]["run_now_g"] is None
 
 
-def test_providers_expand_to_their_us_regions(client):
+def test_providers_expand_to_their_covered_regions(client):
     body = workload(candidate_providers=["AWS"])
     del body["candidate_locations"]
     body["original_location"] = "AWS:us-west-1"
@@ -245,15 +245,17 @@ def test_providers_expand_to_their_us_regions(client):
     schedule = answer["schedules"][0]
     located = {c["location"]: c["region"] for c in schedule["candidates"]}
     assert located["aws:us-west-1"] == "CISO" and located["aws:us-east-1"] == "PJM"
-    assert all(location.startswith("aws:us-") for location in located)
-    # the catalogue's stored zones, with no boundaries: every US region is a candidate (those without
-    # data in the window are left out with the reason), the rest are named with their zone
-    candidates = set(located) | {item["location"] for item in schedule["left_out"]}
-    assert candidates == {f"aws:{name}" for name in ("us-east-1", "us-east-2", "us-west-1", "us-west-2",
-                                                     "us-gov-east-1", "us-gov-west-1")}
+    # the catalogue's stored zones, with no boundaries: every region in a zone of ours is a
+    # candidate (those without data in the window are left out with the reason), the rest are
+    # named with their zone
+    listing = client.get("/metadata/cloud-location/locations/aws/").get_json()["locations"]
+    covered = {f"aws:{p['name']}" for p in listing if p["covered"]}
+    assert {"aws:us-east-1", "aws:eu-west-1", "aws:ap-southeast-2", "aws:ca-central-1"} <= covered
+    assert "aws:ap-south-1" not in covered
+    assert set(located) | {item["location"] for item in schedule["left_out"]} == covered
     (left_out,) = [w for w in schedule["warnings"] if "not covered" in w]
-    assert left_out.startswith("32 AWS regions are in grid zones not covered here")  # 38 less the 6 US ones
-    assert "aws:eu-west-1 (IE)" in left_out and "aws:ap-south-1 (IN-WE)" in left_out
+    assert left_out.startswith(f"{len(listing) - len(covered)} AWS regions are in grid zones not covered here")
+    assert "aws:ap-south-1 (IN-WE)" in left_out and "aws:eu-west-1" not in left_out
     assert schedule["runs"][0]["run_now"]["location"] == "aws:us-west-1"
 
 
