@@ -17,6 +17,7 @@ from flask import Response, request
 from marshmallow import Schema, ValidationError, fields
 from webargs.flaskparser import FlaskParser
 
+from api.bodies import control_character_parameter, json_body
 from api.errors import ApiError
 from api.models import forecast as forecast_model
 from api.models.intervals import Intervals, NotCovered, average_over_period, optimal, rolling_average
@@ -86,13 +87,21 @@ _parser = _Parser()
 
 
 def parse_query(schema: Schema) -> dict:
-    """The query parameters; unknown ones are ignored, as ASP.NET's binding ignores them."""
+    """The query parameters; unknown ones are ignored, as ASP.NET's binding ignores them. A
+    value with a control character is refused (it must not resolve to the name it hides)."""
+    name = control_character_parameter(request.args.items(multi=True))
+    if name is not None:
+        raise invalid(name, "control characters are not allowed")
     return _parser.parse(schema, request, location="query", unknown="exclude")
 
 
 def parse_body(schema: Schema) -> list[dict]:
-    """A JSON array of objects validated by `schema` (many=True)."""
-    body = request.get_json(silent=True)
+    """A JSON array of objects validated by `schema` (many=True); the body is bounded in size
+    and depth before it is parsed (api/bodies.py)."""
+    try:
+        body = json_body()
+    except ApiError as exc:
+        raise invalid(exc.parameter or "body", exc.message) from None
     if not isinstance(body, list):
         raise invalid("body", "a JSON array of requests is required")
     if len(body) > MAX_BATCH:
