@@ -36,7 +36,7 @@ def wait_for_health(url: str, process: subprocess.Popen, timeout_s: float = 60) 
         assert process.poll() is None, "server exited"
         try:
             return get(url)
-        except (urllib.error.URLError, ConnectionError):
+        except (urllib.error.URLError, ConnectionError, TimeoutError):  # not listening, or a worker still booting
             time.sleep(0.2)
     raise AssertionError(f"{url} did not answer")
 
