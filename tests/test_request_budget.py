@@ -108,6 +108,55 @@ def test_every_alternative_past_the_answer_budget_is_a_400_naming_alternatives(c
     assert {len(run["alternatives"]) for run in answer["schedules"][0]["runs"]} == {5}
 
 
+def test_every_workload_is_checked_before_any_is_solved(client, monkeypatch):
+    # a hundred workloads of 100 runs: the answer passes the budget at the 57th; none is solved
+    hundred = workload(runtime=3600, schedule={"type": "uniform-random", "start_time": DAY, "interval": 864,
+                                                "max_delay": 6 * 3600},
+                       candidate_locations=[{"id": "CISO"}, {"id": "PJM"}, {"id": "NYIS"}, {"id": "ERCO"}])
+    reads = Spy(monkeypatch, scheduler, "intensity_series")
+    solves = Spy(monkeypatch, scheduler.engine, "schedule")
+    status, answer = post(client, [hundred] * 100)
+    assert status == 400 and answer["error"]["code"] == "request_too_large", answer
+    assert answer["error"]["parameter"].endswith(".schedule")
+    assert (reads.calls, solves.calls) == (0, 0)
+    # with capacities that may bind, a hundred would get a tenth of a second each: refused up front
+    capped = {**hundred, "candidate_locations": [{"id": r, "capacity": 1} for r in ("CISO", "PJM", "NYIS", "ERCO")]}
+    status, answer = post(client, [capped] * 100, alternatives="0")
+    assert status == 400 and answer["error"]["parameter"] == "40.candidate_locations", answer
+    assert (reads.calls, solves.calls) == (0, 0)
+
+
+def test_forty_capacitated_workloads_are_each_solved_in_their_share(client):
+    capped = workload(runtime=3600, schedule={"type": "uniform-random", "start_time": DAY, "interval": 864,
+                                              "max_delay": 6 * 3600},
+                      candidate_locations=[{"id": r, "capacity": 1} for r in ("CISO", "PJM", "NYIS", "ERCO")])
+    status, answer = post(client, [capped] * 40, alternatives="0")
+    assert status == 200, str(answer)[:300]
+    schedules = answer["schedules"]
+    assert len(schedules) == 40 and all(s["totals"]["runs_placed"] == 100 for s in schedules)
+    assert all(s["solver"]["method"] in ("milp", "lagrangian") and s["solver"]["gap"] is not None for s in schedules)
+    assert all(s["totals"]["emissions_g"] >= s["solver"]["lower_bound_g"] - 1e-6 for s in schedules)
+
+
+def test_a_forecast_batch_computes_each_forecast_once_and_at_most_twenty(client, monkeypatch):
+    from api.models import forecast as forecast_model
+    from api.services.carbon_aware_sdk import MAX_BATCH_FORECASTS
+
+    made = Spy(monkeypatch, forecast_model, "forecast")
+    hours = [f"2022-06-02T{h:02d}:00:00Z" for h in range(MAX_BATCH_FORECASTS + 1)]
+    response = client.post("/emissions/forecasts/batch", json=[{"location": "CISO", "requestedAt": h} for h in hours])
+    assert response.status_code == 400 and made.calls == 0
+    assert f"at most {MAX_BATCH_FORECASTS}" in response.get_json()["errors"]["body"][0]
+    same = [{"location": name, "requestedAt": "2022-06-02T05:10:00Z"} for name in ("CISO", "ciso", "CISO ")] * 30
+    response = client.post("/emissions/forecasts/batch", json=same)
+    assert response.status_code == 200, response.get_json()
+    assert made.calls == 1  # one (location, hour) asked ninety times
+    answers = response.get_json()
+    assert len(answers) == 90 and [a["location"] for a in answers[:3]] == ["CISO", "ciso", "CISO "]
+    assert all(a["forecastData"] == [{**p, "location": a["location"]} for p in answers[0]["forecastData"]]
+               for a in answers)
+
+
 @pytest.mark.parametrize("value", ["-1", "many", "12345", "1.5"])
 def test_a_bad_alternatives_parameter_is_a_400_naming_it(client, value):
     status, answer = post(client, workload(), alternatives=value)

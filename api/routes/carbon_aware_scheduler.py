@@ -11,7 +11,8 @@ from api.bodies import json_body
 from api.errors import ApiError
 from api.models.workload import WorkloadSchema, first_error, load_workloads
 from api.services import locator, pool
-from api.services.scheduler import DEFAULT_ALTERNATIVES, MAX_ANSWER_BYTES, Budget, RequestCache, plan
+from api.services.scheduler import (DEFAULT_ALTERNATIVES, MAX_ANSWER_BYTES, Budget, RequestCache, check,
+                                    native_answer, plan)
 from api.spec import Endpoint
 
 MAX_WORKLOADS = 100
@@ -131,16 +132,18 @@ class CarbonAwareScheduler(Resource):
             path, message = first_error(error.messages)
             raise ApiError(400, "invalid_body", f"{path}: {message}", path) from None
         items = raw if isinstance(raw, list) else [raw]
+        prefixes = [f"{i}." if isinstance(raw, list) else "" for i in range(len(items))]
         now = utc_now()
         budget = Budget()  # the whole request's work, well under gunicorn's timeout
         cache = RequestCache()  # each region's data and forecast, read once for every workload
-        answers = []
         with pool().cursor(transaction=True) as cur:  # one snapshot for every workload
-            for i, (workload, item) in enumerate(zip(workloads, items)):
-                prefix = f"{i}." if isinstance(raw, list) else ""
-                answers.append(plan(cur, locator(), workload, prefix, args["emission_factor_type"],
-                                    count_transfer=item.get("carbon_accounting_mode") != "compute-only", now=now,
-                                    budget=budget, cache=cache, alternatives=alternatives))
+            # every workload against the budget first: a request past it does none of the work
+            checked = [check(cur, locator(), workload, prefix, now, budget, cache, native_answer(alternatives))
+                       for workload, prefix in zip(workloads, prefixes)]
+            answers = [plan(cur, locator(), workload, prefix, args["emission_factor_type"],
+                            count_transfer=item.get("carbon_accounting_mode") != "compute-only", now=now,
+                            budget=budget, cache=cache, alternatives=alternatives, checked=done)
+                       for workload, prefix, item, done in zip(workloads, prefixes, items, checked)]
         return no_store_json({"emission_factor_type": args["emission_factor_type"], "unit": "gCO2eq",
                               "schedules": answers})
 

@@ -57,6 +57,10 @@ MIN_SLOT_COVERAGE = 0.5
 MAX_REQUEST_CELLS = 3_000_000
 REQUEST_SOLVER_SECONDS = 10.0
 WORKLOAD_SOLVER_SECONDS = 1.8     # at most, per workload
+# At least, per workload whose capacities may bind (the others need no solver time): a request
+# may hold REQUEST_SOLVER_SECONDS / MIN_SOLVER_SECONDS of them. A hundred given a tenth of a
+# second each ran out of time, and HiGHS stopped that early leaves runs unplaced.
+MIN_SOLVER_SECONDS = 0.25
 # The answer: at most this many bytes of JSON, estimated from above before any work (a 75-
 # candidate request once answered 215 MB, most of it every run's alternative in every
 # candidate). Each run reports its best DEFAULT_ALTERNATIVES candidates unless asked otherwise.
@@ -480,6 +484,7 @@ class Budget:
         self.deadline = time.perf_counter() + seconds
         self.seconds = seconds
         self.answer_bytes = answer_bytes
+        self.solves = 0                   # workloads whose capacities may bind, still to solve
 
     def charge_answer(self, estimate: int, prefix: str, reduce: str) -> None:
         """Spend `estimate` bytes of answer; 400 when the request's answer would pass
@@ -501,14 +506,30 @@ class Budget:
                            "per request", f"{prefix}schedule")
         self.cells -= cells
 
-    def time_limit(self, prefix: str) -> float:
-        """The solver's seconds for the next workload; 400 when the request has used them all."""
+    def charge_solve(self, prefix: str) -> None:
+        """Count a workload whose capacities may bind: 400 when the request holds more than its
+        solver seconds can give MIN_SOLVER_SECONDS each."""
+        if (self.solves + 1) * MIN_SOLVER_SECONDS > self.seconds:
+            most = int(self.seconds / MIN_SOLVER_SECONDS)
+            raise ApiError(400, "request_too_large", f"{prefix}candidate_locations: more than {most} workloads of "
+                           "the request have more runs than a candidate's capacity (the solver has "
+                           f"{self.seconds:.0f} s for a request, at least {MIN_SOLVER_SECONDS} s for each of them): "
+                           "send fewer such workloads per request", f"{prefix}candidate_locations")
+        self.solves += 1
+
+    def time_limit(self, prefix: str, shared: bool = True) -> float:
+        """The solver's seconds for the next workload: at most WORKLOAD_SOLVER_SECONDS, and for
+        one whose capacities may bind an even share of what is left among those still to solve
+        (at least MIN_SOLVER_SECONDS unless earlier ones overran), so that the request ends in
+        time; a 400 only when overruns have left nothing."""
         left = self.deadline - time.perf_counter()
-        if left <= 0.1:
+        share = left / max(1, self.solves) if shared else left
+        self.solves -= shared
+        if share <= 0.02:
             raise ApiError(400, "request_too_large", f"{prefix}schedule: the request's workloads used the "
                            f"{self.seconds:.0f} s one request may take: send fewer workloads per request, or fewer "
                            "runs (raise schedule.interval) or candidates per workload", f"{prefix}schedule")
-        return min(WORKLOAD_SOLVER_SECONDS, left)
+        return min(WORKLOAD_SOLVER_SECONDS, share)
 
 
 @dataclass(frozen=True)
@@ -584,20 +605,32 @@ class Solved:
     unfit: int = 0                                            # runs with no whole-slot window
 
 
-def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
-          now: datetime, places: tuple[list[Place], Place | None, list[str]] | None = None,
-          budget: Budget | None = None, cache: RequestCache | None = None,
-          answer: AnswerSize | None = None) -> Solved:
-    """Schedule one workload: all its runs at once, under its candidates' capacities, leaving
-    out candidates without data (named in the warnings; 404 when no candidate has data).
-    `places` (candidates, origin, warnings) replaces the workload's own when given; `budget`
-    and `cache` are the request's (shared by its workloads); `answer`, the size of the answer
-    to be built from it, is charged to the budget before any data is read."""
-    budget = budget or Budget()
-    cache = cache or RequestCache()
-    answer = answer or native_answer()
+@dataclass
+class Checked:
+    """One workload resolved and checked against its request's budget, before any data is
+    read: its places, runs, series and slot grid."""
+
+    workload: Workload
+    prefix: str
+    candidates: list[Place]
+    origin: Place | None
+    warnings: list[str]
+    runs: list[Run]
+    series: dict[str, Series | None]
+    failed: dict[str, ApiError]      # region -> why the named source has nothing there
+    grid: Grid
+    unfit: int                       # runs with no whole-slot window
+    capacitated: bool                # more runs than a candidate's capacity: the solver may need time
+
+
+def check(cur, locator: Locator, workload: Workload, prefix: str, now: datetime, budget: Budget,
+          cache: RequestCache, answer: AnswerSize,
+          places: tuple[list[Place], Place | None, list[str]] | None = None) -> Checked:
+    """Resolve one workload and charge it to the budget (cells, answer bytes): every 400 and
+    404 a workload can cause comes from here, before any data is read or forecast issued, so a
+    request is refused before the work of any of its workloads. `places` (candidates, origin,
+    warnings) replaces the workload's own when given."""
     candidates, origin, warnings = places or workload_places(locator, workload, prefix)
-    warnings = list(warnings)
     runs = expand_runs(workload, prefix)
     start, end = min(r.earliest for r in runs), max(r.deadline for r in runs)
     if end > LATEST:
@@ -626,16 +659,37 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
         raise ApiError(404, first.code, f"{prefix}{field_name}: no candidate has data ({named})",
                        f"{prefix}{field_name}")
     grid = make_grid(list(series.values()), start, end)
-    # before reading data or issuing forecasts: do the runs fit their windows, and the budget?
     windows = build_jobs(workload, runs, grid, len(candidates), None, False, shift=workload.optimize_carbon)
     unfit = sum(window_slots(j) < j.runtime_slots for j in windows)
     if unfit == len(windows):
         raise no_window_error(workload, grid, prefix)
     budget.charge(sum(window_slots(j) for j in windows) * len(candidates), prefix)
     budget.charge_answer(answer.estimate(windows, candidates, origin, grid), prefix, answer.reduce)
-    data = {r: (marginal_region_data(cur, r, series[r], grid) if marginal
-                else region_data(cur, r, series[r], grid, factor_set, now, cache)) for r in regions}
-    for r, exc in failed.items():
+    capacitated = len(runs) > min((p.capacity for p in candidates if p.capacity is not None), default=len(runs))
+    if capacitated:
+        budget.charge_solve(prefix)
+    return Checked(workload, prefix, candidates, origin, list(warnings), runs, series, failed, grid, unfit,
+                   capacitated)
+
+
+def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
+          now: datetime, places: tuple[list[Place], Place | None, list[str]] | None = None,
+          budget: Budget | None = None, cache: RequestCache | None = None,
+          answer: AnswerSize | None = None, checked: Checked | None = None) -> Solved:
+    """Schedule one workload: all its runs at once, under its candidates' capacities, leaving
+    out candidates without data (named in the warnings; 404 when no candidate has data).
+    `budget` and `cache` are the request's (shared by its workloads); `answer` the size of the
+    answer to be built from it; `checked`, the workload already checked (else it is here)."""
+    budget = budget or Budget()
+    cache = cache or RequestCache()
+    answer = answer or native_answer()
+    checked = checked or check(cur, locator, workload, prefix, now, budget, cache, answer, places)
+    candidates, origin, runs, grid, unfit = checked.candidates, checked.origin, checked.runs, checked.grid, checked.unfit
+    warnings = list(checked.warnings)
+    marginal = workload.signal == "marginal"
+    data = {r: (marginal_region_data(cur, r, series, grid) if marginal
+                else region_data(cur, r, series, grid, factor_set, now, cache)) for r, series in checked.series.items()}
+    for r, exc in checked.failed.items():
         data[r].note = f"{r}: {exc.message}"
     kept, dropped = _with_data(candidates, data)
     warnings += [f"{place.id} left out: {why}" for place, why in dropped.items()]
@@ -644,8 +698,8 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
     jobs = build_jobs(workload, runs, grid, len(kept), origin_row, count_transfer,
                       shift=workload.optimize_carbon)
     problem = Problem(workload, rows, len(kept), origin_row, runs, jobs, warnings)
-    result = engine.schedule(intensity, jobs, capacities(rows, len(kept)), time_limit=budget.time_limit(prefix),
-                             alternatives=answer.alternatives)
+    result = engine.schedule(intensity, jobs, capacities(rows, len(kept)),
+                             time_limit=budget.time_limit(prefix, checked.capacitated), alternatives=answer.alternatives)
     dropped_regions = {p.region for p in dropped} - {p.region for p in rows}
     warnings = warnings + [d.note for r, d in data.items() if d.note and r not in dropped_regions]
     if workload.desired_renewable_ratio is not None:
@@ -689,11 +743,11 @@ def _rows(candidates: list[Place], origin: Place | None) -> tuple[list[Place], i
 
 def plan(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
          now: datetime, budget: Budget | None = None, cache: RequestCache | None = None,
-         alternatives: int | None = DEFAULT_ALTERNATIVES) -> dict:
+         alternatives: int | None = DEFAULT_ALTERNATIVES, checked: Checked | None = None) -> dict:
     """The native answer for one workload: where and when each run goes, what it emits, and
     against what; each run's `alternatives` best other placements (None: one per candidate)."""
     solved = solve(cur, locator, workload, prefix, factor_set, count_transfer, now, budget=budget, cache=cache,
-                   answer=native_answer(alternatives))
+                   answer=native_answer(alternatives), checked=checked)
     problem, grid, result, origin = solved.problem, solved.grid, solved.result, solved.origin
     times = SlotTimes(grid, workload.runtime)
     reported = problem.candidates if alternatives is None else min(alternatives, problem.candidates)
