@@ -282,3 +282,13 @@ def test_the_keys_cli_refuses_bad_arguments_before_the_database(args, words):
                                              "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/x"})
     assert result.returncode == 2 and words in result.stderr, result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_limit_past_the_column_is_a_usage_error_not_a_traceback(access_env):
+    result = keys_cli("create", "z", "--per-minute", "99999999999")
+    assert result.returncode == 2 and "--per-minute: 99999999999 is outside 1..1,000,000" in result.stderr
+    assert "Traceback" not in result.stderr
+    with psycopg_conn(access_env) as cur:
+        cur.execute("SELECT count(*) FROM api_key")
+        assert cur.fetchone() == (0,)
+    assert new_key("z", per_minute=1_000_000).startswith("ed_")  # the bound itself is taken
