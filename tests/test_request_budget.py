@@ -229,3 +229,14 @@ def test_identifiers_with_control_characters_are_refused_everywhere(client):
     assert response.status_code == 422 and "iso" in response.get_json()["messages"]["query"]
     response = client.get("/legacy/carbon-aware-scheduler/", json={**ORIGINAL, "original_location": "AWS:us-west-1\n"})
     assert response.status_code == 400 and response.get_json()["error"].startswith("original_location")
+
+
+def test_the_alternatives_parameter_and_the_budget_are_in_the_openapi_document(client):
+    document = client.get("/openapi.json").get_json()
+    operation = document["paths"]["/carbon-aware-scheduler/"]["post"]
+    (declared,) = [p for p in operation["parameters"] if p["name"] == "alternatives"]
+    assert declared["in"] == "query" and declared["schema"]["default"] == "5"
+    assert "all" in declared["description"] and "10 MB" in declared["description"]
+    assert "request_too_large" in operation["responses"]["400"]["description"]
+    run = document["components"]["schemas"]["RunDoc"]["properties"]["alternatives"]
+    assert "alternatives_per_run" in run["description"]

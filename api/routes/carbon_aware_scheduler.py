@@ -21,12 +21,11 @@ MAX_WORKLOADS = 100
 class SchedulerArgs(Schema):
     emission_factor_type = fields.String(load_default="lifecycle", validate=validate.OneOf(["lifecycle", "direct"]),
                                          metadata={"description": "lifecycle or direct (combustion) intensities"})
-    alternatives = fields.String(load_default=str(DEFAULT_ALTERNATIVES), validate=validate.Regexp(r"^(all|\d{1,4})$"),
-                                 metadata={"description": f"how many ranked alternatives each run reports beside its "
-                                                          f"chosen placement: a number (default {DEFAULT_ALTERNATIVES}; "
-                                                          "0: none) or all (one per candidate), within the answer's "
-                                                          f"budget of {MAX_ANSWER_BYTES / 1e6:.0f} MB",
-                                           "example": "all"})
+    alternatives = fields.String(
+        load_default=str(DEFAULT_ALTERNATIVES), validate=validate.Regexp(r"^(all|\d{1,4})$"),
+        metadata={"description": f"how many ranked alternatives each run reports beside its chosen placement: a "
+                                 f"number (default {DEFAULT_ALTERNATIVES}; 0: none) or all (one per candidate), within "
+                                 f"the answer's budget of {MAX_ANSWER_BYTES / 1e6:.0f} MB", "example": "all"})
 
 
 class Emissions(Schema):

@@ -16,8 +16,9 @@ Budget: one request may ask for at most MAX_REQUEST_CELLS (runs x candidates x w
 summed over its workloads), an answer of at most MAX_ANSWER_BYTES (runs x placements reported,
 each run's alternatives capped at DEFAULT_ALTERNATIVES unless the request asks otherwise), and
 the solver gets at most REQUEST_SOLVER_SECONDS for the whole request, well under gunicorn's
-30 s worker timeout. The first two are decided before any data is read; past either, a 400
-names what to reduce.
+30 s worker timeout, shared by the workloads whose capacities may bind (at least
+MIN_SOLVER_SECONDS each). Every workload of a request is checked against all three (check())
+before any data is read or any workload solved; past one, a 400 names what to reduce.
 
 One request reads each region's values on a grid, and issues each series' forecast, once for
 all its workloads (RequestCache).
@@ -684,7 +685,8 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
     cache = cache or RequestCache()
     answer = answer or native_answer()
     checked = checked or check(cur, locator, workload, prefix, now, budget, cache, answer, places)
-    candidates, origin, runs, grid, unfit = checked.candidates, checked.origin, checked.runs, checked.grid, checked.unfit
+    candidates, origin, runs, grid, unfit = (checked.candidates, checked.origin, checked.runs, checked.grid,
+                                             checked.unfit)
     warnings = list(checked.warnings)
     marginal = workload.signal == "marginal"
     data = {r: (marginal_region_data(cur, r, series, grid) if marginal
@@ -698,8 +700,8 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
     jobs = build_jobs(workload, runs, grid, len(kept), origin_row, count_transfer,
                       shift=workload.optimize_carbon)
     problem = Problem(workload, rows, len(kept), origin_row, runs, jobs, warnings)
-    result = engine.schedule(intensity, jobs, capacities(rows, len(kept)),
-                             time_limit=budget.time_limit(prefix, checked.capacitated), alternatives=answer.alternatives)
+    result = engine.schedule(intensity, jobs, capacities(rows, len(kept)), alternatives=answer.alternatives,
+                             time_limit=budget.time_limit(prefix, checked.capacitated))
     dropped_regions = {p.region for p in dropped} - {p.region for p in rows}
     warnings = warnings + [d.note for r, d in data.items() if d.note and r not in dropped_regions]
     if workload.desired_renewable_ratio is not None:
