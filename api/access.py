@@ -6,6 +6,7 @@ gunicorn access log prints (deploy/gunicorn.conf.py)."""
 from __future__ import annotations
 
 import ipaddress
+import logging
 import os
 import threading
 import time
@@ -13,7 +14,8 @@ import time
 from flask import Flask, jsonify, request
 
 from api.errors import ApiError
-from api.ratelimit import RateLimiter
+from api.configuration import DEFAULT_METRICS_ALLOW, DEFAULT_TRUSTED_PROXIES, networks as _networks
+from api.ratelimit import RateLimiter, RateLimitUnavailable
 from database.api_keys import ApiKey, live_key
 from database.pool import Pool
 
@@ -21,12 +23,8 @@ OPEN_PATHS = ("/health",)  # anonymous even when keys are required: load balance
 METRICS_PATH = "/metrics"
 KEY_HEADER = "X-API-Key"
 ENVIRON_KEY = "energy_data.api_key"
-DEFAULT_METRICS_ALLOW = "127.0.0.1/32,::1/128"
-DEFAULT_TRUSTED_PROXIES = "127.0.0.1/32,::1/128"
 
-
-def _networks(text: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
-    return [ipaddress.ip_network(part.strip(), strict=False) for part in text.split(",") if part.strip()]
+log = logging.getLogger(__name__)
 
 
 def _within(address: str, networks) -> bool:
@@ -80,24 +78,36 @@ class AccessPolicy:
 
     def check(self):
         """None to let the request through, else the refusal."""
-        if request.path in OPEN_PATHS:
+        path = route_path()
+        if path in OPEN_PATHS:
             return None
-        if request.path == METRICS_PATH and not _within(self.client_address(), self.metrics_allow):
+        if path == METRICS_PATH and not _within(self.client_address(), self.metrics_allow):
             return refusal(403, "forbidden", "/metrics is served only to the addresses in METRICS_ALLOW")
         key = request.headers.get(KEY_HEADER, "").strip()
         if not key:
-            if self.keys_required and request.path != METRICS_PATH:
+            if self.keys_required and path != METRICS_PATH:
                 return refusal(401, "api_key_required", f"send your API key in the {KEY_HEADER} header")
             return None
         found = self.cache.lookup(key)
         if found is None:
             return refusal(401, "invalid_api_key", "this API key is unknown or has been revoked")
         request.environ[ENVIRON_KEY] = found.name
-        wait = self.limiter.hit(f"key:{found.name}", found.requests_per_minute)
+        try:
+            wait = self.limiter.hit(f"key:{found.name}", found.requests_per_minute)
+        except RateLimitUnavailable as exc:  # checked at start-up; the file may still go away later
+            log.error("%s", exc)
+            return refusal(503, "rate_limit_unavailable", "requests with a key cannot be counted now; retry later")
         if wait is not None:
             return refusal(429, "rate_limited", f"more than {found.requests_per_minute} requests a minute with "
                                                 f"the key {found.name!r}; retry in {wait} s", retry_after=wait)
         return None
+
+
+def route_path() -> str:
+    """The route a request reaches, whatever path spelled it: the matched rule (so /metrics/
+    is /metrics: routes take both forms), else the path without its trailing slash."""
+    path = request.url_rule.rule if request.url_rule is not None else request.path
+    return path.rstrip("/") or "/"
 
 
 def refusal(status: int, code: str, message: str, retry_after: int | None = None):

@@ -8,38 +8,49 @@ import math
 import os
 import random
 import sqlite3
-import tempfile
 import threading
 import time
 from pathlib import Path
 
+from api.configuration import rate_limit_path
+
 WINDOW_SECONDS = 60
 
 
-def default_path() -> Path:
-    return Path(os.environ.get("RATE_LIMIT_DB") or Path(tempfile.gettempdir()) / f"energy-data-ratelimit-{os.getuid()}.sqlite")
+class RateLimitUnavailable(RuntimeError):
+    """The counters' SQLite file cannot be opened or written; the message names it."""
+
+
+def _prepare(conn: sqlite3.Connection) -> None:
+    conn.execute("PRAGMA journal_mode=WAL")
+    conn.execute("PRAGMA synchronous=OFF")  # counters: losing the last ones in a crash is harmless
+    conn.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, window INTEGER NOT NULL, "
+                 "count INTEGER NOT NULL, PRIMARY KEY (key, window))")
 
 
 class RateLimiter:
     def __init__(self, path: Path | None = None):
-        self.path = path or default_path()
+        self.path = path or rate_limit_path()
         self._local = threading.local()
 
     def _connection(self) -> sqlite3.Connection:
         # One connection per process and thread: a connection opened before gunicorn forks is not reused.
         if getattr(self._local, "pid", None) != os.getpid():
             conn = sqlite3.connect(self.path, timeout=10, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=OFF")  # counters: losing the last ones in a crash is harmless
-            conn.execute("CREATE TABLE IF NOT EXISTS hits (key TEXT NOT NULL, window INTEGER NOT NULL, "
-                         "count INTEGER NOT NULL, PRIMARY KEY (key, window))")
+            _prepare(conn)
             self._local.conn, self._local.pid = conn, os.getpid()
         return self._local.conn
 
     def hit(self, key: str, limit: int, now: float | None = None) -> int | None:
         """Count one request of `key`; None if within `limit` this minute, else seconds until
-        the next window (the Retry-After)."""
-        now = time.time() if now is None else now
+        the next window (the Retry-After). RateLimitUnavailable when the file fails."""
+        try:
+            return self._hit(key, limit, time.time() if now is None else now)
+        except sqlite3.Error as exc:
+            self._local.pid = None  # reconnect next time
+            raise RateLimitUnavailable(f"RATE_LIMIT_DB={self.path}: {exc}") from None
+
+    def _hit(self, key: str, limit: int, now: float) -> int | None:
         window = int(now // WINDOW_SECONDS)
         conn = self._connection()
         conn.execute("BEGIN IMMEDIATE")

@@ -11,6 +11,7 @@ from flask import request
 from marshmallow import RAISE, Schema, fields
 from webargs.flaskparser import FlaskParser
 
+from api.bodies import control_character_parameter, request_parameters
 from api.errors import ApiError
 from api.params import unknown_parameter_message
 
@@ -74,6 +75,9 @@ class Endpoint:
         """The validated query parameters; ApiError (400) naming the first bad one."""
         if len(request.query_string) > MAX_QUERY_STRING:
             raise ApiError(400, "query_too_long", f"the query string is over {MAX_QUERY_STRING} characters")
+        name = control_character_parameter(request_parameters())
+        if name is not None:  # an identifier differing from a region's by a NUL must not resolve to it
+            raise ApiError(400, "invalid_parameter", f"{name}: control characters are not allowed", name)
         self._refuse_repeats()
         if self.args is None:
             if request.args:
@@ -95,7 +99,7 @@ class Endpoint:
         body = self.response if self.response is not None else {"type": "object" if self.media_type ==
                                                                   "application/json" else "string"}
         responses = {"200": {"description": "OK", "content": {self.media_type: {"schema": body}}}}
-        for status, why in {**self.errors, 400: "Invalid or unknown parameter"}.items():
+        for status, why in {400: "Invalid or unknown parameter", **self.errors}.items():
             responses[str(status)] = {
                 "description": why,
                 "content": {self.error_media_type: {"schema": self.error_schema}},

@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+import zlib
 from datetime import date, datetime, timezone
 from pathlib import Path
 
@@ -123,14 +124,28 @@ def _backfill(args: argparse.Namespace) -> int:
     return _with_crawler(lambda c: c.backfill(source, args.start, args.end, utc_now()))
 
 
-def read_payload(path: Path) -> Payload:
-    """A recorded file as a payload; a gzip-compressed `.gz` file is decompressed."""
+def read_payload(path: Path, limit: int | None = None) -> Payload:
+    """A recorded file as a payload; a gzip-compressed `.gz` file is decompressed. With
+    `limit`, a file (or what it decompresses to) over that many bytes is refused (ParseError)
+    before it is read whole."""
+    size = path.stat().st_size
+    if limit is not None and size > limit:
+        raise ParseError(f"{size:,} bytes, over the {limit:,} read from one file; not read")
     body = path.read_bytes()
     name = str(path)
     if path.suffix == ".gz" and body[:2] == b"\x1f\x8b":
-        body, name = gzip.decompress(body), name[:-3]
+        body, name = _gunzip(body, limit), name[:-3]
     modified = datetime.fromtimestamp(path.stat().st_mtime, timezone.utc)
     return Payload(body=body, name=name, fetched_at=modified)
+
+
+def _gunzip(body: bytes, limit: int | None) -> bytes:
+    if limit is None:
+        return gzip.decompress(body)
+    inflated = zlib.decompressobj(zlib.MAX_WBITS | 16).decompress(body, limit + 1)
+    if len(inflated) > limit:
+        raise ParseError(f"decompresses to over {limit:,} bytes, the most read from one file; not read")
+    return inflated
 
 
 def _parse(args: argparse.Namespace) -> int:
@@ -342,12 +357,16 @@ def _import_emap_csv(args: argparse.Namespace) -> int:
             failed += 1
             continue
         try:
-            parts.append(emap.parse(read_payload(path)))
+            part = emap.parse(read_payload(path, limit=emap.MAX_EXPORT_BYTES), now=utc_now())
         except ParseError as exc:
             print(f"error: {path}: {exc}", file=sys.stderr)
             failed += 1
+            continue
+        parts.append(part)
+        for anomaly in part.anomalies:  # bad rows are skipped, each counted with its line
+            print(f"anomaly: {path}: {anomaly.kind} x{anomaly.count}: {anomaly.message}", file=sys.stderr)
     batch = emap.concat(parts)
-    for anomaly in batch.anomalies:
+    for anomaly in batch.anomalies[sum(len(p.anomalies) for p in parts):]:  # across files
         print(f"anomaly: {anomaly.kind} x{anomaly.count}: {anomaly.message}", file=sys.stderr)
     conn = connect(application_name="energy-data import-emap-csv")
     try:

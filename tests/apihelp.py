@@ -28,3 +28,16 @@ def fill(shared_fixtures: Path) -> None:
            ("NYISO", shared_fixtures / "NYISO" / "20250220rtfuelmix.csv"),
            ("EIA", shared_fixtures / "EIA" / "PACW_fuel-type-data_2023-01-01_2023-01-08.json"),
            ("CAISO", CAISO_DAY))
+
+
+class Spy:
+    """Counts the calls of a real function and lets them through."""
+
+    def __init__(self, monkeypatch, owner, name: str):
+        self.calls = 0
+        real = getattr(owner, name)
+
+        def counted(*args, **kwargs):
+            self.calls += 1
+            return real(*args, **kwargs)
+        monkeypatch.setattr(owner, name, counted)

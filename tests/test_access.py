@@ -4,8 +4,11 @@ name in gunicorn's access log."""
 from __future__ import annotations
 
 import os
+import re
+import signal
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -14,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from api import create_app
+from api.routes import ROUTES
 from database.api_keys import key_digest
 from tests.conftest import REPO
 from tests.test_service import free_port, wait_for_health
@@ -180,3 +184,111 @@ def test_the_openapi_document_declares_the_key_and_the_refusals(access_env, monk
     assert {"401", "429"} <= set(regions["responses"]) and {"ApiKey": []} in regions["security"]
     assert "403" in document["paths"]["/metrics"]["get"]["responses"]
     assert "security" not in document["paths"]["/health"]["get"]
+
+
+# -- every route in both forms, start-up checks, the metrics folder, the keys CLI (issue 23) ------
+
+def both_forms() -> list[tuple[str, str]]:
+    """(method, path) of every route, with and without its trailing slash (path parameters filled)."""
+    forms = []
+    for route in ROUTES:
+        path = re.sub(r"\{[^}]+\}", "aws", route.spec.path)
+        bare = path.rstrip("/") or "/"
+        for form in {bare, bare + "/"} if bare != "/" else {"/"}:
+            forms.append((route.spec.method, form))
+    return sorted(forms)
+
+
+def test_every_route_with_or_without_its_trailing_slash_passes_the_same_access_check(access_env, monkeypatch):
+    monkeypatch.setenv("METRICS_ALLOW", "10.9.9.9/32")
+    key = new_key("walker", per_minute=100_000)
+    app = client(access_env, monkeypatch, required=True)
+    elsewhere = {"REMOTE_ADDR": "203.0.113.9"}
+    walked = both_forms()
+    assert ("get", "/metrics/") in walked and ("get", "/health/") in walked and len(walked) > 60
+    for method, path in walked:
+        anonymous = getattr(app, method)(path, environ_base=elsewhere)
+        keyed = getattr(app, method)(path, environ_base=elsewhere, headers={"X-API-Key": key})
+        if path.rstrip("/") == "/health":  # as open as it is: no key, any address
+            assert anonymous.status_code == keyed.status_code == 200, path
+        elif path.rstrip("/") == "/metrics":  # only METRICS_ALLOW, key or not
+            assert (anonymous.status_code, keyed.status_code) == (403, 403), path
+            assert error_of(anonymous) == error_of(keyed) == "forbidden"
+        else:
+            assert anonymous.status_code == 401 and error_of(anonymous) == "api_key_required", path
+            assert keyed.status_code not in (401, 403, 429), (path, keyed.status_code)
+
+
+def test_a_request_with_a_key_is_a_503_not_a_500_when_the_counters_cannot_be_written(access_env, monkeypatch):
+    key = new_key("partner-e")
+    monkeypatch.setenv("RATE_LIMIT_DB", "/nonexistent/ratelimit.sqlite")
+    app = client(access_env, monkeypatch, required=True)
+    response = app.get("/regions/", headers={"X-API-Key": key})
+    assert response.status_code == 503 and error_of(response) == "rate_limit_unavailable"
+    assert app.get("/health").status_code == 200
+
+
+def gunicorn(env: dict, **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([str(Path(sys.executable).parent / "gunicorn"), "--config", "deploy/gunicorn.conf.py",
+                             "api:create_app()"], cwd=REPO, env=env, **kwargs)
+
+
+def test_a_rate_limit_db_that_cannot_be_opened_stops_gunicorn_with_one_line(access_env):
+    env = {**os.environ, "PORT": str(free_port()), "RATE_LIMIT_DB": "/nonexistent/x.sqlite"}
+    server = gunicorn(env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        _, stderr = server.communicate(timeout=60)
+    except subprocess.TimeoutExpired:
+        server.terminate()
+        server.communicate(timeout=30)
+        pytest.fail("gunicorn kept running with a RATE_LIMIT_DB it cannot open")
+    assert server.returncode != 0
+    errors = [line for line in stderr.splitlines() if line.startswith("Error")]
+    assert len(errors) == 1 and "RATE_LIMIT_DB=/nonexistent/x.sqlite" in errors[0], stderr
+    assert "Traceback" not in stderr
+
+
+def test_gunicorn_removes_its_metrics_folder_at_exit_and_stale_ones_at_start(access_env):
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    stale = Path(tempfile.gettempdir()) / f"energy-data-metrics-{gone.pid}"  # a master killed before its exit
+    stale.mkdir(exist_ok=True)
+    port = free_port()
+    env = {**{k: v for k, v in os.environ.items() if k != "PROMETHEUS_MULTIPROC_DIR"}, "PORT": str(port)}
+    server = gunicorn(env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    own = Path(tempfile.gettempdir()) / f"energy-data-metrics-{server.pid}"
+    try:
+        wait_for_health(f"http://127.0.0.1:{port}/health", server)
+        assert own.is_dir() and not stale.exists()
+        server.send_signal(signal.SIGHUP)  # a reload keeps the folder: the workers share it
+        time.sleep(3)
+        assert wait_for_health(f"http://127.0.0.1:{port}/metrics", server)[0] == 200 and own.is_dir()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    assert not own.exists()
+
+
+@pytest.mark.parametrize("args, words", [
+    (["create", "z", "--per-minute", "99999999999"], "outside 1..1,000,000"),
+    (["create", "z", "--per-minute", "0"], "outside"),
+    (["create", "z", "--per-minute", "lots"], "not a whole number"),
+    (["create", "a" * 65], "1-64 letters"),
+    (["revoke", "bad name"], "1-64 letters"),
+])
+def test_the_keys_cli_refuses_bad_arguments_before_the_database(args, words):
+    result = subprocess.run([sys.executable, "-m", "api.keys", *args], cwd=REPO, capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "ADMIN_DATABASE_URL": "postgresql://nobody@127.0.0.1:9/x",
+                                             "DATABASE_URL": "postgresql://nobody@127.0.0.1:9/x"})
+    assert result.returncode == 2 and words in result.stderr, result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_a_limit_past_the_column_is_a_usage_error_not_a_traceback(access_env):
+    result = keys_cli("create", "z", "--per-minute", "99999999999")
+    assert result.returncode == 2 and "--per-minute: 99999999999 is outside 1..1,000,000" in result.stderr
+    assert "Traceback" not in result.stderr
+    with psycopg_conn(access_env) as cur:
+        cur.execute("SELECT count(*) FROM api_key")
+        assert cur.fetchone() == (0,)
+    assert new_key("z", per_minute=1_000_000).startswith("ed_")  # the bound itself is taken

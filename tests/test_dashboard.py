@@ -277,6 +277,21 @@ def test_switching_region_and_range_redraws(page, server):
     assert page.problems == []
 
 
+@pytest.mark.parametrize("fragment", [
+    '#region=NYIS&range=x"]',   # once a selector SyntaxError: the page never rendered
+    "#region=NOWHERE&range=week&factor=bogus&window=-5&start=<b>x</b>&end=2025-13-99T99:99",
+])
+def test_unknown_or_invalid_url_values_are_ignored(page, server, fragment):
+    open_dashboard(page, fragment)
+    assert page.input_value("#region") == "NYIS"  # given, or the default: the newest data
+    assert page.is_checked("input[name=range][value='24h']") and page.is_hidden("#custom-range")
+    assert (page.input_value("#factor"), page.input_value("#window-hours")) == ("lifecycle", "3")
+    mix, intensity, forecast = expected_series(server, "NYIS", 24)
+    assert_mix_drawn(page, mix)
+    assert_intensity_drawn(page, intensity, forecast)
+    assert page.problems == []
+
+
 def test_custom_range_typed_in(page, server):
     open_dashboard(page, "#region=NYIS&range=24h")
     page.check("input[name=range][value='custom']")

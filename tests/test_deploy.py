@@ -404,7 +404,7 @@ def test_a_streaming_standby_serves_the_api_while_the_crawler_writes_to_the_prim
     api_port = free_port()
     reader_url = read_env(host.api_env_file)["API_DATABASE_URL"].replace(f":{primary.port}/", f":{standby.port}/")
     env = {**os.environ, "API_DATABASE_URL": reader_url, "PORT": str(api_port), "WEB_CONCURRENCY": "1",
-           "RATE_LIMIT_DB": str(host.root / "standby-ratelimit.sqlite")}
+           "RATE_LIMIT_DB": str(host.root / "state" / "standby-ratelimit.sqlite")}  # the API user's folder
     for name in ("DATABASE_URL", "API_KEYS_REQUIRED"):
         env.pop(name, None)
     server = subprocess.Popen(["runuser", "-u", API_USER, "--", "env", *(f"{k}={v}" for k, v in env.items()),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import re
+from datetime import datetime, timedelta, timezone
 
 import psycopg2
 import pytest
@@ -186,3 +187,85 @@ def test_carbon_intensity_can_be_rebuilt_from_what_was_reported(db_url):
     assert stored(db_url, "SELECT ts, lifecycle_g_per_kwh, direct_g_per_kwh, renewable_share, low_carbon_share "
                   "FROM carbon_intensity ORDER BY ts") == before
     assert stored(db_url, "SELECT row_count FROM series") == [(5,)]
+
+
+# -- hostile and damaged files (issue 23; future rows: issue 21) ------------------------------
+
+@pytest.mark.parametrize("size", [emap.MAX_EXPORT_BYTES + 1, 1 << 30])
+def test_a_file_over_the_size_bound_is_refused_before_it_is_read(db_url, tmp_path, size):
+    huge = tmp_path / "x.csv"
+    with open(huge, "wb") as file:
+        file.truncate(size)  # sparse: NUL bytes, as `truncate -s 1G x.csv` makes
+    result = crawler_cli("import-emap-csv", str(huge), str(HAND))
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [f"error: {huge}: {size:,} bytes, over the {emap.MAX_EXPORT_BYTES:,} read from one file; "
+                      "not read"]
+    assert len(result.stderr) < 2_000
+    assert "5 inserted" in result.stdout and "1 file(s) not imported" in result.stdout
+
+
+@pytest.mark.parametrize("body, code, words", [
+    (b"\0" * 2_000_000, 1, "not a CSV export: the body holds NUL bytes"),
+    (b"x" * 300_000 + b"\n1,2\n", 1, "not a readable CSV: a field of the header (line 1) is over 131,072"),
+    (b"Datetime (UTC)," + b"z" * 100_000 + b"\n2024-01-01 00:00:00,1\n", 1, "zzzzzzzz..."),
+    (HEADER.encode() + b"," + b"y" * 100_000 + b"\n" + b"1," * 11 + b"\n", 0, "unreadable time: line 2"),
+])
+def test_what_a_file_holds_is_never_echoed_at_length(db_url, tmp_path, body, code, words):
+    odd = tmp_path / "odd.csv"
+    odd.write_bytes(body)
+    result = crawler_cli("import-emap-csv", str(odd))
+    assert result.returncode == code and words in result.stderr, result.stderr[:300]
+    assert len(result.stderr) < 1_000 and "Traceback" not in result.stderr
+
+
+def test_malformed_rows_inside_a_real_export_are_skipped_and_counted_with_their_lines(db_url, traces, tmp_path):
+    lines = (traces / "US-CAL-CISO_2022_hourly.csv").read_text(encoding="utf-8-sig").splitlines()
+    damaged = list(lines)
+    damaged[4999] += ",an extra field,and another"           # line 5000: more fields than the header
+    damaged[6000] = damaged[6000].replace(",", ',"', 1)       # line 6001: a stray quote, its time unreadable
+    path = tmp_path / "US-CAL-CISO_2022_hourly.csv"
+    path.write_text("\n".join(damaged) + "\n", encoding="utf-8")
+    result = crawler_cli("import-emap-csv", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "8758 inserted, 0 updated, 0 unchanged; 2 bad rows skipped" in result.stdout
+    assert "more fields than the header's 11 (or one over 131,072 characters): line 5000" in result.stderr
+    assert "line 6001" in result.stderr
+    stored_hours = {ts for ts, in stored(db_url, "SELECT to_char(ts, 'YYYY-MM-DD HH24:MI:SS') FROM carbon_intensity")}
+    assert lines[4999][:19] not in stored_hours and lines[6000][:19] not in stored_hours
+    assert lines[5000][:19] in stored_hours and len(stored_hours) == 8758
+
+
+def test_bad_rows_among_good_ones_are_counted_not_taken_for_another_granularity(db_url, tmp_path):
+    rows = [f"2024-03-11 {h:02d}:00:00,USA,CAISO,US-CAL-CISO,{'n/a' if h % 2 else 150 + h},{200 + h},60,45,x,false,"
+            for h in range(24)]
+    path = tmp_path / "every_other.csv"
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = crawler_cli("import-emap-csv", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "12 inserted, 0 updated, 0 unchanged; 12 bad rows skipped" in result.stdout
+    assert "hourly" not in result.stderr
+    assert "intensity not a number in 0..5000: lines 3, 5, 7, 9, 11 and 7 more" in result.stderr
+
+
+def test_rows_dated_in_the_future_are_refused_with_their_lines_and_never_stored(db_url, tmp_path):
+    now = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
+    later = now + timedelta(hours=3)
+    rows = HAND.read_text(encoding="utf-8").splitlines()[1:4] + [
+        f"{now:%Y-%m-%d %H:%M:%S},USA,CAISO,US-CAL-CISO,100,150,60,45,x,false,",     # this hour: kept
+        f"{later:%Y-%m-%d %H:%M:%S},USA,CAISO,US-CAL-CISO,100,150,60,45,x,false,",   # line 6
+        "2099-01-01 00:00:00,USA,CAISO,US-CAL-CISO,100,150,60,45,x,false,"]          # line 7
+    path = tmp_path / "future.csv"
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n", encoding="utf-8")
+    result = crawler_cli("import-emap-csv", str(path))
+    assert result.returncode == 0, result.stderr
+    assert "4 inserted, 0 updated, 0 unchanged; 2 bad rows skipped" in result.stdout
+    assert re.search(r"bad_row x2: dated in the future \(after [0-9: -]+Z\): lines 6, 7", result.stderr), result.stderr
+    assert stored(db_url, "SELECT max(ts) FROM reported_intensity") == [(now,)]
+    assert stored(db_url, "SELECT max(last_ts) FROM series") == [(now,)]
+    client = create_app(db_url).test_client()
+    assert client.get("/health").get_json()["database"]["newest_data"] == now.isoformat()
+    (source,) = [s for s in client.get("/sources/").get_json()["sources"] if s["name"] == "ELECTRICITYMAPS"]
+    assert source["newest_data"] == now.isoformat()
+    (region,) = [r for r in client.get("/regions/").get_json()["regions"] if r["id"] == "CISO"]
+    assert region["newest_data"] == now.isoformat()

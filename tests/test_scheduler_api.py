@@ -278,7 +278,7 @@ def test_providers_expand_to_their_covered_regions(client):
     (workload(power_kw=1e308), "power_kw"),
     (workload(power_kw=None, watts_per_core=5000, core_count=1e6), "core_count"),
     (workload(candidate_locations=[{"id": "CISO", "capacity": 99999999999999999999}]), "candidate_locations.0.capacity"),
-    (workload(schedule={"type": "onetime", "start_time": DAY, "max_delay": 40 * 86400}), "schedule"),
+    (workload(schedule={"type": "onetime", "start_time": DAY, "max_delay": 40 * 86400}), "schedule.max_delay"),
     (workload(runtime=10**15), "runtime"),
 ])
 def test_bad_workloads_answer_400_naming_the_field(client, body, field):

@@ -367,3 +367,34 @@ def test_origin_without_data_still_moves_work():
     assert result.baseline is None and result.saving_g is None
     assert result.best.region == 1 and result.best.slots == (0,)
     assert result.best.transfer_g == pytest.approx(10 * KWH * 200)
+
+
+# --------------------------------------------------------------------------- issue 23
+
+def test_with_runs_left_unplaced_the_bound_and_gap_are_over_the_placed_runs():
+    # far more runs than room (capacity 1): the bound was 0 g and the gap null
+    rng = np.random.default_rng(23)
+    intensity = rng.uniform(100, 500, (10, 27))
+    jobs = [Job(1.0, 1, 1 + k * 24 // 2000, 3 + k * 24 // 2000) for k in range(2000)]
+    result = oe.schedule(intensity, jobs, capacity=np.ones(10), time_limit=1.0)
+    placed = [j for j, r in enumerate(result.results) if r.best is not None]
+    assert result.unplaced and len(placed) + len(result.unplaced) == len(jobs)
+    alone = sum(oe.best_placements(intensity, jobs[j]).best.total_g for j in placed)
+    assert alone - 1e-6 <= result.lower_bound_g <= result.total_g
+    assert result.gap == pytest.approx((result.total_g - result.lower_bound_g) / result.lower_bound_g)
+    assert np.isfinite(result.gap)
+
+
+@pytest.mark.parametrize("capacity", [None, [1, 1, 1, 1]])
+def test_alternatives_keep_the_best_few_and_the_schedule_is_unchanged(capacity):
+    rng = np.random.default_rng(5)
+    intensity = random_intensity(rng, 4, 24)
+    jobs = [random_job(rng, 4, 24) for _ in range(12)]
+    every = oe.schedule(intensity, jobs, capacity, transfer_kwh_per_gb=KWH, exact=True)
+    two = oe.schedule(intensity, jobs, capacity, transfer_kwh_per_gb=KWH, exact=True, alternatives=2)
+    assert two.total_g == pytest.approx(every.total_g)
+    for full, kept in zip(every.results, two.results):
+        assert kept.alternatives == full.alternatives[:2]
+        assert (kept.best is None) == (full.best is None)
+    assert oe.best_placements(intensity, jobs[0], KWH, alternatives=1).alternatives == \
+        oe.best_placements(intensity, jobs[0], KWH).alternatives[:1]

@@ -18,17 +18,21 @@ grid helpers, Flask or SQL):
 
 Calls:
 
-- ``best_placements(intensity, job) -> JobResult``: per allowed region the cheapest start (or,
-  interruptible, the cheapest set of slots) in the window, ranked; plus the baseline.
-- ``schedule(intensity, jobs, capacity, time_limit=1.8) -> ScheduleResult``: all jobs at once
+- ``best_placements(intensity, job, alternatives=None) -> JobResult``: per allowed region the
+  cheapest start (or, interruptible, the cheapest set of slots) in the window, ranked (the best
+  `alternatives` of them; None: every region); plus the baseline.
+- ``schedule(intensity, jobs, capacity, time_limit=1.8, alternatives=None) -> ScheduleResult``: all jobs at once
   under capacity. Without binding capacity every job gets its own optimum (exact,
   "independent"). Otherwise, when the time-indexed model is small (<= COMPACT_MAX_NONZEROS),
   the exact MILP with ``scipy.optimize.milp`` (HiGHS) under the time limit ("milp"); else, or
   if HiGHS found nothing in time, Lagrangian relaxation of the capacity rows (slot prices;
   its value is the LP relaxation's bound at the best prices) with a repair heuristic
-  ("lagrangian"). ``lower_bound_g`` is always a proven bound and ``gap`` the distance to it.
+  ("lagrangian"). ``lower_bound_g`` is always a proven bound on the grams of the jobs placed
+  and ``gap`` the distance to it; ``time_limit`` covers the whole call, preparation included.
   Jobs that fit nowhere (no data in their window, or no room left) come back with
-  ``best=None`` and their index in ``unplaced``.
+  ``best=None`` and their index in ``unplaced``. Each job's alternatives are its best
+  placement in each region, the best ``alternatives`` of them (None: all): building every
+  region's for every job of a large schedule cost more than solving it.
 - ``placement_emissions(intensity, job, region, slots)``: (compute_g, transfer_g) of any
   placement, the one formula every result and test uses; ``transfer_emissions(intensity,
   job)`` per destination region; ``baseline(intensity, job)``.
@@ -346,14 +350,16 @@ def baseline(intensity: np.ndarray, job: Job) -> Placement | None:
 
 
 def best_placements(intensity: np.ndarray, job: Job,
-                    transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB) -> JobResult:
-    """One job alone: the best placement per allowed region, ranked by total emissions."""
+                    transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB,
+                    alternatives: int | None = None) -> JobResult:
+    """One job alone: the best placement per allowed region, ranked by total emissions (the
+    best `alternatives` of them; None: every region)."""
     intensity = _check_intensity(intensity)
     costs, slots = _region_bests(intensity, job)
     transfer = transfer_emissions(intensity, job, transfer_kwh_per_gb)
     totals = costs + transfer
     ranked = [r for r in np.argsort(totals, kind="stable") if np.isfinite(totals[r])]
-    alternatives = tuple(_placement(intensity, job, r, slots[r], transfer) for r in ranked)
+    alternatives = tuple(_placement(intensity, job, r, slots[r], transfer) for r in ranked[:_keep(alternatives)])
     return JobResult(alternatives[0] if alternatives else None, alternatives, baseline(intensity, job))
 
 
@@ -371,14 +377,16 @@ REPAIR_EVERY = 12                       # rounds between repairs of the relaxed 
 def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
              time_limit: float = 1.8, mip_rel_gap: float = 1e-4,
              transfer_kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB,
-             exact: bool | None = None) -> ScheduleResult:
+             exact: bool | None = None, alternatives: int | None = None) -> ScheduleResult:
     """Place all jobs at once, each in one region, minimising total emissions under
     `capacity` (jobs running at once per region and slot), within about `time_limit`
-    seconds. `exact`: force (True) or forbid (False) the direct MILP; None decides by size."""
+    seconds (preparation included). `exact`: force (True) or forbid (False) the direct MILP;
+    None decides by size. `alternatives`: how many ranked alternatives each job's result
+    keeps (None: one per feasible region)."""
     began = time.perf_counter()
     intensity = _check_intensity(intensity)
     cap = _capacity_grid(capacity, intensity.shape)
-    problem = _Problem(intensity, list(jobs), cap, transfer_kwh_per_gb)
+    problem = _Problem(intensity, list(jobs), cap, transfer_kwh_per_gb, alternatives)
     own = [s.best for s in problem.singles]
     if cap is None or (_usage(own, intensity.shape) <= cap).all():
         lower = float(sum(p.total_g for p in own if p is not None))
@@ -390,14 +398,29 @@ def schedule(intensity: np.ndarray, jobs: list[Job], capacity=None, *,
     if found is None:
         found = problem.solve_lagrangian(deadline, mip_rel_gap)
     chosen, lower, method = found
-    # Jobs that found no room cost a penalty above any placement in the solver's objective;
-    # the bound reported is on emissions among schedules that place as many jobs.
-    unplaced_penalty = problem.penalty * sum(p is None and s.best is not None
-                                             for p, s in zip(chosen, problem.singles))
     total = sum(p.total_g for p in chosen if p is not None)
-    optimal = _gap(total + unplaced_penalty, lower) <= mip_rel_gap + 1e-9
-    return _result(problem.singles, chosen, min(total, lower - unplaced_penalty) if optimal
-                   else lower - unplaced_penalty, method, optimal, began)
+    unplaced = sum(p is None and s.best is not None for p, s in zip(chosen, problem.singles))
+    # Jobs that found no room cost a penalty above any placement in the solver's objective.
+    optimal = _gap(total + problem.penalty * unplaced, lower) <= mip_rel_gap + 1e-9
+    return _result(problem.singles, chosen, _placed_bound(problem, chosen, lower, unplaced, total),
+                   method, optimal, began)
+
+
+def _placed_bound(problem: "_Problem", chosen: list[Placement | None], lower: float, unplaced: int,
+                  total: float) -> float:
+    """A proven lower bound on the grams of the jobs placed. The solver's bound, less the
+    penalties of the jobs left without room, bounds schedules that place as many jobs; with
+    many unplaced that is near 0 g (the penalties dwarf the grams), so each placed job at its
+    own best placement, a bound too, is taken when it is higher. Never above the schedule."""
+    bound = lower - problem.penalty * unplaced
+    if unplaced:
+        bound = max(bound, sum(s.best.total_g for p, s in zip(chosen, problem.singles) if p is not None))
+    return min(total, bound)
+
+
+def _keep(alternatives: int | None) -> int | None:
+    """How many ranked alternatives to build (a slice end; None: all); at least the best."""
+    return None if alternatives is None else max(1, alternatives)
 
 
 def _capacity_grid(capacity, shape: tuple[int, int]) -> np.ndarray | None:
@@ -415,9 +438,10 @@ def _capacity_grid(capacity, shape: tuple[int, int]) -> np.ndarray | None:
 
 def _usage(placements: list[Placement | None], shape: tuple[int, int]) -> np.ndarray:
     used = np.zeros(shape)
-    for p in placements:
-        if p is not None:
-            used[p.region, list(p.slots)] += 1
+    placed = [p for p in placements if p is not None]
+    if placed:
+        regions = np.repeat([p.region for p in placed], [len(p.slots) for p in placed])
+        np.add.at(used, (regions, np.concatenate([p.slots for p in placed]).astype(int)), 1.0)
     return used
 
 
@@ -478,16 +502,21 @@ class _Problem:
     round's relaxed placements are repaired into a schedule that fits."""
 
     def __init__(self, intensity: np.ndarray, jobs: list[Job], cap: np.ndarray | None,
-                 kwh_per_gb: float) -> None:
+                 kwh_per_gb: float, alternatives: int | None = None) -> None:
+        began = time.perf_counter()
         self.intensity, self.jobs, self.cap = intensity, jobs, cap
         self.shape = intensity.shape
         self.transfer = [transfer_emissions(intensity, job, kwh_per_gb) for job in jobs]
-        self.allowed = [_allowed(job, self.shape[0]) for job in jobs]
+        masks: dict[tuple[int, ...] | None, np.ndarray] = {}   # jobs of one workload share their regions
+        self.allowed = [masks[job.regions] if job.regions in masks
+                        else masks.setdefault(job.regions, _allowed(job, self.shape[0])) for job in jobs]
         self._prepare_batch()
-        self.singles = self._singles()
+        self.worst = 1.0                      # the costliest region-best placement of any job
+        self.singles = self._singles(_keep(alternatives))
         self.placeable = [s.best is not None for s in self.singles]
-        worst = max((a.total_g for s in self.singles for a in s.alternatives), default=1.0)
-        self.penalty = 10.0 * worst + 1.0
+        self.penalty = 10.0 * self.worst + 1.0
+        # a pass over every job, as a repair makes: what a repair costs until one is timed
+        self.setup_seconds = time.perf_counter() - began
         # repair order: largest energy first, as they gain or lose most by a slot
         self.order = sorted((j for j in range(len(jobs)) if self.placeable[j]),
                             key=lambda j: -jobs[j].energy_kwh_per_slot * jobs[j].runtime_slots)
@@ -514,13 +543,14 @@ class _Problem:
         np.cumsum(~finite, axis=1, out=holes[:, 1:])
         energy = np.array([job.energy_kwh_per_slot for job in jobs])
         base = energy[None, :, None] * (sums[:, self.ends] - sums[:, self.starts])
-        if jobs:
-            base += np.stack([self.transfer[j] for j in self.contiguous], axis=1)[:, :, None]
+        self.energy = energy
+        self.c_transfer = (np.stack([self.transfer[j] for j in self.contiguous], axis=1) if jobs
+                           else np.zeros((n_regions, 0)))                          # regions x jobs
+        base += self.c_transfer[:, :, None]
         base[(holes[:, self.ends] - holes[:, self.starts]) > 0] = np.inf
         base[:, ~valid] = np.inf
-        for i, job in enumerate(jobs):
-            if job.regions is not None:
-                base[~_allowed(job, n_regions), i, :] = np.inf
+        if jobs:
+            base[~np.stack([self.allowed[j] for j in self.contiguous], axis=1)] = np.inf
         base[np.isnan(base)] = np.inf
         self.base, self.width, self.runtime = base, width, d
         self.position = {int(j): i for i, j in enumerate(self.contiguous)}
@@ -541,41 +571,60 @@ class _Problem:
         energy = np.array([job.energy_kwh_per_slot for job in jobs])
         base = energy[None, :, None] * self.intensity[:, self.i_slots]
         base[:, ~valid] = np.inf
-        for i, job in enumerate(jobs):
-            if job.regions is not None:
-                base[~_allowed(job, n_regions), i, :] = np.inf
+        if jobs:
+            base[~np.stack([self.allowed[j] for j in self.interrupted], axis=1)] = np.inf
         base[np.isnan(base)] = np.inf
         self.i_base = base
         self.i_runtime = np.array([job.runtime_slots for job in jobs], dtype=int)
         self.i_transfer = (np.stack([self.transfer[j] for j in self.interrupted], axis=1)
                            if jobs else np.zeros((n_regions, 0)))
 
-    def _singles(self) -> list[JobResult]:
-        """Every job on its own: best per region, ranked, and the baseline."""
+    def _singles(self, keep: int | None) -> list[JobResult]:
+        """Every job on its own: best per region, ranked (the first `keep`), and the baseline."""
         singles: list[JobResult | None] = [None] * len(self.jobs)
         if self.contiguous.size:
             column = np.argmin(self.base, axis=2)                                   # regions x jobs
             grams = np.take_along_axis(self.base, column[:, :, None], axis=2)[:, :, 0]
-            ranks = np.argsort(grams, axis=0, kind="stable")
-            for i, j in enumerate(self.contiguous.tolist()):
-                job = self.jobs[j]
-                alternatives = []
-                for r in ranks[:, i].tolist():
-                    if not np.isfinite(grams[r, i]):
-                        break
-                    start = int(self.starts[i, column[r, i]])
-                    alternatives.append(self._placement(j, r, np.arange(start, start + job.runtime_slots)))
-                alternatives = tuple(alternatives)
+            finite = np.isfinite(grams)
+            if finite.any():
+                self.worst = max(self.worst, float(grams[finite].max()))
+            ranks = np.argsort(grams, axis=0, kind="stable")[:keep]                 # kept ranks x jobs
+            jobs = np.arange(self.contiguous.size)
+            starts = self.starts[jobs[None, :], column[ranks, jobs[None, :]]]
+            ok = finite[ranks, jobs[None, :]]
+            # compute grams straight from the intensity of the slots run (as every placement's)
+            compute = self._contiguous_compute(ranks, starts)
+            transfer = self.c_transfer[ranks, jobs[None, :]]
+            columns = zip(self.contiguous.tolist(), ranks.T.tolist(), starts.T.tolist(), compute.T.tolist(),
+                          transfer.T.tolist(), ok.T.tolist())   # plain lists: per-element numpy indexing is slow
+            for j, regions, first, grams_c, grams_t, feasible in columns:
+                d = self.jobs[j].runtime_slots
+                alternatives = tuple(Placement(r, tuple(range(a, a + d)), c, t)
+                                     for r, a, c, t, f in zip(regions, first, grams_c, grams_t, feasible) if f)
                 singles[j] = JobResult(alternatives[0] if alternatives else None, alternatives,
-                                       baseline(self.intensity, job))
+                                       baseline(self.intensity, self.jobs[j]))
         for j in self.interrupted:
             costs, slots = _region_bests(self.intensity, self.jobs[j])
             totals = costs + self.transfer[j]
-            ranked = [r for r in np.argsort(totals, kind="stable").tolist() if np.isfinite(totals[r])]
+            if np.isfinite(totals).any():
+                self.worst = max(self.worst, float(totals[np.isfinite(totals)].max()))
+            ranked = [r for r in np.argsort(totals, kind="stable").tolist() if np.isfinite(totals[r])][:keep]
             alternatives = tuple(self._placement(j, r, slots[r]) for r in ranked)
             singles[j] = JobResult(alternatives[0] if alternatives else None, alternatives,
                                    baseline(self.intensity, self.jobs[j]))
         return singles
+
+    def _contiguous_compute(self, regions: np.ndarray, starts: np.ndarray) -> np.ndarray:
+        """Compute grams of contiguous jobs (columns) run in `regions` from `starts` (both
+        ranks x jobs): energy x the sum of the slots' intensities, slot by slot."""
+        runtime = self.runtime[None, :]
+        longest = int(self.runtime.max())
+        total = np.zeros(regions.shape)
+        for step in range(longest):   # runtimes are a few slots: a loop over them, not over jobs
+            inside = step < runtime
+            slot = np.minimum(starts + step, self.shape[1] - 1)
+            total += np.where(inside, self.intensity[regions, slot], 0.0)
+        return self.energy[None, :] * total
 
     def _placement(self, j: int, region: int, slots: np.ndarray) -> Placement:
         return _placement(self.intensity, self.jobs[j], region, slots, self.transfer[j])
@@ -729,7 +778,10 @@ class _Problem:
         upper, best_sched = math.inf, None
         theta, stale, rounds = THETA_START, 0, 0
         smooth = prices                      # moving average of the prices: steadier repairs
-        reserve = 0.25 * (deadline - time.perf_counter())   # for the last repair, until one is timed
+        # for the last repair: until one is timed, a quarter of the time left or what preparing
+        # the jobs took (a repair passes over every job too; 10,000 jobs took 0.4-0.6 s)
+        reserve = max(0.25 * (deadline - time.perf_counter()), 1.5 * self.setup_seconds)
+        repair_seconds = reserve                             # what a repair on the way costs, when timed
         self.place_seconds = None
         while _gap(upper, lower) > rel_gap:
             excess = np.where(finite, usage - cap, 0.0)
@@ -754,8 +806,10 @@ class _Problem:
                 if stale >= THETA_PATIENCE:
                     theta, stale = theta / 2, 0
             rounds += 1
-            if rounds % REPAIR_EVERY == 0 and time.perf_counter() + 2 * reserve < deadline:
+            if rounds % REPAIR_EVERY == 0 and time.perf_counter() + repair_seconds + reserve < deadline:
+                tick = time.perf_counter()
                 upper, best_sched = self._better(self._relaxed(smooth)[1], smooth, upper, best_sched)
+                repair_seconds = time.perf_counter() - tick
                 reserve = 1.5 * self.place_seconds + 0.01
         if best_sched is None or rounds:
             upper, best_sched = self._better(best_picks, best_prices, upper, best_sched, until=deadline)
@@ -776,16 +830,18 @@ class _Problem:
         return sum((self.penalty if ok else 0.0) if p is None else self._cost_of(j, p)
                    for j, (p, ok) in enumerate(zip(sched, self.placeable)))
 
-    def _cheapest_fit(self, j: int, used: np.ndarray, prices: np.ndarray | None) -> Pick | None:
-        """The job's cheapest placement (with `prices`, if given) in the room `used` leaves:
-        the single-job search, returning only the winner."""
+    def _cheapest_fit(self, j: int, room: "_Room", prices: np.ndarray | None) -> Pick | None:
+        """The job's cheapest placement (with `prices`, if given) in the room left: the
+        single-job search, returning only the winner."""
         job = self.jobs[j]
         lo, hi = _window(job, self.shape[1])
+        if not room.any_in(lo, hi):   # every slot of the window is full: no search
+            return None
         d = job.runtime_slots
         priced = job.energy_kwh_per_slot * self.intensity[:, lo:hi]
         if prices is not None:
             priced = priced + prices[:, lo:hi]
-        priced = np.where(used[:, lo:hi] < self.cap[:, lo:hi], priced, np.inf)
+        priced = np.where(room.used[:, lo:hi] < self.cap[:, lo:hi], priced, np.inf)
         if job.interruptible:
             totals = np.partition(priced, d - 1, axis=1)[:, :d].sum(axis=1) + self.transfer[j]
             totals[~self.allowed[j]] = np.inf
@@ -805,19 +861,19 @@ class _Problem:
         the others at their cheapest priced placement in the room left; then those others
         (and, with `until`, every job until that time) move to their cheapest true-cost
         placement given the rest."""
-        used = np.zeros(self.shape)
+        room = _Room(self.cap)
         sched: list[Pick | None] = [None] * len(self.jobs)
         for j in self.order:
             p = picks.get(j)
-            if p is not None and (used[p[0], p[1]] < self.cap[p[0], p[1]]).all():
-                used[p[0], p[1]] += 1
+            if p is not None and room.fits(p):
+                room.take(p)
                 sched[j] = p
         displaced = [j for j in self.order if sched[j] is None]
         tick = time.perf_counter()
         for j in displaced:
-            sched[j] = self._cheapest_fit(j, used, prices)
+            sched[j] = self._cheapest_fit(j, room, prices)
             if sched[j] is not None:
-                used[sched[j][0], sched[j][1]] += 1
+                room.take(sched[j])
         self.place_seconds = time.perf_counter() - tick   # what a repair cannot skip
         for n, j in enumerate(displaced if until is None else displaced + self.order + self.order):
             if until is not None and n % 32 == 0 and time.perf_counter() > until:
@@ -827,10 +883,38 @@ class _Problem:
             if current is not None and current <= own + 1e-9 * max(1.0, own):
                 continue
             if sched[j] is not None:
-                used[sched[j][0], sched[j][1]] -= 1
-            better = self._cheapest_fit(j, used, None)
+                room.release(sched[j])
+            better = self._cheapest_fit(j, room, None)
             if better is not None and (current is None or self._cost_of(j, better) < current):
                 sched[j] = better
             if sched[j] is not None:
-                used[sched[j][0], sched[j][1]] += 1
+                room.take(sched[j])
         return sched
+
+
+class _Room:
+    """Jobs running per (region, slot) against the capacity, and per slot how many regions
+    still have room there: a job whose whole window is full is refused without a search (with
+    thousands of jobs and little room, those searches were most of a repair)."""
+
+    def __init__(self, cap: np.ndarray) -> None:
+        self.cap = cap
+        self.used = np.zeros(cap.shape)
+        self.free = (cap > 0).sum(axis=0)
+
+    def fits(self, pick: Pick) -> bool:
+        r, slots = pick
+        return bool((self.used[r, slots] < self.cap[r, slots]).all())
+
+    def any_in(self, lo: int, hi: int) -> bool:
+        return bool(self.free[lo:hi].any())
+
+    def take(self, pick: Pick) -> None:
+        r, slots = pick
+        self.used[r, slots] += 1
+        self.free[slots[self.used[r, slots] == self.cap[r, slots]]] -= 1   # cells that just filled
+
+    def release(self, pick: Pick) -> None:
+        r, slots = pick
+        self.free[slots[self.used[r, slots] == self.cap[r, slots]]] += 1   # cells about to have room again
+        self.used[r, slots] -= 1

@@ -57,6 +57,15 @@ MAX_CAPACITY = 1_000_000            # jobs one candidate may run at once (orjson
 MAX_POWER_KW = 100_000.0            # 100 MW: a whole large data centre; more is a typo, not a workload
 MAX_WATTS_PER_CORE = 10_000.0
 MAX_CORE_COUNT = 10_000_000.0
+# Every other number has a bound too: past these a value is a typo or an attack, and unbounded
+# ones overflowed later (1e11 GB moved at 1 Gbit/s is past timedelta's range).
+MAX_RUNTIME = timedelta(days=31)    # no run spans more (the service refuses longer spans anyway)
+MAX_DELAY = timedelta(days=31)
+MAX_INTERVAL = timedelta(days=366)
+MAX_DATASET_GB = 1_000_000.0        # 1 PB moved per run
+MAX_SEED = 2**32 - 1
+MAX_DISTANCE_KM = 1_000_000.0
+MAX_CANDIDATE_LOCATIONS = 1_000
 # Times a schedule may name: far enough from datetime's limits (year 1 and 9999) that grids
 # and windows built around them never overflow.
 EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=timezone.utc)
@@ -219,7 +228,6 @@ def _enum(kind: type[Enum], default: Enum) -> fields.Enum:
                        error_messages={"unknown": "Must be one of: {choices}."})
 
 
-_nonnegative = validate.Range(min=0)
 _ratio = validate.Range(min=0, max=1)
 
 
@@ -238,6 +246,24 @@ def _nonnegative_duration(value: timedelta) -> None:
         raise ValidationError("Must be 0 seconds or more.")
 
 
+class Seconds(fields.TimeDelta):
+    """A duration given in seconds, at most `maximum`: a number or a numeric string, never a
+    boolean (`"runtime": true` was read as 1 s)."""
+
+    def __init__(self, maximum: timedelta, **kwargs) -> None:
+        super().__init__(precision="seconds", **kwargs)
+        self.maximum = maximum
+
+    def _deserialize(self, value, attr, data, **kwargs) -> timedelta:
+        if value is True or value is False:
+            raise self.make_error("invalid")
+        duration = super()._deserialize(value, attr, data, **kwargs)
+        if duration > self.maximum:
+            raise ValidationError(f"Must be at most {self.maximum.total_seconds():.0f} seconds "
+                                  f"({self.maximum.days} days).")
+        return duration
+
+
 class _Strict(Schema):
     class Meta:
         unknown = RAISE
@@ -246,12 +272,10 @@ class _Strict(Schema):
 class ScheduleSchema(_Strict):
     type = _enum(ScheduleType, ScheduleType.ONETIME)
     start_time = fields.AwareDateTime(load_default=None, validate=_plausible_time)
-    interval = fields.TimeDelta(precision="seconds", load_default=None, allow_none=True,
-                                validate=_positive_duration)
-    max_delay = fields.TimeDelta(precision="seconds", load_default=None, allow_none=True,
-                                 validate=_nonnegative_duration)
+    interval = Seconds(MAX_INTERVAL, load_default=None, allow_none=True, validate=_positive_duration)
+    max_delay = Seconds(MAX_DELAY, load_default=None, allow_none=True, validate=_nonnegative_duration)
     deadline = fields.AwareDateTime(load_default=None, allow_none=True, validate=_plausible_time)
-    seed = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SEED))
 
     @validates_schema
     def _consistent(self, data: dict, **kwargs) -> None:
@@ -275,8 +299,8 @@ class ScheduleSchema(_Strict):
 
 
 class DatasetSchema(_Strict):
-    input_size_gb = fields.Float(required=True, validate=_nonnegative, allow_nan=False)
-    output_size_gb = fields.Float(required=True, validate=_nonnegative, allow_nan=False)
+    input_size_gb = fields.Float(required=True, validate=validate.Range(0, MAX_DATASET_GB), allow_nan=False)
+    output_size_gb = fields.Float(required=True, validate=validate.Range(0, MAX_DATASET_GB), allow_nan=False)
 
     @post_load
     def _make(self, data: dict, **kwargs) -> Dataset:
@@ -302,13 +326,15 @@ class CandidateLocationSchema(_Strict):
 
 
 class WorkloadSchema(_Strict):
-    runtime = fields.TimeDelta(precision="seconds", required=True, validate=_positive_duration)
+    runtime = Seconds(MAX_RUNTIME, required=True, validate=_positive_duration)
     schedule = fields.Nested(ScheduleSchema, required=True)
     dataset = fields.Nested(DatasetSchema, load_default=None, allow_none=True)
     original_location = fields.String(load_default=None, allow_none=True,
                                       validate=validate.Length(min=1, max=200))
-    candidate_providers = fields.List(fields.String(validate=validate.Length(min=1)), load_default=list)
-    candidate_locations = fields.List(fields.Nested(CandidateLocationSchema), load_default=list)
+    candidate_providers = fields.List(fields.String(validate=validate.Length(min=1, max=50)), load_default=list,
+                                      validate=validate.Length(max=10))
+    candidate_locations = fields.List(fields.Nested(CandidateLocationSchema), load_default=list,
+                                      validate=validate.Length(max=MAX_CANDIDATE_LOCATIONS))
     carbon_data_source = fields.String(load_default="c3lab", validate=validate.Length(min=1, max=50))
     use_prediction = fields.Boolean(load_default=False)
     desired_renewable_ratio = fields.Float(load_default=None, allow_none=True, validate=_ratio)
@@ -324,7 +350,8 @@ class WorkloadSchema(_Strict):
     network_hop_carbon_estimation_heuristic = _enum(NetworkHopHeuristic, NetworkHopHeuristic.ROUTE_AVERAGE)
     network_hop_carbon_estimation_minimum_known_carbon_power_ratio = fields.Float(load_default=0.75, validate=_ratio)
     network_hop_carbon_estimation_route_average_ratio_threshold = fields.Float(load_default=0.75, validate=_ratio)
-    network_hop_carbon_estimation_distance_km_threshold = fields.Float(load_default=50000.0, validate=_nonnegative)
+    network_hop_carbon_estimation_distance_km_threshold = fields.Float(load_default=50000.0, allow_nan=False,
+                                                                       validate=validate.Range(0, MAX_DISTANCE_KM))
     interruptible = fields.Boolean(load_default=False)
     signal = fields.String(load_default="average", validate=validate.OneOf(["average", "marginal"]), metadata={
         "description": "optimise on average intensity (default) or on marginal intensity (WattTime MOER, where "

@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import orjson
-from flask import current_app, request
+from flask import current_app
 from flask_restful import Resource
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.answers import utc_now
+from api.bodies import json_body
 from api.errors import ApiError
 from api.models.workload import WorkloadSchema, first_error, load_workloads
 from api.services import locator, pool
-from api.services.scheduler import Budget, plan
+from api.services.scheduler import (DEFAULT_ALTERNATIVES, MAX_ANSWER_BYTES, Budget, RequestCache, check,
+                                    native_answer, plan)
 from api.spec import Endpoint
 
 MAX_WORKLOADS = 100
@@ -19,6 +21,11 @@ MAX_WORKLOADS = 100
 class SchedulerArgs(Schema):
     emission_factor_type = fields.String(load_default="lifecycle", validate=validate.OneOf(["lifecycle", "direct"]),
                                          metadata={"description": "lifecycle or direct (combustion) intensities"})
+    alternatives = fields.String(
+        load_default=str(DEFAULT_ALTERNATIVES), validate=validate.Regexp(r"^(all|\d{1,4})$"),
+        metadata={"description": f"how many ranked alternatives each run reports beside its chosen placement: a "
+                                 f"number (default {DEFAULT_ALTERNATIVES}; 0: none) or all (one per candidate), within "
+                                 f"the answer's budget of {MAX_ANSWER_BYTES / 1e6:.0f} MB", "example": "all"})
 
 
 class Emissions(Schema):
@@ -52,7 +59,8 @@ class RunDoc(Schema):
     saving_g = fields.Float(allow_none=True, required=True)
     saving_percent = fields.Float(allow_none=True, required=True)
     alternatives = fields.List(fields.Nested(PlacementDoc), required=True, metadata={
-        "description": "the best placement in each candidate, lowest emissions first"})
+        "description": "the best placement in each candidate, lowest emissions first: the best "
+                       "alternatives_per_run of them"})
 
 
 class DataDoc(Schema):
@@ -69,6 +77,9 @@ class DataDoc(Schema):
 class WorkloadAnswer(Schema):
     original_location = fields.Dict(allow_none=True, required=True)
     candidates = fields.List(fields.Dict(), required=True)
+    alternatives_per_run = fields.Integer(required=True, metadata={
+        "description": "how many alternatives each run reports at most (the alternatives parameter, or every "
+                       "candidate)"})
     runs = fields.List(fields.Nested(RunDoc), required=True)
     totals = fields.Dict(required=True, metadata={
         "description": "emissions_g, run_now_g, saving_g, saving_percent over the runs placed; runs_placed, "
@@ -98,14 +109,17 @@ class CarbonAwareScheduler(Resource):
                     "...) plus deadline, interruptible, power_kw and a capacity per candidate location. Each "
                     "workload's runs are placed together, optimally under the capacities. Windows in the past "
                     "use measured data; the future uses the project's forecast, with its measured error.",
-        errors={400: "A bad body (the field is named), no run fits its window on whole slots, or a request over the "
-                     "work budget (request_too_large: names what to reduce)",
+        errors={400: "A bad body (the field is named; over 1 MB or nested over 10 levels: body_too_large, "
+                     "body_too_deep), no run fits its window on whole slots, or a request over the work budget "
+                     "(request_too_large: runs x candidates x window slots, or an answer over 10 MB; names what to "
+                     "reduce)",
                 404: "A named source has no data for any candidate's region (each is named)",
                 503: "Database or boundaries unavailable"})
 
     def post(self):
         args = self.spec.parse()
-        raw = request.get_json(silent=True)
+        alternatives = None if args["alternatives"] == "all" else int(args["alternatives"])
+        raw = json_body()
         if raw is None:
             raise ApiError(400, "invalid_body", "the body must be a JSON workload object or a list of them "
                            "(Content-Type: application/json)", "body")
@@ -117,15 +131,18 @@ class CarbonAwareScheduler(Resource):
             path, message = first_error(error.messages)
             raise ApiError(400, "invalid_body", f"{path}: {message}", path) from None
         items = raw if isinstance(raw, list) else [raw]
+        prefixes = [f"{i}." if isinstance(raw, list) else "" for i in range(len(items))]
         now = utc_now()
         budget = Budget()  # the whole request's work, well under gunicorn's timeout
-        answers = []
-        with pool().cursor(transaction=True) as cur:  # issued forecasts are stored
-            for i, (workload, item) in enumerate(zip(workloads, items)):
-                prefix = f"{i}." if isinstance(raw, list) else ""
-                answers.append(plan(cur, locator(), workload, prefix, args["emission_factor_type"],
-                                    count_transfer=item.get("carbon_accounting_mode") != "compute-only", now=now,
-                                    budget=budget))
+        cache = RequestCache()  # each region's data and forecast, read once for every workload
+        with pool().cursor(transaction=True) as cur:  # one snapshot for every workload
+            # every workload against the budget first: a request past it does none of the work
+            checked = [check(cur, locator(), workload, prefix, now, budget, cache, native_answer(alternatives))
+                       for workload, prefix in zip(workloads, prefixes)]
+            answers = [plan(cur, locator(), workload, prefix, args["emission_factor_type"],
+                            count_transfer=item.get("carbon_accounting_mode") != "compute-only", now=now,
+                            budget=budget, cache=cache, alternatives=alternatives, checked=done)
+                       for workload, prefix, item, done in zip(workloads, prefixes, items, checked)]
         return no_store_json({"emission_factor_type": args["emission_factor_type"], "unit": "gCO2eq",
                               "schedules": answers})
 

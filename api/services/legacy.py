@@ -26,6 +26,7 @@ from flask import current_app, request
 from marshmallow import Schema, ValidationError
 
 from api.answers import iso, iso_column
+from api.bodies import control_character_parameter
 from api.errors import DATABASE_UNAVAILABLE, ApiError
 from energy_data import watttime
 from api.models.forecast import NoHistory
@@ -112,7 +113,11 @@ def _schema(args: type[Schema]) -> Schema:
 
 def parse_query(args: type[Schema]) -> dict:
     """The query string loaded by a legacy schema (unknown parameters ignored, as the original's
-    webargs did); LegacyValidationError with marshmallow's messages."""
+    webargs did); LegacyValidationError with marshmallow's messages, and for a value holding a
+    control character (it must not resolve to the name it hides)."""
+    name = control_character_parameter(request.args.items(multi=True))
+    if name is not None:
+        raise LegacyValidationError({name: ["Control characters are not allowed."]})
     try:
         return _schema(args).load(request.args.to_dict())
     except ValidationError as exc:

@@ -13,13 +13,22 @@ earliest start, and ends (start + runtime) never after its deadline. A run whose
 no whole-slot placement is not placed, and the answer says so (a 400 when no run fits).
 
 Budget: one request may ask for at most MAX_REQUEST_CELLS (runs x candidates x window slots,
-summed over its workloads) and the solver gets at most REQUEST_SOLVER_SECONDS for the whole
-request, well under gunicorn's 30 s worker timeout; past the first, a 400 names what to reduce.
+summed over its workloads), an answer of at most MAX_ANSWER_BYTES (runs x placements reported,
+each run's alternatives capped at DEFAULT_ALTERNATIVES unless the request asks otherwise), and
+the solver gets at most REQUEST_SOLVER_SECONDS for the whole request, well under gunicorn's
+30 s worker timeout, shared by the workloads whose capacities may bind (at least
+MIN_SOLVER_SECONDS each). Every workload of a request is checked against all three (check())
+before any data is read or any workload solved; past one, a 400 names what to reduce.
+
+One request reads each region's values on a grid, and issues each series' forecast, once for
+all its workloads (RequestCache).
 """
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
@@ -49,6 +58,15 @@ MIN_SLOT_COVERAGE = 0.5
 MAX_REQUEST_CELLS = 3_000_000
 REQUEST_SOLVER_SECONDS = 10.0
 WORKLOAD_SOLVER_SECONDS = 1.8     # at most, per workload
+# At least, per workload whose capacities may bind (the others need no solver time): a request
+# may hold REQUEST_SOLVER_SECONDS / MIN_SOLVER_SECONDS of them. A hundred given a tenth of a
+# second each ran out of time, and HiGHS stopped that early leaves runs unplaced.
+MIN_SOLVER_SECONDS = 0.25
+# The answer: at most this many bytes of JSON, estimated from above before any work (a 75-
+# candidate request once answered 215 MB, most of it every run's alternative in every
+# candidate). Each run reports its best DEFAULT_ALTERNATIVES candidates unless asked otherwise.
+MAX_ANSWER_BYTES = 10_000_000
+DEFAULT_ALTERNATIVES = 5
 # Capacity the engine treats as unlimited.
 UNLIMITED = math.inf
 # Original-service data-source names that mean "let the project choose" or a source of ours.
@@ -244,9 +262,20 @@ def make_grid(series: list[Series | None], start: datetime, end: datetime) -> Gr
     return Grid(first, slot, count)
 
 
-def region_data(cur, region: str, series: Series | None, grid: Grid, factor_set: str, now: datetime) -> RegionData:
+def region_data(cur, region: str, series: Series | None, grid: Grid, factor_set: str, now: datetime,
+                cache: RequestCache | None = None) -> RegionData:
     """Measured slot means of the series over the grid, then its forecast where the grid
-    reaches past the data (if the series is live enough to forecast)."""
+    reaches past the data (if the series is live enough to forecast); read once per request
+    with a `cache`."""
+    if cache is not None:
+        key = ("values", region, series and (series.region_id, series.source_id), grid, factor_set)
+        found = cache.once(key, lambda: _region_data(cur, region, series, grid, factor_set, now, cache))
+        return dataclasses.replace(found)   # a copy: the caller may add a note
+    return _region_data(cur, region, series, grid, factor_set, now, None)
+
+
+def _region_data(cur, region: str, series: Series | None, grid: Grid, factor_set: str, now: datetime,
+                 cache: RequestCache | None) -> RegionData:
     values = np.full(grid.count, np.nan)
     if series is None:
         return RegionData(region, None, values, np.zeros(grid.count, bool), note=f"no data for {region}")
@@ -256,7 +285,7 @@ def region_data(cur, region: str, series: Series | None, grid: Grid, factor_set:
     measured = np.isfinite(values)
     data = RegionData(region, series, values, measured)
     if grid.end > series.last + timedelta(minutes=series.interval_minutes):
-        _fill_forecast(cur, data, grid, factor_set, now)
+        _fill_forecast(cur, data, grid, factor_set, now, cache)
     missing = int((~np.isfinite(data.values)).sum())
     if missing and data.note is None:
         data.note = (f"{series.source} has no value for {region} in {missing} of {grid.count} slots (its data spans "
@@ -317,15 +346,24 @@ def _slot_means(points, grid: Grid) -> np.ndarray:
         return np.where(enough, total / covered, np.nan)
 
 
-def _fill_forecast(cur, data: RegionData, grid: Grid, factor_set: str, now: datetime) -> None:
+def _fill_forecast(cur, data: RegionData, grid: Grid, factor_set: str, now: datetime,
+                   cache: RequestCache | None = None) -> None:
     series = data.series
     if now - series.last > FORECAST_MAX_LAG:
         data.note = (f"{series.source} data for {data.region} ends {iso(series.last)}: no forecast after it, so "
                      "later slots have no value")
         return
     issued_at = pd.Timestamp(now).floor("h").to_pydatetime()
+
+    def issue():
+        return (forecasting.issue(cur, series, factor_set, issued_at, now),
+                forecasting.measured_accuracy(cur, series, factor_set, now))
     try:
-        issued = forecasting.issue(cur, series, factor_set, issued_at, now)
+        if cache is None:
+            issued, accuracy = issue()
+        else:  # one forecast per series and request, whatever the workloads' grids
+            issued, accuracy = cache.once(("forecast", series.region_id, series.source_id, factor_set, issued_at),
+                                          issue)
     except forecast_model.NoHistory as exc:
         data.note = f"no forecast for {data.region}: {exc}"
         return
@@ -338,7 +376,7 @@ def _fill_forecast(cur, data: RegionData, grid: Grid, factor_set: str, now: date
         return
     data.values[fill] = frame["value"].to_numpy(dtype=float)[position[fill]]
     data.forecast = issued
-    data.accuracy = forecasting.measured_accuracy(cur, series, factor_set, now)
+    data.accuracy = accuracy
 
 
 # --------------------------------------------------------------------------- scheduling
@@ -398,14 +436,36 @@ def capacities(places: list[Place], candidates: int) -> np.ndarray | None:
                      for i, p in enumerate(places)])
 
 
-def placement_doc(placement: engine.Placement, problem: Problem, grid: Grid) -> dict:
+class SlotTimes:
+    """ISO texts of slot boundaries and of runs' ends (start + runtime), each formatted once
+    per answer: a large answer repeats the same few hundred times thousands of times."""
+
+    def __init__(self, grid: Grid, runtime: timedelta) -> None:
+        self.grid, self.runtime = grid, runtime
+        self._at: dict[int, str] = {}
+        self._ends: dict[int, str] = {}
+
+    def at(self, k: int) -> str:
+        if k not in self._at:
+            self._at[k] = iso(self.grid.moment(k))
+        return self._at[k]
+
+    def run_end(self, k: int) -> str:
+        """The end of a contiguous run starting at slot k: one runtime later, not its slot's end."""
+        if k not in self._ends:
+            self._ends[k] = iso(self.grid.moment(k) + self.runtime)
+        return self._ends[k]
+
+
+def placement_doc(placement: engine.Placement, problem: Problem, times: SlotTimes) -> dict:
     """Where and when a placement runs, in times, and its grams: it starts at its first priced
     slot's start (never before the run's earliest start: windows are narrowed to whole slots)."""
     place = problem.places[placement.region]
-    spans = [(grid.moment(a), grid.moment(b)) for a, b in placement.segments]
-    if len(spans) == 1:  # contiguous: it ends one runtime after its start, not at the slot's end
-        spans = [(spans[0][0], spans[0][0] + problem.workload.runtime)]
-    segments = [{"start": iso(a), "end": iso(b)} for a, b in spans]
+    slots = placement.slots
+    if slots[-1] - slots[0] + 1 == len(slots):  # one span: it ends one runtime after its start, not at the slot's end
+        segments = [{"start": times.at(slots[0]), "end": times.run_end(slots[0])}]
+    else:
+        segments = [{"start": times.at(a), "end": times.at(b)} for a, b in placement.segments]
     return {
         "location": place.id, "region": place.region,
         "start": segments[0]["start"], "end": segments[-1]["end"],
@@ -424,13 +484,26 @@ EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)   # and of year 1 (make_gri
 
 
 class Budget:
-    """What one request may still spend: cells (runs x candidates x window slots) and solver
-    seconds; a 400 naming what to reduce when a workload asks for more."""
+    """What one request may still spend: cells (runs x candidates x window slots), bytes of
+    answer and solver seconds; a 400 naming what to reduce when a workload asks for more."""
 
-    def __init__(self, cells: int = MAX_REQUEST_CELLS, seconds: float = REQUEST_SOLVER_SECONDS) -> None:
+    def __init__(self, cells: int = MAX_REQUEST_CELLS, seconds: float = REQUEST_SOLVER_SECONDS,
+                 answer_bytes: int = MAX_ANSWER_BYTES) -> None:
         self.cells = cells
         self.deadline = time.perf_counter() + seconds
         self.seconds = seconds
+        self.answer_bytes = answer_bytes
+        self.solves = 0                   # workloads whose capacities may bind, still to solve
+
+    def charge_answer(self, estimate: int, prefix: str, reduce: str) -> None:
+        """Spend `estimate` bytes of answer; 400 when the request's answer would pass
+        MAX_ANSWER_BYTES, naming what to reduce."""
+        if estimate > self.answer_bytes:
+            more = " more" if self.answer_bytes < MAX_ANSWER_BYTES else ""
+            raise ApiError(400, "request_too_large", f"{prefix}schedule: the answer would take about "
+                           f"{estimate / 1e6:,.1f} MB{more}, over the {MAX_ANSWER_BYTES / 1e6:,.0f} MB one answer may "
+                           f"take: {reduce}", f"{prefix}schedule")
+        self.answer_bytes -= estimate
 
     def charge(self, cells: int, prefix: str) -> None:
         """Spend `cells`; 400 when the request's total would pass MAX_REQUEST_CELLS."""
@@ -442,14 +515,89 @@ class Budget:
                            "per request", f"{prefix}schedule")
         self.cells -= cells
 
-    def time_limit(self, prefix: str) -> float:
-        """The solver's seconds for the next workload; 400 when the request has used them all."""
+    def charge_solve(self, prefix: str) -> None:
+        """Count a workload whose capacities may bind: 400 when the request holds more than its
+        solver seconds can give MIN_SOLVER_SECONDS each."""
+        if (self.solves + 1) * MIN_SOLVER_SECONDS > self.seconds:
+            most = int(self.seconds / MIN_SOLVER_SECONDS)
+            raise ApiError(400, "request_too_large", f"{prefix}candidate_locations: more than {most} workloads of "
+                           "the request have more runs than a candidate's capacity (the solver has "
+                           f"{self.seconds:.0f} s for a request, at least {MIN_SOLVER_SECONDS} s for each of them): "
+                           "send fewer such workloads per request", f"{prefix}candidate_locations")
+        self.solves += 1
+
+    def time_limit(self, prefix: str, shared: bool = True) -> float:
+        """The solver's seconds for the next workload: at most WORKLOAD_SOLVER_SECONDS, and for
+        one whose capacities may bind an even share of what is left among those still to solve
+        (at least MIN_SOLVER_SECONDS unless earlier ones overran), so that the request ends in
+        time; a 400 only when overruns have left nothing."""
         left = self.deadline - time.perf_counter()
-        if left <= 0.1:
+        share = left / max(1, self.solves) if shared else left
+        self.solves -= shared
+        if share <= 0.02:
             raise ApiError(400, "request_too_large", f"{prefix}schedule: the request's workloads used the "
                            f"{self.seconds:.0f} s one request may take: send fewer workloads per request, or fewer "
                            "runs (raise schedule.interval) or candidates per workload", f"{prefix}schedule")
-        return min(WORKLOAD_SOLVER_SECONDS, left)
+        return min(WORKLOAD_SOLVER_SECONDS, share)
+
+
+@dataclass(frozen=True)
+class AnswerSize:
+    """How an answer grows, to bound its bytes from above before any work: bytes per run, per
+    placement reported (beyond its location id and region; `segment` per further segment of
+    an interrupted run), per candidate and grid slot; and what a request past it should reduce.
+    Each run reports its chosen placement, running now (with an origin) and `alternatives`
+    ranked ones (None: one per candidate)."""
+
+    alternatives: int | None
+    run: int
+    placement: int
+    segment: int
+    slot: int
+    reduce: str
+
+    def estimate(self, jobs: list[engine.Job], candidates: list[Place], origin: Place | None, grid: Grid) -> int:
+        ids = max((len(p.id) + len(p.region) for p in candidates), default=0)
+        reported = len(candidates) if self.alternatives is None else min(self.alternatives, len(candidates))
+        segments = max((_most_segments(j) for j in jobs), default=1)
+        placement = self.placement + ids + self.segment * (segments - 1)
+        per_run = self.run + (reported + 1 + (origin is not None)) * placement
+        return len(jobs) * per_run + len(candidates) * grid.count * self.slot
+
+
+def _most_segments(job: engine.Job) -> int:
+    """The most segments a placement of the job can have (pauses need slots between them)."""
+    if not job.interruptible:
+        return 1
+    return max(1, min(job.runtime_slots, window_slots(job) - job.runtime_slots + 1))
+
+
+def native_answer(alternatives: int | None = DEFAULT_ALTERNATIVES) -> AnswerSize:
+    """The native answer's size (measured: a placement ~230 bytes, a run ~170 beyond them)."""
+    return AnswerSize(alternatives, run=220, placement=300, segment=80, slot=0,
+                      reduce="ask fewer alternatives per run (alternatives=0 reports only the chosen placement), "
+                             "raise schedule.interval (fewer runs), name fewer candidate_locations or send fewer "
+                             "workloads per request")
+
+
+class RequestCache:
+    """What one request reads once for all its workloads: each region's series, its values on a
+    grid, and each series' forecast (100 workloads over three regions issued 300 forecasts)."""
+
+    def __init__(self) -> None:
+        self._found: dict[tuple, object] = {}
+
+    def once(self, key: tuple, make: Callable[[], object]):
+        """make()'s result, or the ApiError or NoHistory it raised, once per key."""
+        if key not in self._found:
+            try:
+                self._found[key] = make()
+            except (ApiError, forecast_model.NoHistory) as exc:
+                self._found[key] = exc
+        found = self._found[key]
+        if isinstance(found, Exception):
+            raise found
+        return found
 
 
 @dataclass
@@ -466,15 +614,32 @@ class Solved:
     unfit: int = 0                                            # runs with no whole-slot window
 
 
-def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
-          now: datetime, places: tuple[list[Place], Place | None, list[str]] | None = None,
-          budget: Budget | None = None) -> Solved:
-    """Schedule one workload: all its runs at once, under its candidates' capacities, leaving
-    out candidates without data (named in the warnings; 404 when no candidate has data).
-    `places` (candidates, origin, warnings) replaces the workload's own when given."""
-    budget = budget or Budget()
+@dataclass
+class Checked:
+    """One workload resolved and checked against its request's budget, before any data is
+    read: its places, runs, series and slot grid."""
+
+    workload: Workload
+    prefix: str
+    candidates: list[Place]
+    origin: Place | None
+    warnings: list[str]
+    runs: list[Run]
+    series: dict[str, Series | None]
+    failed: dict[str, ApiError]      # region -> why the named source has nothing there
+    grid: Grid
+    unfit: int                       # runs with no whole-slot window
+    capacitated: bool                # more runs than a candidate's capacity: the solver may need time
+
+
+def check(cur, locator: Locator, workload: Workload, prefix: str, now: datetime, budget: Budget,
+          cache: RequestCache, answer: AnswerSize,
+          places: tuple[list[Place], Place | None, list[str]] | None = None) -> Checked:
+    """Resolve one workload and charge it to the budget (cells, answer bytes): every 400 and
+    404 a workload can cause comes from here, before any data is read or forecast issued, so a
+    request is refused before the work of any of its workloads. `places` (candidates, origin,
+    warnings) replaces the workload's own when given."""
     candidates, origin, warnings = places or workload_places(locator, workload, prefix)
-    warnings = list(warnings)
     runs = expand_runs(workload, prefix)
     start, end = min(r.earliest for r in runs), max(r.deadline for r in runs)
     if end > LATEST:
@@ -490,8 +655,9 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
     series, failed = {}, {}
     for r in regions:  # a region the named source has no data for is left out, not fatal
         try:
-            series[r] = (pick_marginal(cur, r, source if source in MARGINAL_SOURCES else None, start, end)
-                         if marginal else pick_series(cur, r, source, start, end, now))
+            series[r] = cache.once(("series", r, source, start, end, marginal), lambda r=r: (
+                pick_marginal(cur, r, source if source in MARGINAL_SOURCES else None, start, end) if marginal
+                else pick_series(cur, r, source, start, end, now)))
         except ApiError as exc:
             if exc.status != 404:
                 raise
@@ -502,15 +668,38 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
         raise ApiError(404, first.code, f"{prefix}{field_name}: no candidate has data ({named})",
                        f"{prefix}{field_name}")
     grid = make_grid(list(series.values()), start, end)
-    # before reading data or issuing forecasts: do the runs fit their windows, and the budget?
     windows = build_jobs(workload, runs, grid, len(candidates), None, False, shift=workload.optimize_carbon)
     unfit = sum(window_slots(j) < j.runtime_slots for j in windows)
     if unfit == len(windows):
         raise no_window_error(workload, grid, prefix)
     budget.charge(sum(window_slots(j) for j in windows) * len(candidates), prefix)
-    data = {r: (marginal_region_data(cur, r, series[r], grid) if marginal
-                else region_data(cur, r, series[r], grid, factor_set, now)) for r in regions}
-    for r, exc in failed.items():
+    budget.charge_answer(answer.estimate(windows, candidates, origin, grid), prefix, answer.reduce)
+    capacitated = len(runs) > min((p.capacity for p in candidates if p.capacity is not None), default=len(runs))
+    if capacitated:
+        budget.charge_solve(prefix)
+    return Checked(workload, prefix, candidates, origin, list(warnings), runs, series, failed, grid, unfit,
+                   capacitated)
+
+
+def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
+          now: datetime, places: tuple[list[Place], Place | None, list[str]] | None = None,
+          budget: Budget | None = None, cache: RequestCache | None = None,
+          answer: AnswerSize | None = None, checked: Checked | None = None) -> Solved:
+    """Schedule one workload: all its runs at once, under its candidates' capacities, leaving
+    out candidates without data (named in the warnings; 404 when no candidate has data).
+    `budget` and `cache` are the request's (shared by its workloads); `answer` the size of the
+    answer to be built from it; `checked`, the workload already checked (else it is here)."""
+    budget = budget or Budget()
+    cache = cache or RequestCache()
+    answer = answer or native_answer()
+    checked = checked or check(cur, locator, workload, prefix, now, budget, cache, answer, places)
+    candidates, origin, runs, grid, unfit = (checked.candidates, checked.origin, checked.runs, checked.grid,
+                                             checked.unfit)
+    warnings = list(checked.warnings)
+    marginal = workload.signal == "marginal"
+    data = {r: (marginal_region_data(cur, r, series, grid) if marginal
+                else region_data(cur, r, series, grid, factor_set, now, cache)) for r, series in checked.series.items()}
+    for r, exc in checked.failed.items():
         data[r].note = f"{r}: {exc.message}"
     kept, dropped = _with_data(candidates, data)
     warnings += [f"{place.id} left out: {why}" for place, why in dropped.items()]
@@ -519,7 +708,8 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
     jobs = build_jobs(workload, runs, grid, len(kept), origin_row, count_transfer,
                       shift=workload.optimize_carbon)
     problem = Problem(workload, rows, len(kept), origin_row, runs, jobs, warnings)
-    result = engine.schedule(intensity, jobs, capacities(rows, len(kept)), time_limit=budget.time_limit(prefix))
+    result = engine.schedule(intensity, jobs, capacities(rows, len(kept)), alternatives=answer.alternatives,
+                             time_limit=budget.time_limit(prefix, checked.capacitated))
     dropped_regions = {p.region for p in dropped} - {p.region for p in rows}
     warnings = warnings + [d.note for r, d in data.items() if d.note and r not in dropped_regions]
     if workload.desired_renewable_ratio is not None:
@@ -562,16 +752,22 @@ def _rows(candidates: list[Place], origin: Place | None) -> tuple[list[Place], i
 
 
 def plan(cur, locator: Locator, workload: Workload, prefix: str, factor_set: str, count_transfer: bool,
-         now: datetime, budget: Budget | None = None) -> dict:
+         now: datetime, budget: Budget | None = None, cache: RequestCache | None = None,
+         alternatives: int | None = DEFAULT_ALTERNATIVES, checked: Checked | None = None) -> dict:
     """The native answer for one workload: where and when each run goes, what it emits, and
-    against what."""
-    solved = solve(cur, locator, workload, prefix, factor_set, count_transfer, now, budget=budget)
+    against what; each run's `alternatives` best other placements (None: one per candidate)."""
+    solved = solve(cur, locator, workload, prefix, factor_set, count_transfer, now, budget=budget, cache=cache,
+                   answer=native_answer(alternatives), checked=checked)
     problem, grid, result, origin = solved.problem, solved.grid, solved.result, solved.origin
+    times = SlotTimes(grid, workload.runtime)
+    reported = problem.candidates if alternatives is None else min(alternatives, problem.candidates)
     return {
         "original_location": None if origin is None else {"location": origin.id, "region": origin.region},
         "candidates": [{"location": p.id, "region": p.region, "located_by": p.method, "capacity": p.capacity}
                        for p in problem.places[:problem.candidates]],
-        "runs": [_run_doc(problem, grid, run, job_result) for run, job_result in zip(problem.runs, result.results)],
+        "alternatives_per_run": reported,
+        "runs": [_run_doc(problem, times, run, job_result, reported)
+                 for run, job_result in zip(problem.runs, result.results)],
         "totals": {"emissions_g": result.total_g, "run_now_g": result.baseline_g, "saving_g": result.saving_g,
                    "saving_percent": result.saving_pct, "runs_placed": len(problem.runs) - len(result.unplaced),
                    "runs_not_placed": len(result.unplaced)},
@@ -603,16 +799,16 @@ def expand_runs(workload: Workload, prefix: str) -> list[Run]:
     return runs
 
 
-def _run_doc(problem: Problem, grid: Grid, run: Run, result: engine.JobResult) -> dict:
+def _run_doc(problem: Problem, times: SlotTimes, run: Run, result: engine.JobResult, alternatives: int) -> dict:
     baseline = result.baseline
     return {
         "earliest_start": iso(run.earliest),
         "deadline": iso(run.deadline),
-        "chosen": placement_doc(result.best, problem, grid) if result.best else None,
-        "run_now": placement_doc(baseline, problem, grid) if baseline else None,
+        "chosen": placement_doc(result.best, problem, times) if result.best else None,
+        "run_now": placement_doc(baseline, problem, times) if baseline else None,
         "saving_g": result.saving_g,
         "saving_percent": result.saving_pct,
-        "alternatives": [placement_doc(p, problem, grid) for p in result.alternatives],
+        "alternatives": [placement_doc(p, problem, times) for p in result.alternatives[:alternatives]],
     }
 
 

@@ -20,14 +20,19 @@ Format (one file per zone and year; the header as exported, UTF-8, maybe with a 
 - `Zone Id` is an Electricity Maps zone key (US-CAL-CISO); the importer maps it through the
   region aliases.
 
-A row that cannot be read (bad time, a value that is not a number or out of range, no
-intensity at all, a time off the hour) is dropped and counted with its line number; a
-repeated (zone, hour) keeps the last row and is counted too. Nothing is dropped silently.
+A row that cannot be read (more fields than the header, bad time, a value that is not a
+number or out of range, no intensity at all, a time off the hour, a time in the future) is
+dropped and counted with its line number; a repeated (zone, hour) keeps the last row and is
+counted too. Nothing is dropped silently, and one bad row never refuses its file. A file is
+refused only when it is not such an export at all (binary, HTML, missing columns, rows a day
+or more apart: a daily or monthly export), or over MAX_EXPORT_BYTES; what it holds is never
+echoed at length.
 """
 from __future__ import annotations
 
-import io
+import csv
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -47,6 +52,13 @@ REQUIRED = (TIME, ZONE, DIRECT, LIFECYCLE)
 # Values are kept as the file has them up to this (g/kWh): no grid on Earth is near it, so a
 # larger figure is a unit or export error, not an intensity.
 MAX_G_PER_KWH = 5000.0
+# A year of one zone is ~1 MB; anything far larger is not one export (a 1 GB file of NULs took
+# 8.5 GB of memory and echoed its "header" whole). The CLI checks the size before reading.
+MAX_EXPORT_BYTES = 50_000_000
+# A row may start up to this long after `now` (clock skew, the hour being exported); a row
+# dated later is refused: it would push the series' newest data (and /health) into the future.
+FUTURE_TOLERANCE = timedelta(hours=1)
+SHOWN_CHARACTERS = 40   # of any text of the file an error quotes
 
 ROW_COLUMNS = ["zone", "timestamp", "lifecycle_g_per_kwh", "direct_g_per_kwh", "renewable_share",
                "low_carbon_share", "estimated", "estimation_method"]
@@ -63,16 +75,16 @@ class IntensityRows:
     anomalies: list[Anomaly] = field(default_factory=list)
 
 
-def parse(payload: Payload) -> IntensityRows:
-    """Rows of one export; ParseError when the body is not such an export at all."""
-    frame = _read_csv(payload)
+def parse(payload: Payload, now: datetime | None = None) -> IntensityRows:
+    """Rows of one export; ParseError when the body is not such an export at all. With `now`,
+    rows dated more than FUTURE_TOLERANCE after it are refused (counted with their lines)."""
+    frame, line, malformed = _read_csv(payload)
     missing = [c for c in REQUIRED if c not in frame.columns]
     if missing:
         raise ParseError(f"not an Electricity Maps export: column(s) {', '.join(repr(m) for m in missing)} missing "
-                         f"(found: {', '.join(frame.columns[:12])})")
-    if frame.empty:
+                         f"(found: {', '.join(_shown(c) for c in frame.columns[:12])})")
+    if frame.empty and not malformed:
         raise ParseError("the export holds a header but no data rows")
-    line = pd.Series(np.arange(len(frame)) + 2, index=frame.index)  # line 1 is the header
     times = _times(frame[TIME])
     zones = frame[ZONE].fillna("").astype(str).str.strip().str.upper()
     direct, bad_direct = _numbers(frame[DIRECT], 0, MAX_G_PER_KWH)
@@ -80,16 +92,21 @@ def parse(payload: Payload) -> IntensityRows:
     low_carbon, bad_low = _numbers(frame.get(LOW_CARBON), 0, 100, len(frame))
     renewable, bad_renewable = _numbers(frame.get(RENEWABLE), 0, 100, len(frame))
 
+    on_the_hour = times.notna() & (times == times.dt.floor("h"))
+    _check_hourly(zones[on_the_hour], times[on_the_hour])
+    latest = pd.Timestamp(now + FUTURE_TOLERANCE) if now is not None else None
+    future = times > latest if latest is not None else pd.Series(False, index=frame.index)
     problems = {
         "unreadable time": times.isna(),
-        "time not on the hour": times.notna() & (times != times.dt.floor("h")),
+        "time not on the hour": times.notna() & ~on_the_hour,
+        f"dated in the future (after {latest:%Y-%m-%d %H:%M}Z)" if latest is not None else "in the future": future,
         "no zone": zones == "",
         "intensity not a number in 0..5000": bad_direct | bad_lifecycle,
         "no intensity": direct.isna() & lifecycle.isna() & ~(bad_direct | bad_lifecycle),
         "percentage not a number in 0..100": bad_low | bad_renewable,
     }
     bad = pd.Series(False, index=frame.index)
-    anomalies = []
+    anomalies = [malformed] if malformed else []
     for why, mask in problems.items():
         mask = mask & ~bad  # each bad row is counted once, for its first problem
         if mask.any():
@@ -105,8 +122,8 @@ def parse(payload: Payload) -> IntensityRows:
     if repeated:
         anomalies.append(Anomaly("repeated_interval", "the same zone and hour appear more than once; the last row "
                                  "is kept", repeated))
-    _check_hourly(rows)
-    return IntensityRows(rows.reset_index(drop=True), INTERVAL_MINUTES, int(bad.sum()), anomalies)
+    skipped = int(bad.sum()) + (malformed.count if malformed else 0)
+    return IntensityRows(rows.reset_index(drop=True), INTERVAL_MINUTES, skipped, anomalies)
 
 
 def concat(parts: list[IntensityRows]) -> IntensityRows:
@@ -120,21 +137,60 @@ def concat(parts: list[IntensityRows]) -> IntensityRows:
     return IntensityRows(rows, INTERVAL_MINUTES, sum(p.bad_rows for p in parts), anomalies)
 
 
-def _read_csv(payload: Payload) -> pd.DataFrame:
+def _read_csv(payload: Payload) -> tuple[pd.DataFrame, pd.Series, Anomaly | None]:
+    """The rows as text (empty cells NaN), each row's line number, and the rows skipped for
+    holding more fields than the header (or a field too long to read). Lines are read one by
+    one, so a stray quote spoils its own line only; a short row's missing trailing cells are
+    empty."""
+    if len(payload.body) > MAX_EXPORT_BYTES:
+        raise ParseError(f"{len(payload.body):,} bytes: over the {MAX_EXPORT_BYTES:,} an hourly export may have")
     head = payload.body[:512].lstrip().lower()
     if head.startswith((b"<!doctype", b"<html", b"{", b"[")):
         raise ParseError("not a CSV export: the body is HTML or JSON")
+    if b"\x00" in payload.body:
+        raise ParseError("not a CSV export: the body holds NUL bytes (binary data)")
     try:
         text = payload.body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise ParseError(f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    lines = [(number, line) for number, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    if not lines:
+        raise ParseError("not a readable CSV: the body is empty")
+    header = _fields(lines[0][1])
+    if header is None:
+        raise ParseError(f"not a readable CSV: a field of the header (line {lines[0][0]}) is over "
+                         f"{csv.field_size_limit():,} characters")
+    header = [name.strip() for name in header]
+    keep = [header.index(name) for name in dict.fromkeys(header)]   # a repeated column: its first
+    rows, numbers, unreadable = [], [], []
+    for number, line in lines[1:]:
+        cells = _fields(line)
+        if cells is None or len(cells) > len(header):
+            unreadable.append(number)
+            continue
+        cells += [""] * (len(header) - len(cells))
+        rows.append([cells[i] for i in keep])
+        numbers.append(number)
+    frame = pd.DataFrame(rows, columns=[header[i] for i in keep], dtype=object)
+    frame = frame.where(frame.apply(lambda column: column.str.strip() != ""), np.nan) if len(frame) else frame
+    malformed = (Anomaly("bad_row", f"more fields than the header's {len(header)} (or one over "
+                         f"{csv.field_size_limit():,} characters): {_lines(pd.Series(unreadable))}", len(unreadable))
+                 if unreadable else None)
+    return frame, pd.Series(numbers, index=frame.index, dtype="int64"), malformed
+
+
+def _fields(line: str) -> list[str] | None:
+    """The fields of one CSV line; None when a field is too long for the csv module."""
     try:
-        frame = pd.read_csv(io.StringIO(text), dtype=str, keep_default_na=False, na_values=[""],
-                            skipinitialspace=True, on_bad_lines="error")
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ParseError(f"not a readable CSV: {exc}") from None
-    frame.columns = [str(c).strip() for c in frame.columns]
-    return frame
+        return next(csv.reader([line], skipinitialspace=True), [])
+    except csv.Error:
+        return None
+
+
+def _shown(text: str) -> str:
+    """A text of the file as an error quotes it: printable, and cut at SHOWN_CHARACTERS."""
+    shown = repr(text)[1:-1]
+    return shown if len(shown) <= SHOWN_CHARACTERS else shown[:SHOWN_CHARACTERS] + "..."
 
 
 def _times(column: pd.Series) -> pd.Series:
@@ -172,12 +228,15 @@ def _last_of_repeats(rows: pd.DataFrame) -> tuple[pd.DataFrame, int]:
     return rows[~repeated].sort_values(["zone", "timestamp"], kind="stable", ignore_index=True), int(repeated.sum())
 
 
-def _check_hourly(rows: pd.DataFrame) -> None:
-    """Refuse exports of another granularity (daily, monthly): most steps must be one hour."""
-    steps = rows.groupby("zone")["timestamp"].diff().dropna()
-    if len(steps) and steps.median() != pd.Timedelta(hours=1):
-        raise ParseError(f"not an hourly export: rows are {steps.median()} apart; only hourly data-portal "
-                         "exports can be imported")
+def _check_hourly(zones: pd.Series, times: pd.Series) -> None:
+    """Refuse exports of another granularity (daily, monthly): their rows are a day or more
+    apart. Judged on every row with a time on the hour, so that rows dropped for other reasons
+    leave no gap that looks like another granularity (rows 2 h apart were refused as such)."""
+    ordered = pd.DataFrame({"zone": zones, "timestamp": times}).drop_duplicates().sort_values(["zone", "timestamp"])
+    steps = ordered.groupby("zone")["timestamp"].diff().dropna()
+    if len(steps) and steps.min() >= pd.Timedelta(days=1):
+        raise ParseError(f"not an hourly export: consecutive rows are at least {steps.min()} apart (a daily or "
+                         "monthly export); only hourly data-portal exports can be imported")
 
 
 def _lines(numbers: pd.Series, shown: int = 5) -> str:

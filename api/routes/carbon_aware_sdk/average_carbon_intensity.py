@@ -10,7 +10,7 @@ from api.spec import Endpoint
 
 
 class AverageArgs(Schema):
-    location = fields.String(required=True, validate=validate.Length(min=1))
+    location = fields.String(required=True, validate=validate.Length(min=1, max=200))
     startTime = sdk.SdkTime(required=True)
     endTime = sdk.SdkTime(required=True)
 

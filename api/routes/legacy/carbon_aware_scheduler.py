@@ -24,11 +24,11 @@ import math
 from datetime import datetime, timedelta, timezone
 from enum import Enum
 
-from flask import request
 from flask_restful import Resource
 from marshmallow import Schema, ValidationError, fields
 
 from api.answers import iso, utc_now
+from api.bodies import json_body
 from api.errors import ApiError
 from api.models import optimization_engine as engine
 from api.models.workload import CarbonAccountingMode, WorkloadSchema, load_workload
@@ -36,7 +36,7 @@ from api.routes.carbon_aware_scheduler import no_store_json
 from api.services import cloud_locations, locator, pool
 from api.routes.legacy.shared import ERROR_SCHEMA, TAG
 from api.services.legacy import ISO_FORMAT_OF_SOURCE, LEGACY_PROVIDERS, answer, legacy_errors, names
-from api.services.scheduler import Place, Solved, solve, workload_places
+from api.services.scheduler import AnswerSize, Place, Solved, solve, workload_places
 from api.spec import Endpoint
 
 # The original's factors and weights (its api/routes/carbon_aware_scheduler.py).
@@ -44,6 +44,11 @@ WEIGHTS = {"energy-usage": 1000.0, "carbon-emission": 1.0, "wan-network-usage": 
 # The original's provider spellings, for candidate names.
 PROVIDER_NAMES = {ours: original for original, ours in LEGACY_PROVIDERS.items()}
 TRANSFER_SECONDS_PER_GB = 8.0  # 2**30 bytes at 1024 x 2**20 bit/s, the original's fixed rate
+# The answer's size, bounded before any work: a timing per run and candidate (~560 bytes) and an
+# emission rate per candidate and slot (~45 bytes); every candidate is scored.
+ANSWER = AnswerSize(None, run=0, placement=700, segment=0, slot=60,
+                    reduce="name fewer candidates or raise schedule.interval (fewer runs); the native POST "
+                           "/carbon-aware-scheduler/ reports fewer alternatives per run")
 
 
 class LegacySchedulerAnswer(Schema):
@@ -66,7 +71,10 @@ class LegacyCarbonAwareScheduler(Resource):
         description="The original service's scheduler request (a workload as JSON body of a GET) and answer "
                     "(request, original-region, isos, warnings, details, optimal-regions, weighted-scores, "
                     "raw-scores), computed by the new engine. Native equivalent: POST /carbon-aware-scheduler/.",
-        errors={404: "A named carbon_data_source has no data for any candidate's region: {\"error\": message} "
+        errors={400: "A bad body: over 1 MB or nested over 10 levels, a string with a control character, or a "
+                     "request whose answer would pass 10 MB (each names what to reduce): {\"error\": message, "
+                     "\"code\"}",
+                404: "A named carbon_data_source has no data for any candidate's region: {\"error\": message} "
                      "naming each (a candidate without data is named in `warnings` and not scored)",
                 422: "A body the original's validation refused: {\"messages\": {\"json\": {field: [message]}}}",
                 503: "Database or boundaries unavailable"})
@@ -74,7 +82,7 @@ class LegacyCarbonAwareScheduler(Resource):
 
     def get(self):
         self.spec.parse()
-        raw = request.get_json(silent=True)
+        raw = json_body()  # bounded in size and depth before it is parsed
         if not isinstance(raw, dict):
             raise ApiError(400, "invalid_body", "the body must be a JSON workload object (Content-Type: "
                            "application/json)", "body")
@@ -92,7 +100,7 @@ class LegacyCarbonAwareScheduler(Resource):
         count_transfer = workload.carbon_accounting_mode is CarbonAccountingMode.COMPUTE_AND_NETWORK
         with pool().cursor(transaction=True) as cur:
             solved = solve(cur, lookup, workload, "", "lifecycle", count_transfer, now,
-                           places=(candidates, origin, warnings))
+                           places=(candidates, origin, warnings), answer=ANSWER)
         iso_format = ISO_FORMAT_OF_SOURCE.get(workload.carbon_data_source.lower(), "watttime")
         isos = {name(p): names(p.region).iso(iso_format) for p in candidates}
         return legacy_answer(workload, solved, isos)

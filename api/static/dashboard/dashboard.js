@@ -127,17 +127,23 @@ function writeHash() {
   history.replaceState(null, "", "#" + params.toString());
 }
 
+// The URL's choices, each only if it is one the page offers: anything else (a link typed by
+// hand, or made to break the page: range=x"] once threw in a selector) keeps the default.
+const MINUTE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/;
+
+function offered(select, value) {
+  return Array.from(select.options).some((option) => option.value === value);
+}
+
 function readHash() {
   const params = new URLSearchParams(location.hash.slice(1));
-  if (params.get("region") && state.regions.some((r) => r.id === params.get("region"))) {
-    $("region").value = params.get("region");
-  }
-  const range = document.querySelector(`input[name=range][value="${params.get("range")}"]`);
+  if (state.regions.some((r) => r.id === params.get("region"))) $("region").value = params.get("region");
+  const range = Array.from(document.querySelectorAll("input[name=range]")).find((input) => input.value === params.get("range"));
   if (range) range.checked = true;
-  if (params.get("factor")) $("factor").value = params.get("factor");
-  if (params.get("window")) $("window-hours").value = params.get("window");
-  if (params.get("start")) $("custom-start").value = params.get("start");
-  if (params.get("end")) $("custom-end").value = params.get("end");
+  if (offered($("factor"), params.get("factor"))) $("factor").value = params.get("factor");
+  if (offered($("window-hours"), params.get("window"))) $("window-hours").value = params.get("window");
+  if (MINUTE.test(params.get("start") || "")) $("custom-start").value = params.get("start");
+  if (MINUTE.test(params.get("end") || "")) $("custom-end").value = params.get("end");
   $("custom-range").hidden = rangeChoice() !== "custom";
 }
 
