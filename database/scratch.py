@@ -15,7 +15,8 @@ import psycopg2
 from database.migrate import migrate
 
 DATA_TABLES = ("generation_reading", "net_import", "carbon_intensity", "series", "crawl_run", "raw_payload",
-               "forecast_value", "forecast", "forecast_accuracy", "reported_intensity", "marginal_intensity")
+               "forecast_value", "forecast", "forecast_accuracy", "reported_intensity", "marginal_intensity",
+               "estimated_reading", "reading_flag")
 
 
 @contextmanager

@@ -230,14 +230,13 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
              f"respondent, fueltype or value skipped, e.g. {examples}", int(unreadable.sum()))
     frame = _known_regions(frame[~unreadable], anomalies)
     frame = drop_duplicate_labels(frame, ["timestamp", "region", "label"], SOURCE, anomalies)
-    if frame["null"].any():
-        note(anomalies, SOURCE, "missing_value", f"{int(frame['null'].sum())} rows with a null value "
-             "skipped", int(frame["null"].sum()))
-        frame = frame[~frame["null"]]
+    if frame["null"].any():  # folded as missing values: the fuel is rejected, a stored value kept
+        note(anomalies, SOURCE, "missing_value", f"{int(frame['null'].sum())} rows with a null value: no value "
+             "taken (a stored one is kept)", int(frame["null"].sum()))
     if frame.empty:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS])
+    return fold_fuels(frame[READING_COLUMNS], frame["label"])
 
 
 def nuclear_filed_as_other(readings: pd.DataFrame) -> pd.Series:
