@@ -114,8 +114,9 @@ def _region(region_id: int, measured: pd.DataFrame, rejected: pd.DataFrame, flag
     """The four frames of one region (see evaluate)."""
     ts = _ns(measured["ts"])
     rejected_ts = _ns(rejected["ts"])
-    times = np.union1d(ts, rejected_ts)
-    fuel_ids = np.union1d(measured["fuel_id"].to_numpy(dtype="int64"), rejected["fuel_id"].to_numpy(dtype="int64"))
+    times = _distinct(np.concatenate([ts, rejected_ts]))
+    fuel_ids = _distinct(np.concatenate([measured["fuel_id"].to_numpy(dtype="int64"),
+                                         rejected["fuel_id"].to_numpy(dtype="int64")]))
     count, width = len(times), len(fuel_ids)
     rows, cols = np.searchsorted(times, ts), np.searchsorted(fuel_ids, measured["fuel_id"].to_numpy(dtype="int64"))
     values = np.full((count, width), np.nan)
@@ -124,8 +125,10 @@ def _region(region_id: int, measured: pd.DataFrame, rejected: pd.DataFrame, flag
     listed = present.copy()
     listed[np.searchsorted(times, rejected_ts), np.searchsorted(fuel_ids, rejected["fuel_id"].to_numpy(dtype="int64"))] = True
     minutes = np.full(count, int(interval_minutes), dtype="int64")
-    if len(measured):
-        np.maximum.at(minutes, rows, measured["interval_minutes"].to_numpy(dtype="int64"))
+    lengths = measured["interval_minutes"].to_numpy(dtype="int64")
+    longer = lengths > interval_minutes
+    if longer.any():  # the rare reading of a longer interval than the source's
+        np.maximum.at(minutes, rows[longer], lengths[longer])
 
     expected = _expected(times, listed)
     rule = _rule_anomalies(times, values, present, fuel_ids, interval_minutes, kinds)
@@ -141,7 +144,8 @@ def _region(region_id: int, measured: pd.DataFrame, rejected: pd.DataFrame, flag
     usable = present & ~anomalous
     needed = (expected | anomalous) & ~usable
     estimate, method = _estimates(times, values, usable, needed, interpolation_bound(interval_minutes))
-    needed &= ~(~present & _immaterial(times, values, usable, estimate, method, kinds, fuel_ids))
+    if (needed & ~present).any():
+        needed &= ~(~present & _immaterial(times, values, usable, estimate, method, kinds, fuel_ids))
     unresolved = needed & (method == 0)
     missing = unresolved.any(axis=1)
     estimated = needed.any(axis=1) & ~missing
@@ -169,6 +173,11 @@ def _region(region_id: int, measured: pd.DataFrame, rejected: pd.DataFrame, flag
     anomalies = pd.DataFrame({"region_id": np.int16(region_id), "ts": _utc(times[a_rows]),
                               "fuel_id": fuel_ids[a_cols].astype("int16"), "kind": kind[a_rows, a_cols]})
     return effective, estimates, states, anomalies
+
+
+def _distinct(values: np.ndarray) -> np.ndarray:
+    """The sorted distinct values (pandas' hash table, then a sort of the few it leaves)."""
+    return np.sort(pd.unique(values))
 
 
 def _ns(column: pd.Series) -> np.ndarray:

@@ -83,7 +83,7 @@ def write_readings(cur: Cursor, source_id: int, readings: pd.DataFrame, interval
     spans = _spans(rows, rejected)
     result = reevaluate(cur, source_id, spans, interval_minutes, rejected, rows if fresh else None)
     counts.intensities = len(result.intensity)
-    _count_states(counts, result, rows, rejected)
+    _count_states(counts, result, spans)
     if len(rows):
         batch = result.intensity[result.intensity["ts"].between(rows["ts"].min(), rows["ts"].max())]
         peaks = batch.groupby("region_id")["total_mw"].max().to_dict() if len(batch) else {}
@@ -329,7 +329,7 @@ def reevaluate(cur: Cursor, source_id: int, spans: pd.DataFrame, interval_minute
     window = spans.assign(lo=spans["lo"] - REEVALUATE_BEFORE, hi=spans["hi"] + REEVALUATE_AFTER) if around else spans
     context = window.assign(lo=window["lo"] - (CONTEXT_BEFORE - REEVALUATE_BEFORE),
                             hi=window["hi"] + (CONTEXT_AFTER - REEVALUATE_AFTER))
-    measured = _stored_between(cur, source_id, context, spans if batch is not None else None)
+    measured = _stored_between(cur, source_id, context if batch is None else _margins(context, spans))
     if batch is not None:
         measured = pd.concat([measured, batch[measured.columns].astype(measured.dtypes.to_dict())], ignore_index=True)
     evaluation = evaluate(measured, rejected, _flags_between(cur, source_id, context), interval_minutes,
@@ -354,16 +354,18 @@ def _within(frame: pd.DataFrame, window: pd.DataFrame) -> np.ndarray:
     """Rows of `frame` (region_id, ts) inside their region's [lo, hi] of `window`."""
     if frame.empty:
         return np.zeros(0, dtype=bool)
-    bounds = window.set_index("region_id")
-    region = frame["region_id"].astype("int16")
-    lo = region.map(bounds["lo"]).to_numpy()
-    hi = region.map(bounds["hi"]).to_numpy()
-    ts = pd.to_datetime(frame["ts"], utc=True).to_numpy()
-    known = ~pd.isna(lo)
-    result = np.zeros(len(frame), dtype=bool)
-    result[known] = (ts[known] >= pd.to_datetime(lo[known], utc=True).to_numpy()) & \
-        (ts[known] <= pd.to_datetime(hi[known], utc=True).to_numpy())
-    return result
+    order = np.argsort(window["region_id"].to_numpy(dtype="int64"))
+    regions = window["region_id"].to_numpy(dtype="int64")[order]
+    lo, hi = _ns(window["lo"])[order], _ns(window["hi"])[order]
+    region = frame["region_id"].to_numpy(dtype="int64")
+    at = np.clip(np.searchsorted(regions, region), 0, len(regions) - 1)
+    ts = _ns(frame["ts"])
+    return (regions[at] == region) & (ts >= lo[at]) & (ts <= hi[at])
+
+
+def _ns(column: pd.Series) -> np.ndarray:
+    """Instants as int64 nanoseconds since 1970 (UTC)."""
+    return pd.DatetimeIndex(pd.to_datetime(column, utc=True)).as_unit("ns").asi8
 
 
 def _intensity(cur: Cursor, effective: pd.DataFrame, window: pd.DataFrame, states: pd.DataFrame) -> pd.DataFrame:
@@ -377,15 +379,11 @@ def _intensity(cur: Cursor, effective: pd.DataFrame, window: pd.DataFrame, state
     discharging = effective["fuel_id"].isin(storage).any() and (effective.loc[effective["fuel_id"].isin(storage), "mw"] > 0).any()
     mixes = effective if discharging else effective[_within(effective, window)]
     intensity = compute_intensity(mixes, emission_factors(cur), fuels)
-    served = states[~states["missing"]]
-    keys = pd.MultiIndex.from_frame(served[["region_id", "ts"]].astype({"region_id": "int16"}))
-    intensity = intensity[pd.MultiIndex.from_frame(intensity[["region_id", "ts"]].astype({"region_id": "int16"}))
-                          .isin(keys)].reset_index(drop=True)
-    flags = served.set_index(["region_id", "ts"]).reindex(
-        pd.MultiIndex.from_frame(intensity[["region_id", "ts"]].astype({"region_id": "int16"})))
-    intensity["estimated"] = flags["estimated"].to_numpy(dtype=bool)
-    intensity["estimation_method_id"] = flags["method"].map(METHOD_IDS).astype("float64").to_numpy()
-    return intensity
+    served = states[~states["missing"].to_numpy()]
+    flags = served[["region_id", "ts", "estimated"]].assign(
+        region_id=served["region_id"].astype("int16"),
+        estimation_method_id=served["method"].map(METHOD_IDS).astype("float64"))
+    return intensity.astype({"region_id": "int16"}).merge(flags, on=["region_id", "ts"], how="inner")
 
 
 # Our estimation methods' ids in estimation_method (migration 0014).
@@ -413,22 +411,21 @@ def _window_params(window: pd.DataFrame) -> tuple:
 READING_FRAME = ["region_id", "ts", "fuel_id", "mw", "interval_minutes"]
 
 
-def _stored_between(cur: Cursor, source_id: int, window: pd.DataFrame, skip: pd.DataFrame | None) -> pd.DataFrame:
-    """Stored readings of the source in each region's [lo, hi], without those in `skip`'s
-    [lo, hi] (the batch just COPYed, which the caller holds)."""
-    regions, lows, highs = _window_params(window)
-    skip_lo = skip_hi = [None] * len(regions)
-    if skip is not None:
-        bounds = skip.set_index("region_id")
-        skip_lo = [pd.Timestamp(bounds.loc[r, "lo"]).to_pydatetime() for r in regions]
-        skip_hi = [pd.Timestamp(bounds.loc[r, "hi"]).to_pydatetime() for r in regions]
+def _margins(context: pd.DataFrame, spans: pd.DataFrame) -> pd.DataFrame:
+    """The parts of each region's context before and after its span: [lo, span lo) and (span hi, hi]."""
+    tick = pd.Timedelta(microseconds=1)
+    merged = context.merge(spans, on="region_id", suffixes=("", "_span"))
+    return pd.concat([merged.assign(hi=merged["lo_span"] - tick), merged.assign(lo=merged["hi_span"] + tick)],
+                     ignore_index=True)[["region_id", "lo", "hi"]]
+
+
+def _stored_between(cur: Cursor, source_id: int, windows: pd.DataFrame) -> pd.DataFrame:
+    """Stored readings of the source in each window (region_id, lo, hi; a region may have several)."""
     cur.execute(
         "SELECT g.region_id, g.ts, g.fuel_id, g.mw, g.interval_minutes FROM generation_reading g "
-        "JOIN unnest(%s::int2[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[], %s::timestamptz[]) "
-        "AS w (region_id, lo, hi, skip_lo, skip_hi) ON w.region_id = g.region_id "
-        "WHERE g.source_id = %s AND g.ts >= w.lo AND g.ts <= w.hi "
-        "AND (w.skip_lo IS NULL OR g.ts < w.skip_lo OR g.ts > w.skip_hi)",
-        (regions, lows, highs, skip_lo, skip_hi, source_id))
+        "JOIN unnest(%s::int2[], %s::timestamptz[], %s::timestamptz[]) AS w (region_id, lo, hi) "
+        "ON w.region_id = g.region_id WHERE g.source_id = %s AND g.ts >= w.lo AND g.ts <= w.hi",
+        _window_params(windows) + (source_id,))
     return _reading_frame(cur.fetchall())
 
 
@@ -454,17 +451,14 @@ def fuel_kinds(cur: Cursor) -> FuelKinds:
                      negative_exempt=frozenset(i for i, name, _ in rows if name in NEGATIVE_EXEMPT))
 
 
-def _count_states(counts: WriteCounts, result: Reevaluated, rows: pd.DataFrame, rejected: pd.DataFrame) -> None:
-    """Estimated and missing intervals, and the anomalies behind them, among the batch's own."""
-    touched = pd.concat([rows[["region_id", "ts"]], rejected[["region_id", "ts"]]]).drop_duplicates()
-    keys = pd.MultiIndex.from_frame(touched.astype({"region_id": "int16"}))
+def _count_states(counts: WriteCounts, result: Reevaluated, spans: pd.DataFrame) -> None:
+    """Estimated and missing intervals, and the anomalies behind them, within the batch's span."""
     states = result.evaluation.states
-    mine = states[pd.MultiIndex.from_frame(states[["region_id", "ts"]].astype({"region_id": "int16"})).isin(keys)]
+    mine = states[_within(states, spans)]
     counts.estimated, counts.gaps = int(mine["estimated"].sum()), int(mine["missing"].sum())
     anomalies = result.evaluation.anomalies
     if len(anomalies):
-        anomalies = anomalies[pd.MultiIndex.from_frame(anomalies[["region_id", "ts"]].astype({"region_id": "int16"}))
-                              .isin(keys) & anomalies["kind"].isin(REPORTED_KINDS)]
+        anomalies = anomalies[_within(anomalies, spans) & anomalies["kind"].isin(REPORTED_KINDS).to_numpy()]
         counts.anomalies = anomalies["kind"].value_counts().to_dict()
 
 
