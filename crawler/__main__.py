@@ -150,6 +150,9 @@ def _print_result(result) -> None:
     for row in result.readings.itertuples(index=False):
         out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
                               "fuel": row.fuel, "mw": float(row.mw)}) + "\n")
+    for row in result.rejected.itertuples(index=False):  # listed without a usable value: nothing stored
+        out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(), "fuel": row.fuel,
+                              "rejected": row.kind}) + "\n")
     for row in result.net_imports.itertuples(index=False):
         out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
                               "net_import_mw": float(row.mw)}) + "\n")

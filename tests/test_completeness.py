@@ -282,20 +282,23 @@ def eia_rows(shared: Path) -> list[dict]:
     return json.loads((shared / EIA_WEEK).read_text())["response"]["data"]
 
 
-def doctored_eia(shared: Path, tmp_path: Path, change: dict[tuple[str, str], object]) -> Path:
-    """The recorded PACW week with rows of `change` ((period, fueltype) -> value; a missing
-    value removes the row) changed."""
+def doctored_eia(shared: Path, tmp_path: Path, change: dict[tuple[str, str], object],
+                 periods: tuple[str, str] = ("", "~"), name: str = EIA_WEEK.name) -> Path:
+    """The recorded PACW week with rows of `change` ((period, fueltype) -> value; `...` removes
+    the row) changed, and only the periods within `periods` (first, last) kept."""
     doc = json.loads((shared / EIA_WEEK).read_text())
     data = []
     for row in doc["response"]["data"]:
         key = (row["period"], row["fueltype"])
+        if not periods[0] <= row["period"] <= periods[1]:
+            continue
         if key in change:
             if change[key] is ...:
                 continue
             row = {**row, "value": change[key]}
         data.append(row)
     doc["response"]["data"] = data
-    path = tmp_path / "EIA" / EIA_WEEK.name
+    path = tmp_path / "EIA" / name
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(doc))
     return path
@@ -322,6 +325,23 @@ def eia_interpolated(shared: Path, fuels: tuple[str, ...]) -> dict[str, float]:
 
 
 def test_eia_hour_without_one_fuel_is_interpolated(db, client, shared_fixtures, tmp_path):
+    replay(("EIA", doctored_eia(shared_fixtures, tmp_path, {(PERIOD, "WAT"): ...})))
+    point = eia_intensity(client, "2023-01-03T11:00:00Z")
+    assert (point["estimated"], point["estimation_method"]) == (True, "interpolated")
+    assert point["carbon_intensity"] == pytest.approx(intensity_of(eia_interpolated(shared_fixtures, ("hydro",))))
+
+
+def test_an_estimate_appears_when_the_neighbours_arrive_with_a_later_body(db, client, shared_fixtures, tmp_path):
+    # The first body ends with the hour that lacks hydro, and holds no day before it: a gap.
+    first = doctored_eia(shared_fixtures, tmp_path, {(PERIOD, "WAT"): ...}, periods=("2023-01-03T06", PERIOD),
+                         name="first.json")
+    [line] = replay(("EIA", first))
+    assert "0 intervals estimated, 1 left as gaps" in line, line
+    assert eia_intensity(client, "2023-01-03T10:00:00Z")["estimated"] is False
+    assert client.get("/carbon-intensity/", query_string={
+        "region": "PACW", "source": "EIA", "start": "2023-01-03T11:00:00Z", "end": "2023-01-03T12:00:00Z"}
+    ).get_json()["carbon_intensities"] == []
+    # The next body brings the later hours (still without that hour's hydro): interpolated now.
     replay(("EIA", doctored_eia(shared_fixtures, tmp_path, {(PERIOD, "WAT"): ...})))
     point = eia_intensity(client, "2023-01-03T11:00:00Z")
     assert (point["estimated"], point["estimation_method"]) == (True, "interpolated")
