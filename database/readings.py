@@ -341,7 +341,13 @@ def reevaluate(cur: Cursor, source_id: int, spans: pd.DataFrame, interval_minute
     intensity["source_id"] = source_id
     if len(intensity) and not copy_new(cur, "carbon_intensity", intensity):
         upsert_frame(cur, "carbon_intensity", intensity, ("region_id", "source_id", "ts"))
-    missing = states[states["missing"]]
+    # Intervals now missing lose their row; so would a served one left without any mix to compute.
+    missing = states[states["missing"].to_numpy()]
+    served = states[~states["missing"].to_numpy()]
+    if len(intensity) < len(served):  # every served interval has its row, but for this rare case
+        mixless = served.astype({"region_id": "int16"}).merge(intensity[["region_id", "ts"]], how="left",
+                                                              on=["region_id", "ts"], indicator=True)
+        missing = pd.concat([missing, served[(mixless["_merge"] == "left_only").to_numpy()]])
     if len(missing):
         cur.execute("DELETE FROM carbon_intensity c USING unnest(%s::int2[], %s::timestamptz[]) AS m (region_id, ts) "
                     "WHERE c.source_id = %s AND c.region_id = m.region_id AND c.ts = m.ts",

@@ -235,6 +235,19 @@ def test_an_interval_that_lost_fuels_is_estimated_and_best_window_does_not_pick_
     assert best["carbon_intensity"] > 200  # a wind-only mix would be 11
 
 
+def test_status_and_sources_give_the_estimated_share_of_the_newest_day(db, client, shared_fixtures, tmp_path):
+    day = doctored_nyiso(shared_fixtures, tmp_path, {("02/19/2025 00:20:00", "Hydro"): None},
+                         drop_all_but={"02/19/2025 00:45:00": "Wind"})
+    replay(("NYISO", day))
+    # The newest day: the 24 h before the newest interval (2025-02-20 04:55Z), 288 intervals.
+    nyiso = next(s for s in client.get("/sources/").get_json()["sources"] if s["name"] == "NYISO")
+    assert nyiso["estimated_share"] == pytest.approx(2 / 288)
+    from tests.crawlhelp import crawler_cli
+    status = crawler_cli("status")
+    line = next(line for line in status.stdout.splitlines() if line.startswith("NYISO "))
+    assert " 0.7% " in line, status.stdout
+
+
 def test_a_later_body_supplying_the_missing_fuel_replaces_the_estimate(db, client, shared_fixtures, tmp_path):
     replay(("NYISO", doctored_nyiso(shared_fixtures, tmp_path, {("02/19/2025 00:20:00", "Hydro"): None})))
     assert query(db, "SELECT f.name, m.name FROM estimated_reading e JOIN fuel f ON f.id = e.fuel_id "
