@@ -501,3 +501,18 @@ def test_nuclear_filed_as_other_for_weeks_is_never_served_as_other(db, client, s
     assert {pd.Timestamp(m["timestamp"]) for m in fault} == set(filed[filed < filed.min() + pd.Timedelta(days=1)])
     after = served[pd.Timestamp("2022-10-18T12:00Z")]
     assert after["estimated"] is False and after["fuels"]["nuclear"] > 2000
+
+
+def test_an_electricity_maps_estimate_is_flagged_with_its_own_method(db, client):
+    """Imported intensities carry their provider's flag and method to every point."""
+    from tests.conftest import HAND_WRITTEN
+    from tests.crawlhelp import crawler_cli
+
+    result = crawler_cli("import-emap-csv", str(HAND_WRITTEN / "electricitymaps" / "handwritten_US-CAL-CISO_hourly.csv"))
+    assert result.returncode == 0, result.stderr
+    response = client.get("/carbon-intensity/", query_string={
+        "region": "CISO", "source": "electricitymaps", "start": "2024-03-10T08:00:00Z", "end": "2024-03-10T12:00:00Z"})
+    served = {p["timestamp"][11:16]: p for p in response.get_json()["carbon_intensities"]}
+    assert (served["10:00"]["estimated"], served["10:00"]["estimation_method"]) == (
+        True, "ESTIMATED_TIME_SLICER_AVERAGE")
+    assert all(p["estimated"] is False for t, p in served.items() if t != "10:00")
