@@ -48,6 +48,12 @@ class CoverageDoc(Schema):
     intervals = fields.Integer(required=True, metadata={"description": "points in the answer"})
     expected_intervals = fields.Integer(required=True, metadata={
         "description": "points a complete series would have over the range, up to now"})
+    estimated_intervals = fields.Integer(required=True, metadata={
+        "description": "points in the answer that hold an estimate (a fuel the source did not report, rejected "
+                       "or anomalous, estimated by the method each point names)"})
+    missing_intervals = fields.Integer(required=True, metadata={
+        "description": "expected_intervals less intervals: gaps in the source's data, intervals whose mix lost a "
+                       "fuel that could not be estimated, and with estimated=false the estimated ones"})
     first = fields.String(allow_none=True, required=True)
     last = fields.String(allow_none=True, required=True)
     note = fields.String(allow_none=True, required=True, metadata={"description": "why data is missing, if it is"})
@@ -69,15 +75,18 @@ def region_doc(region: Region, series: list[Series], now: datetime) -> dict:
 
 
 def coverage(timestamps: list[datetime], series: Series | None, region: str, start: datetime,
-             end: datetime, step_minutes: int | None, now: datetime) -> dict:
-    """How complete the answer is (timestamps: those answered, oldest first), and in words
-    why it is empty when it is."""
+             end: datetime, step_minutes: int | None, now: datetime, estimated: int = 0,
+             estimates_left_out: bool = False) -> dict:
+    """How complete the answer is (timestamps: those answered, oldest first; `estimated` of
+    them hold an estimate), and in words why it is empty when it is."""
     return coverage_of(len(timestamps), timestamps[0] if timestamps else None,
-                       timestamps[-1] if timestamps else None, series, region, start, end, step_minutes, now)
+                       timestamps[-1] if timestamps else None, series, region, start, end, step_minutes, now,
+                       estimated, estimates_left_out)
 
 
 def coverage_of(count: int, first: datetime | None, last: datetime | None, series: Series | None, region: str,
-                start: datetime, end: datetime, step_minutes: int | None, now: datetime) -> dict:
+                start: datetime, end: datetime, step_minutes: int | None, now: datetime, estimated: int = 0,
+                estimates_left_out: bool = False) -> dict:
     """coverage() from the number of points answered and the first and last of them."""
     step = step_minutes or (series.interval_minutes if series else 60)
     expected = max(0, int((min(end, now) - start).total_seconds() // (step * 60)))
@@ -93,9 +102,13 @@ def coverage_of(count: int, first: datetime | None, last: datetime | None, serie
             note = (f"{series.source} has no data for {region} in this range; its data spans "
                     f"{iso(series.first)} to {iso(series.last)}")
     elif count < expected:
-        note = f"{expected - count} of {expected} intervals are missing in the source's data"
-    return {"intervals": count, "expected_intervals": expected, "first": iso(first),
-            "last": iso(last), "note": note}
+        note = (f"{expected - count} of {expected} intervals are missing in the source's data"
+                + (" or estimated (left out: estimated=false)" if estimates_left_out else ""))
+    if estimated:
+        note = (f"{note}; " if note else "") + (f"{estimated} of {count} points hold an estimate (a fuel the source "
+                                                "did not report, rejected or anomalous): see estimation_method")
+    return {"intervals": count, "expected_intervals": expected, "estimated_intervals": estimated,
+            "missing_intervals": max(0, expected - count), "first": iso(first), "last": iso(last), "note": note}
 
 
 def _epoch_seconds(moment: datetime) -> int:

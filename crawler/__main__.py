@@ -165,6 +165,9 @@ def _print_result(result) -> None:
     for row in result.readings.itertuples(index=False):
         out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
                               "fuel": row.fuel, "mw": float(row.mw)}) + "\n")
+    for row in result.rejected.itertuples(index=False):  # listed without a usable value: nothing stored
+        out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(), "fuel": row.fuel,
+                              "rejected": row.kind}) + "\n")
     for row in result.net_imports.itertuples(index=False):
         out.write(json.dumps({"region": row.region, "timestamp": row.timestamp.isoformat(),
                               "net_import_mw": float(row.mw)}) + "\n")
@@ -223,16 +226,20 @@ def _status(args: argparse.Namespace) -> int:
     from database.backups import latest_backups
     from database.crawl_runs import source_status
     from database.source_notes import notes_by_source
+    from database.freshness import estimated_shares
 
     def show(crawler: Crawler) -> int:
         with crawler.meta.cursor() as cur:
             states = source_status(cur)
             remembered = notes_by_source(cur)
+            shares = estimated_shares(cur)
         now = utc_now()
         failing = []
         width = max(10, *(len(name) for name in REGISTRY))
+        # ESTIMATED: share of the intervals of the newest day of data (the 24 h before each
+        # region's newest interval) that hold an estimate.
         print(f"{'SOURCE':<{width}} {'ENABLED':<7} {'EVERY':>5}  {'LAST SUCCESS':<17} {'NEWEST DATA':<17} "
-              f"{'ROWS':>11}  NOTES")
+              f"{'ROWS':>11} {'ESTIMATED':>9}  NOTES")
         for source in REGISTRY.values():
             st = states.get(source.name)
             reason = source.disabled_reason()
@@ -248,9 +255,11 @@ def _status(args: argparse.Namespace) -> int:
                 failing.append(f"{source.name}: {stale or 'no data stored yet'}")
             if st and st.last_error:
                 notes.append(f"last error {_when(st.last_error_at)}: {st.last_error[:160]}")
+            served, estimated = shares.get(source.name, (0, 0))
+            share = f"{estimated / served:.1%}" if served else "-"
             print(f"{source.name:<{width}} {'no' if reason else 'yes':<7} {_every(source):>5}  "
                   f"{_when(st and st.last_success):<17} {_when(st and st.newest_data):<17} "
-                  f"{(st.rows_stored if st else 0):>11}  {'; '.join(notes) or '-'}")
+                  f"{(st.rows_stored if st else 0):>11} {share:>9}  {'; '.join(notes) or '-'}")
         with crawler.meta.cursor() as cur:
             print(_backup_line(*latest_backups(cur)))
         if args.check and failing:

@@ -17,13 +17,16 @@ from database.load_flows import write_flows, write_load
 from database.marginal import write_marginal
 from database.readings import WriteCounts, region_peaks, write_net_imports, write_readings
 from database.reported import ReportedCounts, ensure_zone_regions, write_reported_intensity
+from energy_data.fuels import STORAGE_FUELS
 from energy_data.weather_points import load_points
 
 log = logging.getLogger(__name__)
 
-# A reading over twice its region's largest recorded total (once a week of it is stored, and
-# never below 10 GW, so a small region adding a fuel is not refused) is a unit or parsing error.
+# A reading over twice its region's largest total (recorded over a week, or the batch's median
+# interval; never below 10 GW, so a small region adding a fuel is not refused) is a unit or
+# parsing error.
 PEAK_FACTOR, PEAK_FLOOR_MW, PEAK_HISTORY = 2.0, 10_000.0, timedelta(days=7)
+BATCH_REFERENCE = 12
 
 
 @dataclass
@@ -77,9 +80,15 @@ def write_parsed(conn: psycopg2.extensions.connection, source_id: int, parsed: P
     result = parsed.result
     with conn:
         with conn.cursor() as cur:
-            readings = _within_region_peaks(cur, source_id, result)
+            readings, over_peak = _within_region_peaks(cur, source_id, result)
+            rejected = pd.concat([result.rejected, over_peak], ignore_index=True) if len(over_peak) \
+                else result.rejected
             counts = write_readings(cur, source_id, readings, result.interval_minutes,
-                                    complete_intervals=result.complete_intervals)
+                                    complete_intervals=result.complete_intervals, rejected=rejected,
+                                    flagged=result.flagged)
+            for kind, count in sorted(counts.anomalies.items()):
+                result.anomalies.append(Anomaly(kind, f"{count} readings not taken as measured ({kind}): "
+                                                "estimated, or their interval left as a gap", count))
             write_net_imports(cur, source_id, result.net_imports, result.interval_minutes)
             for rows, write in ((result.load, write_load), (result.flows, write_flows)):
                 more = write(cur, source_id, rows, result.interval_minutes)
@@ -115,23 +124,32 @@ def write_forecast_inputs(cur: psycopg2.extensions.cursor, source_id: int, resul
     return written
 
 
-def _within_region_peaks(cur, source_id: int, result: ParseResult) -> pd.DataFrame:
-    """The readings without those over PEAK_FACTOR times their region's recorded peak total
-    (and PEAK_FLOOR_MW): a unit or parsing error, counted as an `implausible_value` anomaly."""
+def _within_region_peaks(cur, source_id: int, result: ParseResult) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(readings, rejected cells): the readings over PEAK_FACTOR times their region's peak
+    total (and PEAK_FLOOR_MW) are a unit or parsing error, counted as `implausible_value`
+    anomalies and rejected. The peak is the stored one once a week of history is stored; else,
+    when the batch holds BATCH_REFERENCE intervals of the region or more, the median total of
+    those intervals (which one absurd interval does not move), so that a first backfill or
+    replay is checked too."""
     readings = result.readings
-    peaks = region_peaks(cur, source_id, PEAK_HISTORY) if len(readings) else {}
-    if not peaks:
-        return readings
+    if readings.empty:
+        return readings, readings.iloc[:0][["region", "timestamp", "fuel"]].assign(kind="")
+    counted = readings[(readings["mw"] > 0) & ~readings["fuel"].isin(STORAGE_FUELS)]
+    totals = counted.groupby(["region", "timestamp"])["mw"].sum().groupby(level="region")
+    batch = totals.median()[totals.size() >= BATCH_REFERENCE]
+    peaks = pd.Series(region_peaks(cur, source_id, PEAK_HISTORY), dtype="float64")
+    peaks = pd.concat([peaks, batch[~batch.index.isin(peaks.index)]])
     limit = readings["region"].map(peaks).mul(PEAK_FACTOR).clip(lower=PEAK_FLOOR_MW)
     absurd = (readings["mw"] > limit).to_numpy()
     if absurd.any():
         example = readings[absurd].iloc[0]
-        message = (f"{int(absurd.sum())} readings over {PEAK_FACTOR:g} times their region's recorded peak "
-                   f"rejected, e.g. {example['fuel']} {example['mw']:.0f} MW for {example['region']} "
-                   f"(peak {peaks[example['region']]:.0f} MW)")
+        message = (f"{int(absurd.sum())} readings over {PEAK_FACTOR:g} times their region's peak total "
+                   f"rejected (stored values kept), e.g. {example['fuel']} {example['mw']:.0f} MW for "
+                   f"{example['region']} (peak {peaks[example['region']]:.0f} MW)")
         log.warning(message)
         result.anomalies.append(Anomaly("implausible_value", message, int(absurd.sum())))
-    return readings[~absurd]
+    rejected = readings[absurd][["region", "timestamp", "fuel"]].assign(kind="implausible_value")
+    return readings[~absurd], rejected
 
 
 def write_reported(cur: psycopg2.extensions.cursor, source_id: int, rows: pd.DataFrame,
@@ -144,6 +162,9 @@ def summary(counts: WriteCounts, anomalies: list[Anomaly]) -> str:
     text = f"{counts.inserted} inserted, {counts.updated} updated, {counts.unchanged} unchanged"
     if counts.removed:
         text += f", {counts.removed} removed (fuels a revision no longer lists)"
+    if counts.estimated or counts.gaps:
+        text += (f"; {counts.estimated} intervals estimated, {counts.gaps} left as gaps "
+                 "(a fuel missing, rejected or anomalous)")
     by_kind = anomaly_counts(anomalies)
     if by_kind:
         text += "; anomalies: " + ", ".join(f"{k} {v}" for k, v in sorted(by_kind.items()))

@@ -18,6 +18,12 @@ import pandas as pd
 log = logging.getLogger(__name__)
 
 READING_COLUMNS = ["region", "timestamp", "fuel", "mw"]
+# Cells a body lists but whose value cannot be used (missing, non-finite, implausible), found
+# by crawler/validate.py: never written, and never the cause of deleting a stored value.
+REJECTED_COLUMNS = ["region", "timestamp", "fuel", "kind"]
+# Cells stored as the source said but known to be wrong (a parser's source-specific check,
+# e.g. EIA-930 filing nuclear under OTH): the intensity uses an estimate in their place.
+FLAGGED_COLUMNS = ["region", "timestamp", "fuel", "kind"]
 NET_IMPORT_COLUMNS = ["region", "timestamp", "mw"]
 # Intensity reported as intensity (Electricity Maps); NaN where a body did not carry a column.
 REPORTED_COLUMNS = ["zone", "timestamp", "lifecycle_g_per_kwh", "direct_g_per_kwh", "renewable_share",
@@ -39,6 +45,9 @@ OPERATOR_FORECAST_KINDS = ("load", "wind", "solar")
 WEATHER_VARIABLES = ("wind_speed_10m", "wind_speed_100m", "temperature_2m", "dew_point_2m",
                      "shortwave_radiation", "cloud_cover", "precipitation")
 WEATHER_FORECAST_COLUMNS = ["point", "issued_at", "timestamp", *WEATHER_VARIABLES]
+# No balancing authority comes near this (the whole US peaks near 760 GW): a larger value is a
+# unit or parsing error, never a measurement, and would swamp every sum and average it enters.
+MAX_PLAUSIBLE_MW = 1_000_000.0
 
 
 class ParseError(ValueError):
@@ -73,7 +82,7 @@ class Anomaly:
 class ParseResult:
     """Readings (interval start, UTC) in MW by region and fuel, net imports in MW by region."""
 
-    readings: pd.DataFrame
+    readings: pd.DataFrame  # mw infinite or beyond MAX_PLAUSIBLE_MW: listed, unusable (validate rejects it)
     interval_minutes: int
     net_imports: pd.DataFrame = field(default_factory=lambda: empty_frame(NET_IMPORT_COLUMNS))
     anomalies: list[Anomaly] = field(default_factory=list)
@@ -90,6 +99,18 @@ class ParseResult:
     # Forecast inputs, each row with its issue time (OPERATOR_FORECAST_COLUMNS, WEATHER_FORECAST_COLUMNS).
     operator_forecasts: pd.DataFrame = field(default_factory=lambda: empty_frame(OPERATOR_FORECAST_COLUMNS))
     weather_forecasts: pd.DataFrame = field(default_factory=lambda: empty_frame(WEATHER_FORECAST_COLUMNS))
+    rejected: pd.DataFrame = field(default_factory=lambda: empty_frame(REJECTED_COLUMNS))
+    flagged: pd.DataFrame = field(default_factory=lambda: empty_frame(FLAGGED_COLUMNS))
+
+    def __post_init__(self) -> None:
+        # A fuel the body lists without a value (a blank cell, a null, or a folded sum with such
+        # a part) is no reading: it moves to `rejected`, where it keeps a stored value.
+        missing = self.readings["mw"].isna().to_numpy() if "mw" in self.readings else None
+        if missing is not None and missing.any():
+            cells = self.readings[missing][["region", "timestamp", "fuel"]].assign(kind="missing_value")
+            self.rejected = pd.concat([self.rejected, cells], ignore_index=True) if len(self.rejected) else \
+                cells.reset_index(drop=True)
+            self.readings = self.readings[~missing].reset_index(drop=True)
 
     @classmethod
     def concat(cls, results: Iterable["ParseResult"]) -> "ParseResult":
@@ -110,6 +131,8 @@ class ParseResult:
             flows=_concat([r.flows for r in results], FLOW_COLUMNS),
             operator_forecasts=_concat([r.operator_forecasts for r in results], OPERATOR_FORECAST_COLUMNS),
             weather_forecasts=_concat([r.weather_forecasts for r in results], WEATHER_FORECAST_COLUMNS),
+            rejected=_concat([r.rejected for r in results], REJECTED_COLUMNS),
+            flagged=_concat([r.flagged for r in results], FLAGGED_COLUMNS),
         )
 
     def has_forecast_inputs(self) -> bool:
@@ -224,16 +247,41 @@ def note_gaps(anomalies: list[Anomaly], source: str, starts: pd.Series | pd.Date
              f"and {last:%Y-%m-%d %H:%M}Z are not in the {where}", missing)
 
 
-def fold_fuels(frame: pd.DataFrame) -> pd.DataFrame:
+def fold_fuels(frame: pd.DataFrame, labels: pd.Series | None = None) -> pd.DataFrame:
     """Sum the labels that map to one fuel (small + large hydro -> hydro) per region and time,
-    sorted by region, time and fuel. Expects columns region, timestamp, fuel, mw; rows whose
-    mw or time is missing are dropped."""
+    sorted by region, time and fuel. Expects columns region, timestamp, fuel, mw; rows without
+    a time are dropped. Each part is checked before it is summed (`unusable_parts`, per source
+    label when `labels` gives them, else per fuel): a fuel with an unusable part takes that
+    part's value (NaN, infinite or absurd), so that validation rejects the fuel as a whole
+    instead of storing the sum of its other parts as if it were complete."""
+    codes, distinct = pd.factorize(frame["fuel"] if labels is None else labels, use_na_sentinel=False)
+    if labels is None:
+        fuels = list(distinct)
+    else:
+        first_rows = np.unique(codes, return_index=True)[1]
+        fuels = list(frame["fuel"].to_numpy()[first_rows])
     regions = frame["region"].unique()
     if len(regions) == 1 and isinstance(regions[0], str):
-        codes, fuels = pd.factorize(frame["fuel"], use_na_sentinel=False)
-        return fold(regions[0], pd.DatetimeIndex(frame["timestamp"]), codes, list(fuels),
-                    frame["mw"].to_numpy())
-    return _grouped_sum(frame)
+        return fold(regions[0], pd.DatetimeIndex(frame["timestamp"]), codes, fuels, frame["mw"].to_numpy())
+    return _grouped_sum(frame, codes)
+
+
+def unusable_parts(codes: np.ndarray, mw: np.ndarray) -> np.ndarray:
+    """Per row (label codes[i], value mw[i]): the value is infinite, beyond MAX_PLAUSIBLE_MW, or
+    missing although the same label has a value in another row of the body. A label missing
+    everywhere (a column the body leaves blank throughout) is no part at all, not a bad one."""
+    mw = np.asarray(mw)
+    if mw.dtype.kind != "f":
+        return np.abs(mw.astype("float64")) > MAX_PLAUSIBLE_MW if mw.dtype.kind in "iu" else \
+            np.zeros(len(mw), dtype=bool)
+    missing = np.isnan(mw)
+    with np.errstate(invalid="ignore"):
+        bad = np.isinf(mw) | (np.abs(mw) > MAX_PLAUSIBLE_MW)
+    if missing.any():
+        codes = np.asarray(codes, dtype="intp")
+        valued = np.bincount(codes[~missing], minlength=int(codes.max(initial=-1)) + 1) > 0
+        bad |= missing & valued[codes]
+    return bad
 
 
 def fold(region: str, starts: pd.DatetimeIndex, codes: np.ndarray, fuels: Sequence,
@@ -248,13 +296,16 @@ def fold(region: str, starts: pd.DatetimeIndex, codes: np.ndarray, fuels: Sequen
             or starts.isna().all():
         # Whole numbers (groupby keeps them integers), odd labels or no time: the frame's groupby.
         return _grouped_sum(pd.DataFrame({"region": region, "timestamp": starts,
-                                          "fuel": np.array(list(fuels), dtype=object)[codes], "mw": mw}))
+                                          "fuel": np.array(list(fuels), dtype=object)[codes], "mw": mw}), codes)
     mw = np.asarray(mw, dtype="float64")
     names = sorted(set(used))  # the order groupby sorts strings in
     rank = {name: i for i, name in enumerate(names)}
     fuel_codes = np.array([rank.get(fuel, -1) for fuel in fuels], dtype="int64")[codes]
-    keep = ~np.isnan(mw)
-    stamps, fuel_codes, values = starts.asi8[keep], fuel_codes[keep], mw[keep]
+    bad = unusable_parts(codes, mw)
+    keep = ~np.isnan(mw) | bad
+    if not keep.any():
+        return empty_frame(READING_COLUMNS)
+    stamps, fuel_codes, values, bad = starts.asi8[keep], fuel_codes[keep], mw[keep], bad[keep]
     timed = ~starts.isna()[keep]
     times, time_codes = np.unique(stamps[timed], return_inverse=True)
     keys, groups = np.unique(time_codes * len(names) + fuel_codes[timed], return_inverse=True)
@@ -265,17 +316,40 @@ def fold(region: str, starts: pd.DatetimeIndex, codes: np.ndarray, fuels: Sequen
     else:
         numbers = np.full(len(values), np.nan)
         numbers[timed] = groups
-    sums = pd.Series(values).groupby(numbers, sort=True).sum().to_numpy()
+    if bad.any():
+        # Summed without the bad parts (skipped like NaN, so the others add up exactly as
+        # before), then each group with a bad part takes its first bad part's value.
+        sums = pd.Series(np.where(bad, np.nan, values)).groupby(numbers, sort=True).sum().to_numpy(copy=True)
+        tainted = bad & timed
+        first = np.unique(np.asarray(numbers)[tainted].astype("int64"), return_index=True)
+        sums[first[0]] = values[tainted][first[1]]
+    else:
+        sums = pd.Series(values).groupby(numbers, sort=True).sum().to_numpy()
     timestamps = pd.DatetimeIndex(times[keys // len(names)].view(f"M8[{starts.unit}]")).tz_localize(starts.tz)
     return pd.DataFrame({"region": region, "timestamp": timestamps,
                          "fuel": pd.array(names, dtype="str").take(keys % len(names)),
                          "mw": sums})
 
 
-def _grouped_sum(frame: pd.DataFrame) -> pd.DataFrame:
-    frame = frame.dropna(subset=["mw"])
-    summed = frame.groupby(["region", "timestamp", "fuel"], sort=True, as_index=False)["mw"].sum()
-    return summed[READING_COLUMNS].reset_index(drop=True)
+def _grouped_sum(frame: pd.DataFrame, codes: np.ndarray) -> pd.DataFrame:
+    """The groupby of `fold` (codes: each row's label), with its treatment of unusable parts."""
+    bad = unusable_parts(codes, frame["mw"].to_numpy())
+    keep = frame["mw"].notna().to_numpy() | bad
+    frame, bad = frame[keep], bad[keep]
+    key = ["region", "timestamp", "fuel"]
+    if not bad.any():
+        summed = frame.groupby(key, sort=True, as_index=False)["mw"].sum()
+        return summed[READING_COLUMNS].reset_index(drop=True)
+    keyed = frame[key].notna().all(axis=1).to_numpy()
+    frame, bad = frame[keyed], bad[keyed]
+    values = frame["mw"].to_numpy(dtype="float64")
+    grouped = frame.assign(mw=np.where(bad, np.nan, values)).groupby(key, sort=True)
+    summed = grouped["mw"].sum().reset_index()
+    numbers = grouped.ngroup().to_numpy()
+    first = np.unique(numbers[bad], return_index=True)
+    sums = summed["mw"].to_numpy(copy=True)
+    sums[first[0]] = values[bad][first[1]]
+    return summed.assign(mw=sums)[READING_COLUMNS].reset_index(drop=True)
 
 
 def no_net_imports() -> pd.DataFrame:
@@ -290,12 +364,17 @@ def wide_readings(values: pd.DataFrame, region: str, mapping: Mapping[str, str],
     within one interval keeping its last value (noted)."""
     fuels = map_fuels(pd.Series(values.columns), mapping, source, anomalies)
     long = values.reset_index().melt(id_vars="timestamp", var_name="label", value_name="mw")
-    long = long.dropna(subset=["mw"])
     long = long.assign(region=region, fuel=long["label"].map(dict(zip(values.columns, fuels))))
-    long = drop_duplicate_labels(long, ["timestamp", "label"], source, anomalies)
-    if long.empty:
+    blank = long["mw"].isna()
+    valued = drop_duplicate_labels(long[~blank], ["timestamp", "label"], source, anomalies)
+    # Blank cells stay, as missing parts (`fold`), where the interval has no value of that label.
+    blank = long[blank].drop_duplicates(["timestamp", "label"])
+    blank = blank[~pd.MultiIndex.from_frame(blank[["timestamp", "label"]]).isin(
+        pd.MultiIndex.from_frame(valued[["timestamp", "label"]]))]
+    long = pd.concat([valued, blank]).sort_index() if len(blank) else valued
+    if long.empty or long["mw"].isna().all():
         return empty_frame(READING_COLUMNS)
-    return fold_fuels(long[READING_COLUMNS])
+    return fold_fuels(long[READING_COLUMNS], long["label"])
 
 
 def net_imports_of(region: str, imports: pd.Series | None) -> pd.DataFrame:
@@ -322,22 +401,25 @@ def fold_rows(region: str, starts: pd.DatetimeIndex, label_codes: np.ndarray, la
               null: np.ndarray | None = None, null_text: str = "value",
               interval: timedelta | None = None) -> pd.DataFrame:
     """Readable rows as arrays (row i: starts[i], labels[label_codes[i]], mw[i]) to folded
-    readings of `region`: of rows repeating an interval and label the last is kept, then
-    rows flagged `null` (the source sent no value) are skipped, both noted; with `interval`,
-    the intervals missing between the first and the last are noted too."""
+    readings of `region`: of rows repeating an interval and label the last is kept, noted;
+    rows flagged `null` (the source sent no value) are noted and folded as missing values
+    (`fold`: the fuel is rejected, so no stored value is replaced by a partial one); with
+    `interval`, the intervals without any value between the first and the last are noted."""
     repeated = pd.Series(pd.factorize(starts)[0] * len(labels) + label_codes).duplicated(keep="last").to_numpy()
     _note_repeated(anomalies, source, int(repeated.sum()))
-    drop = repeated
     if null is not None and null[~repeated].any():
         skipped = int(null[~repeated].sum())
-        note(anomalies, source, "missing_value", f"{skipped} rows with a null {null_text} skipped", skipped)
-        drop = repeated | null
-    if drop.any():
-        starts, label_codes, mw = starts[~drop], label_codes[~drop], mw[~drop]
+        note(anomalies, source, "missing_value", f"{skipped} rows with a null {null_text}: no value taken "
+             "(a stored one is kept)", skipped)
+        mw = np.where(null, np.nan, np.asarray(mw, dtype="float64"))
+    if repeated.any():
+        starts, label_codes, mw = starts[~repeated], label_codes[~repeated], mw[~repeated]
     if not len(starts):
         return empty_frame(READING_COLUMNS)
     if interval is not None:
-        note_gaps(anomalies, source, starts, interval)
+        valued = ~np.isnan(np.asarray(mw, dtype="float64"))
+        if valued.any():
+            note_gaps(anomalies, source, starts[valued], interval)
     codes, fuels = map_codes(label_codes, labels, mapping, source, anomalies)
     return fold(region, starts, codes, fuels, mw)
 

@@ -11,11 +11,11 @@ import psycopg2.extensions
 _HEADER = b"PGCOPY\n\xff\r\n\x00" + (0).to_bytes(4, "big") + (0).to_bytes(4, "big")
 _TRAILER = (-1).to_bytes(2, "big", signed=True)
 _POSTGRES_EPOCH_US = 946_684_800_000_000  # 2000-01-01T00:00Z in microseconds since 1970
-_WIRE_TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "timestamptz": ">i8"}
+_WIRE_TYPES = {"int2": ">i2", "int4": ">i4", "int8": ">i8", "float8": ">f8", "timestamptz": ">i8", "bool": "?"}
 
 
 def copy_frame(cur: psycopg2.extensions.cursor, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
-    """COPY `frame[types.keys()]` into `table`; `types` maps column -> int2/int4/int8/float8/timestamptz.
+    """COPY `frame[types.keys()]` into `table`; `types` maps column -> int2/int4/int8/float8/timestamptz/bool.
 
     Missing values (NaN, NaT) are written as NULL.
     """

@@ -8,7 +8,7 @@ from datetime import datetime
 import pandas as pd
 import psycopg2.extensions
 
-from database.readings import recompute_intensity
+from database.readings import reevaluate
 
 Cursor = psycopg2.extensions.cursor
 
@@ -100,32 +100,26 @@ def set_factor(cur: Cursor, factor_set: str, fuel: str, region: str | None, vali
 
 
 def recompute_intensities(cur: Cursor, region_id: int | None = None, since: datetime | None = None) -> int:
-    """Recompute carbon_intensity of every stored interval (of one region, from `since` on),
-    one series and year at a time; returns the number of intervals written."""
+    """Evaluate again and recompute carbon_intensity of every stored interval (of one region,
+    from `since` on), one series and year at a time; returns the number of intervals written.
+    Series of reported intensity (no readings) are left as they are."""
     cur.execute(
-        "SELECT region_id, source_id, extract(year FROM greatest(first_ts, coalesce(%(since)s, first_ts)))::int, "
-        "  extract(year FROM last_ts)::int FROM series "
-        "WHERE (%(region)s::int2 IS NULL OR region_id = %(region)s) "
-        "  AND (%(since)s::timestamptz IS NULL OR last_ts >= %(since)s) ORDER BY 1, 2",
+        "SELECT x.region_id, x.source_id, s.interval_minutes, "
+        "  extract(year FROM greatest(x.first_ts, coalesce(%(since)s, x.first_ts)))::int, "
+        "  extract(year FROM x.last_ts)::int FROM series x JOIN source s ON s.id = x.source_id "
+        "WHERE (%(region)s::int2 IS NULL OR x.region_id = %(region)s) "
+        "  AND (%(since)s::timestamptz IS NULL OR x.last_ts >= %(since)s) "
+        "  AND NOT EXISTS (SELECT 1 FROM reported_intensity r WHERE r.region_id = x.region_id "
+        "                  AND r.source_id = x.source_id) ORDER BY 1, 2",
         {"region": region_id, "since": since},
     )
     written = 0
-    for series_region, source_id, first_year, last_year in cur.fetchall():
+    for series_region, source_id, interval_minutes, first_year, last_year in cur.fetchall():
         for year in range(first_year, last_year + 1):
             lower = pd.Timestamp(f"{year}-01-01", tz="UTC")
             if since is not None:
                 lower = max(lower, pd.Timestamp(since))
-            upper = pd.Timestamp(f"{year + 1}-01-01", tz="UTC")
-            written += len(recompute_intensity(cur, source_id, _readings_between(cur, series_region, source_id, lower, upper)))
+            upper = pd.Timestamp(f"{year + 1}-01-01", tz="UTC") - pd.Timedelta(microseconds=1)
+            span = pd.DataFrame({"region_id": [series_region], "lo": [lower], "hi": [upper]})
+            written += len(reevaluate(cur, source_id, span, interval_minutes, around=False).intensity)
     return written
-
-
-def _readings_between(cur: Cursor, region_id: int, source_id: int, lower: pd.Timestamp, upper: pd.Timestamp) -> pd.DataFrame:
-    cur.execute(
-        "SELECT region_id, ts, fuel_id, mw, interval_minutes FROM generation_reading "
-        "WHERE region_id = %s AND source_id = %s AND ts >= %s AND ts < %s",
-        (region_id, source_id, lower.to_pydatetime(), upper.to_pydatetime()),
-    )
-    frame = pd.DataFrame(cur.fetchall(), columns=["region_id", "ts", "fuel_id", "mw", "interval_minutes"])
-    return frame.assign(ts=pd.to_datetime(frame["ts"], utc=True)).astype(
-        {"region_id": "int16", "fuel_id": "int16", "interval_minutes": "int16", "mw": "float64"})

@@ -25,6 +25,15 @@ class SourceFreshness:
     newest_data: datetime | None  # start of the newest interval stored, any region
     regions: int  # regions holding this source's data
     rows: int
+    # Over each region's newest day of data (the 24 h before its newest interval): intervals
+    # served, and those of them holding an estimate.
+    day_intervals: int = 0
+    day_estimated: int = 0
+
+    @property
+    def estimated_share(self) -> float | None:
+        """Share of the newest day's served intervals that hold an estimate (None: no data)."""
+        return self.day_estimated / self.day_intervals if self.day_intervals else None
 
     def state(self, now: datetime) -> str:
         """ok, stale (newest data older than the threshold), failing (newest crawl failed),
@@ -55,4 +64,20 @@ def source_freshness(cur: Cursor) -> list[SourceFreshness]:
             ORDER BY r.started_at DESC, r.id DESC LIMIT 1) last ON true
         ORDER BY s.name
     """)
-    return [SourceFreshness(*row[:11], int(row[11])) for row in cur.fetchall()]
+    rows = cur.fetchall()
+    shares = estimated_shares(cur)
+    return [SourceFreshness(*row[:11], int(row[11]), *shares.get(row[0], (0, 0))) for row in rows]
+
+
+def estimated_shares(cur: Cursor) -> dict[str, tuple[int, int]]:
+    """Source name -> (intervals served, of them estimated) over each of its regions' newest day
+    of data; each count runs on carbon_intensity's primary key prefix (region, source, ts)."""
+    cur.execute("""
+        SELECT s.name, sum(d.served)::int, sum(d.estimated)::int FROM series x
+        JOIN source s ON s.id = x.source_id
+        JOIN LATERAL (SELECT count(*) AS served, count(*) FILTER (WHERE c.estimated) AS estimated
+                      FROM carbon_intensity c WHERE c.region_id = x.region_id AND c.source_id = x.source_id
+                        AND c.ts > x.last_ts - interval '1 day' AND c.ts <= x.last_ts) d ON true
+        GROUP BY s.name
+    """)
+    return {name: (served, estimated) for name, served, estimated in cur.fetchall()}

@@ -94,14 +94,14 @@ def aliases_by_kind(cur: Cursor) -> dict[str, dict[str, list[str]]]:
 
 def interval_counts(cur: Cursor, series: list[Series], start: datetime, end: datetime,
                     fuel_mix: bool = False) -> dict[int, int]:
-    """How many intervals each series (source id -> count) has stored in [start, end): of
-    carbon intensity, or with `fuel_mix` of generation readings (reported intensities have
-    none). One round trip; each count runs on the primary key's (region, source, ts) prefix."""
+    """How many intervals each series (source id -> count) serves in [start, end): of carbon
+    intensity, or with `fuel_mix` those computed from a mix (reported intensities have none).
+    One round trip; each count runs on the primary key's (region, source, ts) prefix."""
     if not series:
         return {}
     if fuel_mix:
-        one = ("SELECT %s, count(DISTINCT ts) FROM generation_reading "
-               "WHERE region_id = %s AND source_id = %s AND ts >= %s AND ts < %s")
+        one = ("SELECT %s, count(*) FROM carbon_intensity WHERE region_id = %s AND source_id = %s "
+               "AND ts >= %s AND ts < %s AND total_mw IS NOT NULL")
     else:
         one = "SELECT %s, count(*) FROM carbon_intensity WHERE region_id = %s AND source_id = %s AND ts >= %s AND ts < %s"
     cur.execute(" UNION ALL ".join([one] * len(series)),

@@ -165,11 +165,16 @@ def _materialise(cur: Cursor, batch: bool = True) -> int:
     """carbon_intensity of the batch's intervals (or of every reported one), from what is now
     stored (total_mw NULL: reported, not computed from a mix)."""
     values = ("interval_minutes", "lifecycle_g_per_kwh", "direct_g_per_kwh", "renewable_share", "low_carbon_share",
-              "total_mw")
+              "total_mw", "estimated", "estimation_method_id")
+    # The provider's estimation methods are named in estimation_method (ids for carbon_intensity).
+    cur.execute("INSERT INTO estimation_method (name) SELECT DISTINCT r.estimation_method FROM reported_intensity r "
+                + ("JOIN batch_reported b USING (region_id, source_id, ts) " if batch else "")
+                + "WHERE r.estimated AND r.estimation_method IS NOT NULL ON CONFLICT (name) DO NOTHING")
     cur.execute(
         f"INSERT INTO carbon_intensity (region_id, source_id, ts, {', '.join(values)}) "
         "SELECT r.region_id, r.source_id, r.ts, r.interval_minutes, r.lifecycle_g_per_kwh, r.direct_g_per_kwh, "
-        "r.renewable_share, r.low_carbon_share, NULL FROM reported_intensity r "
+        "r.renewable_share, r.low_carbon_share, NULL, r.estimated, CASE WHEN r.estimated THEN m.id END "
+        "FROM reported_intensity r LEFT JOIN estimation_method m ON m.name = r.estimation_method "
         + ("JOIN batch_reported b USING (region_id, source_id, ts) " if batch else "")
         + "ON CONFLICT (region_id, source_id, ts) DO UPDATE SET "
         + ", ".join(f"{c} = EXCLUDED.{c}" for c in values)

@@ -17,7 +17,8 @@ from database.migrate import migrate
 DATA_TABLES = ("generation_reading", "net_import", "carbon_intensity", "series", "crawl_run", "raw_payload",
                "forecast_value", "forecast", "forecast_accuracy", "reported_intensity", "marginal_intensity",
                "weather_forecast", "operator_forecast", "input_series", "input_thinning", "weather_point",
-               "load_reading", "cross_border_flow", "source_note")
+               "load_reading", "cross_border_flow", "source_note",
+               "estimated_reading", "reading_flag")
 
 
 @contextmanager

@@ -28,13 +28,17 @@ class IntensityPoint:
 
 
 def carbon_intensity(cur: Cursor, region_id: int, source_id: int, start: datetime, end: datetime,
-                     factor_set: str, resolution: str, factors: str = "regional") -> list[IntensityPoint]:
-    """Intensity points whose interval starts in [start, end), oldest first.
+                     factor_set: str, resolution: str, factors: str = "regional",
+                     include_estimated: bool = True) -> list[IntensityPoint]:
+    """Intensity points whose interval starts in [start, end), oldest first: the served
+    intervals (complete or estimated; a missing one has no row), the estimated ones left out
+    unless `include_estimated`.
 
     Aggregated buckets (hour, day; UTC) are time-weighted means of the intervals in them,
     which is what a constant load running through the bucket would see.
     """
-    columns, rest, params = _intensity_query(region_id, source_id, start, end, factor_set, resolution, factors)
+    columns, rest, params = _intensity_query(region_id, source_id, start, end, factor_set, resolution, factors,
+                                             include_estimated)
     cur.execute(f"SELECT {', '.join(columns)} {rest}", params)
     return [IntensityPoint(ts, minutes or 0, ci, renewable, low_carbon)
             for ts, minutes, ci, renewable, low_carbon in cur.fetchall()]
@@ -53,6 +57,10 @@ class IntensitySeries:
     carbon_intensity_known: np.ndarray  # bool: not NULL
     renewable_share_known: np.ndarray
     low_carbon_share_known: np.ndarray
+    # bool: the point (for a bucket: one of its intervals) holds an estimate; None: not read
+    estimated: np.ndarray | None = None
+    # per point: its estimation methods, comma-separated (None when measured or unnamed)
+    estimation_method: list[str | None] | None = None
 
     def __len__(self) -> int:
         return len(self.ts)
@@ -63,35 +71,64 @@ class IntensitySeries:
 
 
 def intensity_series(cur: Cursor, region_id: int, source_id: int, start: datetime, end: datetime,
-                     factor_set: str, resolution: str, factors: str = "regional") -> IntensitySeries:
-    """What carbon_intensity() answers (the same statement), as columns."""
+                     factor_set: str, resolution: str, factors: str = "regional",
+                     include_estimated: bool = True) -> IntensitySeries:
+    """What carbon_intensity() answers (the same statement), as columns, with each point's
+    estimated flag and methods."""
     (ts, minutes, ci, renewable, low_carbon), rest, params = _intensity_query(
-        region_id, source_id, start, end, factor_set, resolution, factors)
-    # Fixed-width rows (no NULL on the wire: a bit mask says which values are NULL), so the
-    # COPY body is one numpy record array.
+        region_id, source_id, start, end, factor_set, resolution, factors, include_estimated)
+    estimated = "bool_or(estimated)" if resolution != "native" else "estimated"
+    # Fixed-width rows (no NULL on the wire: a bit mask says which values are NULL, and which
+    # points are estimated), so the COPY body is one numpy record array.
     select = (f"SELECT {ts}, coalesce({minutes}, 0)::int8, coalesce({ci}, 0)::float8, "
               f"coalesce({renewable}, 0)::float8, coalesce({low_carbon}, 0)::float8, "
               f"(({ci}) IS NULL)::int4 + 2 * (({renewable}) IS NULL)::int4 + 4 * (({low_carbon}) IS NULL)::int4 "
-              f"{rest}")
+              f"+ 8 * ({estimated})::int4 {rest}")
     body = io.BytesIO()
     cur.copy_expert(f"COPY ({cur.mogrify(select, params).decode()}) TO STDOUT WITH (FORMAT binary)", body)
     rows = _binary_copy_rows(body.getvalue(), (("ts", ">i8"), ("minutes", ">i8"), ("ci", ">f8"), ("renewable", ">f8"),
                                                ("low_carbon", ">f8"), ("nulls", ">i4")))
     nulls = rows["nulls"].astype(np.int64)
+    ts_us = rows["ts"].astype(np.int64) + _POSTGRES_EPOCH_US
+    flagged = (nulls & 8) != 0
     return IntensitySeries(
-        ts=rows["ts"].astype(np.int64) + _POSTGRES_EPOCH_US, minutes=rows["minutes"].astype(np.int64),
+        ts=ts_us, minutes=rows["minutes"].astype(np.int64),
         carbon_intensity=rows["ci"].astype(np.float64), renewable_share=rows["renewable"].astype(np.float64),
         low_carbon_share=rows["low_carbon"].astype(np.float64), carbon_intensity_known=(nulls & 1) == 0,
-        renewable_share_known=(nulls & 2) == 0, low_carbon_share_known=(nulls & 4) == 0)
+        renewable_share_known=(nulls & 2) == 0, low_carbon_share_known=(nulls & 4) == 0, estimated=flagged,
+        estimation_method=_methods(cur, region_id, source_id, start, end, resolution, ts_us, flagged))
+
+
+def _methods(cur: Cursor, region_id: int, source_id: int, start: datetime, end: datetime, resolution: str,
+             ts_us: np.ndarray, flagged: np.ndarray) -> list[str | None]:
+    """Per point, the names of the estimation methods of its estimated intervals (read only
+    when some point is estimated: most answers have none)."""
+    methods: list[str | None] = [None] * len(ts_us)
+    if not flagged.any():
+        return methods
+    bucket = "c.ts" if resolution == "native" else "date_trunc(%(unit)s, c.ts)"
+    cur.execute(
+        f"SELECT extract(epoch FROM {bucket})::float8, string_agg(DISTINCT m.name, ',' ORDER BY m.name) "
+        "FROM carbon_intensity c JOIN estimation_method m ON m.id = c.estimation_method_id "
+        "WHERE c.region_id = %(region)s AND c.source_id = %(source)s AND c.ts >= %(start)s AND c.ts < %(end)s "
+        f"AND c.estimated GROUP BY {bucket}",
+        {"region": region_id, "source": source_id, "start": start, "end": end, "unit": resolution})
+    named = {round(epoch * 1e6): name for epoch, name in cur.fetchall()}
+    for i in np.flatnonzero(flagged):
+        methods[i] = named.get(int(ts_us[i]))
+    return methods
 
 
 def _intensity_query(region_id: int, source_id: int, start: datetime, end: datetime, factor_set: str,
-                     resolution: str, factors: str = "regional") -> tuple[list[str], str, dict]:
+                     resolution: str, factors: str = "regional",
+                     include_estimated: bool = True) -> tuple[list[str], str, dict]:
     """The output expressions (start, minutes, intensity, renewable share, low-carbon share),
     the rest of the statement after them, and its parameters."""
     column = (IPCC_COLUMN if factors == "ipcc" else INTENSITY_COLUMN)[factor_set]
     params = {"region": region_id, "source": source_id, "start": start, "end": end}
     where = "WHERE region_id = %(region)s AND source_id = %(source)s AND ts >= %(start)s AND ts < %(end)s"
+    if not include_estimated:
+        where += " AND NOT estimated"
     if resolution == "native":
         return (["ts", "interval_minutes", column, "renewable_share", "low_carbon_share"],
                 f"FROM carbon_intensity {where} ORDER BY ts", params)
@@ -124,14 +161,47 @@ def _binary_copy_rows(body: bytes, layout: tuple[tuple[str, str], ...]) -> np.nd
     return rows
 
 
-def energy_mixture(cur: Cursor, region_id: int, source_id: int, start: datetime,
-                   end: datetime) -> list[tuple[datetime, str, float]]:
-    """(interval start, fuel, MW) of every reading in [start, end), by time then fuel."""
-    cur.execute(
-        "SELECT g.ts, f.name, g.mw FROM generation_reading g JOIN fuel f ON f.id = g.fuel_id "
-        "WHERE g.region_id = %s AND g.source_id = %s AND g.ts >= %s AND g.ts < %s ORDER BY g.ts, f.id",
-        (region_id, source_id, start, end))
-    return cur.fetchall()
+def served_mix(cur: Cursor, region_id: int, source_id: int, start: datetime, end: datetime,
+               include_estimated: bool = True) -> pd.DataFrame:
+    """The served mix of each interval of one series in [start, end) (ts, fuel_id, mw,
+    interval_minutes, method): its stored readings, with an estimate in place of (or beside)
+    them where there is one (method: its name, else None), in the intervals carbon_intensity
+    serves (complete or estimated: a missing interval, a partial mix, is not served).
+
+    Three range scans on primary keys, joined here: a join in SQL is planned on the tables'
+    statistics, which lag behind a bulk write by minutes, and a nested loop over a stale
+    estimate of one row took seconds."""
+    params = {"region": region_id, "source": source_id, "start": start, "end": end}
+    where = "WHERE region_id = %(region)s AND source_id = %(source)s AND ts >= %(start)s AND ts < %(end)s"
+    cur.execute(f"SELECT ts, estimated FROM carbon_intensity {where}", params)
+    served = pd.DataFrame(cur.fetchall(), columns=["ts", "estimated"])
+    if not include_estimated:
+        served = served[~served["estimated"].astype(bool)]
+    cur.execute(f"SELECT ts, fuel_id, mw, interval_minutes FROM generation_reading {where}", params)
+    readings = pd.DataFrame(cur.fetchall(), columns=["ts", "fuel_id", "mw", "interval_minutes"]).assign(method=None)
+    cur.execute("SELECT e.ts, e.fuel_id, e.mw, e.interval_minutes, m.name FROM estimated_reading e "
+                "JOIN estimation_method m ON m.id = e.method_id "
+                "WHERE e.region_id = %(region)s AND e.source_id = %(source)s AND e.ts >= %(start)s AND e.ts < %(end)s",
+                params)
+    estimates = pd.DataFrame(cur.fetchall(), columns=["ts", "fuel_id", "mw", "interval_minutes", "method"])
+    if len(estimates):
+        replaced = pd.MultiIndex.from_frame(readings[["ts", "fuel_id"]]).isin(
+            pd.MultiIndex.from_frame(estimates[["ts", "fuel_id"]]))
+        readings = pd.concat([readings[~replaced], estimates], ignore_index=True)
+    mix = readings[readings["ts"].isin(set(served["ts"]))]
+    return mix.sort_values(["ts", "fuel_id"], ignore_index=True)
+
+
+def energy_mixture(cur: Cursor, region_id: int, source_id: int, start: datetime, end: datetime,
+                   include_estimated: bool = True) -> list[tuple[datetime, str, float, str | None]]:
+    """(interval start, fuel, MW, estimation method or None) of the served mix (served_mix) of
+    every interval in [start, end), by time then fuel; the estimated intervals left out unless
+    `include_estimated`."""
+    mix = served_mix(cur, region_id, source_id, start, end, include_estimated)
+    cur.execute("SELECT id, name FROM fuel")
+    names = dict(cur.fetchall())
+    return list(zip(mix["ts"], mix["fuel_id"].map(names), mix["mw"].astype(float),
+                    mix["method"].where(mix["method"].notna(), None)))
 
 
 def net_imports(cur: Cursor, region_id: int, source_id: int, start: datetime,
@@ -161,11 +231,9 @@ def padded_bounds(cur: Cursor, region_id: int, source_id: int, start: datetime,
 
 def stored_readings_between(cur: Cursor, region_id: int, source_id: int, start: datetime,
                             end: datetime) -> pd.DataFrame:
-    """Every reading of one series in [start, end), as the intensity computation takes them
-    (region_id, ts, fuel_id, mw, interval_minutes)."""
-    cur.execute(
-        "SELECT region_id, ts, fuel_id, mw, interval_minutes FROM generation_reading "
-        "WHERE region_id = %s AND source_id = %s AND ts >= %s AND ts < %s ORDER BY ts, fuel_id",
-        (region_id, source_id, start, end))
-    frame = pd.DataFrame(cur.fetchall(), columns=["region_id", "ts", "fuel_id", "mw", "interval_minutes"])
-    return frame.assign(ts=pd.to_datetime(frame["ts"], utc=True))
+    """The served mix (served_mix) of one series in [start, end), as the intensity computation
+    takes it (region_id, ts, fuel_id, mw, interval_minutes)."""
+    mix = served_mix(cur, region_id, source_id, start, end)
+    return pd.DataFrame({"region_id": region_id, "ts": pd.to_datetime(mix["ts"], utc=True),
+                         "fuel_id": mix["fuel_id"], "mw": mix["mw"].astype(float),
+                         "interval_minutes": mix["interval_minutes"]})

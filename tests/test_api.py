@@ -58,8 +58,10 @@ def test_carbon_intensity_matches_the_recorded_mix(client, shared_fixtures):
     assert points[0]["low_carbon_ratio"] == pytest.approx(renewable + first["nuclear"] / sum(first.values()))
     expected_mean = sum(p["carbon_intensity"] for p in points) / 12
     assert body["average"]["carbon_intensity"] == pytest.approx(expected_mean)
-    assert body["coverage"] == {"intervals": 12, "expected_intervals": 12, "first": points[0]["timestamp"],
+    assert body["coverage"] == {"intervals": 12, "expected_intervals": 12, "estimated_intervals": 0,
+                                "missing_intervals": 0, "first": points[0]["timestamp"],
                                 "last": points[-1]["timestamp"], "note": None}
+    assert all(p["estimated"] is False and p["estimation_method"] is None for p in points)
 
 
 def test_direct_factors_and_aliases(client, shared_fixtures):
@@ -247,7 +249,7 @@ def test_openapi_lists_every_endpoint_and_its_parameters(client):
             "/health", "/metrics", "/emission-factors/"} <= set(spec["paths"])
     parameters = {p["name"]: p for p in spec["paths"]["/carbon-intensity/"]["get"]["parameters"]}
     assert {"region", "latitude", "longitude", "location", "start", "end", "emission_factor_type",
-            "emission_factors", "source", "resolution", "signal"} == set(parameters)
+            "emission_factors", "source", "resolution", "signal", "estimated"} == set(parameters)
     assert parameters["signal"]["schema"]["enum"] == ["average", "marginal"]
     assert parameters["start"]["required"] is True
     assert parameters["resolution"]["schema"]["enum"] == ["native", "hour", "day"]

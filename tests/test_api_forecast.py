@@ -27,7 +27,15 @@ def generated_mix(hours: pd.DatetimeIndex, seed: int = 3) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     hour = hours.hour.to_numpy()
     solar = np.clip(np.sin((hour - 13) / 12 * np.pi + np.pi / 2), 0, None) * 8000  # noon Central ~ 18Z
-    wind = rng.uniform(2000, 9000, len(hours))
+    # Wind wanders from hour to hour as a fleet's does (an AR(1) walk): independent draws would
+    # jump 2 GW -> 9 GW -> 2 GW, which the write path rightly takes for single-hour spikes.
+    steps = rng.normal(0, 700, len(hours))
+    wind = np.empty(len(hours))
+    level = 5500.0
+    for i, step in enumerate(steps):
+        level = 5500 + 0.9 * (level - 5500) + step
+        wind[i] = level
+    wind = np.clip(wind, 2000, 9000)
     load = 40000 + 8000 * np.sin((hour - 21) / 24 * 2 * np.pi)
     gas = np.clip(load - solar - wind, 1000, None)
     return pd.DataFrame({"solar": solar, "wind": wind, "gas": gas}, index=hours)

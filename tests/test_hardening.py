@@ -130,9 +130,15 @@ def test_infinite_and_absurd_values_are_counted_anomalies_not_rows(db, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert query(db, "SELECT count(*) FROM generation_reading WHERE mw = 'Infinity' OR mw > 1e6") == [(0,)]
     assert query(db, "SELECT count(*) FROM net_import WHERE mw = '-Infinity'") == [(0,)]
-    # Every interval keeps a finite total and a real intensity from its other fuels.
-    totals = query(db, "SELECT total_mw, direct_g_per_kwh FROM carbon_intensity ORDER BY ts")
-    assert len(totals) == 3 and all(0 < t < 20000 and d > 0 for t, d in totals), totals
+    # No intensity from a partial mix: 00:05's rejected solar (0 MW either side) is taken as not
+    # generating; 00:10 lost its wind (1,010 MW before it, nothing after to interpolate to, no
+    # day before): a gap, its other fuels stored as the source said.
+    totals = query(db, "SELECT to_char(ts, 'HH24:MI'), total_mw, direct_g_per_kwh FROM carbon_intensity ORDER BY ts")
+    assert [t for t, _, _ in totals] == ["08:00", "08:05"], totals
+    assert all(0 < total < 20000 and d > 0 for _, total, d in totals), totals
+    assert query(db, "SELECT f.name FROM generation_reading g JOIN fuel f ON f.id = g.fuel_id "
+                     "WHERE g.ts = '2025-02-09T08:10Z' ORDER BY 1") == [(f,) for f in sorted(
+        ("solar", "geothermal", "biomass", "hydro", "coal", "nuclear", "gas", "battery", "other"))]
     anomalies = query(db, "SELECT anomalies FROM crawl_run")[0][0]
     assert anomalies["non_finite_value"] == 2 and anomalies["implausible_value"] == 1
 

@@ -252,7 +252,30 @@ def test_unreadable_rows_are_skipped_and_counted():
                         "02/19/2025 00:05:00,EST,Nuclear,n/a\n2025-02-19 00:05,EST,Hydro,7.0\n"
                         "02/19/2025 00:05:00,EST,Other Fossil Fuels,1.0\n")
     assert fuels_at(result.readings, "2025-02-19T05:00Z") == {"wind": 10.0, "oil": 1.0}
-    assert kinds(result) == {"malformed_row": 3}
+    # The Nuclear row names its interval and fuel but no readable value: a missing value
+    # (nuclear has no value anywhere in this body, so it is no rejected cell either).
+    assert kinds(result) == {"malformed_row": 2, "missing_value": 1}
+    assert result.rejected.empty
+
+
+def test_a_fuel_part_without_a_value_rejects_the_fuel_not_the_sum_of_its_other_parts():
+    # Natural Gas has a value at 00:05, so its "nan" at 00:10 is a missing part of gas: gas is
+    # rejected there rather than stored as Dual Fuel alone.
+    result = parse_text(f"{HEADER}\n02/19/2025 00:05:00,EST,Dual Fuel,100.0\n02/19/2025 00:05:00,EST,Natural Gas,23.5\n"
+                        "02/19/2025 00:10:00,EST,Dual Fuel,101.0\n02/19/2025 00:10:00,EST,Natural Gas,nan\n"
+                        "02/19/2025 00:10:00,EST,Wind,5.0\n")
+    assert fuels_at(result.readings, "2025-02-19T05:00Z") == {"gas": 123.5}
+    assert fuels_at(result.readings, "2025-02-19T05:05Z") == {"wind": 5.0}
+    assert result.rejected.to_dict("records") == [{"region": "NYIS", "timestamp": utc("2025-02-19T05:05Z"),
+                                                   "fuel": "gas", "kind": "missing_value"}]
+
+
+def test_an_absurd_part_makes_the_folded_fuel_take_its_value_for_validation_to_reject():
+    result = parse_text(f"{HEADER}\n02/19/2025 00:05:00,EST,Dual Fuel,4091.0\n"
+                        "02/19/2025 00:05:00,EST,Natural Gas,1e308\n02/19/2025 00:10:00,EST,Dual Fuel,4000.0\n"
+                        "02/19/2025 00:10:00,EST,Natural Gas,inf\n")
+    assert fuels_at(result.readings, "2025-02-19T05:00Z") == {"gas": 1e308}
+    assert fuels_at(result.readings, "2025-02-19T05:05Z") == {"gas": float("inf")}
 
 
 def test_header_only_is_an_empty_result():

@@ -227,7 +227,11 @@ def test_unreadable_values_and_stamps_are_counted_and_skipped() -> None:
                         "yesterday, 1, 2, 3, 4, 100\n2025-03-31T13:07:00Z, 1, 2, 3, 4, 100\n"
                         "03/31/2025 13:10:00, 5, 6, 7, 8, 100\n")
     table = wide(result)
-    assert table.loc[utc("2025-03-31 12:55")].to_dict() == {"coal": 1.0, "wind": 7.0}
+    # Coal's Self part is unreadable: its Market part alone is no value of coal, so coal is
+    # rejected there (a stored value stays) instead of stored as 1 MW.
+    assert table.loc[utc("2025-03-31 12:55")].dropna().to_dict() == {"wind": 7.0}
+    assert result.rejected[["timestamp", "fuel", "kind"]].to_dict("records") == [
+        {"timestamp": utc("2025-03-31 12:55"), "fuel": "coal", "kind": "missing_value"}]
     assert table.loc[utc("2025-03-31 13:05")].to_dict() == {"coal": 11.0, "wind": 15.0}
     assert kinds(result) == {"non_numeric": 1, "bad_time": 1, "off_schedule_timestamp": 1,
                              "missing_interval": 1}

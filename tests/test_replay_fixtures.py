@@ -1,10 +1,13 @@
 """Every real recorded generation fixture, of every source, replayed through
 `python -m crawler replay` into a real PostgreSQL: the stored rows are what the parser
-read, and every interval's intensity is DESIGN.md's formula over what was stored."""
+read, and every served interval's intensity is DESIGN.md's formula over what was stored,
+with the estimates (estimated_reading) in place of the fuels they stand for. The few
+intervals the recordings themselves leave incomplete are listed in ESTIMATED and GAPS."""
 from __future__ import annotations
 
 from collections import defaultdict
 
+import pandas as pd
 import pytest
 
 from crawler.__main__ import read_payload
@@ -43,6 +46,22 @@ FIXTURES = {
 }
 
 
+# Intervals of the recordings served with an estimate, or left without intensity: each a real
+# fault of the recorded body (checked by hand), never a complete interval.
+ESTIMATED = {
+    # 2017-03-12, hour 2: THERMAL 7,525 MW between 3,575 and 2,903, HYDRO 0 between 4,435 and
+    # 4,462 (the hydro output filed under thermal for one hour): both interpolated.
+    "CAISO_DRW": {("CISO", "2017-03-12T09:00Z"): {"gas", "hydro"}},
+    # The fuel mix's newest interval, 2025-10-09 11:45, is beyond the storage body's newest
+    # (11:40): battery there is estimated (the same time the day before).
+    "ERCOT": {("ERCO", "2025-10-09T11:45Z"): {"battery"}},
+}
+GAPS = {
+    # The storage body starts at 05:00, the fuel mix at 05:05: a battery-only interval is no mix.
+    "ERCOT": {("ERCO", "2025-10-08T05:00Z")},
+}
+
+
 def files_of(shared_fixtures, names):
     for name in names:
         path = shared_fixtures / name
@@ -71,25 +90,36 @@ def test_replayed_fixtures_are_stored_with_their_intensity(db, shared_fixtures, 
         cur.execute("SELECT r.code, g.ts, f.name, g.mw FROM generation_reading g JOIN region r ON r.id = g.region_id "
                     "JOIN fuel f ON f.id = g.fuel_id JOIN source s ON s.id = g.source_id WHERE s.name = %s", (source,))
         stored = {(code, ts, fuel): mw for code, ts, fuel, mw in cur.fetchall()}
-        cur.execute("SELECT r.code, c.ts, c.ipcc_lifecycle_g_per_kwh, c.total_mw FROM carbon_intensity c "
+        cur.execute("SELECT r.code, e.ts, f.name, e.mw FROM estimated_reading e JOIN region r ON r.id = e.region_id "
+                    "JOIN fuel f ON f.id = e.fuel_id JOIN source s ON s.id = e.source_id WHERE s.name = %s", (source,))
+        estimates = {(code, ts, fuel): mw for code, ts, fuel, mw in cur.fetchall()}
+        cur.execute("SELECT r.code, c.ts, c.ipcc_lifecycle_g_per_kwh, c.total_mw, c.estimated FROM carbon_intensity c "
                     "JOIN region r ON r.id = c.region_id JOIN source s ON s.id = c.source_id WHERE s.name = %s",
                     (source,))
-        intensity = {(code, ts): (value, total) for code, ts, value, total in cur.fetchall()}
+        intensity = {(code, ts): (value, total, flag) for code, ts, value, total, flag in cur.fetchall()}
 
     expected = expected_readings(source, files)
     assert stored.keys() == expected.keys()
     assert all(stored[k] == pytest.approx(expected[k]) for k in expected)
 
-    by_interval: dict[tuple, list] = defaultdict(list)
+    by_interval: dict[tuple, dict] = defaultdict(dict)
     for (code, ts, fuel), mw in stored.items():
-        by_interval[(code, ts)].append((fuel, mw))
-    assert intensity.keys() == by_interval.keys()
-    for key, mix in by_interval.items():
-        generation = [(fuel, mw) for fuel, mw in mix if mw >= 0 and fuel not in STORAGE]
+        by_interval[(code, ts)][fuel] = mw
+    estimated_fuels: dict[tuple, set] = defaultdict(set)
+    for (code, ts, fuel), mw in estimates.items():
+        by_interval[(code, ts)][fuel] = mw  # the estimate stands for the stored (or absent) value
+        estimated_fuels[(code, ts)].add(fuel)
+    gaps = {(code, pd.Timestamp(ts)) for code, ts in GAPS.get(source, set())}
+    assert {(code, pd.Timestamp(ts)) for code, ts in by_interval.keys() - intensity.keys()} == gaps
+    assert {(code, pd.Timestamp(ts)): fuels for (code, ts), fuels in estimated_fuels.items()} == \
+        {(code, pd.Timestamp(ts)): fuels for (code, ts), fuels in ESTIMATED.get(source, {}).items()}
+    for key, (value, stored_total, flag) in intensity.items():
+        assert flag == (key in estimated_fuels)
+        mix = by_interval[key]
+        generation = [(fuel, mw) for fuel, mw in mix.items() if mw >= 0 and fuel not in STORAGE]
         total = sum(mw for _, mw in generation)
-        value, stored_total = intensity[key]
         assert stored_total == pytest.approx(total)
-        discharging = any(mw > 0 and fuel in STORAGE for fuel, mw in mix)
+        discharging = any(mw > 0 and fuel in STORAGE for fuel, mw in mix.items())
         if discharging:  # discharge takes the charging hours' intensity: see test_write_path
             assert (value is None) == (total == 0)
         elif total > 0:

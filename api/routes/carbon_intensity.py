@@ -38,6 +38,9 @@ class CarbonIntensityArgs(TimeRangeArgs):
     resolution = fields.String(load_default="native", validate=validate.OneOf(list(CAPS)), metadata={
         "description": "native intervals, or time-weighted means per UTC hour or day; ranges are capped "
                        "at 31, 366 and 3660 days respectively"})
+    estimated = fields.Boolean(load_default=True, metadata={
+        "description": "true (default): estimated points included, flagged; false: measured points only (an "
+                       "interval with an estimated fuel is left out, and counted as missing)"})
 
 
 class Point(Schema):
@@ -46,6 +49,12 @@ class Point(Schema):
     renewable_ratio = fields.Float(allow_none=True, required=True)
     low_carbon_ratio = fields.Float(allow_none=True, required=True, metadata={
         "description": "renewable plus nuclear share of generation"})
+    estimated = fields.Boolean(required=True, metadata={
+        "description": "the point holds an estimate: a fuel the source did not report, rejected or found anomalous "
+                       "was estimated (for an hour or day: in one of its intervals at least)"})
+    estimation_method = fields.String(allow_none=True, required=True, metadata={
+        "description": "when estimated: interpolated (between the fuel's neighbouring values), previous_day (its "
+                       "value 24 h before), or a provider's own method; comma-separated when several"})
     signal_index = fields.Float(allow_none=True, metadata={
         "description": "signal=marginal only: WattTime's index, where the MOER stands within its forecast of the next "
                        "24 hours (0-100)"})
@@ -104,7 +113,8 @@ class CarbonIntensity(Resource):
                                "factors: it has no IPCC variant; ask emission_factors=regional, or another source",
                                "emission_factors")
             points = (intensity_series(cur, series.region_id, series.source_id, start, end,
-                                       args["emission_factor_type"], resolution, args["emission_factors"])
+                                       args["emission_factor_type"], resolution, args["emission_factors"],
+                                       include_estimated=args["estimated"])
                       if series else None)
         step = None if resolution == "native" else {"hour": 60, "day": 1440}[resolution]
         count = len(points) if points is not None else 0
@@ -123,7 +133,8 @@ class CarbonIntensity(Resource):
             "average": _time_weighted(points) if count else {"carbon_intensity": None, "renewable_ratio": None},
             "coverage": coverage_of(count, points.moment(0) if count else None,
                                     points.moment(count - 1) if count else None,
-                                    series, located.region, start, end, step, now),
+                                    series, located.region, start, end, step, now,
+                                    int(points.estimated.sum()) if count else 0, not args["estimated"]),
         }, end)
 
 
@@ -132,10 +143,13 @@ def _points_json(points: IntensitySeries) -> list[dict]:
     an unknown (NULL) value becomes NaN, which the encoder writes as null."""
     def values(column: np.ndarray, known: np.ndarray) -> list[float]:
         return np.where(known, column, np.nan).tolist()
-    return [{"timestamp": t, "carbon_intensity": c, "renewable_ratio": r, "low_carbon_ratio": low}
-            for t, c, r, low in zip(iso_column(points.ts), values(points.carbon_intensity, points.carbon_intensity_known),
-                                    values(points.renewable_share, points.renewable_share_known),
-                                    values(points.low_carbon_share, points.low_carbon_share_known))]
+    return [{"timestamp": t, "carbon_intensity": c, "renewable_ratio": r, "low_carbon_ratio": low, "estimated": e,
+             "estimation_method": m}
+            for t, c, r, low, e, m in zip(iso_column(points.ts),
+                                          values(points.carbon_intensity, points.carbon_intensity_known),
+                                          values(points.renewable_share, points.renewable_share_known),
+                                          values(points.low_carbon_share, points.low_carbon_share_known),
+                                          points.estimated.tolist(), points.estimation_method)]
 
 
 def _time_weighted(points: IntensitySeries) -> dict:
@@ -172,7 +186,8 @@ def _marginal_answer(args: dict, located, start: datetime, end: datetime, now: d
         "resolution": resolution, "unit": "gCO2/kWh", "start": iso(start), "end": iso(end),
         "location_method": located.method,
         "carbon_intensities": [{"timestamp": iso(p.ts), "carbon_intensity": p.moer_g_per_kwh, "renewable_ratio": None,
-                                "low_carbon_ratio": None, "signal_index": p.signal_index,
+                                "low_carbon_ratio": None, "estimated": False, "estimation_method": None,
+                                "signal_index": p.signal_index,
                                 "forecast_issued_at": iso(p.forecast_issued_at) if p.forecast_issued_at else None}
                                for p in points],
         "average": {"carbon_intensity": sum(p.moer_g_per_kwh * p.minutes for p in known) / total if total else None,

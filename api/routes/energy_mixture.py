@@ -21,6 +21,9 @@ CAP = timedelta(days=31)
 class EnergyMixtureArgs(TimeRangeArgs):
     source = fields.String(validate=validate.Length(min=1, max=32), metadata={
         "description": "crawler source to answer from; default: the finest source covering the range"})
+    estimated = fields.Boolean(load_default=True, metadata={
+        "description": "true (default): intervals with an estimated fuel included, flagged; false: measured "
+                       "intervals only"})
 
 
 class Mixture(Schema):
@@ -32,6 +35,13 @@ class Mixture(Schema):
         "description": "non-negative generation without storage: the intensity's denominator"})
     net_import_mw = fields.Float(allow_none=True, required=True, metadata={
         "description": "imports minus exports, where the source reports them"})
+    estimated = fields.Boolean(required=True, metadata={
+        "description": "a fuel of the interval is estimated: the source did not report it, or its value was "
+                       "rejected or found anomalous"})
+    estimation_method = fields.String(allow_none=True, required=True, metadata={
+        "description": "when estimated: interpolated or previous_day (comma-separated when several)"})
+    estimated_fuels = fields.Dict(keys=fields.String(), values=fields.String(), required=True, metadata={
+        "description": "each estimated fuel and its method (empty when none)"})
 
 
 class EnergyMixtureAnswer(Schema):
@@ -60,9 +70,11 @@ class EnergyMixture(Resource):
         now = utc_now()
         with pool().cursor() as cur:
             series = series_for_range(cur, located.region, args.get("source"), start, end, now, fuel_mix=True)
-            rows = energy_mixture(cur, series.region_id, series.source_id, start, end) if series else []
+            rows = (energy_mixture(cur, series.region_id, series.source_id, start, end, args["estimated"])
+                    if series else [])
             imports = net_imports(cur, series.region_id, series.source_id, start, end) if series else {}
         intervals = [(ts, list(group)) for ts, group in groupby(rows, key=lambda row: row[0])]
+        mixtures = [_mixture(ts, group, imports.get(ts)) for ts, group in intervals]
         return json_answer({
             "region": located.region,
             "source": series.source if series else None,
@@ -70,12 +82,17 @@ class EnergyMixture(Resource):
             "start": iso(start),
             "end": iso(end),
             "location_method": located.method,
-            "mixtures": [_mixture(ts, group, imports.get(ts)) for ts, group in intervals],
-            "coverage": coverage([ts for ts, _ in intervals], series, located.region, start, end, None, now),
+            "mixtures": mixtures,
+            "coverage": coverage([ts for ts, _ in intervals], series, located.region, start, end, None, now,
+                                 sum(m["estimated"] for m in mixtures), not args["estimated"]),
         }, end)
 
 
 def _mixture(ts, rows, net_import) -> dict:
-    fuels = {fuel: mw for _, fuel, mw in rows}
+    fuels = {fuel: mw for _, fuel, mw, _ in rows}
+    estimated = {fuel: method for _, fuel, _, method in rows if method}
     total = sum(mw for fuel, mw in fuels.items() if mw >= 0 and fuel not in STORAGE_FUELS)
-    return {"timestamp": iso(ts), "fuels": fuels, "total_generation_mw": total, "net_import_mw": net_import}
+    return {"timestamp": iso(ts), "fuels": fuels, "total_generation_mw": total, "net_import_mw": net_import,
+            "estimated": bool(estimated),
+            "estimation_method": ",".join(sorted(set(estimated.values()))) if estimated else None,
+            "estimated_fuels": estimated}

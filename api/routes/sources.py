@@ -29,6 +29,9 @@ class SourceFreshnessDoc(Schema):
         "description": "start of the newest interval stored, any region"})
     regions = fields.Integer(required=True, metadata={"description": "regions holding this source's data"})
     rows = fields.Integer(required=True, metadata={"description": "intervals stored, all regions"})
+    estimated_share = fields.Float(allow_none=True, required=True, metadata={
+        "description": "share of the intervals of the source's newest day of data (per region, the 24 h before its "
+                       "newest interval) that hold an estimate; null without data"})
 
 
 class SourcesAnswer(Schema):
@@ -53,4 +56,4 @@ class Sources(Resource):
             "stale_after_minutes": int(s.stale_after.total_seconds() // 60),
             "last_success": iso(s.last_success), "last_attempt": iso(s.last_attempt),
             "last_status": s.last_status, "last_error": s.last_error, "newest_data": iso(s.newest_data),
-            "regions": s.regions, "rows": s.rows} for s in sources]})
+            "regions": s.regions, "rows": s.rows, "estimated_share": s.estimated_share} for s in sources]})

@@ -334,7 +334,7 @@ def power_by_fuel_type(code: str, region: str, start: datetime, end: datetime, n
         chosen = _series_for(cur, series, start, end, now, fuel_mix=True)
         rows = energy_mixture(cur, chosen.region_id, chosen.source_id, start, end + TICK)
     return [{"timestamp": iso(ts), "values": [{"type": fuel, "power_mw": mw}
-                                              for _, fuel, mw in sorted(group, key=lambda row: row[1])]}
+                                              for _, fuel, mw, _ in sorted(group, key=lambda row: row[1])]}
             for ts, group in groupby(rows, key=lambda row: row[0])]
 
 

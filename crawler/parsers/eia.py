@@ -19,7 +19,7 @@ from crawler.bodies import load_json
 from crawler.chunks import month_chunks
 from crawler.http import FetchError, HttpClient, base_url
 from crawler.model import (
-    READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
+    FLAGGED_COLUMNS, READING_COLUMNS, Anomaly, ParseError, ParseResult, Payload, drop_duplicate_labels, empty_frame,
     fold_fuels, fold_rows, map_fuels, no_net_imports, note,
 )
 from crawler.source import SourceSpec
@@ -110,9 +110,9 @@ def parse(payload: Payload, general: bool = False) -> ParseResult:
         readings = _plain_readings(rows, anomalies)
     else:
         readings = _readings(_table(rows), anomalies)
-    _note_nuclear_filed_as_other(readings, anomalies)
+    flagged = _note_nuclear_filed_as_other(readings, anomalies)
     return ParseResult(readings=readings, interval_minutes=INTERVAL_MINUTES, net_imports=no_net_imports(),
-                       anomalies=anomalies)
+                       anomalies=anomalies, flagged=flagged)
 
 
 def _data_rows(doc: object, anomalies: list[Anomaly]) -> list[dict]:
@@ -230,14 +230,13 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
              f"respondent, fueltype or value skipped, e.g. {examples}", int(unreadable.sum()))
     frame = _known_regions(frame[~unreadable], anomalies)
     frame = drop_duplicate_labels(frame, ["timestamp", "region", "label"], SOURCE, anomalies)
-    if frame["null"].any():
-        note(anomalies, SOURCE, "missing_value", f"{int(frame['null'].sum())} rows with a null value "
-             "skipped", int(frame["null"].sum()))
-        frame = frame[~frame["null"]]
+    if frame["null"].any():  # folded as missing values: the fuel is rejected, a stored value kept
+        note(anomalies, SOURCE, "missing_value", f"{int(frame['null'].sum())} rows with a null value: no value "
+             "taken (a stored one is kept)", int(frame["null"].sum()))
     if frame.empty:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS])
+    return fold_fuels(frame[READING_COLUMNS], frame["label"])
 
 
 def nuclear_filed_as_other(readings: pd.DataFrame) -> pd.Series:
@@ -252,18 +251,24 @@ def nuclear_filed_as_other(readings: pd.DataFrame) -> pd.Series:
     return (nuclear < NUCLEAR_FLOOR_MW) & (other >= OTHER_CEILING_MW)
 
 
-def _note_nuclear_filed_as_other(readings: pd.DataFrame, anomalies: list[Anomaly]) -> None:
-    """Count the hours of a nuclear respondent with its nuclear output under OTH; stored as
-    reported, the intensity then charges it as other."""
+def _note_nuclear_filed_as_other(readings: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
+    """Count the hours of a nuclear respondent with its nuclear output under OTH, and flag their
+    nuclear and other readings (FLAGGED_COLUMNS): stored as reported, they are estimated in the
+    intensity like any anomaly (database/completeness.py), or the hour is left as a gap."""
     filed = nuclear_filed_as_other(readings)
     if not filed.any():
-        return
+        return empty_frame(FLAGGED_COLUMNS)
     for region, hours in filed[filed].groupby(level="region").size().items():
         when = filed[filed].xs(region, level="region").index
         note(anomalies, SOURCE, "nuclear_filed_as_other",
              f"{region}: {hours} hours with nuclear under {NUCLEAR_FLOOR_MW:.0f} MW and other at "
              f"{OTHER_CEILING_MW:.0f} MW or more ({when.min():%Y-%m-%d %H:%M}Z to {when.max():%Y-%m-%d %H:%M}Z): "
-             "EIA-930 seems to file the nuclear output under OTH; stored as reported", int(hours))
+             "EIA-930 seems to file the nuclear output under OTH; stored as reported, estimated where it "
+             "can be, else left as a gap", int(hours))
+    hours = filed[filed].index
+    cells = readings.set_index(["region", "timestamp"])
+    cells = cells[cells.index.isin(hours) & cells["fuel"].isin(("nuclear", "other")).to_numpy()].reset_index()
+    return cells[["region", "timestamp", "fuel"]].assign(kind="nuclear_filed_as_other")
 
 
 def _known_regions(frame: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:

@@ -225,12 +225,21 @@ def _readings(raw: dict[str, np.ndarray], anomalies: list[Anomaly]) -> pd.DataFr
     row_mw = mw[value_codes] if mw.dtype.kind in "iu" and (value_codes >= 0).all() \
         else _take(mw.astype("float64"), value_codes, np.nan)
     readable_label = np.array([isinstance(label, str) and label != "" for label in labels] + [False])
-    readable = ~np.isnat(row_end) & ~np.isnan(row_hours) & ~np.isnan(row_mw) & readable_label[label_codes]
+    readable = ~np.isnat(row_end) & ~np.isnan(row_hours) & readable_label[label_codes]
     if not readable.all():
         bad = np.flatnonzero(~readable)
         examples = [",".join(raw[c][i] if isinstance(raw[c][i], str) else "" for c in RAW) for i in bad[:3]]
         note(anomalies, SOURCE, "malformed_row", f"{len(bad)} rows with a missing or "
-             f"unreadable stamp, time zone or value skipped, e.g. {examples}", len(bad))
+             f"unreadable stamp, time zone or fuel skipped, e.g. {examples}", len(bad))
+    # A row naming its interval and fuel without a readable value says the fuel has no value
+    # there: folded as missing, so that the fuel is rejected (a stored value kept, never a
+    # partial sum such as Dual Fuel without Natural Gas stored as the interval's gas).
+    valueless = readable & np.isnan(np.asarray(row_mw, dtype="float64"))
+    if valueless.any():
+        examples = [",".join(raw[c][i] if isinstance(raw[c][i], str) else "" for c in RAW)
+                    for i in np.flatnonzero(valueless)[:3]]
+        note(anomalies, SOURCE, "missing_value", f"{int(valueless.sum())} rows without a readable value: no value "
+             f"taken (a stored one is kept), e.g. {examples}", int(valueless.sum()))
     on_grid = _on_schedule(end_local, stamp_codes, row_end, row_hours, readable, anomalies)
     keep = readable & on_grid
     end = pd.DatetimeIndex(row_end[keep])

@@ -183,14 +183,13 @@ def _readings(table: pd.DataFrame, anomalies: list[Anomaly]) -> pd.DataFrame:
              f"fuel type or value skipped, e.g. {examples}", int(unreadable.sum()))
     frame = frame[~unreadable]
     frame = drop_duplicate_labels(frame, ["timestamp", "label"], SOURCE, anomalies)
-    if frame["null"].any():
-        note(anomalies, SOURCE, "missing_value", f"{int(frame['null'].sum())} rows with a null mw skipped",
-             int(frame["null"].sum()))
-        frame = frame[~frame["null"]]
+    if frame["null"].any():  # folded as missing values: the fuel is rejected, a stored value kept
+        note(anomalies, SOURCE, "missing_value", f"{int(frame['null'].sum())} rows with a null mw: no value "
+             "taken (a stored one is kept)", int(frame["null"].sum()))
     if frame.empty:
         return empty_frame(READING_COLUMNS)
     frame = frame.assign(fuel=map_fuels(frame["label"], FUEL_MAP, SOURCE, anomalies))
-    return fold_fuels(frame[READING_COLUMNS])
+    return fold_fuels(frame[READING_COLUMNS], frame["label"])
 
 
 # -- fetch ------------------------------------------------------------------------------
