@@ -49,7 +49,7 @@ OPERATOR_COLUMNS = ("load_forecast_mw", "wind_forecast_mw", "solar_forecast_mw")
 HORIZON_BANDS = (6, 12, 24, 48, 72, 96)
 LOOKBACK_HOURS = 168             # deepest a feature reads behind its issue hour
 MIN_TRAINING_DAYS = 60
-TRAINING_SAMPLES = 30_000       # (issue, horizon) rows per fuel; more cost time, not accuracy
+TRAINING_SAMPLES = 60_000       # (issue, horizon) rows per horizon band; more cost time, not accuracy
 VALIDATION_ISSUE_STRIDE = 6      # hours between the held-out issues (all horizons each)
 SEED = 2026
 LGB_PARAMS = {
@@ -58,8 +58,10 @@ LGB_PARAMS = {
     "verbose": -1, "num_threads": 1, "max_bin": 63, "seed": SEED, "deterministic": True, "force_row_wise": True,
 }
 MAX_TREES = 300
-HALF_LIFE_DAYS = 120.0           # training samples weigh by recency: the mix follows the seasons
 MODEL_BANDS = ((1, 24), (25, 96))  # horizons with their own models
+INTENSITY = "intensity"          # the direct model of the first factor set's (log) intensity
+LOG_OFFSET = 10.0                # g/kWh: keeps the log finite where direct intensity is 0
+DIRECT_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # the direct model's weight in the blend, chosen on validation
 TOTAL = "total"                  # the model of total generation, beside one share model per fuel
 _HOUR = pd.Timedelta(hours=1)
 
@@ -84,6 +86,7 @@ class MixModel:
     calibration: dict[str, list[list[float]]]   # factor set -> per band [low, high] log ratio
     validation: dict                            # measured error on the held-out window
     fit_seconds: float = 0.0
+    direct_weight: float = 0.0                  # of the direct intensity model in the blend
     name: str = MODEL_NAME
     version: str = MODEL_VERSION
     feature_names: tuple[str, ...] = field(default=())
@@ -103,7 +106,7 @@ class MixModel:
             "weather_columns": list(self.weather_columns), "operator_columns": list(self.operator_columns),
             "training_start": self.training_start.isoformat(), "training_end": self.training_end.isoformat(),
             "horizon_hours": self.horizon_hours, "calibration": self.calibration, "validation": self.validation,
-            "fit_seconds": self.fit_seconds, "feature_names": list(self.feature_names),
+            "fit_seconds": self.fit_seconds, "direct_weight": self.direct_weight, "feature_names": list(self.feature_names),
             "tree_lengths": {fuel: len(text) for fuel, text in self._tree_texts().items()},
         }
         out = io.StringIO()
@@ -133,7 +136,7 @@ class MixModel:
                    tuple(header["weather_columns"]), tuple(header["operator_columns"]),
                    pd.Timestamp(header["training_start"]), pd.Timestamp(header["training_end"]),
                    header["horizon_hours"], trees, header["calibration"], header["validation"],
-                   header["fit_seconds"], header["name"], header["version"], tuple(header["feature_names"]))
+                   header["fit_seconds"], header["direct_weight"], header["name"], header["version"], tuple(header["feature_names"]))
 
 
 @dataclass(frozen=True)
@@ -171,12 +174,13 @@ def intensity_from_mix(mix: pd.DataFrame | dict, factors: dict[str, float]) -> n
 def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFrame | None,
         factors: dict[str, dict[str, float]], *, end: pd.Timestamp | datetime | None = None,
         training_days: int | None = 540, validation_days: int = 60,
-        horizon_hours: int = MAX_HORIZON_HOURS) -> MixModel:
+        horizon_hours: int = MAX_HORIZON_HOURS, samples: int = TRAINING_SAMPLES) -> MixModel:
     """Fit the per-fuel models on the hours before `end` (default: after the newest row).
 
     history: MW per fuel (columns from the closed vocabulary), indexed by UTC hour start.
     weather, operator: contract frames covering the same hours (the forecasts for those hours).
     factors: factor set name -> fuel -> g/kWh; every fuel of history needs a factor.
+    samples: (issue, horizon) rows per horizon band drawn for training (fewer: faster, coarser).
     Raises NoInputs when the history is too short or no weather/operator column is usable.
     """
     began = time.perf_counter()
@@ -199,7 +203,8 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
     op = _input_frame(operator, OPERATOR_COLUMNS, "operator", start, stop)
     if wx.shape[1] + op.shape[1] == 0:
         raise NoInputs("no weather or operator forecast column to fit on")
-    timeline = _Timeline.build(mix, wx, op, stop + _HOUR)
+    primary = next(iter(factors.values()))
+    timeline = _Timeline.build(mix, wx, op, stop + _HOUR, primary)
     constant = {f: float(np.nanmean(timeline.mw[f])) for f in fuels_all
                 if np.nanstd(timeline.mw[f]) < 1e-9 or np.isnan(np.nanstd(timeline.mw[f]))}
     constant = {f: (0.0 if np.isnan(v) else v) for f, v in constant.items()}
@@ -222,38 +227,43 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
     for lo, hi in _bands(horizon_hours):
         in_band = (valid_rows[1] >= lo) & (valid_rows[1] <= hi)
         band_rows = (valid_rows[0][in_band], valid_rows[1][in_band])
-        fitted, band_best, names = _train(timeline, fuels, LOOKBACK_HOURS, split, lo, hi, rng, valid_rows=band_rows)
+        fitted, band_best, names = _train(timeline, fuels, LOOKBACK_HOURS, split, lo, hi, rng, samples, valid_rows=band_rows)
         x_valid, _ = _features(timeline, fuels, *band_rows)
         for target, booster in fitted.items():
             best[f"{target}@{lo}"] = band_best[target]
             values = booster.predict(x_valid, num_threads=1) + timeline.base(target, band_rows)
             predictions.setdefault(target, np.full(len(valid_rows[0]), np.nan))[in_band] = values
+    mix_valid = _mix_from_predictions(predictions, fuels, constant)
+    direct_valid = np.exp(predictions[INTENSITY]) - LOG_OFFSET
+    direct_weight = _choose_weight(timeline, valid_rows, mix_valid, direct_valid, primary)
     validation, calibration = _validate(timeline, fuels, constant, factors, valid_rows,
-                                        _mix_from_predictions(predictions, fuels, constant))
+                                        _blend(mix_valid, direct_valid, primary, direct_weight))
+    validation["direct_weight"] = direct_weight
 
     # Refit on the whole window (the held-out days are the most recent, so the most useful),
     # with the number of trees early stopping chose, and 10 % more for the larger sample.
     for lo, hi in _bands(horizon_hours):
-        counts = {t: int(best[f"{t}@{lo}"] * 1.1) for t in (TOTAL,) + fuels}
-        fitted, _, names = _train(timeline, fuels, LOOKBACK_HOURS, n, lo, hi, rng, trees=counts)
+        counts = {t: int(best[f"{t}@{lo}"] * 1.1) for t in (TOTAL, INTENSITY) + fuels}
+        fitted, _, names = _train(timeline, fuels, LOOKBACK_HOURS, n, lo, hi, rng, samples, trees=counts)
         trees.update({f"{target}@{lo}": booster for target, booster in fitted.items()})
     validation["trees"] = {key: int(count * 1.1) for key, count in best.items()}
     return MixModel(fuels, constant, {k: dict(v) for k, v in factors.items()}, tuple(wx.columns), tuple(op.columns),
                     start, stop, horizon_hours, trees, calibration, validation, time.perf_counter() - began,
-                    feature_names=tuple(names))
+                    direct_weight, feature_names=tuple(names))
 
 
 def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.DataFrame | None,
             operator: pd.DataFrame | None, issued_at: pd.Timestamp | datetime, horizon_hours: int = 24,
             factors: dict[str, dict[str, float]] | None = None,
-            intensity: dict[str, pd.Series] | None = None) -> MixForecast:
+            intensity: dict[str, pd.Series] | None = None, shares: pd.DataFrame | None = None) -> MixForecast:
     """Forecast the `horizon_hours` hours from issued_at.
 
     history: MW per fuel before issued_at (rows at or after it are ignored), at least the last
     LOOKBACK_HOURS hours. weather/operator: the contract frames for the target hours (and the
     history hours, which some features read). factors: factor sets to answer (default: those
     the model was fitted with). intensity: measured intensity per factor set, used only by the
-    history-only fallback (else it is computed from history with the factors).
+    history-only fallback (else it is computed from history with the factors); shares: the
+    fallback's optional `mix` argument (e.g. the renewable share), as the API passes it.
     """
     _check_horizon(horizon_hours)
     issued_at = _utc(issued_at, "issued_at")
@@ -263,7 +273,7 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
         raise ValueError("no factor set to answer: pass factors or intensity")
     reason = _why_not(model, history, weather, operator, issued_at, targets)
     if reason:
-        return _fallback(history, intensity, factors, issued_at, horizon_hours, targets, reason)
+        return _fallback(history, intensity, factors, issued_at, horizon_hours, targets, reason, shares)
     mix = _hourly_frame(history, "history")
     mix = mix[mix.index < issued_at.floor("h")]
     first = targets[0] - _HOUR * LOOKBACK_HOURS
@@ -275,7 +285,7 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
     span_end = targets[-1]
     wx = _input_frame(weather, model.weather_columns, "weather", first, span_end, required=True)
     op = _input_frame(operator, model.operator_columns, "operator", first, span_end, required=True)
-    timeline = _Timeline.build(mix, wx, op, span_end + _HOUR)
+    timeline = _Timeline.build(mix, wx, op, span_end + _HOUR, _primary(model))
     horizons = np.arange(1, horizon_hours + 1)
     frame = _predict_rows(model, timeline, np.full(horizon_hours, LOOKBACK_HOURS), horizons, factors)
     frame.insert(0, "timestamp", targets)
@@ -300,7 +310,7 @@ def forecast_many(model: MixModel, history: pd.DataFrame, weather: pd.DataFrame 
     end = issue_times.max() + horizon_hours * _HOUR
     wx = _input_frame(weather, model.weather_columns, "weather", mix.index[0], end, required=True)
     op = _input_frame(operator, model.operator_columns, "operator", mix.index[0], end, required=True)
-    timeline = _Timeline.build(mix, wx, op, end)
+    timeline = _Timeline.build(mix, wx, op, end, _primary(model))
     issue = np.repeat(timeline.index.get_indexer(issue_times), horizon_hours)
     if (issue < LOOKBACK_HOURS).any():
         raise ValueError(f"every issue time needs {LOOKBACK_HOURS} h of history before it")
@@ -321,11 +331,12 @@ def _predict_rows(model: MixModel, timeline: _Timeline, issue: np.ndarray, horiz
         part = (horizons >= lo) & (horizons <= hi)
         if not part.any():
             continue
-        for target in (TOTAL,) + model.fuels:
+        for target in (TOTAL, INTENSITY) + model.fuels:
             values = predictions.setdefault(target, np.empty(len(horizons)))
             values[part] = model.trees[f"{target}@{lo}"].predict(x[part], num_threads=1) \
                 + timeline.base(target, (issue[part], horizons[part]))
-    mw = _mix_from_predictions(predictions, model.fuels, model.constant_fuels)
+    mw = _blend(_mix_from_predictions(predictions, model.fuels, model.constant_fuels),
+                np.exp(predictions[INTENSITY]) - LOG_OFFSET, _primary(model), model.direct_weight)
     for fuel in mw:
         frame[f"{fuel}_mw"] = mw[fuel]
     bands = np.searchsorted(HORIZON_BANDS, horizons)
@@ -411,7 +422,7 @@ def _why_not(model, history, weather, operator, issued_at, targets) -> str | Non
     return None
 
 
-def _fallback(history, intensity, factors, issued_at, horizon_hours, targets, reason) -> MixForecast:
+def _fallback(history, intensity, factors, issued_at, horizon_hours, targets, reason, shares=None) -> MixForecast:
     """The history-only model per factor set; beyond its 72 h, each hour repeats its value a
     day earlier (the daily shape) with the same bounds."""
     series = dict(intensity or {})
@@ -424,7 +435,7 @@ def _fallback(history, intensity, factors, issued_at, horizon_hours, targets, re
     frame = pd.DataFrame({"timestamp": targets, "horizon": np.arange(1, horizon_hours + 1)})
     made = None
     for name, values in series.items():
-        made = history_model.forecast(values, issued_at, min(horizon_hours, history_model.MAX_HORIZON_HOURS))
+        made = history_model.forecast(values, issued_at, min(horizon_hours, history_model.MAX_HORIZON_HOURS), shares)
         part = made.frame[["value", "lower", "upper"]].to_numpy()
         while len(part) < horizon_hours:
             part = np.vstack([part, part[len(part) - 24:len(part) - 24 + min(24, horizon_hours - len(part))]])
@@ -447,10 +458,12 @@ class _Timeline:
     mw: dict[str, np.ndarray]
     share: dict[str, np.ndarray]
     total: np.ndarray
+    log_intensity: np.ndarray          # of the first factor set, for the direct model
     inputs: dict[str, np.ndarray]
 
     @classmethod
-    def build(cls, mix: pd.DataFrame, wx: pd.DataFrame, op: pd.DataFrame, end: pd.Timestamp) -> _Timeline:
+    def build(cls, mix: pd.DataFrame, wx: pd.DataFrame, op: pd.DataFrame, end: pd.Timestamp,
+              primary: dict[str, float]) -> _Timeline:
         index = pd.date_range(mix.index[0], end - _HOUR, freq="h") if end > mix.index[0] else mix.index
         mix = mix.reindex(index)
         mw = {str(c): mix[c].to_numpy(dtype=float) for c in mix.columns}
@@ -462,10 +475,13 @@ class _Timeline:
         for frame in (wx, op):
             for column in frame.columns:
                 inputs[column] = frame[column].reindex(index).to_numpy(dtype=float)
-        return cls(index, mw, share, total, inputs)
+        log_intensity = np.log(intensity_from_mix(mw, primary) + LOG_OFFSET)
+        return cls(index, mw, share, total, log_intensity, inputs)
 
     def series(self, name: str) -> np.ndarray:
-        return self.total if name == TOTAL else self.share[name]
+        if name == TOTAL:
+            return self.total
+        return self.log_intensity if name == INTENSITY else self.share[name]
 
     def base(self, name: str, rows: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
         """The value at the target's hour of day on the newest day before the issue."""
@@ -483,20 +499,20 @@ def _bands(horizon_hours: int) -> list[tuple[int, int]]:
 
 
 def _train(timeline: _Timeline, fuels: tuple[str, ...], first: int, stop: int, lo: int, hi: int, rng,
-           valid_rows=None, trees: dict[str, int] | None = None) -> tuple[dict, dict, list[str]]:
+           samples: int, valid_rows=None, trees: dict[str, int] | None = None) -> tuple[dict, dict, list[str]]:
     """One booster per target (total, each fuel's share) for horizons lo..hi, on issues in
     [first, stop); with valid_rows, early stopping on them picks each one's number of trees."""
     import lightgbm
 
-    rows = _sample_pairs(rng, first, stop, lo, hi)
+    rows = _sample_pairs(rng, first, stop, lo, hi, samples)
     x, names = _features(timeline, fuels, *rows)
     # One binned dataset for every target (binning costs as much as 100 trees here); rows with
     # a missing target get weight 0 instead of being dropped, so that the binning is shared.
     train_set = _dataset(x, names)
-    weight = _recency(rows[0], stop)
+    weight = 1.0   # no recency weighting: last year's same season is worth as much (measured)
     valid_set = _dataset(_features(timeline, fuels, *valid_rows)[0], names, train_set) if valid_rows else None
     boosters, best = {}, {}
-    for target in (TOTAL,) + fuels:
+    for target in (TOTAL, INTENSITY) + fuels:
         _set_target(train_set, timeline.target(target, rows), weight)
         if valid_set is None:
             boosters[target] = lightgbm.train(LGB_PARAMS, train_set, trees[target])
@@ -510,12 +526,12 @@ def _train(timeline: _Timeline, fuels: tuple[str, ...], first: int, stop: int, l
     return boosters, best, names
 
 
-def _sample_pairs(rng, first: int, stop: int, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray]:
+def _sample_pairs(rng, first: int, stop: int, lo: int, hi: int, samples: int) -> tuple[np.ndarray, np.ndarray]:
     """Random (issue position, horizon) pairs whose issue is in [first, stop) and target before
     stop: the model learns from issues at every hour of the day, not only at 00:00."""
     pairs = _all_pairs(np.arange(first, stop), lo, hi, stop)
-    if len(pairs[0]) > TRAINING_SAMPLES:
-        pick = np.sort(rng.choice(len(pairs[0]), TRAINING_SAMPLES, replace=False))
+    if len(pairs[0]) > samples:
+        pick = np.sort(rng.choice(len(pairs[0]), samples, replace=False))
         pairs = (pairs[0][pick], pairs[1][pick])
     return pairs
 
@@ -543,15 +559,22 @@ def _features(t: _Timeline, fuels: tuple[str, ...], issue: np.ndarray, horizon: 
     hour = stamps.hour.to_numpy()
     add("horizon", horizon.astype(float))
     add("hour", hour[p].astype(float))
-    add("weekday", stamps.dayofweek.to_numpy()[p].astype(float))
+    add("weekday", stamps.day_of_week.to_numpy()[p].astype(float))
     add("issue_hour", hour[issue % len(hour)].astype(float) if len(hour) else issue * 0.0)
     for column, values in t.inputs.items():
         add(f"{column}", values[p])
         add(f"{column}_mean_pm3", _window_mean(values, p, -3, 3))
         add(f"{column}_at_last", values[last])
+        # The models learn the change from the base hour (same hour, newest day before the
+        # issue): the change of the weather between those two hours is what explains it.
+        add(f"{column}_vs_base", values[p] - values[p - day_back])
         if column.startswith("wind_speed"):
-            add(f"{column}_cubed", np.minimum(values[p], 13.0) ** 3)
+            cubed = np.minimum(values, 13.0) ** 3    # a power curve: cubic, flat past rated speed
+            add(f"{column}_cubed", cubed[p])
+            add(f"{column}_cubed_vs_base", cubed[p] - cubed[p - day_back])
+            add(f"{column}_cubed_vs_last", cubed[p] - cubed[last])
             add(f"{column}_mean_pm6", _window_mean(values, p, -6, 6))
+            add(f"{column}_mean_pm6_vs_base", _window_mean(values, p, -6, 6) - _window_mean(values, p - day_back, -6, 6))
         if column in ("shortwave_radiation", "cloud_cover"):
             add(f"{column}_day_mean", _window_mean(values, p, -12, 11))
     for fuel in fuels:
@@ -562,7 +585,13 @@ def _features(t: _Timeline, fuels: tuple[str, ...], issue: np.ndarray, horizon: 
         add(f"{fuel}_mean24_vs_yesterday", _window_mean(x, last, -23, 0) - _window_mean(x, last, -47, -24))
         add(f"{fuel}_mean24", _window_mean(x, last, -23, 0))
         add(f"{fuel}_same_hour", x[p - day_back])
+        add(f"{fuel}_last_vs_base", x[last] - x[p - day_back])     # persistence, as a change
         add(f"{fuel}_same_hour_mean3", (x[p - day_back] + x[p - day_back - 24] + x[p - day_back - 48]) / 3)
+    z = t.log_intensity
+    add("intensity_last", z[last])
+    add("intensity_same_hour", z[p - day_back])
+    add("intensity_last_vs_base", z[last] - z[p - day_back])
+    add("intensity_mean24_vs_yesterday", _window_mean(z, last, -23, 0) - _window_mean(z, last, -47, -24))
     add("total_last", t.total[last])
     add("total_mean24", _window_mean(t.total, last, -23, 0))
     add("total_same_hour", t.total[p - day_back])
@@ -584,8 +613,44 @@ def _set_target(data, y: np.ndarray, weight) -> None:
     data.set_weight(finite * np.broadcast_to(weight, y.shape).astype(float))
 
 
-def _recency(issue: np.ndarray, newest: int) -> np.ndarray:
-    return 0.5 ** ((newest - issue) / 24 / HALF_LIFE_DAYS)
+def _primary(model: MixModel) -> dict[str, float]:
+    return next(iter(model.factors.values()))
+
+
+def _blend(mw: dict[str, np.ndarray], direct: np.ndarray, primary: dict[str, float], weight: float) -> dict[str, np.ndarray]:
+    """The mix moved toward the direct model's intensity: emitting fuels (factor > 0 in the
+    first factor set) scaled by one factor, the others by another, total unchanged, so that
+    the mix's intensity is (1 - weight) x its own + weight x the direct model's. Every factor
+    set still reads the same mix, so their intensities agree."""
+    if weight == 0:
+        return mw
+    fuels = list(mw)
+    emitting = np.array([primary[f] > 0 for f in fuels])
+    matrix = np.column_stack([np.clip(mw[f], 0, None) for f in fuels])
+    total = matrix.sum(axis=1)
+    own = intensity_from_mix(mw, primary)
+    wanted = (1 - weight) * own + weight * np.clip(direct, 0, None)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dirty = matrix[:, emitting].sum(axis=1) / total
+        scale = np.where(own > 0, wanted / own, 1.0)
+        scale = np.clip(np.minimum(scale, np.where(dirty > 0, 1 / dirty, 1.0)), 0, None)
+        clean = np.where(dirty < 1, (1 - scale * dirty) / (1 - dirty), 1.0)
+    scale = np.where(np.isfinite(scale), scale, 1.0)
+    clean = np.where(np.isfinite(clean), clean, 1.0)
+    matrix = matrix * np.where(emitting, scale[:, None], clean[:, None])
+    return {f: matrix[:, k] for k, f in enumerate(fuels)}
+
+
+def _choose_weight(t: _Timeline, rows, mw: dict[str, np.ndarray], direct: np.ndarray, primary: dict[str, float]) -> float:
+    """The direct model's weight with the least first-day MAPE on the held-out forecasts."""
+    p = rows[0] + rows[1] - 1
+    actual = intensity_from_mix({f: t.mw[f][p] for f in mw}, primary)
+    first_day = (rows[1] <= 24) & np.isfinite(actual) & (actual > 0)
+    errors = {}
+    for weight in DIRECT_WEIGHTS:
+        blended = intensity_from_mix(_blend(mw, direct, primary, weight), primary)
+        errors[weight] = float(np.nanmean(np.abs(blended - actual)[first_day] / actual[first_day]))
+    return min(errors, key=errors.get)
 
 
 def _mix_from_predictions(predictions: dict[str, np.ndarray], fuels, constant: dict[str, float]) -> dict[str, np.ndarray]:
@@ -639,7 +704,8 @@ def _validate(t: _Timeline, fuels, constant, factors, rows, predictions) -> tupl
         ape = np.abs(actual[ok] - predicted[ok]) / actual[ok] * 100
         band_ok = bands[ok]
         validation["mape_24h"][name] = float(ape[rows[1][ok] <= 24].mean())
-        validation["mape_by_band"][name] = [float(ape[band_ok == b].mean()) for b in range(len(HORIZON_BANDS))]
+        validation["mape_by_band"][name] = [float(ape[band_ok == b].mean()) if (band_ok == b).any() else None
+                                            for b in range(len(HORIZON_BANDS))]
         calibration[name] = [[float(np.quantile(ratio[band_ok == b], tail)),
                               float(np.quantile(ratio[band_ok == b], 1 - tail))]
                              if (band_ok == b).sum() >= 20 else [np.nan, np.nan]

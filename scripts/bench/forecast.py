@@ -133,7 +133,8 @@ def load_dacf(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, dict[s
 
 
 def dacf_forecasts(mix: pd.DataFrame, weather: pd.DataFrame, factors: dict, issues: pd.DatetimeIndex,
-                   refit_days: int | None, validation_days: int, horizon: int = 24) -> tuple[pd.DataFrame, list, list]:
+                   refit_days: int | None, validation_days: int, horizon: int = 24,
+                   samples: int = mix_forecast.TRAINING_SAMPLES) -> tuple[pd.DataFrame, list, list]:
     """Our forecasts issued at `issues`, each from the rows before it; fits on the rows before
     the first issue (and before each refit)."""
     frames, fits, predicts = [], [], []
@@ -141,7 +142,8 @@ def dacf_forecasts(mix: pd.DataFrame, weather: pd.DataFrame, factors: dict, issu
     for issued_at in issues:
         before = mix[mix.index < issued_at]
         if fitted is None or (refit_days and issued_at >= next_fit):
-            fitted = mix_forecast.fit(before, weather, None, factors, end=issued_at, validation_days=validation_days)
+            fitted = mix_forecast.fit(before, weather, None, factors, end=issued_at, validation_days=validation_days,
+                                      samples=samples)
             fits.append(fitted.fit_seconds)
             next_fit = issued_at + pd.Timedelta(days=refit_days or 10 ** 5)
         began = time.perf_counter()
