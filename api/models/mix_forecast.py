@@ -54,14 +54,16 @@ VALIDATION_ISSUE_STRIDE = 6      # hours between the held-out issues (all horizo
 SEED = 2026
 LGB_PARAMS = {
     "objective": "l2", "learning_rate": 0.1, "num_leaves": 31, "min_data_in_leaf": 100,
-    "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "lambda_l2": 1.0,
+    "feature_fraction": 0.5, "bagging_fraction": 0.5, "bagging_freq": 1, "lambda_l2": 1.0,
     "verbose": -1, "num_threads": 1, "max_bin": 63, "seed": SEED, "deterministic": True, "force_row_wise": True,
 }
 MAX_TREES = 300
 MODEL_BANDS = ((1, 24), (25, 96))  # horizons with their own models
-INTENSITY = "intensity"          # the direct model of the first factor set's (log) intensity
+INTENSITY = "intensity"          # direct models of the first factor set's (log) intensity, learning
+INTENSITY_LAST = "intensity_last"  # its change from the same hour a day before / from the last hour
 LOG_OFFSET = 10.0                # g/kWh: keeps the log finite where direct intensity is 0
-DIRECT_WEIGHTS = (0.0, 0.25, 0.5, 0.75)  # the direct model's weight in the blend, chosen on validation
+DIRECT_WEIGHTS = (0.0, 0.25, 0.5, 0.75, 1.0)
+DIRECT_SEEDS = 3                 # direct models per kind, bagged (seed-to-seed MAPE varies by ~0.2)  # the direct model's weight in the blend, chosen on validation
 TOTAL = "total"                  # the model of total generation, beside one share model per fuel
 _HOUR = pd.Timedelta(hours=1)
 
@@ -234,7 +236,7 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
             values = booster.predict(x_valid, num_threads=1) + timeline.base(target, band_rows)
             predictions.setdefault(target, np.full(len(valid_rows[0]), np.nan))[in_band] = values
     mix_valid = _mix_from_predictions(predictions, fuels, constant)
-    direct_valid = np.exp(predictions[INTENSITY]) - LOG_OFFSET
+    direct_valid = _direct(predictions)
     direct_weight = _choose_weight(timeline, valid_rows, mix_valid, direct_valid, primary)
     validation, calibration = _validate(timeline, fuels, constant, factors, valid_rows,
                                         _blend(mix_valid, direct_valid, primary, direct_weight))
@@ -243,7 +245,7 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
     # Refit on the whole window (the held-out days are the most recent, so the most useful),
     # with the number of trees early stopping chose, and 10 % more for the larger sample.
     for lo, hi in _bands(horizon_hours):
-        counts = {t: int(best[f"{t}@{lo}"] * 1.1) for t in (TOTAL, INTENSITY) + fuels}
+        counts = {t: int(best[f"{t}@{lo}"] * 1.1) for t in _targets(fuels)}
         fitted, _, names = _train(timeline, fuels, LOOKBACK_HOURS, n, lo, hi, rng, samples, trees=counts)
         trees.update({f"{target}@{lo}": booster for target, booster in fitted.items()})
     validation["trees"] = {key: int(count * 1.1) for key, count in best.items()}
@@ -274,9 +276,8 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
     reason = _why_not(model, history, weather, operator, issued_at, targets)
     if reason:
         return _fallback(history, intensity, factors, issued_at, horizon_hours, targets, reason, shares)
-    mix = _hourly_frame(history, "history")
-    mix = mix[mix.index < issued_at.floor("h")]
     first = targets[0] - _HOUR * LOOKBACK_HOURS
+    mix = _hourly_frame(_rows_between(history, first - _HOUR, issued_at.floor("h") - _HOUR, "history"), "history")
     mix = mix[mix.index >= first - _HOUR].reindex(pd.date_range(first, targets[0] - _HOUR, freq="h"))
     for fuel in model.fuels + tuple(model.constant_fuels):
         if fuel not in mix.columns:
@@ -331,12 +332,12 @@ def _predict_rows(model: MixModel, timeline: _Timeline, issue: np.ndarray, horiz
         part = (horizons >= lo) & (horizons <= hi)
         if not part.any():
             continue
-        for target in (TOTAL, INTENSITY) + model.fuels:
+        for target in _targets(model.fuels):
             values = predictions.setdefault(target, np.empty(len(horizons)))
             values[part] = model.trees[f"{target}@{lo}"].predict(x[part], num_threads=1) \
                 + timeline.base(target, (issue[part], horizons[part]))
     mw = _blend(_mix_from_predictions(predictions, model.fuels, model.constant_fuels),
-                np.exp(predictions[INTENSITY]) - LOG_OFFSET, _primary(model), model.direct_weight)
+                _direct(predictions), _primary(model), model.direct_weight)
     for fuel in mw:
         frame[f"{fuel}_mw"] = mw[fuel]
     bands = np.searchsorted(HORIZON_BANDS, horizons)
@@ -380,6 +381,15 @@ def _hourly_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     return out.resample("h").mean()
 
 
+def _rows_between(frame: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp, name: str) -> pd.DataFrame:
+    """The rows of the hours start..stop (a cheap cut before the hourly clean-up, which would
+    otherwise work through years of rows on every forecast)."""
+    index = frame.index
+    if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
+        raise ValueError(f"{name} must be indexed by timezone-aware timestamps (UTC hour starts)")
+    return frame[(index >= start) & (index < stop + _HOUR)]
+
+
 def _input_frame(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str, start: pd.Timestamp,
                  stop: pd.Timestamp, required: bool = False) -> pd.DataFrame:
     """The known columns of an input frame on [start, stop] hourly; at fit, a column that
@@ -388,6 +398,7 @@ def _input_frame(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str
     index = pd.date_range(start, stop, freq="h")
     if frame is None or frame.empty:
         return pd.DataFrame(index=index, columns=list(columns) if required else [], dtype="float64")
+    frame = _rows_between(frame, start, stop, name)
     hourly = _hourly_frame(frame[[c for c in columns if c in frame.columns]], name).reindex(index)
     if name == "weather" and "temperature_2m" in hourly:
         # Kelvin-zero placeholders of missing GFS steps: not a temperature.
@@ -479,12 +490,16 @@ class _Timeline:
         return cls(index, mw, share, total, log_intensity, inputs)
 
     def series(self, name: str) -> np.ndarray:
+        name = name.split("#")[0]
         if name == TOTAL:
             return self.total
-        return self.log_intensity if name == INTENSITY else self.share[name]
+        return self.log_intensity if name in (INTENSITY, INTENSITY_LAST) else self.share[name]
 
     def base(self, name: str, rows: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
-        """The value at the target's hour of day on the newest day before the issue."""
+        """The value at the target's hour of day on the newest day before the issue (the last
+        hour before the issue for INTENSITY_LAST)."""
+        if name.split("#")[0] == INTENSITY_LAST:
+            return self.log_intensity[rows[0] - 1]
         p = rows[0] + rows[1] - 1
         return self.series(name)[p - 24 * ((rows[1] + 23) // 24)]
 
@@ -504,7 +519,7 @@ def _train(timeline: _Timeline, fuels: tuple[str, ...], first: int, stop: int, l
     [first, stop); with valid_rows, early stopping on them picks each one's number of trees."""
     import lightgbm
 
-    rows = _sample_pairs(rng, first, stop, lo, hi, samples)
+    rows = _sample_pairs(rng, first, stop, lo, hi, samples if lo == 1 else samples // 2)
     x, names = _features(timeline, fuels, *rows)
     # One binned dataset for every target (binning costs as much as 100 trees here); rows with
     # a missing target get weight 0 instead of being dropped, so that the binning is shared.
@@ -512,13 +527,13 @@ def _train(timeline: _Timeline, fuels: tuple[str, ...], first: int, stop: int, l
     weight = 1.0   # no recency weighting: last year's same season is worth as much (measured)
     valid_set = _dataset(_features(timeline, fuels, *valid_rows)[0], names, train_set) if valid_rows else None
     boosters, best = {}, {}
-    for target in (TOTAL, INTENSITY) + fuels:
+    for target in _targets(fuels):
         _set_target(train_set, timeline.target(target, rows), weight)
         if valid_set is None:
-            boosters[target] = lightgbm.train(LGB_PARAMS, train_set, trees[target])
+            boosters[target] = lightgbm.train(_params(target), train_set, trees[target])
             continue
         _set_target(valid_set, timeline.target(target, valid_rows), 1.0)
-        booster = lightgbm.train(LGB_PARAMS, train_set, MAX_TREES, valid_sets=[valid_set],
+        booster = lightgbm.train(_params(target), train_set, MAX_TREES, valid_sets=[valid_set],
                                  callbacks=[lightgbm.early_stopping(30, verbose=False)])
         best[target] = max(booster.best_iteration, 20)
         booster.free_dataset()
@@ -611,6 +626,25 @@ def _set_target(data, y: np.ndarray, weight) -> None:
     finite = np.isfinite(y)
     data.set_label(np.where(finite, y, 0.0))
     data.set_weight(finite * np.broadcast_to(weight, y.shape).astype(float))
+
+
+def _direct(predictions: dict[str, np.ndarray]) -> np.ndarray:
+    """The direct models' intensity: the mean of the two (their errors differ: one starts from
+    yesterday's shape, the other from the newest level), in g/kWh."""
+    logs = [values for name, values in predictions.items() if name.split("#")[0] in (INTENSITY, INTENSITY_LAST)]
+    return np.exp(np.mean(logs, axis=0)) - LOG_OFFSET
+
+
+def _targets(fuels: tuple[str, ...]) -> tuple[str, ...]:
+    """Every model of a horizon band: total, the direct ones (several seeds each), the shares."""
+    direct = tuple(f"{kind}#{k}" for kind in (INTENSITY, INTENSITY_LAST) for k in range(DIRECT_SEEDS))
+    return (TOTAL,) + direct + tuple(fuels)
+
+
+def _params(target: str) -> dict:
+    """The direct models differ by seed (their average has less variance than any one)."""
+    seed = int(target.split("#")[1]) if "#" in target else 0
+    return {**LGB_PARAMS, "seed": SEED + seed}
 
 
 def _primary(model: MixModel) -> dict[str, float]:
