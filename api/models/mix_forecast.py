@@ -4,10 +4,13 @@ intensity with the region's emission factors; 1 to 96 hours ahead.
 Pure: pandas/numpy/LightGBM in, pandas out; no database, no Flask, no files. The lead's fit
 job and the API call these functions; scripts/bench/forecast.py --dacf measures them.
 
-- `fit(history, weather, operator, factors)` fits one LightGBM regressor per fuel on the
-  hourly MW history, samples being (issue hour, horizon) pairs, features taken only from data
-  before the issue hour plus the weather/operator forecast for the target hour and its
-  neighbours (see `_features`). The newest `validation_days` are held out: their forecasts
+- `fit(history, weather, operator, factors)` fits, per horizon band (1-24 h, 25-96 h),
+  LightGBM models of total generation and of each fuel's share of it, and direct models of
+  the first factor set's log intensity (bagged over seeds, blended into the mix with a weight
+  chosen on held-out days, see `_blend`). Samples are (issue hour, horizon) pairs from every
+  hour of the day; each model learns the change from the target's hour on the newest day
+  before the issue; features are taken only from data before the issue hour plus the
+  weather/operator forecast for the target hour and its neighbours (see `_features`). The newest `validation_days` are held out: their forecasts
   give the measured error and the interval calibration (split conformal: quantiles of
   log(actual / forecast) intensity per horizon band and factor set), then the model is refitted
   on the whole window with the number of trees early stopping chose.
