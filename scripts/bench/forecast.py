@@ -1,7 +1,10 @@
-"""Forecast benchmark: rolling-origin evaluation of api.models.forecast on hourly traces.
+"""Forecast benchmark: rolling-origin evaluation of api.models.forecast on hourly traces, and
+of api.models.mix_forecast against DACF's published day-ahead forecasts.
 
     python scripts/bench/forecast.py TRACE.csv [TRACE.csv ...] [--factor-set lifecycle|direct] [--mix]
                                      [--issue-hour 0] [--warmup-days 60]
+    python scripts/bench/forecast.py --dacf HISTORY.csv DACF_FORECASTS.csv [--refit-days N]
+                                     [--validation-days 60]
 
 Reads Electricity Maps exports ("Datetime (UTC)", "Carbon Intensity gCO₂eq/kWh (LCA)" and
 "(direct)") or the EIA-930 traces of ../shared/traces/eia930_* ("timestamp", fuel columns in MW,
@@ -14,11 +17,23 @@ mean fit+predict time per forecast. The last line is the 24 h ratio averaged ove
 
 --mix passes the trace's generation-mix shares as `mix` (EIA-930: solar and wind share of
 generation; Electricity Maps: the renewable percentage).
+
+--dacf: HISTORY.csv has DACF's data-set shape (`UTC time`, `carbon_intensity`, MW per source,
+`forecast_avg_*_wMean` GFS weather forecasts, `avg_*_production_forecast`), DACF_FORECASTS.csv
+its test period (`UTC time`, `carbon_intensity`, `carbon_from_src_forecasts`). The mix model
+(api/models/mix_forecast.py) is fitted on the rows before the first test hour (the authors'
+protocol; --refit-days N refits every N days on the rows before each refit), then a forecast
+is issued every day at 00:00 UTC for the next 24 hours from the history before it and the
+weather forecast columns of the forecast hours. The `avg_*_production_forecast` columns are
+DACF's outputs and are dropped on reading. Prints our MAPE, DACF's, same-hour-yesterday's and
+the history-only model's on the same hours, the share inside our 80 % interval, fit and
+predict times; the last line is `ours/DACF <ratio>`.
 """
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +42,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from api.models import forecast as model  # noqa: E402
+from api.models import mix_forecast  # noqa: E402
 
 EM_COLUMNS = {"lifecycle": "Carbon Intensity gCO₂eq/kWh (LCA)", "direct": "Carbon Intensity gCO₂eq/kWh (direct)"}
 EIA_FUELS = ("WND", "SUN", "WAT", "OIL", "NG", "COL", "NUC", "OTH")
@@ -86,15 +102,116 @@ def report(name: str, table: pd.DataFrame, fallbacks: int) -> float:
     return ratio_24
 
 
+# DACF's direct factors (its carbonRateDirect), g/kWh; every other source 0.
+DACF_FACTORS = {"coal": 760.0, "gas": 370.0, "oil": 406.0, "other": 575.0, "unknown": 575.0}
+DACF_SOURCES = {"nat_gas": "gas"}                # DACF's source names that differ from ours
+DACF_WEATHER = {                                  # contract column: (DACF column, offset)
+    "wind_speed_10m": ("forecast_avg_wind_speed_wMean", 0.0),
+    "temperature_2m": ("forecast_avg_temperature_wMean", -273.15),
+    "dew_point_2m": ("forecast_avg_dewpoint_wMean", -273.15),
+    "shortwave_radiation": ("forecast_avg_dswrf_wMean", 0.0),
+    "precipitation": ("forecast_avg_precipitation_wMean", 0.0),
+}
+
+
+def load_dacf(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, dict[str, dict[str, float]]]:
+    """MW per source (our fuel names), weather in the contract's columns and units, the
+    measured intensity, and the factor set; DACF's own production forecasts are never read."""
+    frame = pd.read_csv(path)
+    if "UTC time" not in frame.columns or "carbon_intensity" not in frame.columns:
+        raise SystemExit(f"{path}: not a DACF data-set file (needs `UTC time` and `carbon_intensity`)")
+    frame = frame.drop(columns=[c for c in frame.columns if c.startswith("avg_") or c.startswith("Unnamed")])
+    index = pd.DatetimeIndex(pd.to_datetime(frame["UTC time"], utc=True))
+    weather = pd.DataFrame({column: frame[source].to_numpy(float) + offset
+                            for column, (source, offset) in DACF_WEATHER.items() if source in frame.columns},
+                           index=index)
+    sources = [c for c in frame.columns if c not in ("UTC time", "carbon_intensity") and not c.startswith("forecast_")]
+    mix = frame[sources].rename(columns=DACF_SOURCES).astype(float)
+    mix.index = index
+    factors = {"direct": {fuel: DACF_FACTORS.get(fuel, 0.0) for fuel in mix.columns}}
+    return mix, weather, pd.Series(frame["carbon_intensity"].to_numpy(float), index=index), factors
+
+
+def dacf_forecasts(mix: pd.DataFrame, weather: pd.DataFrame, factors: dict, issues: pd.DatetimeIndex,
+                   refit_days: int | None, validation_days: int, horizon: int = 24,
+                   samples: int = mix_forecast.TRAINING_SAMPLES) -> tuple[pd.DataFrame, list, list]:
+    """Our forecasts issued at `issues`, each from the rows before it; fits on the rows before
+    the first issue (and before each refit)."""
+    frames, fits, predicts = [], [], []
+    fitted, next_fit = None, issues[0]
+    for issued_at in issues:
+        before = mix[mix.index < issued_at]
+        if fitted is None or (refit_days and issued_at >= next_fit):
+            fitted = mix_forecast.fit(before, weather, None, factors, end=issued_at, validation_days=validation_days,
+                                      samples=samples)
+            fits.append(fitted.fit_seconds)
+            next_fit = issued_at + pd.Timedelta(days=refit_days or 10 ** 5)
+        began = time.perf_counter()
+        made = mix_forecast.predict(fitted, before, weather, None, issued_at, horizon)
+        predicts.append(time.perf_counter() - began)
+        if made.fallback_reason:
+            raise SystemExit(f"fell back at {issued_at}: {made.fallback_reason}")
+        frames.append(made.frame.assign(issued_at=issued_at))
+    return pd.concat(frames, ignore_index=True), fits, predicts, fitted
+
+
+def run_dacf(history_path: Path, forecasts_path: Path, refit_days: int | None, validation_days: int) -> None:
+    mix, weather, actual, factors = load_dacf(history_path)
+    published = pd.read_csv(forecasts_path)
+    published_index = pd.DatetimeIndex(pd.to_datetime(published["UTC time"], utc=True))
+    dacf = pd.Series(published["carbon_from_src_forecasts"].to_numpy(float), index=published_index)
+    first, last = published_index.min().ceil("D"), published_index.max()
+    issues = pd.date_range(first, last - pd.Timedelta(hours=23), freq="D")
+    print(f"{history_path.stem}: sources {', '.join(mix.columns)}; weather {', '.join(weather.columns)}; "
+          f"direct factors " + ", ".join(f"{k} {v:g}" for k, v in factors["direct"].items() if v))
+    print(f"issued daily 00:00 UTC, 24 h, {issues[0].date()} .. {issues[-1].date()} ({len(issues)} forecasts); "
+          f"fitted on the rows before {'each refit, every %d days' % refit_days if refit_days else issues[0].date()}")
+    ours, fits, predicts, fitted = dacf_forecasts(mix, weather, factors, issues, refit_days, validation_days)
+    long = []
+    for issued_at in issues[::6]:   # the API's longest horizon, 96 h, at 31 issue times
+        began = time.perf_counter()
+        mix_forecast.predict(fitted, mix[mix.index < issued_at], weather, None, issued_at, 96)
+        long.append(time.perf_counter() - began)
+    hours = pd.DatetimeIndex(ours["timestamp"])
+    truth = actual.reindex(hours).to_numpy()
+    yesterday = actual.reindex(hours - pd.Timedelta(days=1)).to_numpy()
+    history_only = []
+    for issued_at in issues:
+        history_only.append(model.forecast(actual[actual.index < issued_at], issued_at, 24).frame["value"].to_numpy())
+    candidates = {"ours (mix model)": ours["direct"].to_numpy(), "DACF": dacf.reindex(hours).to_numpy(),
+                  "same hour yesterday": yesterday, "history-only model": np.concatenate(history_only)}
+    valid = np.isfinite(truth) & (truth > 0) & np.all([np.isfinite(v) for v in candidates.values()], axis=0)
+    mape = {name: float(np.mean(np.abs(v[valid] - truth[valid]) / truth[valid]) * 100)
+            for name, v in candidates.items()}
+    inside = (truth >= ours["direct_lower"].to_numpy()) & (truth <= ours["direct_upper"].to_numpy())
+    print(f"{'24 h MAPE over ' + str(int(valid.sum())) + ' hours':<34} {'%':>6}")
+    for name, value in mape.items():
+        print(f"{name:<34} {value:6.2f}")
+    print(f"our 80 % interval holds {100 * inside[valid].mean():.1f} % of the actual hours")
+    print(f"fit: {len(fits)} x {np.mean(fits):.1f} s (max {np.max(fits):.1f} s); predict p50: 24 h "
+          f"{1000 * np.median(predicts):.1f} ms, 96 h {1000 * np.median(long):.1f} ms; direct model's weight "
+          f"in the mix {fitted.direct_weight:g}; held-out 24 h MAPE at fit {fitted.validation['mape_24h']['direct']:.2f} %")
+    print(f"ours/DACF {mape['ours (mix model)'] / mape['DACF']:.3f}")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("traces", nargs="+", type=Path)
+    parser.add_argument("traces", nargs="*", type=Path)
+    parser.add_argument("--dacf", nargs=2, type=Path, metavar=("HISTORY.csv", "DACF_FORECASTS.csv"),
+                        help="benchmark the mix model against DACF's published forecasts")
+    parser.add_argument("--refit-days", type=int, default=None, help="--dacf: refit every N days")
+    parser.add_argument("--validation-days", type=int, default=60, help="--dacf: days held out at each fit")
     parser.add_argument("--factor-set", choices=sorted(EM_COLUMNS), default="lifecycle")
     parser.add_argument("--mix", action="store_true", help="pass the trace's mix shares to the model")
     parser.add_argument("--warmup-days", type=int, default=60)
     parser.add_argument("--issue-hour", type=int, default=0, choices=range(24), metavar="0-23",
                         help="UTC hour at which the daily forecast is issued")
     args = parser.parse_args(argv)
+    if args.dacf:
+        run_dacf(*args.dacf, args.refit_days, args.validation_days)
+        return
+    if not args.traces:
+        parser.error("give trace files, or --dacf HISTORY.csv DACF_FORECASTS.csv")
 
     print(f"model {model.MODEL_NAME} v{model.MODEL_VERSION}, {args.factor_set} intensity, "
           f"mix {'on' if args.mix else 'off'}; issued daily {args.issue_hour:02d}:00 UTC after "

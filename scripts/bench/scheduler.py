@@ -2,6 +2,7 @@
 
     python scripts/bench/scheduler.py [--traces DIR] [--years 2021 2022 2023] [--every 25]
                                       [--skip-quality] [--skip-speed] [--reference-seconds 60] [--repeat 3]
+                                      [--dacf DIR]
 
 1. Quality, on the Electricity Maps hourly exports of ../shared/traces/em_hpe_sustain_cluster/
    (lifecycle intensity; CISO, ERCO, PJM, NYIS), each year on its own: a job arrives every
@@ -11,12 +12,21 @@
    the origin region only (time shifting) and over all four regions (no data moved).
    - perfect knowledge: the engine on the measured series, for every arrival, checked against
      a brute-force oracle written separately here (sliding-window minima / sorted windows);
-   - forecasts: at each arrival the project's own forecast (api/models/forecast.py, with the
+   - forecasts: at each arrival the project's own forecast (api/models/mix_forecast.predict,
+     which without weather falls back to the history-only api/models/forecast.py, with the
      renewable share, as the API issues it) from the data before that hour only, for the next
      48 h of each region; the engine places on the forecast, and the saving is measured on the
      real series. Forecasts cost ~60 ms each, so only every `--every`-th arrival (default 25:
      the hour of day rotates) after the first 60 days is issued; the oracle's saving on those
      same arrivals is the reference for the fraction achieved.
+1b. --dacf DIR: the DACF data set (DIR holds <R>_direct_emissions.csv and
+   <R>_dacf_forecasts_direct.csv; direct intensity with DACF's factors). Per region, the mix
+   model is fitted on the rows before the test period (2021-07-01), then issued at every
+   arrival hour of the test period for the next 25 hours from the history before that hour
+   and the weather forecast columns; a 1-hour job with 24 hours of slack is placed by the
+   engine on the forecast, in its region. Prints the oracle's mean saving and the share of it
+   (grams) kept with our forecasts; and, on every `--every`-th arrival, the same with the
+   history-only model for comparison.
 2. Speed: (a) 1,000 jobs x 10 regions x 288 five-minute slots with a capacity per region, under
    the default time limit, against the best lower bound found by a long run of the same solver
    (the optimum lies between the bound and the best schedule, so the gap printed bounds the
@@ -45,6 +55,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from api.models import forecast as fc  # noqa: E402
+from api.models import mix_forecast  # noqa: E402
 from api.models import optimization_engine as oe  # noqa: E402
 from api.models.optimization_engine import Job  # noqa: E402
 
@@ -124,8 +135,10 @@ def forecast_matrix(index: pd.DatetimeIndex, intensity: np.ndarray, renewable: n
     for r in range(intensity.shape[0]):
         history = pd.Series(intensity[r, :i], index=index[:i])
         mix = pd.DataFrame({"renewable": renewable[r, :i]}, index=index[:i])
-        frame = fc.forecast(history, issued, HORIZON, mix).frame
-        rows.append(frame["value"].to_numpy(float))
+        # no fuel mix, no weather here: predict() answers with the history-only model
+        frame = mix_forecast.predict(None, None, None, None, issued, HORIZON,
+                                     intensity={"lifecycle": history}, shares=mix).frame
+        rows.append(frame["lifecycle"].to_numpy(float))
     return np.stack(rows)
 
 
@@ -195,6 +208,41 @@ def _forecast_saving(intensity, forecasts, r, runtime, interruptible, width, bas
         best += base[i] - chosen_oracle[i]
         pct.append((base[i] - realised) / base[i] * 100)
     return (got / best if best > 0 else float("nan")), float(np.mean(pct))
+
+
+def dacf_quality(directory: Path, every: int) -> None:
+    """Share of the oracle's saving kept on the DACF data set, 1-hour jobs, 24 h slack."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from forecast import load_dacf  # scripts/bench/forecast.py: the same reading as its --dacf
+
+    print("\n## Quality on the DACF data set: 1 h jobs, 24 h slack, in their region, direct intensity")
+    print("| region | arrivals | oracle saving % | mix model: saving % (x oracle) | fit s | "
+          f"every {every}th arrival: history-only x oracle / mix x oracle |")
+    print("|---|---:|---:|---:|---:|---:|")
+    width = 1 + SLACK
+    for history_path in sorted(directory.glob("*_direct_emissions.csv")):
+        region = history_path.name.split("_")[0]
+        published = pd.read_csv(directory / f"{region}_dacf_forecasts_direct.csv", usecols=["UTC time"])
+        test_start = pd.Timestamp(published["UTC time"].min(), tz="UTC")
+        mix, weather, actual, factors = load_dacf(history_path)
+        model = mix_forecast.fit(mix[mix.index < test_start], weather, None, factors, end=test_start)
+        test = actual[actual.index >= test_start]
+        series = test.to_numpy(float)[None, :]
+        issues = test.index[:len(test) - width + 1]
+        made = mix_forecast.forecast_many(model, mix, weather, None, issues, width)
+        predicted = made["direct"].to_numpy(float).reshape(len(issues), width)
+        base, best = at_arrival(series, 1)[0], oracle(series, 1, False)[0]
+        ours = {i: predicted[i][None, :] for i in range(len(issues))}
+        fraction, pct = _forecast_saving(series, ours, 0, 1, False, width, base, best, True)
+        sample = range(0, len(issues), every)
+        history_only = {i: fc.forecast(actual, issues[i], width).frame["value"].to_numpy(float)[None, :]
+                        for i in sample}
+        fraction_history, _ = _forecast_saving(series, history_only, 0, 1, False, width, base, best, True)
+        fraction_sample, _ = _forecast_saving(series, {i: ours[i] for i in sample}, 0, 1, False, width, base,
+                                              best, True)
+        perfect = mean_saving_pct(base[:len(issues)], best[:len(issues)])
+        print(f"| {region} | {len(issues)} | {perfect:.1f} | {pct:.1f} ({fraction:.2f}) | {model.fit_seconds:.0f} | "
+              f"{fraction_history:.2f} / {fraction_sample:.2f} |")
 
 
 # --------------------------------------------------------------------------- speed
@@ -341,6 +389,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="regions the original's per-second search is timed on (then scaled to 10)")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
+    parser.add_argument("--dacf", type=Path, metavar="DIR",
+                        help="also measure on the DACF data set in DIR (Jul-Dec 2021, mix model)")
     args = parser.parse_args(argv)
     if not args.skip_speed:
         single_job(args.traces, args.original_regions)
@@ -348,6 +398,8 @@ def main(argv: list[str] | None = None) -> None:
         crowded(args.traces, args.repeat)
     if not args.skip_quality:
         quality(args.traces, args.years, args.every)
+    if args.dacf:
+        dacf_quality(args.dacf, args.every)
 
 
 if __name__ == "__main__":
