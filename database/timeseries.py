@@ -237,3 +237,33 @@ def stored_readings_between(cur: Cursor, region_id: int, source_id: int, start: 
     return pd.DataFrame({"region_id": region_id, "ts": pd.to_datetime(mix["ts"], utc=True),
                          "fuel_id": mix["fuel_id"], "mw": mix["mw"].astype(float),
                          "interval_minutes": mix["interval_minutes"]})
+
+
+@dataclass(frozen=True)
+class NewestIntensity:
+    """The newest interval with a value of one series (region, source)."""
+
+    region_id: int
+    source_id: int
+    ts: datetime
+    interval_minutes: int
+    carbon_intensity: float
+    estimated: bool
+
+
+def newest_intensities(cur: Cursor, series: list[tuple[int, int]], factor_set: str,
+                       before: datetime) -> dict[tuple[int, int], NewestIntensity]:
+    """For each (region_id, source_id), its newest interval starting at or before `before` whose
+    intensity under `factor_set` is known; a series with none is absent. One statement: each
+    series is one backward step on carbon_intensity's primary key."""
+    if not series:
+        return {}
+    column = INTENSITY_COLUMN[factor_set]
+    cur.execute(
+        "SELECT k.region_id, k.source_id, c.ts, c.interval_minutes, c.value, c.estimated "
+        "FROM unnest(%(regions)s::smallint[], %(sources)s::smallint[]) AS k (region_id, source_id) "
+        "CROSS JOIN LATERAL (SELECT ts, interval_minutes, " + column + " AS value, estimated "
+        "                    FROM carbon_intensity WHERE region_id = k.region_id AND source_id = k.source_id "
+        "                    AND ts <= %(before)s AND " + column + " IS NOT NULL ORDER BY ts DESC LIMIT 1) c",
+        {"regions": [r for r, _ in series], "sources": [s for _, s in series], "before": before})
+    return {(row[0], row[1]): NewestIntensity(*row) for row in cur.fetchall()}

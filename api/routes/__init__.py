@@ -10,6 +10,7 @@ from api.routes.emission_factors import EmissionFactors
 from api.routes.energy_mixture import EnergyMixture
 from api.routes.forecast import CarbonIntensityForecast
 from api.routes.health import Health
+from api.routes.latest_intensity import LatestCarbonIntensity
 from api.routes.legacy import LEGACY_ROUTES
 from api.routes.metrics import Metrics
 from api.routes.openapi import Docs, OpenApi
@@ -20,6 +21,7 @@ from api.routes.sources import Sources
 ROUTES = (
     (BalancingAuthority, Regions, CarbonIntensity, CarbonIntensityForecast, EnergyMixture)
     + (EmissionFactors,)
+    + (LatestCarbonIntensity,)  # the newest value of every region (the dashboard's map)
     + (CloudProviders, CloudLocations)
     + (CarbonAwareScheduler, BestWindow)
     + (Sources, Dashboard, PlotlyBundle, RegionBoundaries)  # the dashboard page and what only it needs
