@@ -146,6 +146,20 @@ def test_bad_requests_name_the_parameter(client, params, status, parameter, word
     assert words.lower() in body["error"]["message"].lower()
 
 
+@pytest.mark.parametrize("query_string, parameter", [
+    ("region=CISO&region=PJM&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z", "region"),
+    ("region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&end=2025-01-03T00:00:00Z", "end"),
+    ("region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&resolution=hour&resolution=day", "resolution"),
+])
+def test_a_repeated_parameter_is_a_400_naming_it(client, query_string, parameter):
+    response = client.get(f"/carbon-intensity/?{query_string}")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"] == {"code": "repeated_parameter", "parameter": parameter,
+                                            "message": f"{parameter} is given 2 times: give it once"}
+    assert client.get("/balancing-authority/?latitude=40.7&latitude=41&longitude=-74").get_json()["error"][
+        "parameter"] == "latitude"
+
+
 def test_huge_query_strings_and_unknown_paths_answer_json(client):
     response = client.get("/carbon-intensity/?region=" + "x" * 5000)
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "query_too_long"

@@ -58,6 +58,24 @@ def test_health_says_when_the_database_is_down():
     assert response.json["database"]["error"] == "database unavailable"  # the detail is logged, not shown
 
 
+def test_a_database_outage_says_database_unavailable_and_metrics_still_answer(caplog):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = create_app(f"postgresql://nobody@127.0.0.1:{port}/nothing").test_client()
+    for path in ("/regions/", "/carbon-intensity/?region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert response.get_json() == {"error": {"code": "database_unavailable", "message": "database unavailable"}}
+    health = client.get("/health")
+    assert health.status_code == 503 and health.get_json()["database"]["error"] == "database unavailable"
+    assert str(port) not in health.get_data(as_text=True)
+    assert str(port) in caplog.text  # the detail is logged
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert b"energy_data_database_up 0.0" in metrics.data and b"energy_data_http_requests_total" in metrics.data
+
+
 def test_gunicorn_serves_health(db_url):
     port = free_port()
     venv_bin = Path(sys.executable).parent
