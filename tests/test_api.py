@@ -175,7 +175,8 @@ def test_historical_answers_are_cacheable_and_conditional(client):
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
     other = client.get(url.replace("06:00", "07:00"), headers={"If-None-Match": etag})
-    assert other.status_code == 200
+    assert other.status_code == 200 and other.headers["ETag"] != etag  # another answer, sent whole
+    assert len(other.get_json()["carbon_intensities"]) == 2 * len(first.get_json()["carbon_intensities"])
 
 
 # -- /energy-mixture/ ------------------------------------------------------------------
@@ -240,6 +241,7 @@ def test_without_boundaries_the_lookup_says_how_to_install_them(filled, tmp_path
     monkeypatch.delenv("WATTTIME_USERNAME", raising=False)
     status, body = get(create_app(filled).test_client(), "/balancing-authority/", latitude=37.7, longitude=-122.4)
     assert status == 503 and "make boundaries" in body["error"]["message"]
+    assert body["error"]["code"] == "boundaries_not_installed" and "parameter" not in body["error"]
 
 
 def test_cloud_locations(client):

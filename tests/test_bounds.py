@@ -19,7 +19,8 @@ def test_times_at_the_limits_of_the_calendar_are_a_400_naming_them(db_url, path,
     response = create_app(db_url).test_client().get(f"{path}?{params}")
     assert response.status_code == 400, response.get_data(as_text=True)
     error = response.get_json()["error"]
-    assert error["parameter"] == parameter and "between 1900-01-01 and 2199-12-31" in error["message"]
+    assert (error["code"], error["parameter"]) == ("invalid_parameter", parameter)
+    assert "between 1900-01-01 and 2199-12-31" in error["message"]
 
 
 def test_legacy_and_scheduler_times_at_the_limits_are_refused_in_their_own_shapes(filled, boundaries_env):
@@ -32,4 +33,7 @@ def test_legacy_and_scheduler_times_at_the_limits_are_refused_in_their_own_shape
     body = {"runtime": 3600, "schedule": {"type": "onetime", "start_time": "0001-01-01T00:00:00+14:00"},
             "candidate_locations": [{"id": "aws:us-west-1"}], "original_location": "aws:us-west-1"}
     response = client.post("/carbon-aware-scheduler/", json=body)
-    assert response.status_code == 400 and response.get_json()["error"]["parameter"] == "schedule.start_time"
+    assert response.status_code == 400, response.get_data(as_text=True)
+    error = response.get_json()["error"]
+    assert (error["code"], error["parameter"]) == ("invalid_body", "schedule.start_time")
+    assert error["message"].startswith("schedule.start_time: Must be between 1900-01-01 and ")
