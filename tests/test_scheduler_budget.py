@@ -1,8 +1,8 @@
-"""One request cannot stall the service (issue 23): the scheduler's answer is in its work
-budget (alternatives per run capped, answer bytes bounded, decided before any data is read),
-one forecast per region and request, every number bounded, and no identifier with a control
-character. Against a real app on real data: the 2022 Electricity Maps exports (imported as the
-CLI does) and the recorded fixtures."""
+"""The scheduler's work budget: one request cannot stall the service (issue 23). The answer is
+in its work budget (alternatives per run capped, answer bytes bounded, decided before any data
+is read), one forecast per region and request, every number bounded, and no identifier with a
+control character. Against a real app on real data: the 2022 Electricity Maps exports
+(imported as the CLI does) and the recorded fixtures."""
 from __future__ import annotations
 
 import math
