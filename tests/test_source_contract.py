@@ -142,13 +142,14 @@ RECORDINGS: dict[str, Recordings] = {
 
 
 def source_params(check: str, names: list[str] | None = None) -> list:
-    """Every source (or `names`), as parameters of `check`: a strict xfail where RECORDINGS names
-    why it fails."""
+    """Every source (or `names`), as parameters of `check`: an xfail where RECORDINGS names why it
+    fails, strict when the recorded fixtures are there (the failing recording may be one of them)."""
+    strict = (shared_dir() / "fixtures").is_dir()
     params = []
     for name in names or list(RECORDINGS):
         reason = RECORDINGS[name].known_failures.get(check)
-        params.append(pytest.param(name, id=name, marks=[pytest.mark.xfail(strict=True, reason=reason)] if reason
-                                   else []))
+        marks = [pytest.mark.xfail(strict=strict, reason=reason)] if reason else []
+        params.append(pytest.param(name, id=name, marks=marks))
     return params
 
 
@@ -187,7 +188,7 @@ def parse(name: str, payload: Payload) -> ParseResult:
 
 @pytest.fixture(scope="module")
 def known_places(database_url_session) -> set[str]:
-    """Region codes and aliases of the region table (what a zone key or a flow's end may name)."""
+    """Region codes and aliases of the region table (what each end of a flow names)."""
     import psycopg2
 
     conn = psycopg2.connect(database_url_session)
@@ -346,7 +347,8 @@ def test_recordings_parse_into_frames_that_keep_the_contract(name: str, known_pl
         problems += [f"{path.name}: {p}" for p in contract_problems(spec, result, known_places)]
         filled |= {frame for frame in DATA_FRAMES if not getattr(result, frame).empty}
     assert not problems, "\n".join(problems)
-    assert filled == set(recordings.frames), f"the recordings fill {sorted(filled)}; RECORDINGS says {recordings.frames}"
+    if (shared_dir() / "fixtures").is_dir():  # with only the hand-written ones, some frames go unfilled
+        assert filled == set(recordings.frames), f"the recordings fill {sorted(filled)}; RECORDINGS: {recordings.frames}"
 
 
 # -- 2. bad bodies -------------------------------------------------------------------------------
