@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from marshmallow import Schema, fields, validate
 
 from api.errors import ApiError
-from api.models.bounds import within_calendar  # noqa: F401 (re-exported for the routes)
+from api.models.bounds import within_calendar
 
 NAIVE_TIME = ("needs a UTC offset or Z, e.g. 2025-02-09T08:00:00Z: a time without one is ambiguous")
 def time_field(description: str, required: bool = True) -> fields.AwareDateTime:

@@ -176,6 +176,18 @@ def test_bad_fields_are_named(change, field):
     assert problem(body(**change))[0] == field
 
 
+@pytest.mark.parametrize("schedule", [
+    {"type": "onetime", "start_time": "2200-01-01T00:00:00Z"},
+    {"type": "onetime", "start_time": "1899-12-31T23:00:00Z"},
+    {"type": "onetime", "start_time": START, "deadline": "2500-01-01T00:00:00Z"},
+])
+def test_schedule_times_are_held_to_the_api_s_one_range_of_years(schedule):
+    """The workload's times follow api/models/bounds.py as every other time parameter does
+    (the body allowed up to 9000, the scheduler up to 9999)."""
+    path, message = problem(body(schedule=schedule))
+    assert path.startswith("schedule.") and message == "must be between 1900-01-01 and 2199-12-31"
+
+
 def test_a_list_names_the_item():
     path, message = problem([body(), body(runtime=0)])
     assert path == "1.runtime" and "greater than 0" in message

@@ -48,6 +48,7 @@ from typing import Any
 import numpy as np
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from api.models.bounds import within_calendar
 from energy_data.cloud_providers import provider_name
 
 DEFAULT_WATTS_PER_CORE = 240 / 48   # the original's default: Xeon Platinum 8275CL TDP per thread
@@ -66,10 +67,6 @@ MAX_DATASET_GB = 1_000_000.0        # 1 PB moved per run
 MAX_SEED = 2**32 - 1
 MAX_DISTANCE_KM = 1_000_000.0
 MAX_CANDIDATE_LOCATIONS = 1_000
-# Times a schedule may name: far enough from datetime's limits (year 1 and 9999) that grids
-# and windows built around them never overflow.
-EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=timezone.utc)
-LATEST_TIME = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 class ScheduleType(str, Enum):
@@ -231,11 +228,6 @@ def _enum(kind: type[Enum], default: Enum) -> fields.Enum:
 _ratio = validate.Range(min=0, max=1)
 
 
-def _plausible_time(value: datetime) -> None:
-    if not EARLIEST_TIME <= value <= LATEST_TIME:
-        raise ValidationError(f"Must be between {EARLIEST_TIME.date()} and {LATEST_TIME.date()}.")
-
-
 def _positive_duration(value: timedelta) -> None:
     if value.total_seconds() <= 0:
         raise ValidationError("Must be greater than 0 seconds.")
@@ -271,10 +263,10 @@ class _Strict(Schema):
 
 class ScheduleSchema(_Strict):
     type = _enum(ScheduleType, ScheduleType.ONETIME)
-    start_time = fields.AwareDateTime(load_default=None, validate=_plausible_time)
+    start_time = fields.AwareDateTime(load_default=None, validate=within_calendar)
     interval = Seconds(MAX_INTERVAL, load_default=None, allow_none=True, validate=_positive_duration)
     max_delay = Seconds(MAX_DELAY, load_default=None, allow_none=True, validate=_nonnegative_duration)
-    deadline = fields.AwareDateTime(load_default=None, allow_none=True, validate=_plausible_time)
+    deadline = fields.AwareDateTime(load_default=None, allow_none=True, validate=within_calendar)
     seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SEED))
 
     @validates_schema

@@ -21,7 +21,7 @@ from api.bodies import control_character_parameter, json_body
 from api.errors import ApiError
 from api.models import forecast as forecast_model
 from api.models.intervals import Intervals, NotCovered, average_over_period, optimal, rolling_average
-from api.params import within_calendar
+from api.models.bounds import within_calendar
 from api.services import cloud_locations, forecasting, locator, pool
 from api.services.sources import history_series, series_for_range
 from database.regions import Series, all_series

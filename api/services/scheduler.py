@@ -38,6 +38,7 @@ import pandas as pd
 
 from api.answers import iso
 from api.errors import ApiError
+from api.models import bounds
 from api.models import forecast as forecast_model
 from api.models import optimization_engine as engine
 from api.models.workload import Run, Workload
@@ -478,9 +479,6 @@ def placement_doc(placement: engine.Placement, problem: Problem, times: SlotTime
 
 
 MAX_WINDOW = timedelta(days=31)
-# Grids end on a slot boundary after the last deadline: keep them clear of datetime.max.
-LATEST = datetime(9999, 12, 30, tzinfo=timezone.utc)
-EARLIEST = datetime(1900, 1, 1, tzinfo=timezone.utc)   # and of year 1 (make_grid counts from 2000)
 
 
 class Budget:
@@ -642,9 +640,9 @@ def check(cur, locator: Locator, workload: Workload, prefix: str, now: datetime,
     candidates, origin, warnings = places or workload_places(locator, workload, prefix)
     runs = expand_runs(workload, prefix)
     start, end = min(r.earliest for r in runs), max(r.deadline for r in runs)
-    if end > LATEST:
-        raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after {LATEST.date()}; give an "
-                       "earlier start_time", f"{prefix}schedule")
+    if end > bounds.LATEST:  # the times given are within the bounds; a run's deadline is derived from them
+        raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after {bounds.LAST_YEAR}-12-31; "
+                       "give an earlier start_time", f"{prefix}schedule")
     if end - start > MAX_WINDOW:
         raise ApiError(400, "range_too_large", f"{prefix}schedule: the runs span {end - start}, over "
                        f"{MAX_WINDOW.days} days; shorten the horizon or the delay", f"{prefix}schedule")
@@ -790,9 +788,6 @@ def expand_runs(workload: Workload, prefix: str) -> list[Run]:
     except TooManyRuns as exc:
         raise ApiError(400, "too_many_runs", f"{prefix}schedule.interval: {exc}",
                        f"{prefix}schedule.interval") from None
-    except OverflowError:  # a start near year 9999 plus the runtime and delay
-        raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after the year 9999; give an "
-                       "earlier start_time or a shorter max_delay", f"{prefix}schedule") from None
     if not runs:
         raise ApiError(400, "no_runs", f"{prefix}schedule: the schedule has no run in its first day; shorten "
                        "schedule.interval", f"{prefix}schedule.interval")
@@ -816,10 +811,6 @@ def best_window(cur, region: str, source: str | None, start: datetime, end: date
                 factor_set: str, interruptible: bool, now: datetime, signal: str = "average") -> dict:
     """The lowest-carbon window of `duration` inside [start, end) in one region (like the Carbon
     Aware SDK's best-window query), beside running at `start`; on marginal intensity if asked."""
-    if end > LATEST:
-        raise ApiError(400, "invalid_parameter", f"end: times after {LATEST.date()} are not supported", "end")
-    if start < EARLIEST:
-        raise ApiError(400, "invalid_parameter", f"start: times before {EARLIEST.date()} are not supported", "start")
     if signal == "marginal":
         series = pick_marginal(cur, region, source, start, end)
         grid = make_grid([series], start, end)

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from api.params import within_calendar
+from api.models.bounds import within_calendar
 from api.services.legacy import ISO_FORMATS
 from api.spec import EXTRA_ERROR_SCHEMAS
 
