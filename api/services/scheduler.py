@@ -36,16 +36,16 @@ from types import SimpleNamespace
 import numpy as np
 import pandas as pd
 
-from api.answers import iso
-from api.errors import ApiError
 from api.models import bounds
 from api.models import forecast as forecast_model
 from api.models import optimization_engine as engine
+from api.models.times import iso
 from api.models.workload import Run, Workload
 from api.services import cloud_locations, forecasting
-from api.services.location import Located, Locator
-from api.services.sources import default_series, series_for_range
-from database.marginal import marginal_points, marginal_series
+from api.services.errors import INVALID, NOT_FOUND, TOO_LARGE, UNAVAILABLE, DomainError
+from api.services.location import Locator
+from api.services.sources import default_series, marginal_series_for, series_for_range
+from database.marginal import marginal_points
 from database.regions import Series, all_series
 from database.timeseries import intensity_series
 
@@ -92,57 +92,35 @@ class Place:
 
 def resolve_place(locator: Locator, ident: str, latitude: float | None, longitude: float | None,
                   parameter: str, capacity: int | None = None) -> Place:
-    """The grid region of a location id (cloud id, region id or alias, then a bare cloud region
-    name such as westeurope) or of its coordinates (which win when given); ApiError 400 naming
-    `parameter` when it is none of those."""
-    if latitude is not None and longitude is not None:
-        located = _at(locator, latitude, longitude, parameter)
-        return Place(ident, located.region, located.method, capacity)
-    place = cloud_locations.find(ident)
-    if place is not None:
-        return Place(ident, _cloud_region(locator, place, parameter), "cloud", capacity)
-    code = locator.resolve_name(ident)
-    if code is not None:
-        return Place(ident, code, "region", capacity)
-    place = cloud_locations.find_any(ident)  # a bare name: after region names, which win
-    if place is not None:
-        return Place(ident, _cloud_region(locator, place, parameter), "cloud", capacity)
-    raise ApiError(400, "unknown_location", f"{parameter}: unknown location {ident!r}: give a cloud region "
-                   "(aws:us-west-2, gcp:us-central1, azure:eastus, or a bare name such as westeurope), a region "
-                   "id or alias (CISO, US-CAISO), or latitude and longitude", parameter)
-
-
-def _at(locator: Locator, latitude: float, longitude: float, parameter: str) -> Located:
+    """The grid region of a location, by Locator.resolve: its coordinates when given (they win),
+    else its id; a place that cannot be used is a 400 naming `parameter`, like every other
+    unusable field of a request body (503 when coordinates need boundaries not installed)."""
+    place = (latitude, longitude) if latitude is not None and longitude is not None else ident
     try:
-        return locator.at(latitude, longitude)
-    except ApiError as exc:
-        if exc.status == 503:
+        located = locator.resolve(place, parameter)
+    except DomainError as exc:
+        if exc.kind == UNAVAILABLE:
             raise
-        raise ApiError(exc.status if exc.status != 404 else 400, exc.code, f"{parameter}: {exc.message}",
-                       parameter) from None
-
-
-def _cloud_region(locator: Locator, place: cloud_locations.CloudLocation, parameter: str) -> str:
-    """The region of a cloud candidate; a zone we do not cover is a 400 naming the field, like
-    every other unusable location in a request body."""
-    try:
-        return locator.cloud_region(place, parameter)
-    except ApiError as exc:
-        raise ApiError(400, exc.code, f"{parameter}: {exc.message}", parameter) from None
+        if exc.code == "unknown_location":
+            raise DomainError("unknown_location", f"{parameter}: unknown location {ident!r}: give a cloud region "
+                              "(aws:us-west-2, gcp:us-central1, azure:eastus, or a bare name such as westeurope), a "
+                              "region id or alias (CISO, US-CAISO), or latitude and longitude", parameter) from None
+        raise exc.at(parameter, INVALID) from None
+    return Place(ident, located.region, located.method, capacity)
 
 
 def provider_places(locator: Locator, provider: str, parameter: str) -> tuple[list[Place], list[str]]:
     """A provider's regions whose grid zone we cover, and a warning naming those left out."""
     places, outside = [], []
     for place in cloud_locations.locations(provider):
-        code = locator.resolve_name(place.zone)
+        code = locator.region_named(place.zone)
         if code is None:
             outside.append(f"{place.id} ({place.zone})")
         else:
             places.append(Place(place.id, code, "cloud"))
     if not places:
-        raise ApiError(400, "no_candidates", f"{parameter}: no region of {provider} lies in a grid zone covered "
-                       "here", parameter)
+        raise DomainError("no_candidates", f"{parameter}: no region of {provider} lies in a grid zone covered "
+                          "here", parameter)
     return places, ([f"{len(outside)} {provider} regions are in grid zones not covered here and were left "
                      f"out: {', '.join(outside)}"] if outside else [])
 
@@ -294,17 +272,6 @@ def _region_data(cur, region: str, series: Series | None, grid: Grid, factor_set
     return data
 
 
-def pick_marginal(cur, region: str, source: str | None, start: datetime, end: datetime):
-    """The marginal series of a region (WattTime's), the named source's if one is named; 404
-    where none is stored: marginal intensity is never stood in for by average intensity."""
-    candidates = [s for s in marginal_series(cur, region) if source is None or s.source == source]
-    if not candidates:
-        what = f"from source {source} " if source else ""
-        raise ApiError(404, "no_marginal_intensity", f"no marginal intensity {what}is stored for {region}: it comes "
-                       "from WattTime (source WATTTIME); use signal=average", "signal")
-    return next((s for s in candidates if s.first < end and s.last >= start), candidates[0])
-
-
 def marginal_region_data(cur, region: str, series, grid: Grid) -> RegionData:
     """Slot means of the stored marginal intensity: measured values, then WattTime's own stored
     forecast (the project's forecast models average intensity only, so none is made here)."""
@@ -420,10 +387,10 @@ def window_slots(job: engine.Job) -> int:
     return max(0, job.deadline - job.earliest_start)
 
 
-def no_window_error(workload: Workload, grid: Grid, prefix: str) -> ApiError:
+def no_window_error(workload: Workload, grid: Grid, prefix: str) -> DomainError:
     """400: no run has a whole-slot placement between its earliest start and its deadline."""
     field_name = f"{prefix}schedule.deadline" if workload.schedule.deadline else f"{prefix}schedule.max_delay"
-    return ApiError(400, "no_window", f"{field_name}: no run fits between its earliest start and its deadline on "
+    return DomainError("no_window", f"{field_name}: no run fits between its earliest start and its deadline on "
                     f"the data's {int(grid.slot.total_seconds() // 60)}-minute slots (a run starts on a slot "
                     "boundary, never before its earliest start, and must end by its deadline): allow more delay "
                     "or start on a slot boundary", field_name)
@@ -498,19 +465,19 @@ class Budget:
         MAX_ANSWER_BYTES, naming what to reduce."""
         if estimate > self.answer_bytes:
             more = " more" if self.answer_bytes < MAX_ANSWER_BYTES else ""
-            raise ApiError(400, "request_too_large", f"{prefix}schedule: the answer would take about "
+            raise DomainError("request_too_large", f"{prefix}schedule: the answer would take about "
                            f"{estimate / 1e6:,.1f} MB{more}, over the {MAX_ANSWER_BYTES / 1e6:,.0f} MB one answer may "
-                           f"take: {reduce}", f"{prefix}schedule")
+                           f"take: {reduce}", f"{prefix}schedule", TOO_LARGE)
         self.answer_bytes -= estimate
 
     def charge(self, cells: int, prefix: str) -> None:
         """Spend `cells`; 400 when the request's total would pass MAX_REQUEST_CELLS."""
         if cells > self.cells:
-            raise ApiError(400, "request_too_large", f"{prefix}schedule: the request asks for {cells:,} run x "
+            raise DomainError("request_too_large", f"{prefix}schedule: the request asks for {cells:,} run x "
                            f"candidate x slot combinations{' more' if self.cells < MAX_REQUEST_CELLS else ''}, "
                            f"over the {MAX_REQUEST_CELLS:,} one request may ask for: raise schedule.interval, "
                            "shorten schedule.max_delay, name fewer candidate_locations or send fewer workloads "
-                           "per request", f"{prefix}schedule")
+                           "per request", f"{prefix}schedule", TOO_LARGE)
         self.cells -= cells
 
     def charge_solve(self, prefix: str) -> None:
@@ -518,10 +485,10 @@ class Budget:
         solver seconds can give MIN_SOLVER_SECONDS each."""
         if (self.solves + 1) * MIN_SOLVER_SECONDS > self.seconds:
             most = int(self.seconds / MIN_SOLVER_SECONDS)
-            raise ApiError(400, "request_too_large", f"{prefix}candidate_locations: more than {most} workloads of "
+            raise DomainError("request_too_large", f"{prefix}candidate_locations: more than {most} workloads of "
                            "the request have more runs than a candidate's capacity (the solver has "
                            f"{self.seconds:.0f} s for a request, at least {MIN_SOLVER_SECONDS} s for each of them): "
-                           "send fewer such workloads per request", f"{prefix}candidate_locations")
+                           "send fewer such workloads per request", f"{prefix}candidate_locations", TOO_LARGE)
         self.solves += 1
 
     def time_limit(self, prefix: str, shared: bool = True) -> float:
@@ -533,9 +500,9 @@ class Budget:
         share = left / max(1, self.solves) if shared else left
         self.solves -= shared
         if share <= 0.02:
-            raise ApiError(400, "request_too_large", f"{prefix}schedule: the request's workloads used the "
+            raise DomainError("request_too_large", f"{prefix}schedule: the request's workloads used the "
                            f"{self.seconds:.0f} s one request may take: send fewer workloads per request, or fewer "
-                           "runs (raise schedule.interval) or candidates per workload", f"{prefix}schedule")
+                           "runs (raise schedule.interval) or candidates per workload", f"{prefix}schedule", TOO_LARGE)
         return min(WORKLOAD_SOLVER_SECONDS, share)
 
 
@@ -586,11 +553,11 @@ class RequestCache:
         self._found: dict[tuple, object] = {}
 
     def once(self, key: tuple, make: Callable[[], object]):
-        """make()'s result, or the ApiError or NoHistory it raised, once per key."""
+        """make()'s result, or the DomainError or NoHistory it raised, once per key."""
         if key not in self._found:
             try:
                 self._found[key] = make()
-            except (ApiError, forecast_model.NoHistory) as exc:
+            except (DomainError, forecast_model.NoHistory) as exc:
                 self._found[key] = exc
         found = self._found[key]
         if isinstance(found, Exception):
@@ -624,7 +591,7 @@ class Checked:
     warnings: list[str]
     runs: list[Run]
     series: dict[str, Series | None]
-    failed: dict[str, ApiError]      # region -> why the named source has nothing there
+    failed: dict[str, DomainError]      # region -> why the named source has nothing there
     grid: Grid
     unfit: int                       # runs with no whole-slot window
     capacitated: bool                # more runs than a candidate's capacity: the solver may need time
@@ -641,11 +608,11 @@ def check(cur, locator: Locator, workload: Workload, prefix: str, now: datetime,
     runs = expand_runs(workload, prefix)
     start, end = min(r.earliest for r in runs), max(r.deadline for r in runs)
     if end > bounds.LATEST:  # the times given are within the bounds; a run's deadline is derived from them
-        raise ApiError(400, "invalid_body", f"{prefix}schedule: the runs would end after {bounds.LAST_YEAR}-12-31; "
+        raise DomainError("invalid_body", f"{prefix}schedule: the runs would end after {bounds.LAST_YEAR}-12-31; "
                        "give an earlier start_time", f"{prefix}schedule")
     if end - start > MAX_WINDOW:
-        raise ApiError(400, "range_too_large", f"{prefix}schedule: the runs span {end - start}, over "
-                       f"{MAX_WINDOW.days} days; shorten the horizon or the delay", f"{prefix}schedule")
+        raise DomainError("range_too_large", f"{prefix}schedule: the runs span {end - start}, over "
+                       f"{MAX_WINDOW.days} days; shorten the horizon or the delay", f"{prefix}schedule", TOO_LARGE)
     source = source_name(workload.carbon_data_source)
     regions = sorted({p.region for p in candidates} | ({origin.region} if origin else set()))
     marginal = workload.signal == "marginal"
@@ -654,17 +621,17 @@ def check(cur, locator: Locator, workload: Workload, prefix: str, now: datetime,
     for r in regions:  # a region the named source has no data for is left out, not fatal
         try:
             series[r] = cache.once(("series", r, source, start, end, marginal), lambda r=r: (
-                pick_marginal(cur, r, source if source in MARGINAL_SOURCES else None, start, end) if marginal
+                marginal_series_for(cur, r, source if source in MARGINAL_SOURCES else None, start, end) if marginal
                 else pick_series(cur, r, source, start, end, now)))
-        except ApiError as exc:
-            if exc.status != 404:
+        except DomainError as exc:
+            if exc.kind != NOT_FOUND:
                 raise
             series[r], failed[r] = None, exc
     if all(p.region in failed for p in candidates):
         first = failed[candidates[0].region]
         named = "; ".join(f"{r}: {failed[r].message}" for r in sorted({p.region for p in candidates}))
-        raise ApiError(404, first.code, f"{prefix}{field_name}: no candidate has data ({named})",
-                       f"{prefix}{field_name}")
+        raise DomainError(first.code, f"{prefix}{field_name}: no candidate has data ({named})",
+                          f"{prefix}{field_name}", NOT_FOUND)
     grid = make_grid(list(series.values()), start, end)
     windows = build_jobs(workload, runs, grid, len(candidates), None, False, shift=workload.optimize_carbon)
     unfit = sum(window_slots(j) < j.runtime_slots for j in windows)
@@ -786,10 +753,10 @@ def expand_runs(workload: Workload, prefix: str) -> list[Run]:
     try:
         runs = workload.runs()
     except TooManyRuns as exc:
-        raise ApiError(400, "too_many_runs", f"{prefix}schedule.interval: {exc}",
-                       f"{prefix}schedule.interval") from None
+        raise DomainError("too_many_runs", f"{prefix}schedule.interval: {exc}",
+                          f"{prefix}schedule.interval", TOO_LARGE) from None
     if not runs:
-        raise ApiError(400, "no_runs", f"{prefix}schedule: the schedule has no run in its first day; shorten "
+        raise DomainError("no_runs", f"{prefix}schedule: the schedule has no run in its first day; shorten "
                        "schedule.interval", f"{prefix}schedule.interval")
     return runs
 
@@ -812,7 +779,7 @@ def best_window(cur, region: str, source: str | None, start: datetime, end: date
     """The lowest-carbon window of `duration` inside [start, end) in one region (like the Carbon
     Aware SDK's best-window query), beside running at `start`; on marginal intensity if asked."""
     if signal == "marginal":
-        series = pick_marginal(cur, region, source, start, end)
+        series = marginal_series_for(cur, region, source, start, end)
         grid = make_grid([series], start, end)
         data = marginal_region_data(cur, region, series, grid)
     else:
@@ -822,7 +789,7 @@ def best_window(cur, region: str, source: str | None, start: datetime, end: date
     slots = max(1, math.ceil(duration / grid.slot - 1e-9))
     first, deadline = grid.ceil(start), grid.floor(end)
     if deadline - first < slots:
-        raise ApiError(400, "invalid_range", f"duration: {duration} does not fit between start and end on the "
+        raise DomainError("invalid_range", f"duration: {duration} does not fit between start and end on the "
                        f"{grid.slot} slots of {series.source if series else 'the data'}", "duration")
     job = engine.Job(1.0, slots, first, deadline, interruptible, origin=0)
     result = engine.best_placements(data.values[None, :], job)
