@@ -677,8 +677,6 @@ def solve(cur, locator: Locator, workload: Workload, prefix: str, factor_set: st
                              time_limit=budget.time_limit(prefix, checked.capacitated))
     dropped_regions = {p.region for p in dropped} - {p.region for p in rows}
     warnings = warnings + [d.note for r, d in data.items() if d.note and r not in dropped_regions]
-    if workload.desired_renewable_ratio is not None:
-        warnings.append("desired_renewable_ratio is not used: runs are placed by carbon intensity alone")
     if unfit:
         warnings.append(f"{unfit} of {len(runs)} runs have no whole {int(grid.slot.total_seconds() // 60)}-minute "
                         "slot window between their earliest start and their deadline and were not placed: allow "

@@ -22,7 +22,6 @@ from __future__ import annotations
 import dataclasses
 import math
 from datetime import datetime, timedelta, timezone
-from enum import Enum
 
 from flask_restful import Resource
 from marshmallow import Schema, ValidationError, fields
@@ -30,10 +29,11 @@ from marshmallow import Schema, ValidationError, fields
 from api.faces.http import core, json_body, no_store_json
 from api.faces.legacy.errors import ERROR_SCHEMA, Unprocessable
 from api.faces.legacy.schemas import TAG
+from api.faces.legacy.workload import LegacyWorkloadSchema, duration_text, load_legacy_workload, request_echo
 from api.faces.spec import Endpoint
 from api.models import optimization_engine as engine
 from api.models.times import iso, utc_now
-from api.models.workload import CarbonAccountingMode, WorkloadSchema, load_workload
+from api.models.workload import CarbonAccountingMode
 from api.services import cloud_locations
 from api.services.errors import DomainError
 from api.services.legacy import ISO_FORMAT_OF_SOURCE, LEGACY_PROVIDERS, names
@@ -67,7 +67,7 @@ class LegacySchedulerAnswer(Schema):
 class LegacyCarbonAwareScheduler(Resource):
     spec = Endpoint(
         "/legacy/carbon-aware-scheduler/", "The original's /carbon-aware-scheduler/ (GET with a JSON body)",
-        LegacySchedulerAnswer, body=WorkloadSchema, tags=(TAG,), error_schema=ERROR_SCHEMA,
+        LegacySchedulerAnswer, body=LegacyWorkloadSchema, tags=(TAG,), error_schema=ERROR_SCHEMA,
         description="The original service's scheduler request (a workload as JSON body of a GET) and answer "
                     "(request, original-region, isos, warnings, details, optimal-regions, weighted-scores, "
                     "raw-scores), computed by the new engine. Native equivalent: POST /carbon-aware-scheduler/.",
@@ -86,11 +86,11 @@ class LegacyCarbonAwareScheduler(Resource):
             raise DomainError("invalid_body", "the body must be a JSON workload object (Content-Type: "
                               "application/json)", "body")
         try:
-            workload = load_workload(raw)
+            workload, options = load_legacy_workload(raw)
         except ValidationError as error:  # as the original's webargs answered a bad JSON body
             raise Unprocessable("json", error.messages) from None
         now = utc_now()
-        if workload.use_prediction and workload.schedule.start_time < now:
+        if options.use_prediction and workload.schedule.start_time < now:
             # As the original: a forecast starts now (rounded up to 5 minutes), not in the past.
             start = datetime.fromtimestamp(math.ceil(now.timestamp() / 300) * 300, timezone.utc)
             workload = dataclasses.replace(workload, schedule=dataclasses.replace(workload.schedule, start_time=start))
@@ -102,7 +102,7 @@ class LegacyCarbonAwareScheduler(Resource):
                            places=(candidates, origin, warnings), answer=ANSWER)
         iso_format = ISO_FORMAT_OF_SOURCE.get(workload.carbon_data_source.lower(), "watttime")
         isos = {name(p): names(lookup, p.region).iso(iso_format) for p in candidates}
-        return legacy_answer(workload, solved, isos)
+        return legacy_answer(workload, options, solved, isos)
 
 
 def legacy_places(lookup, workload) -> tuple[list[Place], Place | None, list[str]]:
@@ -127,7 +127,7 @@ def name(place: Place) -> str:
     return place.id
 
 
-def legacy_answer(workload, solved: Solved, isos: dict[str, str]):
+def legacy_answer(workload, options, solved: Solved, isos: dict[str, str]):
     """The original's answer from the schedule: per candidate its scores and details, ranked."""
     problem, grid, result = solved.problem, solved.grid, solved.result
     energy_24h = workload.energy_kwh * len(problem.runs)  # the runs start within the first 24 h
@@ -162,6 +162,8 @@ def legacy_answer(workload, solved: Solved, isos: dict[str, str]):
             "route.hop_count": 0,
         }
     notes = [w for w in solved.warnings if w not in warnings.values() and w not in dropped_notes]
+    if options.desired_renewable_ratio is not None:
+        notes.append("desired_renewable_ratio is not used: runs are placed by carbon intensity alone")
     if notes:  # about the request as a whole (providers' regions left out, unused fields)
         warnings["request"] = "; ".join(notes)
     weighted = {label: sum(scores[f] * w for f, w in WEIGHTS.items()) / len(WEIGHTS)
@@ -170,7 +172,7 @@ def legacy_answer(workload, solved: Solved, isos: dict[str, str]):
     for label, rating in weighted.items():
         by_rating.setdefault(rating, []).append(label)
     answer = {
-        "request": _request_echo(workload),
+        "request": request_echo(workload, options),
         "original-region": workload.original_location,
         "isos": isos,
         "warnings": warnings,
@@ -196,14 +198,14 @@ def _timings(placement: engine.Placement, problem, grid, run, transfer_moves: bo
     compute_start = grid.moment(placement.start)  # the priced slot: windows are whole slots inside the run's
     compute_end = compute_start + workload.runtime
     return {
-        "input_transfer_start": iso(compute_start - input_time), "input_transfer_duration": _duration(input_time),
+        "input_transfer_start": iso(compute_start - input_time), "input_transfer_duration": duration_text(input_time),
         "input_transfer_end": iso(compute_start),
-        "compute_start": iso(compute_start), "compute_duration": _duration(workload.runtime),
+        "compute_start": iso(compute_start), "compute_duration": duration_text(workload.runtime),
         "compute_end": iso(compute_end),
-        "output_transfer_start": iso(compute_end), "output_transfer_duration": _duration(output_time),
+        "output_transfer_start": iso(compute_end), "output_transfer_duration": duration_text(output_time),
         "output_transfer_end": iso(compute_end + output_time),
         "min_start": iso(run.earliest), "max_end": iso(run.deadline),
-        "total_transfer_time": _duration(input_time + output_time),
+        "total_transfer_time": duration_text(input_time + output_time),
     }
 
 
@@ -212,28 +214,3 @@ def _compute_rates(solved: Solved, place: Place, workload) -> dict[str, float]:
     values = solved.data[place.region].values
     watts = workload.power_kw * 1000.0
     return {iso(solved.grid.moment(k)): float(v) * watts / 3.6e6 for k, v in enumerate(values) if math.isfinite(v)}
-
-
-def _duration(value: timedelta) -> str:
-    """As the original's JSON encoder wrote durations: a time of day, HH:MM:SS."""
-    return (datetime.min + value).time().isoformat()
-
-
-def _request_echo(workload) -> dict:
-    """The workload as the original echoed it: every field with defaults, enums by value,
-    durations as HH:MM:SS."""
-    def plain(value):
-        if isinstance(value, Enum):
-            return value.value
-        if isinstance(value, timedelta):
-            return _duration(value)
-        if isinstance(value, datetime):
-            return value.isoformat()
-        if isinstance(value, dict):
-            return {k: plain(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [plain(v) for v in value]
-        return value
-    echo = plain(dataclasses.asdict(workload))
-    echo["power_kw"] = echo.pop("power_kw_given")
-    return echo

@@ -103,7 +103,9 @@ class CarbonAwareScheduler(Resource):
         SchedulerArgs, method="post", body=WorkloadSchema, tags=("scheduler",),
         description="The body is one workload or a list of them, with the original service's field names "
                     "(runtime, schedule, dataset, original_location, candidate_providers or candidate_locations, "
-                    "...) plus deadline, interruptible, power_kw and a capacity per candidate location. Each "
+                    "...) plus deadline, interruptible, power_kw and a capacity per candidate location (the "
+                    "original's fields that change nothing here, such as use_prediction and its network-route "
+                    "options, are refused: GET /legacy/carbon-aware-scheduler/ takes them). Each "
                     "workload's runs are placed together, optimally under the capacities. Windows in the past "
                     "use measured data; the future uses the project's forecast, with its measured error.",
         errors={400: "A bad body (the field is named; over 1 MB or nested over 10 levels: body_too_large, "
