@@ -462,7 +462,7 @@ def test_covered_zones_outside_the_us_resolve_everywhere(regions_elsewhere, tmp_
     from api import create_app
     from api.faces.http import core
     from api.services import carbon_aware_sdk
-    from api.services.scheduler import resolve_place
+    from api.services.scheduler.places import resolve_place
 
     monkeypatch.setenv("ENERGY_DATA_BOUNDARIES", str(tmp_path / "absent.geojson"))
     app = create_app(regions_elsewhere)

@@ -37,7 +37,8 @@ from api.models.workload import CarbonAccountingMode
 from api.services import cloud_locations
 from api.services.errors import DomainError
 from api.services.legacy import ISO_FORMAT_OF_SOURCE, LEGACY_PROVIDERS, names
-from api.services.scheduler import AnswerSize, Place, Solved, solve, workload_places
+from api.services.scheduler.places import Place, workload_places
+from api.services.scheduler.plan import AnswerSize, Solved, solve_alone
 
 # The original's factors and weights (its api/routes/carbon_aware_scheduler.py).
 WEIGHTS = {"energy-usage": 1000.0, "carbon-emission": 1.0, "wan-network-usage": 0.001}
@@ -97,9 +98,8 @@ class LegacyCarbonAwareScheduler(Resource):
         lookup = core().locator
         candidates, origin, warnings = legacy_places(lookup, workload)
         count_transfer = workload.carbon_accounting_mode is CarbonAccountingMode.COMPUTE_AND_NETWORK
-        with core().pool.cursor() as cur:
-            solved = solve(cur, lookup, workload, "", "lifecycle", count_transfer, now,
-                           places=(candidates, origin, warnings), answer=ANSWER)
+        solved = solve_alone(core().pool, lookup, workload, "lifecycle", count_transfer, now, ANSWER,
+                             (candidates, origin, warnings))
         iso_format = ISO_FORMAT_OF_SOURCE.get(workload.carbon_data_source.lower(), "watttime")
         isos = {name(p): names(lookup, p.region).iso(iso_format) for p in candidates}
         return legacy_answer(workload, options, solved, isos)

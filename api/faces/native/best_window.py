@@ -10,7 +10,7 @@ from api.faces.http import core, json_answer
 from api.faces.native.params import TimeRangeArgs, locate, require_range
 from api.faces.spec import Endpoint
 from api.models.times import utc_now
-from api.services.scheduler import best_window, source_name
+from api.services.scheduler import answer
 
 CAP = timedelta(days=31)
 
@@ -66,8 +66,7 @@ class BestWindow(Resource):
         args = self.spec.parse()
         located = locate(args)
         start, end = require_range(args, CAP)
-        with core().pool.cursor() as cur:
-            answer = best_window(cur, located.region, source_name(args.get("source")), start, end,
-                                 timedelta(minutes=args["duration"]), args["emission_factor_type"],
-                                 args["interruptible"], utc_now(), args["signal"])
-        return json_answer({**answer, "location_method": located.method}, end)
+        window = answer.best_window(core().pool, located.region, args.get("source"), start, end,
+                                    timedelta(minutes=args["duration"]), args["emission_factor_type"],
+                                    args["interruptible"], utc_now(), args["signal"])
+        return json_answer({**window, "location_method": located.method}, end)

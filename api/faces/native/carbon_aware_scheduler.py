@@ -9,8 +9,8 @@ from api.faces.spec import Endpoint
 from api.models.times import utc_now
 from api.models.workload import WorkloadSchema, first_error, load_workloads
 from api.services.errors import DomainError
-from api.services.scheduler import (DEFAULT_ALTERNATIVES, MAX_ANSWER_BYTES, Budget, RequestCache, check,
-                                    native_answer, plan)
+from api.services.scheduler import answer
+from api.services.scheduler.plan import DEFAULT_ALTERNATIVES, MAX_ANSWER_BYTES
 
 MAX_WORKLOADS = 100
 
@@ -131,17 +131,9 @@ class CarbonAwareScheduler(Resource):
             raise DomainError("invalid_body", f"{path}: {message}", path) from None
         items = raw if isinstance(raw, list) else [raw]
         prefixes = [f"{i}." if isinstance(raw, list) else "" for i in range(len(items))]
-        now = utc_now()
-        budget = Budget()  # the whole request's work, well under gunicorn's timeout
-        cache = RequestCache()  # each region's data and forecast, read once for every workload
-        locator = core().locator
-        with core().pool.cursor() as cur:
-            # every workload against the budget first: a request past it does none of the work
-            checked = [check(cur, locator, workload, prefix, now, budget, cache, native_answer(alternatives))
-                       for workload, prefix in zip(workloads, prefixes)]
-            answers = [plan(cur, locator, workload, prefix, args["emission_factor_type"],
-                            count_transfer=item.get("carbon_accounting_mode") != "compute-only", now=now,
-                            budget=budget, cache=cache, alternatives=alternatives, checked=done)
-                       for workload, prefix, item, done in zip(workloads, prefixes, items, checked)]
+        # transfer is counted unless the body says compute-only (the workload's own default is the original's)
+        transfers = [item.get("carbon_accounting_mode") != "compute-only" for item in items]
+        answers = answer.schedules(core().pool, core().locator, workloads, prefixes, args["emission_factor_type"],
+                                   transfers, utc_now(), alternatives)
         return no_store_json({"emission_factor_type": args["emission_factor_type"], "unit": "gCO2eq",
                               "schedules": answers})
