@@ -280,7 +280,8 @@ class EmissionsByLocation(Resource):
 
     def get(self):
         args = parse_query(ByLocationArgs())
-        return json_or_no_content([item for one in _emissions([args["location"]], args) for item in emissions_data(one)])
+        located = _emissions([args["location"]], args)
+        return json_or_no_content([item for one in located for item in emissions_data(one)])
 
 
 class EmissionsByLocations(Resource):

@@ -23,7 +23,8 @@ __all__ = ["IntensitySeries", "MarginalPoint", "MarginalSeries", "Mixture", "ave
 
 
 def average(pool: Pool, region: str, source: str | None, start: datetime, end: datetime, factor_type: str,
-            resolution: str, factors: str, estimated: bool, now: datetime) -> tuple[Series | None, IntensitySeries | None]:
+            resolution: str, factors: str, estimated: bool,
+            now: datetime) -> tuple[Series | None, IntensitySeries | None]:
     """The series answering for [start, end) and its points (None: no source has data there).
     `factors` ipcc is refused for a series that reports its own intensity (it has no IPCC variant)."""
     with pool.cursor() as cur:

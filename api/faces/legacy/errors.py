@@ -25,8 +25,8 @@ class LegacyErrorDoc(Schema):
     messages = fields.Dict(metadata={"description": "422 only: {\"query\": {parameter: [message]}}"})
 
 
-ERROR_SCHEMAS = {ERROR_SCHEMA: LegacyErrorDoc,
-                 ERROR_OR_TEXT_SCHEMA: {"oneOf": [{"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}, {"type": "string"}]}}
+ERROR_SCHEMAS = {ERROR_SCHEMA: LegacyErrorDoc, ERROR_OR_TEXT_SCHEMA: {
+    "oneOf": [{"$ref": f"#/components/schemas/{ERROR_SCHEMA}"}, {"type": "string"}]}}
 
 
 class Unprocessable(Exception):
