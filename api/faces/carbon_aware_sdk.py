@@ -8,7 +8,6 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-import numpy as np
 import orjson
 from flask import Response, request
 from flask_restful import Resource
