@@ -173,7 +173,7 @@ def test_a_revision_that_drops_a_fuel_removes_it_and_recomputes_intensity(db, ei
                                       "WHERE f.name = 'coal' ORDER BY 1")]
     assert len(starts) == 3 and coal == [starts[0], starts[2]]
     totals = query(db, "SELECT total_mw, direct_g_per_kwh FROM carbon_intensity ORDER BY ts")
-    # The factor valid for PACW at that time: its own override first, as DESIGN.md says.
+    # The factor valid for PACW at that time: its own override first, as docs/design.md says.
     direct = {fuel: query(db, "SELECT e.g_per_kwh FROM emission_factor e JOIN fuel f ON f.id = e.fuel_id "
                               "LEFT JOIN region r ON r.id = e.region_id WHERE e.factor_set = 'direct' "
                               "AND f.name = %s AND (r.code = 'PACW' OR e.region_id IS NULL) AND e.valid_from <= %s "

@@ -69,7 +69,7 @@ MIX = [
 
 
 def expected_intensity(rows, ts):
-    """Independent computation from DESIGN.md: non-negative, non-storage generation, plus
+    """Independent computation from docs/design.md: non-negative, non-storage generation, plus
     storage discharge at the charge-weighted intensity of the 24 h before (same-length intervals)."""
     def base(at):
         gen = [(fuel, mw) for _, t, fuel, mw in rows
