@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from api import create_app
-from api.routes import ROUTES
+from api.faces import ROUTES
 from database.api_keys import key_digest
 from tests.conftest import REPO
 from tests.test_service import free_port, wait_for_health

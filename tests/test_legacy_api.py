@@ -27,7 +27,7 @@ import psycopg2
 import pytest
 
 from api import create_app
-from api.routes.legacy.shared import TAG
+from api.faces.legacy.schemas import TAG
 from database.dimensions import sync_source
 from database.readings import write_readings
 from database.emission_factors import factors_at

@@ -1,9 +1,8 @@
 """Every real recorded generation fixture, of every source, replayed through
 `python -m crawler replay` into a real PostgreSQL: the stored rows are what the parser
-read, and every served interval's intensity is the data conventions' formula (sum of MW x
-factor over non-negative generation) over what was stored, with the estimates
-(estimated_reading) in place of the fuels they stand for. The few intervals the recordings
-themselves leave incomplete are listed in ESTIMATED and GAPS."""
+read, and every served interval's intensity is docs/design.md's formula over what was stored,
+with the estimates (estimated_reading) in place of the fuels they stand for. The few
+intervals the recordings themselves leave incomplete are listed in ESTIMATED and GAPS."""
 from __future__ import annotations
 
 from collections import defaultdict

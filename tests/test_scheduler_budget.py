@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from api import create_app
-from api.services import scheduler
+from api.services.scheduler import plan, slots
 from tests.apihelp import Spy
 from tests.test_scheduler_api import DAY, imported, post, stored_hours, workload  # noqa: F401 (fixture)
 
@@ -52,8 +52,8 @@ def test_the_issue_s_5kb_body_is_a_400_decided_before_any_data_is_read(client, m
 
     body = issue_body()
     assert 4_000 < len(json.dumps(body, separators=(",", ":"))) < 6_000  # as a client sends it
-    reads = Spy(monkeypatch, scheduler, "intensity_series")
-    solves = Spy(monkeypatch, scheduler.engine, "schedule")
+    reads = Spy(monkeypatch, slots, "intensity_series")
+    solves = Spy(monkeypatch, plan.engine, "schedule")
     status, answer = post(client, body)
     assert status == 400, str(answer)[:300]
     error = answer["error"]
@@ -113,8 +113,8 @@ def test_every_workload_is_checked_before_any_is_solved(client, monkeypatch):
     hundred = workload(runtime=3600, schedule={"type": "uniform-random", "start_time": DAY, "interval": 864,
                                                 "max_delay": 6 * 3600},
                        candidate_locations=[{"id": "CISO"}, {"id": "PJM"}, {"id": "NYIS"}, {"id": "ERCO"}])
-    reads = Spy(monkeypatch, scheduler, "intensity_series")
-    solves = Spy(monkeypatch, scheduler.engine, "schedule")
+    reads = Spy(monkeypatch, slots, "intensity_series")
+    solves = Spy(monkeypatch, plan.engine, "schedule")
     status, answer = post(client, [hundred] * 100)
     assert status == 400 and answer["error"]["code"] == "request_too_large", answer
     assert answer["error"]["parameter"].endswith(".schedule")
@@ -164,7 +164,7 @@ def test_a_bad_alternatives_parameter_is_a_400_naming_it(client, value):
 
 
 def test_the_legacy_scheduler_answer_is_in_the_budget_too(client, monkeypatch):
-    reads = Spy(monkeypatch, scheduler, "intensity_series")
+    reads = Spy(monkeypatch, slots, "intensity_series")
     response = client.get("/legacy/carbon-aware-scheduler/", json=issue_body(candidates=10))
     body = response.get_json()
     assert response.status_code == 400, str(body)[:300]

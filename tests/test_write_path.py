@@ -71,7 +71,7 @@ MIX = [
 
 
 def expected_intensity(rows, ts):
-    """Independent computation of the data conventions: non-negative, non-storage generation, plus
+    """Independent computation from docs/design.md: non-negative, non-storage generation, plus
     storage discharge at the charge-weighted intensity of the 24 h before (same-length intervals)."""
     def base(at):
         gen = [(fuel, mw) for _, t, fuel, mw in rows
