@@ -11,10 +11,10 @@ import os
 import threading
 import time
 
-from flask import Flask, jsonify, request
+from flask import Flask, request
 
-from api.errors import ApiError
 from api.configuration import DEFAULT_METRICS_ALLOW, DEFAULT_TRUSTED_PROXIES, networks as _networks
+from api.faces.native.errors import error_answer
 from api.ratelimit import RateLimiter, RateLimitUnavailable
 from database.api_keys import ApiKey, live_key
 from database.pool import Pool
@@ -111,8 +111,7 @@ def route_path() -> str:
 
 
 def refusal(status: int, code: str, message: str, retry_after: int | None = None):
-    response = jsonify(ApiError(status, code, message).body())
-    response.status_code = status
+    response = error_answer(status, code, message)
     if retry_after is not None:
         response.headers["Retry-After"] = str(retry_after)
     if status == 401:

@@ -11,9 +11,9 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from api.errors import ApiError
 from api.models.forecast import NoHistory
 from api.services import forecasting
+from api.services.errors import DomainError
 from api.services.sources import history_series
 from database.connection import DatabaseUnavailable, connect
 from database.forecasts import FACTOR_SETS
@@ -39,7 +39,7 @@ def issue_all(conn, now: datetime, only: list[str] | None = None) -> tuple[int, 
                     forecasting.issue_and_store(cur, series, factor_set, issued_at)
                     forecasting.measure_accuracy(cur, series, factor_set, now)
                     issued += 1
-                except (NoHistory, ApiError) as exc:  # no series, or too little history, before the hour
+                except (NoHistory, DomainError) as exc:  # no series, or too little history, before the hour
                     log.info("%s %s: %s", region, factor_set, exc)
                     skipped += 1
     return issued, skipped

@@ -220,14 +220,15 @@ def _literal(text: str) -> str:
 # -- reads ---------------------------------------------------------------------------------
 
 def read_weather_features(cur: Cursor, region: str, issued_before: datetime, start: datetime,
-                          end: datetime) -> pd.DataFrame:
+                          end: datetime, lead: timedelta | None = None) -> pd.DataFrame:
     """Region-level weather for the hours starting in [start, end): a frame indexed by the
     hourly UTC target times, one column per WEATHER_VARIABLES with any value (a variable no
     point has is absent; an hour no issue covers is NaN). Each point's value for a target hour
     is that of its newest issue with issued_at < issued_before; the region's value is the
     weighted mean over the points of the variable's role (VARIABLE_ROLES), weights renormalised
-    over the points that have a value. attrs: `issued_at` (newest issue used, or None),
-    `oldest_issued_at`, `points` (point codes used)."""
+    over the points that have a value. With `lead`, each target hour T only sees issues before
+    T - lead too (training histories: what was known `lead` ahead of each hour). attrs:
+    `issued_at` (newest issue used, or None), `oldest_issued_at`, `points` (point codes used)."""
     _check_times(issued_before, start, end)
     hours = _hours(start, end)
     frame = pd.DataFrame(index=hours)
@@ -240,10 +241,10 @@ def read_weather_features(cur: Cursor, region: str, issued_before: datetime, sta
         "FROM weather_point p JOIN region r ON r.id = p.region_id "
         "CROSS JOIN generate_series(%(first)s::timestamptz, %(last)s::timestamptz, '1 hour') AS h (ts) "
         "JOIN LATERAL (SELECT * FROM weather_forecast w WHERE w.point_id = p.id AND w.ts = h.ts "
-        "AND w.issued_at < %(before)s ORDER BY w.issued_at DESC LIMIT 1) w ON true "
+        "AND w.issued_at < least(%(before)s, h.ts - %(lead)s::interval) ORDER BY w.issued_at DESC LIMIT 1) w ON true "
         "WHERE r.code = upper(%(region)s)",
         {"region": region, "first": hours[0].to_pydatetime(), "last": hours[-1].to_pydatetime(),
-         "before": issued_before})
+         "before": issued_before, "lead": _lead(lead)})
     rows = pd.DataFrame(cur.fetchall(), columns=["point", "role", "weight", "ts", "issued_at", *WEATHER_VARIABLES])
     if rows.empty:
         return frame
@@ -268,12 +269,12 @@ def read_weather_features(cur: Cursor, region: str, issued_before: datetime, sta
 
 
 def read_operator_forecasts(cur: Cursor, region: str, issued_before: datetime, start: datetime,
-                            end: datetime) -> pd.DataFrame:
+                            end: datetime, lead: timedelta | None = None) -> pd.DataFrame:
     """Operator forecasts for the hours starting in [start, end): a frame indexed by the hourly
     UTC target times with columns load_forecast_mw, wind_forecast_mw, solar_forecast_mw (a kind
     no source has is absent). Per source, kind and target interval (targets on a 15-minute
     grid), the value of the newest issue with issued_at < issued_before; sub-hourly intervals
-    are averaged into their hour.
+    are averaged into their hour; with `lead`, also issued before the target minus `lead`.
     Per kind one source is used: the region's own operator before FALLBACK_SOURCES, then the
     one covering most hours, then by name. attrs: `sources` {kind: source name},
     `issued_at` {kind: newest issue used}."""
@@ -292,11 +293,12 @@ def read_operator_forecasts(cur: Cursor, region: str, issued_before: datetime, s
         "CROSS JOIN generate_series(%(first)s::timestamptz, %(end)s::timestamptz - interval '1 microsecond', "
         "%(grid)s::interval) AS g (ts) "
         "JOIN LATERAL (SELECT o.ts, o.issued_at, o.mw FROM operator_forecast o WHERE o.region_id = i.region_id "
-        "AND o.kind = i.kind AND o.source_id = i.source_id AND o.ts = g.ts AND o.issued_at < %(before)s "
+        "AND o.kind = i.kind AND o.source_id = i.source_id AND o.ts = g.ts "
+        "AND o.issued_at < least(%(before)s, g.ts - %(lead)s::interval) "
         "ORDER BY o.issued_at DESC LIMIT 1) o ON true "
         "WHERE r.code = upper(%(region)s) AND i.kind <> 'weather' AND g.ts BETWEEN i.first_ts AND i.last_ts",
         {"region": region, "first": first.to_pydatetime(), "end": end, "grid": OPERATOR_GRID.to_pytimedelta(),
-         "before": issued_before})
+         "before": issued_before, "lead": _lead(lead)})
     rows = pd.DataFrame(cur.fetchall(), columns=["source", "kind", "ts", "issued_at", "mw"])
     if rows.empty:
         return frame
@@ -313,6 +315,13 @@ def read_operator_forecasts(cur: Cursor, region: str, issued_before: datetime, s
         frame.attrs["sources"][kind] = chosen
         frame.attrs["issued_at"][kind] = used["issued_at"].max().to_pydatetime()
     return frame
+
+
+def _lead(lead: timedelta | None) -> timedelta | None:
+    """The lead as a query parameter: None (SQL NULL, which least() ignores) for no lead."""
+    if lead is not None and lead < timedelta(0):
+        raise ValueError("lead must not be negative")
+    return lead
 
 
 def _check_times(issued_before: datetime, start: datetime, end: datetime) -> None:

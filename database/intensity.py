@@ -1,4 +1,4 @@
-"""Carbon intensity of an interval from its readings: the one implementation of DESIGN.md's
+"""Carbon intensity of an interval from its readings: the one implementation of docs/design.md's
 formula, vectorised so that a year of data for a region takes milliseconds.
 
     intensity = (sum(MW x factor) + discharge x charging intensity) / (sum(MW) + discharge),

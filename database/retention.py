@@ -1,6 +1,7 @@
 """Retention: what `python -m crawler prune` deletes (archived payloads, issued forecasts,
-crawl runs) once it is older than its configured number of days, and the thinning of old
-forecast-input issues (database.forecast_inputs.thin_issues)."""
+crawl runs) once it is older than its configured number of days, the thinning of old
+forecast-input issues (database.forecast_inputs.thin_issues), and fitted forecast models
+beyond the newest few of each series (database.forecast_models.prune_models)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,6 +10,7 @@ from datetime import datetime, timedelta
 import psycopg2.extensions
 
 from database.forecast_inputs import thin_issues
+from database.forecast_models import prune_models
 from database.forecasts import delete_issued_before
 
 Cursor = psycopg2.extensions.cursor
@@ -62,4 +64,5 @@ def prune(cur: Cursor, policy: RetentionPolicy, now: datetime) -> dict[str, int]
         thinned = thin_issues(cur, now, timedelta(days=policy.input_issue_days))
         deleted["weather forecast rows (thinned)"] = thinned["weather_forecast"]
         deleted["operator forecast rows (thinned)"] = thinned["operator_forecast"]
+    deleted["forecast models (older fits)"] = prune_models(cur)
     return deleted

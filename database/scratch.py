@@ -18,7 +18,7 @@ DATA_TABLES = ("generation_reading", "net_import", "carbon_intensity", "series",
                "forecast_value", "forecast", "forecast_accuracy", "reported_intensity", "marginal_intensity",
                "weather_forecast", "operator_forecast", "input_series", "input_thinning", "weather_point",
                "load_reading", "cross_border_flow", "source_note",
-               "estimated_reading", "reading_flag")
+               "estimated_reading", "reading_flag", "forecast_model")
 
 
 @contextmanager

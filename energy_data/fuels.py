@@ -1,4 +1,4 @@
-"""The closed fuel vocabulary of DESIGN.md, which every parser maps its labels into."""
+"""The closed fuel vocabulary of docs/design.md, which every parser maps its labels into."""
 from __future__ import annotations
 
 FUELS = (

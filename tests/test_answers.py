@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 
 import numpy as np
 
-from api.answers import iso, iso_column
+from api.models.times import iso, iso_column
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 

@@ -13,7 +13,7 @@ from schemathesis import GenerationMode
 from schemathesis.checks import positive_data_acceptance
 
 from api import create_app
-from api.routes import ROUTES
+from api.faces import ROUTES
 
 # Times anywhere in the calendar, with the extreme offsets too: 0001-01-01T00:00+14:00 has no
 # UTC equivalent in Python, which the default generator would hardly ever try.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from api import create_app
-from api.bodies import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
+from api.faces.http import MAX_BODY_BYTES, MAX_JSON_DEPTH, json_depth
 
 # (method, path, how the route's face names the refusal in its answer)
 BODY_ROUTES = [

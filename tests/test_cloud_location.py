@@ -460,8 +460,9 @@ def regions_elsewhere(filled):
 
 def test_covered_zones_outside_the_us_resolve_everywhere(regions_elsewhere, tmp_path, monkeypatch):
     from api import create_app
-    from api.services import carbon_aware_sdk, locator
-    from api.services.scheduler import resolve_place
+    from api.faces.http import core
+    from api.services import carbon_aware_sdk
+    from api.services.scheduler.places import resolve_place
 
     monkeypatch.setenv("ENERGY_DATA_BOUNDARIES", str(tmp_path / "absent.geojson"))
     app = create_app(regions_elsewhere)
@@ -469,11 +470,12 @@ def test_covered_zones_outside_the_us_resolve_everywhere(regions_elsewhere, tmp_
     status, body = get(client, "/balancing-authority/", location="aws:eu-west-1")
     assert status == 200 and (body["region"]["id"], body["method"]) == ("IE", "cloud")
     with app.test_request_context():
-        assert carbon_aware_sdk.region_of("westeurope") == "NL"
-        assert carbon_aware_sdk.region_of("swedencentral") == "SE-SE3"
-        assert carbon_aware_sdk.region_of("aws:eu-north-1") == "SE-SE3"
-        assert resolve_place(locator(), "aws:eu-west-1", None, None, "candidate").region == "IE"
-        assert {"westeurope", "swedencentral", "northeurope", "eu-west-1"} <= set(carbon_aware_sdk.all_locations())
+        locator = core().locator
+        assert carbon_aware_sdk.region_of(locator, "westeurope") == "NL"
+        assert carbon_aware_sdk.region_of(locator, "swedencentral") == "SE-SE3"
+        assert carbon_aware_sdk.region_of(locator, "aws:eu-north-1") == "SE-SE3"
+        assert resolve_place(locator, "aws:eu-west-1", None, None, "candidate").region == "IE"
+        assert {"westeurope", "swedencentral", "northeurope", "eu-west-1"} <= set(carbon_aware_sdk.all_locations(locator))
     status, body = sdk(client, "/emissions/bylocation", location="westeurope", time="2025-02-09T08:00:00Z",
                        toTime="2025-02-09T09:00:00Z")
     assert status == 204  # resolved to NL, which has no data yet

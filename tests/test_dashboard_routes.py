@@ -10,7 +10,7 @@ import psycopg2
 import pytest
 
 from api import create_app
-from api.routes.dashboard import plotly_bundle
+from api.faces.native.dashboard import plotly_bundle
 from database.crawl_runs import finish_run, start_run
 from database.dimensions import sync_source
 from database.readings import write_readings

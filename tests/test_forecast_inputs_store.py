@@ -180,3 +180,22 @@ def test_the_storage_and_the_crawler_name_the_same_variables_and_kinds():
 
     assert forecast_inputs.WEATHER_VARIABLES == model.WEATHER_VARIABLES
     assert forecast_inputs.OPERATOR_KINDS == model.OPERATOR_FORECAST_KINDS
+
+
+def test_a_read_with_a_lead_gives_each_hour_what_was_known_that_long_before_it(cur):
+    """Training histories: with lead L, hour T + h sees only issues before T + h - L, however
+    late the read; without a lead the newest issue before the read wins for every hour."""
+    weather_source = source_id(cur, "TEST_WEATHER")
+    write_weather_forecasts(cur, weather_source, pd.concat([
+        weather("T_LOAD", T - 30 * H, [0, 1, 2], temperature_2m=[10.0, 11.0, 12.0]),
+        weather("T_LOAD", T - 23 * H, [0, 1, 2], temperature_2m=[20.0, 21.0, 22.0]),
+        weather("T_LOAD", T - 1 * H, [0, 1, 2], temperature_2m=[30.0, 31.0, 32.0]),
+    ]))
+    read_at = T + 48 * H
+    assert read_weather_features(cur, "ERCO", read_at, T, T + 3 * H)["temperature_2m"].tolist() == [30.0, 31.0, 32.0]
+    # Over 24 h ahead: hours 0 and 1 take the issue of T - 30 h (T - 23 h is only 23 and 24 h
+    # ahead of them: strictly before T + h - 24 h is required); hour 2 the issue of T - 23 h.
+    ahead = read_weather_features(cur, "ERCO", read_at, T, T + 3 * H, lead=24 * H)
+    assert ahead["temperature_2m"].tolist() == [10.0, 11.0, 22.0]
+    with pytest.raises(ValueError, match="lead"):
+        read_weather_features(cur, "ERCO", read_at, T, T + 3 * H, lead=-H)

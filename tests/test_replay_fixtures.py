@@ -1,6 +1,6 @@
 """Every real recorded generation fixture, of every source, replayed through
 `python -m crawler replay` into a real PostgreSQL: the stored rows are what the parser
-read, and every served interval's intensity is DESIGN.md's formula over what was stored,
+read, and every served interval's intensity is docs/design.md's formula over what was stored,
 with the estimates (estimated_reading) in place of the fuels they stand for. The few
 intervals the recordings themselves leave incomplete are listed in ESTIMATED and GAPS."""
 from __future__ import annotations

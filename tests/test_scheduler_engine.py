@@ -1,6 +1,7 @@
 """The scheduling engine (api/models/optimization_engine.py) against brute force: the same
 optimum for one job and for small sets of jobs under capacity; the MILP and the Lagrangian
-path on medium sets; and properties of windows, DST days, interruptible runs and capacity."""
+path on medium sets; and properties of windows, DST days (runs put on the slot grid by the
+scheduler's run_job), interruptible runs and capacity."""
 from __future__ import annotations
 
 import itertools
@@ -14,8 +15,17 @@ from hypothesis import strategies as st
 
 from api.models import optimization_engine as oe
 from api.models.optimization_engine import Job
+from api.services.scheduler.plan import run_job
+from api.services.scheduler.slots import Grid
 
 KWH = 0.01   # a transfer energy large enough to matter on small instances
+
+
+def grams(intensity: np.ndarray, job: Job, region: int, slots) -> tuple[float, float]:
+    """(compute, transfer) grams of running `job` in `region` at `slots`, computed here: energy x
+    the slots' intensities, and the engine's transfer model (pinned by the tests below)."""
+    compute = float(job.energy_kwh_per_slot * intensity[region, list(slots)].sum())
+    return compute, float(oe.transfer_emissions(intensity, job, KWH)[region])
 
 
 def random_intensity(rng: np.random.Generator, regions: int, slots: int, holes: float = 0.0) -> np.ndarray:
@@ -47,7 +57,7 @@ def all_placements(intensity: np.ndarray, job: Job) -> list[tuple[float, int, tu
         else:
             choices = (tuple(range(s, s + job.runtime_slots)) for s in window if s + job.runtime_slots <= window.stop)
         for slots in choices:
-            compute, transfer = oe.placement_emissions(intensity, job, r, slots, KWH)
+            compute, transfer = grams(intensity, job, r, slots)
             if np.isfinite(compute) and np.isfinite(transfer):
                 found.append((compute + transfer, r, slots))
     return found
@@ -85,7 +95,7 @@ def assert_valid(p: oe.Placement, job: Job, intensity: np.ndarray) -> None:
         assert (np.diff(slots) == 1).all()
     if job.regions is not None:
         assert p.region in job.regions
-    compute, transfer = oe.placement_emissions(intensity, job, p.region, p.slots, KWH)
+    compute, transfer = grams(intensity, job, p.region, p.slots)
     assert p.compute_g == pytest.approx(compute) and p.transfer_g == pytest.approx(transfer)
 
 
@@ -336,7 +346,7 @@ def test_dst_days_on_a_utc_grid(day, start_step, runtime_steps, slack_steps, min
     runtime = runtime_steps * step
     # elapsed time, not wall-clock: adding a timedelta to a zoned datetime would add wall time
     deadline = (earliest.astimezone(timezone.utc) + runtime + slack_steps * step).astimezone(ZoneInfo(zone))
-    job = oe.job_from_times(grid_start, slot, earliest, deadline, runtime, 1.0)
+    job = run_job(Grid(grid_start, slot, 1000), earliest, deadline, runtime, runtime.total_seconds() / 3600)
     assert job.earliest_start * slot >= earliest - grid_start > (job.earliest_start - 1) * slot
     assert job.deadline * slot <= deadline - grid_start < (job.deadline + 1) * slot
     assert job.runtime_slots * slot >= runtime > (job.runtime_slots - 1) * slot
@@ -353,8 +363,8 @@ def test_dst_spring_day_has_23_hours_of_slots():
     zone = ZoneInfo("America/Los_Angeles")
     grid_start = datetime(2025, 3, 9, tzinfo=zone).astimezone(timezone.utc)
     end = datetime(2025, 3, 10, tzinfo=zone)
-    job = oe.job_from_times(grid_start, timedelta(minutes=5), datetime(2025, 3, 9, tzinfo=zone), end,
-                            timedelta(hours=1), 1.0)
+    job = run_job(Grid(grid_start, timedelta(minutes=5), 1000), datetime(2025, 3, 9, tzinfo=zone), end,
+                  timedelta(hours=1), 1.0)
     assert job.deadline == 23 * 12
 
 

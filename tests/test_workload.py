@@ -1,6 +1,7 @@
-"""The workload schema (api/models/workload.py): the original service's bodies still load,
-every bad field is named, and the original's crashes (Poisson schedules, a missing
-original_location) are answers or clear errors."""
+"""The workload schema (api/models/workload.py) and the legacy face's extension of it
+(api/faces/legacy/workload.py): the original service's bodies still load, every bad field is
+named, and the original's crashes (Poisson schedules, a missing original_location) are
+answers or clear errors."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -8,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from marshmallow import ValidationError
 
+from api.faces.legacy import workload as legacy
 from api.models import workload as wl
 
 START = "2025-01-01T00:00:00Z"
@@ -29,7 +31,7 @@ def problem(data) -> tuple[str, str]:
 def test_the_originals_test_body_loads_with_its_defaults():
     # the request of the original's tests/test_carbon_aware_scheduler.py, plus a candidate list
     # (which its current schema requires), with the space-separated time it sends
-    w = wl.load_workload({
+    w, options = legacy.load_legacy_workload({
         "runtime": 3600.0,
         "schedule": {"type": "onetime", "start_time": "2022-07-28 20:40:52.973550-07:00",
                      "interval": None, "max_delay": 0.0},
@@ -41,13 +43,13 @@ def test_the_originals_test_body_loads_with_its_defaults():
     assert w.power_kw == pytest.approx(0.005)               # 240 W / 48 threads x 1 core
     assert w.energy_kwh == pytest.approx(0.005)
     assert w.carbon_accounting_mode is wl.CarbonAccountingMode.COMPUTE_ONLY
-    assert w.network_hop_carbon_estimation_heuristic is wl.NetworkHopHeuristic.ROUTE_AVERAGE
+    assert options.network_hop_carbon_estimation_heuristic is legacy.NetworkHopHeuristic.ROUTE_AVERAGE
     [run] = w.runs()
     assert run.deadline - run.earliest == timedelta(hours=1)
 
 
-def test_every_original_field_is_accepted():
-    w = wl.load_workload(body(
+def test_every_original_field_is_accepted_by_the_legacy_schema():
+    w, options = legacy.load_legacy_workload(body(
         dataset={"input_size_gb": 2.5, "output_size_gb": 0.5},
         candidate_providers=[], candidate_locations=[{"id": "AWS:us-west-2"},
                                                      {"id": "mine:lab", "latitude": 40.1, "longitude": -88.2}],
@@ -63,7 +65,15 @@ def test_every_original_field_is_accepted():
     assert w.candidate_locations[1].latitude == 40.1
     assert w.power_kw == pytest.approx(0.04)
     assert w.data_gb == 3.0
-    assert w.inter_region_route_source is wl.InterRegionRouteSource.IGDB_NO_POPS
+    assert options.inter_region_route_source is legacy.InterRegionRouteSource.IGDB_NO_POPS
+    assert options.use_prediction and options.desired_renewable_ratio == 0.5 and not w.optimize_carbon
+
+
+@pytest.mark.parametrize("name, value", [("use_prediction", True), ("desired_renewable_ratio", 0.5),
+                                         ("inter_region_route_source", "itdk")])
+def test_the_originals_fields_that_change_nothing_are_refused_by_the_scheduler_naming_the_legacy_route(name, value):
+    path, message = problem(body(**{name: value}))
+    assert path == name and "GET /legacy/carbon-aware-scheduler/ takes it" in message
 
 
 def test_new_fields():
@@ -174,6 +184,18 @@ def test_missing_original_location_is_named_for_network_accounting():
 ])
 def test_bad_fields_are_named(change, field):
     assert problem(body(**change))[0] == field
+
+
+@pytest.mark.parametrize("schedule", [
+    {"type": "onetime", "start_time": "2200-01-01T00:00:00Z"},
+    {"type": "onetime", "start_time": "1899-12-31T23:00:00Z"},
+    {"type": "onetime", "start_time": START, "deadline": "2500-01-01T00:00:00Z"},
+])
+def test_schedule_times_are_held_to_the_api_s_one_range_of_years(schedule):
+    """The workload's times follow api/models/bounds.py as every other time parameter does
+    (the body allowed up to 9000, the scheduler up to 9999)."""
+    path, message = problem(body(schedule=schedule))
+    assert path.startswith("schedule.") and message == "must be between 1900-01-01 and 2199-12-31"
 
 
 def test_a_list_names_the_item():

@@ -3,8 +3,8 @@ workload, optimal or bounded-gap for many workloads sharing regional capacity.
 
 Interface
 ---------
-Inputs (pure numpy; the service builds them, nothing here knows about datetimes beyond the
-grid helpers, Flask or SQL):
+Inputs (pure numpy; the service builds them on its slot grid: nothing here knows about
+datetimes, Flask or SQL):
 
 - ``intensity``: float array (regions x slots), gCO2eq/kWh on one common UTC slot grid
   (slot k covers [grid_start + k*slot, grid_start + (k+1)*slot)); NaN = no data, and a
@@ -12,7 +12,6 @@ grid helpers, Flask or SQL):
 - ``Job``: one run to place: energy per slot (kWh), runtime in slots, window
   [earliest_start, deadline) in slots, interruptible or not, input/output data (GB), origin
   region index (where the data lives and where "run now" is measured), allowed regions.
-  ``job_from_times()`` makes one from datetimes on a grid.
 - ``capacity``: None (unlimited), or an array (regions,) or (regions x slots): how many jobs
   may run at once in a region's slot; ``np.inf`` = unlimited.
 
@@ -20,9 +19,10 @@ Calls:
 
 - ``best_placements(intensity, job, alternatives=None) -> JobResult``: per allowed region the
   cheapest start (or, interruptible, the cheapest set of slots) in the window, ranked (the best
-  `alternatives` of them; None: every region); plus the baseline.
-- ``schedule(intensity, jobs, capacity, time_limit=1.8, alternatives=None) -> ScheduleResult``: all jobs at once
-  under capacity. Without binding capacity every job gets its own optimum (exact,
+  `alternatives` of them; None: every region); plus the baseline. Its search (``_search``)
+  and ranking (``_rank``) are those ``schedule`` uses for each job on its own.
+- ``schedule(intensity, jobs, capacity, time_limit=1.8, alternatives=None) -> ScheduleResult``:
+  all jobs at once under capacity. Without binding capacity every job gets its own optimum (exact,
   "independent"). Otherwise, when the time-indexed model is small (<= COMPACT_MAX_NONZEROS),
   the exact MILP with ``scipy.optimize.milp`` (HiGHS) under the time limit ("milp"); else, or
   if HiGHS found nothing in time, Lagrangian relaxation of the capacity rows (slot prices;
@@ -33,10 +33,16 @@ Calls:
   ``best=None`` and their index in ``unplaced``. Each job's alternatives are its best
   placement in each region, the best ``alternatives`` of them (None: all): building every
   region's for every job of a large schedule cost more than solving it.
-- ``placement_emissions(intensity, job, region, slots)``: (compute_g, transfer_g) of any
-  placement, the one formula every result and test uses; ``transfer_emissions(intensity,
-  job)`` per destination region; ``baseline(intensity, job)``.
-- Grid helpers: ``slot_of(grid_start, slot, moment, ceil=...)``, ``job_from_times(...)``.
+- ``transfer_emissions(intensity, job)``: transfer grams per destination region;
+  ``baseline(intensity, job)``: running now at the origin.
+
+One kernel prices every window: ``window_sums`` (prefix sums, ``prefix_sums``: the sum of any
+window of a row in O(1), infinite where the window holds a slot without data or room). The
+single-job search (``_cheapest``: the cheapest window, or the cheapest slots of an
+interruptible job; used alone, for each interruptible job of a schedule, and to repair a
+schedule), the batched search of every contiguous job at once (``_Problem.base``), the exact
+model's columns and the Lagrangian rounds (prefix sums of the slot prices) all price windows
+with it; every job's regions are ranked by one function (``_rank``).
 
 Outputs: ``Placement`` (region, slots, compute_g, transfer_g, total_g, segments),
 ``JobResult`` (best, ranked alternatives, baseline, saving_g, saving_pct), ``ScheduleResult``
@@ -65,7 +71,6 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
 
 import numpy as np
 from scipy import sparse
@@ -182,7 +187,7 @@ class ScheduleResult:
     lower_bound_g: float
     gap: float                            # (total_g - lower_bound_g) / lower_bound_g
     optimal: bool                         # gap within the solver tolerance
-    method: str                           # "independent", "milp", "lp-rounding" or "greedy"
+    method: str                           # "independent", "milp" or "lagrangian"
     seconds: float
     unplaced: tuple[int, ...] = field(default=())  # job indices that fit nowhere
 
@@ -195,28 +200,6 @@ class ScheduleResult:
         if self.baseline_g is None or self.baseline_g <= 0:
             return None
         return 100.0 * self.saving_g / self.baseline_g
-
-
-# --------------------------------------------------------------------------- grid helpers
-
-def slot_of(grid_start: datetime, slot: timedelta, moment: datetime, *, ceil: bool) -> int:
-    """Index of the slot boundary at or after (ceil) / at or before (floor) `moment`."""
-    steps = (moment - grid_start) / slot
-    return math.ceil(steps - 1e-9) if ceil else math.floor(steps + 1e-9)
-
-
-def job_from_times(grid_start: datetime, slot: timedelta, earliest: datetime, deadline: datetime,
-                   runtime: timedelta, power_kw: float, *, interruptible: bool = False,
-                   input_gb: float = 0.0, output_gb: float = 0.0, origin: int | None = None,
-                   regions: tuple[int, ...] | None = None) -> Job:
-    """A Job on the grid: the start is rounded up to a slot boundary, the deadline down, the
-    runtime up to whole slots; the run's energy (power x runtime) is spread evenly over them."""
-    runtime_slots = max(1, math.ceil(runtime / slot - 1e-9))
-    energy_kwh = power_kw * runtime.total_seconds() / 3600.0
-    return Job(energy_kwh / runtime_slots, runtime_slots,
-               max(0, slot_of(grid_start, slot, earliest, ceil=True)),
-               slot_of(grid_start, slot, deadline, ceil=False),
-               interruptible, input_gb, output_gb, origin, regions)
 
 
 # --------------------------------------------------------------------------- one workload
@@ -268,26 +251,28 @@ def transfer_emissions(intensity: np.ndarray, job: Job,
     return out
 
 
-def placement_emissions(intensity: np.ndarray, job: Job, region: int, slots,
-                        kwh_per_gb: float = DEFAULT_TRANSFER_KWH_PER_GB) -> tuple[float, float]:
-    """(compute_g, transfer_g) of running `job` in `region` at `slots` (NaN if any slot lacks data)."""
-    intensity = _check_intensity(intensity)
-    idx = np.asarray(slots, dtype=int)
-    compute = float(job.energy_kwh_per_slot * intensity[region, idx].sum())
-    transfer = float(transfer_emissions(intensity, job, kwh_per_gb)[region])
-    return compute, transfer
+def prefix_sums(values: np.ndarray, axis: int = -1, dtype=float) -> np.ndarray:
+    """Running sums along `axis` with a leading zero: the sum over slots [a, b) is p[b] - p[a]
+    (taken along that axis). The first half of the window-cost kernel."""
+    shape = list(values.shape)
+    shape[axis] += 1
+    sums = np.zeros(shape, dtype=dtype)
+    inner = [slice(None)] * len(shape)
+    inner[axis] = slice(1, None)
+    np.cumsum(values, axis=axis, out=sums[tuple(inner)])
+    return sums
 
 
-def _contiguous_costs(window: np.ndarray, runtime: int) -> np.ndarray:
-    """Sum of every `runtime`-long run in each row (inf where it touches NaN), by prefix sums."""
-    finite = np.isfinite(window)
-    n_rows, width = window.shape
-    sums = np.zeros((n_rows, width + 1))
-    np.cumsum(np.where(finite, window, 0.0), axis=1, out=sums[:, 1:])
-    holes = np.zeros((n_rows, width + 1), dtype=np.int32)
-    np.cumsum(~finite, axis=1, out=holes[:, 1:])
-    totals = sums[:, runtime:] - sums[:, :-runtime]
-    totals[(holes[:, runtime:] - holes[:, :-runtime]) > 0] = np.inf
+def window_sums(values: np.ndarray, starts: np.ndarray | slice, ends: np.ndarray | slice) -> np.ndarray:
+    """The window-cost kernel: for each row of `values` (rows x slots), the sum over every
+    window [starts, ends) (integer arrays of one shape, or slices for consecutive windows), by
+    prefix sums; inf where the window holds a value that is not finite (no data, or no room).
+    Shape: rows x the windows'."""
+    finite = np.isfinite(values)
+    sums = prefix_sums(np.where(finite, values, 0.0))
+    holes = prefix_sums(~finite, dtype=np.int32)
+    totals = sums[:, ends] - sums[:, starts]
+    totals[(holes[:, ends] - holes[:, starts]) > 0] = np.inf
     return totals
 
 
@@ -300,35 +285,49 @@ def _cheapest_slots(window: np.ndarray, count: int) -> tuple[np.ndarray, np.ndar
     return np.sort(order, axis=1), chosen.sum(axis=1)
 
 
-def _region_bests(intensity: np.ndarray, job: Job, extra: np.ndarray | None = None,
-                  room: np.ndarray | None = None) -> tuple[np.ndarray, list[np.ndarray | None]]:
-    """Per region: the minimal compute grams (plus `extra`, grams per slot, e.g. capacity
-    prices) and its slots (None where infeasible); `room` (bool, regions x slots) marks the
-    slots still usable."""
-    n_regions, n_slots = intensity.shape
-    lo, hi = _window(job, n_slots)
+def _cheapest(priced: np.ndarray, job: Job) -> tuple[np.ndarray, np.ndarray]:
+    """The single-job search, on the job's window: per row of `priced` (grams of each slot of
+    the window; not finite where the job cannot run), the least grams of a placement (inf where
+    none fits) and where it is: the offset of the cheapest `runtime_slots`-long window, or for an
+    interruptible job the sorted offsets of its cheapest `runtime_slots` slots (rows x slots)."""
+    n_rows, width = priced.shape
     d = job.runtime_slots
-    costs = np.full(n_regions, np.inf)
-    slots: list[np.ndarray | None] = [None] * n_regions
-    if hi - lo < d:
-        return costs, slots
-    priced = job.energy_kwh_per_slot * intensity[:, lo:hi]
-    if extra is not None:
-        priced = priced + extra[:, lo:hi]
-    if room is not None:
-        priced = np.where(room[:, lo:hi], priced, np.nan)
-    allowed = _allowed(job, n_regions)
+    if width < d:
+        return np.full(n_rows, np.inf), np.zeros((n_rows, d) if job.interruptible else n_rows, dtype=int)
     if job.interruptible:
-        chosen, totals = _cheapest_slots(priced, d)
-        for r in np.flatnonzero(allowed & np.isfinite(totals)):
-            costs[r], slots[r] = totals[r], chosen[r] + lo
-    else:
-        totals = _contiguous_costs(priced, d)
-        starts = np.argmin(totals, axis=1)
-        best = totals[np.arange(n_regions), starts]
-        for r in np.flatnonzero(allowed & np.isfinite(best)):
-            costs[r], slots[r] = best[r], np.arange(lo + starts[r], lo + starts[r] + d)
-    return costs, slots
+        chosen, costs = _cheapest_slots(priced, d)
+        return costs, chosen
+    totals = window_sums(priced, slice(0, width - d + 1), slice(d, width + 1))
+    first = np.argmin(totals, axis=1)
+    return totals[np.arange(n_rows), first], first
+
+
+def _offsets(job: Job, where: np.ndarray, row: int) -> np.ndarray:
+    """The slots (offsets into the window) _cheapest found for one row."""
+    return where[row] if job.interruptible else np.arange(where[row], where[row] + job.runtime_slots)
+
+
+def _search(intensity: np.ndarray, job: Job, transfer: np.ndarray,
+            allowed: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """One job's cheapest placement in each region: its total grams (inf where the region is
+    not allowed or nothing fits) and where it is, as _cheapest answers."""
+    lo, hi = _window(job, intensity.shape[1])
+    costs, where = _cheapest(job.energy_kwh_per_slot * intensity[:, lo:hi], job)
+    return np.where(allowed, costs, np.inf) + transfer, where
+
+
+def _rank(grams: np.ndarray, keep: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """The ranking: in each column (a job) of `grams` (regions x jobs), the regions cheapest
+    first (a tie to the lower index), the first `keep` of them; and which of those are feasible."""
+    ranks = np.argsort(grams, axis=0, kind="stable")[:keep]
+    return ranks, np.take_along_axis(np.isfinite(grams), ranks, axis=0)
+
+
+def _found(intensity: np.ndarray, job: Job, transfer: np.ndarray, where: np.ndarray, ranks: np.ndarray,
+           feasible: np.ndarray) -> tuple[Placement, ...]:
+    """The ranked placements _search found for one job, its infeasible regions left out."""
+    return tuple(_placement(intensity, job, r, job.earliest_start + _offsets(job, where, r), transfer)
+                 for r, ok in zip(ranks.tolist(), feasible.tolist()) if ok)
 
 
 def _placement(intensity: np.ndarray, job: Job, region: int, slots, transfer: np.ndarray) -> Placement:
@@ -355,12 +354,11 @@ def best_placements(intensity: np.ndarray, job: Job,
     """One job alone: the best placement per allowed region, ranked by total emissions (the
     best `alternatives` of them; None: every region)."""
     intensity = _check_intensity(intensity)
-    costs, slots = _region_bests(intensity, job)
     transfer = transfer_emissions(intensity, job, transfer_kwh_per_gb)
-    totals = costs + transfer
-    ranked = [r for r in np.argsort(totals, kind="stable") if np.isfinite(totals[r])]
-    alternatives = tuple(_placement(intensity, job, r, slots[r], transfer) for r in ranked[:_keep(alternatives)])
-    return JobResult(alternatives[0] if alternatives else None, alternatives, baseline(intensity, job))
+    grams, where = _search(intensity, job, transfer, _allowed(job, intensity.shape[0]))
+    ranks, feasible = _rank(grams[:, None], _keep(alternatives))
+    found = _found(intensity, job, transfer, where, ranks[:, 0], feasible[:, 0])
+    return JobResult(found[0] if found else None, found, baseline(intensity, job))
 
 
 # --------------------------------------------------------------------------- many workloads
@@ -536,18 +534,13 @@ class _Problem:
         valid = offsets[None, :] < n[:, None]
         self.starts = np.where(valid, lo[:, None] + offsets[None, :], 0)
         self.ends = np.where(valid, self.starts + d[:, None], 0)
-        finite = np.isfinite(self.intensity)
-        sums = np.zeros((n_regions, n_slots + 1))
-        np.cumsum(np.where(finite, self.intensity, 0.0), axis=1, out=sums[:, 1:])
-        holes = np.zeros((n_regions, n_slots + 1), dtype=np.int32)
-        np.cumsum(~finite, axis=1, out=holes[:, 1:])
         energy = np.array([job.energy_kwh_per_slot for job in jobs])
-        base = energy[None, :, None] * (sums[:, self.ends] - sums[:, self.starts])
+        with np.errstate(invalid="ignore"):   # 0 kWh x a window without data: NaN, made inf below
+            base = energy[None, :, None] * window_sums(self.intensity, self.starts, self.ends)
         self.energy = energy
         self.c_transfer = (np.stack([self.transfer[j] for j in self.contiguous], axis=1) if jobs
                            else np.zeros((n_regions, 0)))                          # regions x jobs
         base += self.c_transfer[:, :, None]
-        base[(holes[:, self.ends] - holes[:, self.starts]) > 0] = np.inf
         base[:, ~valid] = np.inf
         if jobs:
             base[~np.stack([self.allowed[j] for j in self.contiguous], axis=1)] = np.inf
@@ -580,39 +573,37 @@ class _Problem:
                            if jobs else np.zeros((n_regions, 0)))
 
     def _singles(self, keep: int | None) -> list[JobResult]:
-        """Every job on its own: best per region, ranked (the first `keep`), and the baseline."""
-        singles: list[JobResult | None] = [None] * len(self.jobs)
+        """Every job on its own: its cheapest placement in each region (all contiguous jobs at
+        once on `base`, each interruptible one by _cheapest), the regions ranked by grams in one
+        pass for every job (the first `keep` kept), and its baseline."""
+        grams = np.full((self.shape[0], len(self.jobs)), np.inf)                   # regions x jobs
+        column = np.argmin(self.base, axis=2)                                       # regions x contiguous jobs
+        grams[:, self.contiguous] = np.take_along_axis(self.base, column[:, :, None], axis=2)[:, :, 0]
+        where: dict[int, np.ndarray] = {}
+        for j in self.interrupted:
+            grams[:, j], where[j] = _search(self.intensity, self.jobs[j], self.transfer[j], self.allowed[j])
+        finite = np.isfinite(grams)
+        if finite.any():
+            self.worst = max(self.worst, float(grams[finite].max()))
+        ranks, ok = _rank(grams, keep)                                              # kept ranks x jobs
+        alternatives: list[tuple[Placement, ...]] = [()] * len(self.jobs)
         if self.contiguous.size:
-            column = np.argmin(self.base, axis=2)                                   # regions x jobs
-            grams = np.take_along_axis(self.base, column[:, :, None], axis=2)[:, :, 0]
-            finite = np.isfinite(grams)
-            if finite.any():
-                self.worst = max(self.worst, float(grams[finite].max()))
-            ranks = np.argsort(grams, axis=0, kind="stable")[:keep]                 # kept ranks x jobs
             jobs = np.arange(self.contiguous.size)
-            starts = self.starts[jobs[None, :], column[ranks, jobs[None, :]]]
-            ok = finite[ranks, jobs[None, :]]
+            c_ranks = ranks[:, self.contiguous]
+            starts = self.starts[jobs[None, :], column[c_ranks, jobs[None, :]]]
             # compute grams straight from the intensity of the slots run (as every placement's)
-            compute = self._contiguous_compute(ranks, starts)
-            transfer = self.c_transfer[ranks, jobs[None, :]]
-            columns = zip(self.contiguous.tolist(), ranks.T.tolist(), starts.T.tolist(), compute.T.tolist(),
-                          transfer.T.tolist(), ok.T.tolist())   # plain lists: per-element numpy indexing is slow
+            compute = self._contiguous_compute(c_ranks, starts)
+            transfer = self.c_transfer[c_ranks, jobs[None, :]]
+            columns = zip(self.contiguous.tolist(), c_ranks.T.tolist(), starts.T.tolist(), compute.T.tolist(),
+                          transfer.T.tolist(), ok[:, self.contiguous].T.tolist())   # lists: numpy per element is slow
             for j, regions, first, grams_c, grams_t, feasible in columns:
                 d = self.jobs[j].runtime_slots
-                alternatives = tuple(Placement(r, tuple(range(a, a + d)), c, t)
-                                     for r, a, c, t, f in zip(regions, first, grams_c, grams_t, feasible) if f)
-                singles[j] = JobResult(alternatives[0] if alternatives else None, alternatives,
-                                       baseline(self.intensity, self.jobs[j]))
+                alternatives[j] = tuple(Placement(r, tuple(range(a, a + d)), c, t)
+                                        for r, a, c, t, f in zip(regions, first, grams_c, grams_t, feasible) if f)
         for j in self.interrupted:
-            costs, slots = _region_bests(self.intensity, self.jobs[j])
-            totals = costs + self.transfer[j]
-            if np.isfinite(totals).any():
-                self.worst = max(self.worst, float(totals[np.isfinite(totals)].max()))
-            ranked = [r for r in np.argsort(totals, kind="stable").tolist() if np.isfinite(totals[r])][:keep]
-            alternatives = tuple(self._placement(j, r, slots[r]) for r in ranked)
-            singles[j] = JobResult(alternatives[0] if alternatives else None, alternatives,
-                                   baseline(self.intensity, self.jobs[j]))
-        return singles
+            alternatives[j] = _found(self.intensity, self.jobs[j], self.transfer[j], where[j], ranks[:, j], ok[:, j])
+        return [JobResult(found[0] if found else None, found, baseline(self.intensity, job))
+                for job, found in zip(self.jobs, alternatives)]
 
     def _contiguous_compute(self, regions: np.ndarray, starts: np.ndarray) -> np.ndarray:
         """Compute grams of contiguous jobs (columns) run in `regions` from `starts` (both
@@ -661,7 +652,8 @@ class _Problem:
             d, allowed = job.runtime_slots, _allowed(job, n_regions)
             priced = job.energy_kwh_per_slot * self.intensity[:, lo:hi]
             if not job.interruptible:
-                totals = _contiguous_costs(priced, d) + self.transfer[j][:, None]
+                totals = window_sums(priced, slice(0, hi - lo - d + 1), slice(d, hi - lo + 1))
+                totals += self.transfer[j][:, None]
                 totals[~allowed] = np.inf
                 rr, ss = np.nonzero(np.isfinite(totals))
                 ids = new(totals[rr, ss])
@@ -728,8 +720,7 @@ class _Problem:
         c_region = np.full(self.contiguous.size, -1)
         c_start = np.zeros(self.contiguous.size, dtype=int)
         if self.contiguous.size:
-            running = np.zeros((n_slots + 1, n_regions))     # slots first: gathers give jobs x starts x regions
-            np.cumsum(prices.T, axis=0, out=running[1:])
+            running = prefix_sums(prices.T, axis=0)       # slots first: gathers give jobs x starts x regions
             priced = self.base_by_job + (running[self.ends] - running[self.starts])
             flat = priced.reshape(self.contiguous.size, -1)
             k = np.argmin(flat, axis=1)
@@ -837,24 +828,17 @@ class _Problem:
         lo, hi = _window(job, self.shape[1])
         if not room.any_in(lo, hi):   # every slot of the window is full: no search
             return None
-        d = job.runtime_slots
         priced = job.energy_kwh_per_slot * self.intensity[:, lo:hi]
         if prices is not None:
             priced = priced + prices[:, lo:hi]
         priced = np.where(room.used[:, lo:hi] < self.cap[:, lo:hi], priced, np.inf)
-        if job.interruptible:
-            totals = np.partition(priced, d - 1, axis=1)[:, :d].sum(axis=1) + self.transfer[j]
-            totals[~self.allowed[j]] = np.inf
-            r = int(np.argmin(totals))
-            if not np.isfinite(totals[r]):
-                return None
-            return r, lo + np.sort(np.argpartition(priced[r], d - 1)[:d])
-        totals = _contiguous_costs(priced, d) + self.transfer[j][:, None]
+        costs, where = _cheapest(priced, job)
+        totals = costs + self.transfer[j]
         totals[~self.allowed[j]] = np.inf
-        r, s = divmod(int(np.argmin(totals)), totals.shape[1])
-        if not np.isfinite(totals[r, s]):
+        r = int(np.argmin(totals))
+        if not np.isfinite(totals[r]):
             return None
-        return r, np.arange(lo + s, lo + s + d)
+        return r, lo + _offsets(job, where, r)
 
     def _repair(self, picks: "_Picks", prices: np.ndarray, until: float | None = None) -> list[Pick | None]:
         """A schedule that fits: relaxed placements kept where they fit (largest jobs first),

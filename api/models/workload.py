@@ -1,4 +1,4 @@
-"""A workload to schedule, as clients of the original service sent it, plus the new fields.
+"""A workload to schedule: the original service's fields the scheduler uses, plus the new ones.
 
 Interface
 ---------
@@ -7,7 +7,8 @@ Interface
   ``messages`` are keyed by field (nested: ``{"schedule": {"interval": [...]}}``,
   ``{"candidate_locations": {0: {"latitude": [...]}}}``); ``first_error(messages)`` gives the
   dotted field path (``schedule.interval``) and its message for a 400.
-- ``WorkloadSchema`` is the marshmallow schema (for OpenAPI documents).
+- ``WorkloadSchema`` is the marshmallow schema (for OpenAPI documents); the legacy face extends
+  it with the original's fields that only it takes (api/faces/legacy/workload.py).
 - ``Workload.runs(horizon_end=None)`` expands the schedule into ``Run``s (earliest start,
   deadline): one for ``onetime``; every ``interval`` for ``uniform-random``; exponential
   inter-arrival times of mean ``interval`` (a Poisson process), seeded by ``schedule.seed``,
@@ -15,15 +16,15 @@ Interface
 - ``Workload.power_kw``, ``Workload.energy_kwh`` (per run), ``Workload.data_gb``.
 
 Field names are the original's (c3lab-net/energy-data ``api/models/workload.py``): ``runtime``
-(seconds, > 0), ``schedule`` {``type``, ``start_time`` (timezone-aware; default now),
-``interval`` (seconds; recurring types only), ``max_delay`` (seconds >= 0)}, ``dataset``
-{``input_size_gb``, ``output_size_gb``}, ``original_location``, exactly one of
-``candidate_providers`` / ``candidate_locations`` [{``id``, ``latitude``, ``longitude``}],
-``carbon_data_source``, ``use_prediction``, ``desired_renewable_ratio``, ``optimize_carbon``,
-``only_emap_full_range_isos_for_network_hops``, ``watts_per_core`` (5.0: a 240 W, 48-thread
-Xeon Platinum 8275CL per thread), ``core_count`` (1.0), ``use_new_optimization``,
-``carbon_accounting_mode``, ``inter_region_route_source``,
-``network_hop_carbon_estimation_heuristic`` and its three thresholds.
+(seconds, > 0), ``schedule`` {``type``, ``start_time`` (timezone-aware; default now; times
+within api/models/bounds.py), ``interval`` (seconds; recurring types only), ``max_delay``
+(seconds >= 0)}, ``dataset`` {``input_size_gb``, ``output_size_gb``}, ``original_location``,
+exactly one of ``candidate_providers`` / ``candidate_locations`` [{``id``, ``latitude``,
+``longitude``}], ``carbon_data_source``, ``optimize_carbon``, ``watts_per_core`` (5.0: a 240 W,
+48-thread Xeon Platinum 8275CL per thread), ``core_count`` (1.0), ``carbon_accounting_mode``.
+The original's other fields (ORIGINAL_ONLY: ``use_prediction``, ``desired_renewable_ratio``,
+its network-route options) change nothing here: this schema refuses them, naming the legacy
+route that takes them.
 
 New: ``schedule.deadline`` (finish-by time, instead of ``max_delay``; one-time runs only),
 ``schedule.seed`` (Poisson arrivals), ``interruptible`` (may pause at slot boundaries),
@@ -48,6 +49,7 @@ from typing import Any
 import numpy as np
 from marshmallow import RAISE, Schema, ValidationError, fields, post_load, pre_load, validate, validates_schema
 
+from api.models.bounds import within_calendar
 from energy_data.cloud_providers import provider_name
 
 DEFAULT_WATTS_PER_CORE = 240 / 48   # the original's default: Xeon Platinum 8275CL TDP per thread
@@ -64,12 +66,7 @@ MAX_DELAY = timedelta(days=31)
 MAX_INTERVAL = timedelta(days=366)
 MAX_DATASET_GB = 1_000_000.0        # 1 PB moved per run
 MAX_SEED = 2**32 - 1
-MAX_DISTANCE_KM = 1_000_000.0
 MAX_CANDIDATE_LOCATIONS = 1_000
-# Times a schedule may name: far enough from datetime's limits (year 1 and 9999) that grids
-# and windows built around them never overflow.
-EARLIEST_TIME = datetime(1900, 1, 1, tzinfo=timezone.utc)
-LATEST_TIME = datetime(9000, 1, 1, tzinfo=timezone.utc)
 
 
 class ScheduleType(str, Enum):
@@ -81,21 +78,6 @@ class ScheduleType(str, Enum):
 class CarbonAccountingMode(str, Enum):
     COMPUTE_ONLY = "compute-only"
     COMPUTE_AND_NETWORK = "compute-and-network"
-
-
-class InterRegionRouteSource(str, Enum):
-    ITDK = "itdk"
-    IGDB_NO_POPS = "igdb.no-pops"
-    IGDB_WITH_POPS = "igdb.with-pops"
-    ITDK_AND_IGDB_NO_POPS = "itdk+igdb.no-pops"
-    ITDK_AND_IGDB_WITH_POPS = "itdk+igdb.with-pops"
-
-
-class NetworkHopHeuristic(str, Enum):
-    NO_ESTIMATION = "no-estimation"
-    ROUTE_AVERAGE = "route-average"
-    NEAREST_NEIGHBOR = "nearest-neighbor"
-    WORLD_AVERAGE = "world-average"
 
 
 class TooManyRuns(ValueError):
@@ -143,19 +125,10 @@ class Workload:
     candidate_providers: list[str] = field(default_factory=list)
     candidate_locations: list[CandidateLocation] = field(default_factory=list)
     carbon_data_source: str = "c3lab"
-    use_prediction: bool = False
-    desired_renewable_ratio: float | None = None
     optimize_carbon: bool = True
-    only_emap_full_range_isos_for_network_hops: bool = False
     watts_per_core: float = DEFAULT_WATTS_PER_CORE
     core_count: float = 1.0
-    use_new_optimization: bool = True
     carbon_accounting_mode: CarbonAccountingMode = CarbonAccountingMode.COMPUTE_ONLY
-    inter_region_route_source: InterRegionRouteSource = InterRegionRouteSource.ITDK
-    network_hop_carbon_estimation_heuristic: NetworkHopHeuristic = NetworkHopHeuristic.ROUTE_AVERAGE
-    network_hop_carbon_estimation_minimum_known_carbon_power_ratio: float = 0.75
-    network_hop_carbon_estimation_route_average_ratio_threshold: float = 0.75
-    network_hop_carbon_estimation_distance_km_threshold: float = 50000.0
     interruptible: bool = False
     signal: str = "average"  # average intensity, or marginal (WattTime MOER) where stored
     power_kw_given: float | None = None  # the request's power_kw, if it gave one
@@ -228,12 +201,13 @@ def _enum(kind: type[Enum], default: Enum) -> fields.Enum:
                        error_messages={"unknown": "Must be one of: {choices}."})
 
 
-_ratio = validate.Range(min=0, max=1)
-
-
-def _plausible_time(value: datetime) -> None:
-    if not EARLIEST_TIME <= value <= LATEST_TIME:
-        raise ValidationError(f"Must be between {EARLIEST_TIME.date()} and {LATEST_TIME.date()}.")
+# The original's fields that change nothing in this scheduler (its forecast switch, its
+# renewable what-if, its traced-route options): only the legacy route takes them.
+ORIGINAL_ONLY = ("use_prediction", "desired_renewable_ratio", "only_emap_full_range_isos_for_network_hops",
+                 "use_new_optimization", "inter_region_route_source", "network_hop_carbon_estimation_heuristic",
+                 "network_hop_carbon_estimation_minimum_known_carbon_power_ratio",
+                 "network_hop_carbon_estimation_route_average_ratio_threshold",
+                 "network_hop_carbon_estimation_distance_km_threshold")
 
 
 def _positive_duration(value: timedelta) -> None:
@@ -271,10 +245,10 @@ class _Strict(Schema):
 
 class ScheduleSchema(_Strict):
     type = _enum(ScheduleType, ScheduleType.ONETIME)
-    start_time = fields.AwareDateTime(load_default=None, validate=_plausible_time)
+    start_time = fields.AwareDateTime(load_default=None, validate=within_calendar)
     interval = Seconds(MAX_INTERVAL, load_default=None, allow_none=True, validate=_positive_duration)
     max_delay = Seconds(MAX_DELAY, load_default=None, allow_none=True, validate=_nonnegative_duration)
-    deadline = fields.AwareDateTime(load_default=None, allow_none=True, validate=_plausible_time)
+    deadline = fields.AwareDateTime(load_default=None, allow_none=True, validate=within_calendar)
     seed = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_SEED))
 
     @validates_schema
@@ -336,22 +310,12 @@ class WorkloadSchema(_Strict):
     candidate_locations = fields.List(fields.Nested(CandidateLocationSchema), load_default=list,
                                       validate=validate.Length(max=MAX_CANDIDATE_LOCATIONS))
     carbon_data_source = fields.String(load_default="c3lab", validate=validate.Length(min=1, max=50))
-    use_prediction = fields.Boolean(load_default=False)
-    desired_renewable_ratio = fields.Float(load_default=None, allow_none=True, validate=_ratio)
     optimize_carbon = fields.Boolean(load_default=True)
-    only_emap_full_range_isos_for_network_hops = fields.Boolean(load_default=False)
     watts_per_core = fields.Float(load_default=None, allow_nan=False,
                                   validate=validate.Range(min=0, max=MAX_WATTS_PER_CORE, min_inclusive=False))
     core_count = fields.Float(load_default=None, allow_nan=False,
                               validate=validate.Range(min=0, max=MAX_CORE_COUNT, min_inclusive=False))
-    use_new_optimization = fields.Boolean(load_default=True)
     carbon_accounting_mode = _enum(CarbonAccountingMode, CarbonAccountingMode.COMPUTE_ONLY)
-    inter_region_route_source = _enum(InterRegionRouteSource, InterRegionRouteSource.ITDK)
-    network_hop_carbon_estimation_heuristic = _enum(NetworkHopHeuristic, NetworkHopHeuristic.ROUTE_AVERAGE)
-    network_hop_carbon_estimation_minimum_known_carbon_power_ratio = fields.Float(load_default=0.75, validate=_ratio)
-    network_hop_carbon_estimation_route_average_ratio_threshold = fields.Float(load_default=0.75, validate=_ratio)
-    network_hop_carbon_estimation_distance_km_threshold = fields.Float(load_default=50000.0, allow_nan=False,
-                                                                       validate=validate.Range(0, MAX_DISTANCE_KM))
     interruptible = fields.Boolean(load_default=False)
     signal = fields.String(load_default="average", validate=validate.OneOf(["average", "marginal"]), metadata={
         "description": "optimise on average intensity (default) or on marginal intensity (WattTime MOER, where "
@@ -361,8 +325,11 @@ class WorkloadSchema(_Strict):
 
     @pre_load
     def _misplaced(self, data: Any, **kwargs) -> Any:
-        if isinstance(data, dict) and "deadline" in data:
-            raise ValidationError("deadline belongs in schedule: schedule.deadline", "deadline")
+        misplaced(data)
+        for name in ORIGINAL_ONLY:
+            if isinstance(data, dict) and name in data:
+                raise ValidationError("a field of the original service's scheduler that changes nothing here; "
+                                      "GET /legacy/carbon-aware-scheduler/ takes it", name)
         return data
 
     @validates_schema
@@ -395,10 +362,21 @@ class WorkloadSchema(_Strict):
 
     @post_load
     def _make(self, data: dict, **kwargs) -> Workload:
-        power = data.pop("power_kw")
-        data["watts_per_core"] = data["watts_per_core"] or DEFAULT_WATTS_PER_CORE
-        data["core_count"] = data["core_count"] or 1.0
-        return Workload(**data, power_kw_given=power)
+        return make_workload(data)
+
+
+def misplaced(data: Any) -> None:
+    """ValidationError for a field given at the wrong level of the body."""
+    if isinstance(data, dict) and "deadline" in data:
+        raise ValidationError("deadline belongs in schedule: schedule.deadline", "deadline")
+
+
+def make_workload(data: dict) -> Workload:
+    """The Workload of a body's loaded fields (those of WorkloadSchema)."""
+    power = data.pop("power_kw")
+    data["watts_per_core"] = data["watts_per_core"] or DEFAULT_WATTS_PER_CORE
+    data["core_count"] = data["core_count"] or 1.0
+    return Workload(**data, power_kw_given=power)
 
 
 def _provider_key(name: str) -> str | None:

@@ -1,40 +1,26 @@
-"""What the routes call: the services of one app (database pool, locator, OpenAPI document),
-reached through typed accessors rather than string keys of app.config.
+"""The HTTP-free core: what the faces (api/faces/) call with plain values, answering plain values
+or raising the one DomainError (errors.py). Nothing here imports Flask; this is the only part
+of api/ that reads the database (database/).
 
-Routes use `pool()` and `locator()` inside a request; `install` sets them up once per app.
-Modules here: location (which region a request means), sources (which source answers),
-forecasting (issue and measure forecasts), boundaries and cloud_locations (lookup data)."""
+- location: which region a request means (Locator.resolve, the one resolver);
+- sources: which source's series answers (the one source policy);
+- intensity: the series the answers read (intensity, marginal intensity, mix);
+- regions, status: the region table and its data, emission factors; health and freshness;
+- forecasting: issuing and reading forecasts;
+- scheduler/: where and when to run workloads (places, slots, plan, answer);
+- legacy, carbon_aware_sdk: the original service's and the Carbon Aware SDK's computations;
+- boundaries, cloud_locations: lookup data (region outlines, the cloud-region catalogue)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app
-
 from api.services.location import Locator
 from database.pool import Pool
 
-_KEY = "energy_data"
 
-
-@dataclass
+@dataclass(frozen=True)
 class Services:
+    """The core of one app: its database pool and its locator."""
+
     pool: Pool
     locator: Locator
-    openapi: dict | None = None
-
-
-def install(app: Flask, services: Services) -> None:
-    app.extensions[_KEY] = services
-
-
-def services() -> Services:
-    """The services of the app handling the current request."""
-    return current_app.extensions[_KEY]
-
-
-def pool() -> Pool:
-    return services().pool
-
-
-def locator() -> Locator:
-    return services().locator

@@ -35,6 +35,10 @@ Resolver = Callable[[str], str | None]
 PROPERTY_KEYS = ("zonename", "eia_code", "eiacode", "code", "name")
 _CACHE_SIZE = 8
 _LOGGED_NAMES = 20  # a world file has hundreds of zones without a source: the log line names a few
+# Outlines for a map: enough detail to recognise a region at the dashboard's size (about 2 km;
+# coordinates to ~100 m).
+SIMPLIFY_DEGREES = 0.02
+GRID_DEGREES = 0.001
 
 
 class BoundariesError(ValueError):
@@ -75,6 +79,7 @@ class Boundaries:
                  others: list[tuple[str, shapely.Geometry]] = ()):
         self._codes, self._geometries, self._tree = _index(regions)
         self._other_names, self._other_geometries, self._other_tree = _index(list(others))
+        self._outlines: list[dict] | None = None
 
     @classmethod
     def load(cls, path: Path, resolve: Resolver) -> Boundaries:
@@ -139,6 +144,19 @@ class Boundaries:
         hits = candidates[shapely.covers(self._geometries[candidates], point)]
         return self._codes[hits[0]] if hits.size else None
 
+    def outlines(self) -> list[dict]:
+        """Each region's outline as a GeoJSON feature (property `id`: its code) for a map,
+        simplified and snapped to a grid (less than half the bytes of the simplified outline
+        alone); regions too small to survive are left out. Built once per instance."""
+        with _outlines_lock:
+            if self._outlines is None:
+                simplified = [(code, shapely.set_precision(shapely.simplify(geometry, SIMPLIFY_DEGREES),
+                                                           GRID_DEGREES)) for code, geometry in self.shapes()]
+                self._outlines = [{"type": "Feature", "properties": {"id": code},
+                                   "geometry": shapely.geometry.mapping(outline)}
+                                  for code, outline in simplified if not outline.is_empty]
+            return self._outlines
+
     def zone_at(self, latitude: float, longitude: float) -> str | None:
         """The name of the smallest feature at this point that names no region of ours (an
         Electricity Maps zone key such as IN-WE), else None; the point is validated by locate()."""
@@ -186,6 +204,7 @@ def boundaries_from_env(resolve: Resolver) -> Boundaries | None:
 
 # Parsing is the expensive part (tens of MB for HIFLD); it is shared by every resolver.
 _lock = threading.Lock()
+_outlines_lock = threading.Lock()
 _parsed_files: dict[tuple, list[_Feature]] = {}
 _instances: dict[tuple, Boundaries] = {}
 

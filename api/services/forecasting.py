@@ -8,8 +8,11 @@ from datetime import datetime, timedelta, timezone
 import pandas as pd
 
 from api.models import forecast as model
+from api.services.errors import NOT_FOUND, DomainError
+from api.services.sources import history_series
 from database import forecasts as store
-from database.regions import Series
+from database.pool import Pool
+from database.regions import Series, all_series
 from database.timeseries import carbon_intensity
 
 HISTORY = timedelta(days=model.TRAINING_DAYS + 10)
@@ -42,6 +45,20 @@ def issue(cur, series: Series, factor_set: str, issued_at: datetime,
                                 made.issued_at.to_pydatetime(), made.history_end.to_pydatetime(),
                                 made.model_name, made.model_version, made.fallback_reason,
                                 made.interval_level, now or datetime.now(timezone.utc), made.frame)
+
+
+def issued_forecast(pool: Pool, region: str, source: str | None, factor_set: str, issued_at: datetime,
+                    now: datetime) -> tuple[Series, store.StoredForecast, list[store.Accuracy]]:
+    """The region's forecast issued at the hour `issued_at`, fitted on `source`'s history (None:
+    the region's default series), and the model's error as last measured on that series;
+    DomainError when there is no history to forecast from. Reads only."""
+    with pool.cursor() as cur:
+        series = history_series(all_series(cur, region), source, issued_at, now, region)
+        try:
+            issued = issue(cur, series, factor_set, issued_at, now)
+        except model.NoHistory as exc:
+            raise DomainError("no_history", f"{exc} for {region} from {series.source}", kind=NOT_FOUND) from None
+        return series, issued, measured_accuracy(cur, series, factor_set, now)
 
 
 def issue_and_store(cur, series: Series, factor_set: str, issued_at: datetime) -> store.StoredForecast:

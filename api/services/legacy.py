@@ -1,43 +1,39 @@
-"""The original service's API, answered from our data (the /legacy/ routes).
+"""The original service's computations, answered from our data (its routes, schemas and error
+format are the legacy face's: api/faces/legacy/).
 
 What this module knows of the original (c3lab-net/energy-data, read as a specification):
 - its names for a region, prefixed by the naming scheme: `watttime:CAISO_NORTH`,
   `c3lab:US-CAISO`, `emap:US-CAL-CISO`; ours are region aliases of the kinds `watttime`,
-  `legacy` and `electricitymaps`;
-- its query validation (422 with `{"messages": {"query": {field: [message]}}}`) and its other
-  errors (`{"error": "..."}` with 400 or 404);
+  `legacy` and `electricitymaps` (a prefixed name is resolved by Locator.resolve, as on every face);
 - its time window: closed and padded, from the point at or before `start` to the one at or
-  after `end`; times without an offset are UTC;
+  after `end`;
 - `desired_renewable_ratio`: each point's intensity recomputed as if renewables had that share,
   from the intensity of its renewable and of its other generation.
 Reads go through the same series choice and database reads as the native routes.
 """
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from itertools import groupby
 
 import numpy as np
 import pandas as pd
-from flask import current_app, request
-from marshmallow import Schema, ValidationError
 
-from api.answers import iso, iso_column
-from api.bodies import control_character_parameter
-from api.errors import DATABASE_UNAVAILABLE, ApiError
-from energy_data import watttime
 from api.models.forecast import NoHistory
-from api.services import forecasting, locator, pool
+from api.models.times import iso, iso_column
+from api.services import forecasting
+from api.services.errors import INVALID, NOT_FOUND, NOT_SUPPORTED, TOO_LARGE, DomainError
+from api.services.location import Locator
 from api.services.sources import choose_series, default_series, history_series
-from database.connection import DatabaseUnavailable
 from database.intensity import renewable_split
+from database.pool import Pool
 from database.readings import emission_factors, fuel_flags
 from database.regions import Series, all_series, interval_counts
 from database.timeseries import (IntensitySeries, energy_mixture, intensity_series, padded_bounds,
                                  stored_readings_between)
+from energy_data import watttime
 
 log = logging.getLogger(__name__)
 
@@ -66,69 +62,6 @@ REPRESENTATIVE_WATTTIME = {
 }
 
 
-class LegacyError(Exception):
-    """An error answered as the original did: {"error": message} (plus our code) with 400/404."""
-
-    def __init__(self, status: int, message: str, code: str = "bad_request"):
-        super().__init__(message)
-        self.status, self.message, self.code = status, message, code
-
-
-class LegacyValidationError(Exception):
-    """A query the original's validation refused: 422 {"messages": {"query": messages}}."""
-
-    def __init__(self, messages: dict):
-        super().__init__(str(messages))
-        self.messages = messages
-
-
-def answer(body, status: int):
-    """A JSON answer with this status (errors: never cached)."""
-    return current_app.response_class(current_app.json.dumps(body), status=status, mimetype="application/json")
-
-
-def legacy_errors(method):
-    """Decorates a legacy resource's method: every error it raises (ours included) is answered
-    in the original's shapes."""
-    @functools.wraps(method)
-    def wrapper(*args, **kwargs):
-        try:
-            return method(*args, **kwargs)
-        except LegacyValidationError as exc:
-            return answer({"messages": {"query": exc.messages}}, 422)
-        except LegacyError as exc:
-            return answer({"error": exc.message, "code": exc.code}, exc.status)
-        except ApiError as exc:
-            return answer({"error": exc.message, "code": exc.code}, exc.status)
-        except DatabaseUnavailable as exc:
-            log.warning("%s", exc)  # the detail (host, socket path) is for the log only
-            return answer({"error": DATABASE_UNAVAILABLE, "code": "database_unavailable"}, 503)
-    return wrapper
-
-
-@functools.cache
-def _schema(args: type[Schema]) -> Schema:
-    return args()
-
-
-def parse_query(args: type[Schema]) -> dict:
-    """The query string loaded by a legacy schema (unknown parameters ignored, as the original's
-    webargs did); LegacyValidationError with marshmallow's messages, and for a value holding a
-    control character (it must not resolve to the name it hides)."""
-    name = control_character_parameter(request.args.items(multi=True))
-    if name is not None:
-        raise LegacyValidationError({name: ["Control characters are not allowed."]})
-    try:
-        return _schema(args).load(request.args.to_dict())
-    except ValidationError as exc:
-        raise LegacyValidationError(exc.messages) from None
-
-
-def as_utc(moment: datetime) -> datetime:
-    """A parsed time in UTC; a time without an offset is read as UTC, as the original did."""
-    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
-
-
 # -- names ------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -146,18 +79,18 @@ class LegacyNames:
         return f"{iso_format}:{getattr(self, iso_format)}"
 
 
-def names(code: str, latitude: float | None = None, longitude: float | None = None) -> LegacyNames:
+def names(locator: Locator, code: str, latitude: float | None = None, longitude: float | None = None) -> LegacyNames:
     """The original's names of a region (at a point, if one is given); a scheme without a name
     for it falls back to our code."""
-    kinds = locator().aliases(code)
+    kinds = locator.aliases(code)
     legacy = [alias for alias in kinds.get("legacy", []) if alias.startswith("US-")]
-    watttime = (_watttime_at(code, latitude, longitude) or REPRESENTATIVE_WATTTIME.get(code)
+    watttime = (_watttime_at(locator, code, latitude, longitude) or REPRESENTATIVE_WATTTIME.get(code)
                 or next(iter(kinds.get("watttime", [])), code))
     emap = next(iter(kinds.get("electricitymaps", [])), code)
-    return LegacyNames(code, legacy[0] if legacy else code, watttime, emap, locator().region(code).name)
+    return LegacyNames(code, legacy[0] if legacy else code, watttime, emap, locator.region(code).name)
 
 
-def _watttime_at(code: str, latitude: float | None, longitude: float | None) -> str | None:
+def _watttime_at(locator: Locator, code: str, latitude: float | None, longitude: float | None) -> str | None:
     """WattTime's own sub-region at the point, as the original asked it, when a WattTime account
     is configured and WattTime places the point in the same region; else None."""
     if latitude is None or longitude is None or not watttime.configured():
@@ -167,18 +100,20 @@ def _watttime_at(code: str, latitude: float | None, longitude: float | None) -> 
     except watttime.WattTimeError as exc:
         log.warning("WattTime lookup for the legacy names failed: %s", exc)
         return None
-    return name if name and locator().resolve_name(name) == code else None
+    return name if name and locator.region_named(name) == code else None
 
 
-def region_of_iso(value: str) -> str:
+def region_of_iso(locator: Locator, value: str) -> str:
     """Our region code for the original's `iso` (prefix:name), any of its three prefixes."""
     prefix, _, name = value.partition(":")
     if prefix.strip().lower() not in ISO_FORMATS:
-        raise LegacyError(400, f"Unknown ISO format in {value!r}: use watttime:, c3lab: or emap:", "invalid_iso")
-    code = locator().resolve_name(name) if name.strip() else None
-    if code is None:
-        raise LegacyError(404, f"Region {name} doesn't exist.", "unknown_region")
-    return code
+        raise DomainError("invalid_iso", f"Unknown ISO format in {value!r}: use watttime:, c3lab: or emap:", "iso")
+    try:
+        return locator.resolve(value, "iso").region
+    except DomainError as exc:
+        if exc.kind != NOT_FOUND:
+            raise
+        raise DomainError("unknown_region", f"Region {name} doesn't exist.", "iso", NOT_FOUND) from None
 
 
 # -- series and time window --------------------------------------------------------------
@@ -196,15 +131,16 @@ def check_window(series: list[Series], start: datetime, end: datetime, region: s
     """The original's checks: the region has data, start is not after end, and the window
     meets the stored data; plus a cap on its length."""
     if not series:
-        raise LegacyError(404, f"Region {region} doesn't exist.", "unknown_region")
+        raise DomainError("unknown_region", f"Region {region} doesn't exist.", kind=NOT_FOUND)
     if start > end:
-        raise LegacyError(400, "end must be after start", "invalid_range")
+        raise DomainError("invalid_range", "end must be after start", "end")
     if end - start > cap:
-        raise LegacyError(400, f"the window is over {cap.days} days; ask for a shorter one", "range_too_large")
+        raise DomainError("range_too_large", f"the window is over {cap.days} days; ask for a shorter one", "end",
+                          TOO_LARGE)
     if start > max(s.last for s in series):
-        raise LegacyError(400, "Time range is too new. Data not yet available.", "no_data")
+        raise DomainError("no_data", "Time range is too new. Data not yet available.", "start")
     if end < min(s.first for s in series):
-        raise LegacyError(400, "Time range is too old. No data available.", "no_data")
+        raise DomainError("no_data", "Time range is too old. No data available.", "end")
 
 
 def _series_for(cur, series: list[Series], start: datetime, end: datetime, now: datetime,
@@ -220,17 +156,18 @@ def _factors_of(series: Series) -> str:
 
 # -- carbon intensity --------------------------------------------------------------------
 
-def measured_intensities(code: str, region: str, carbon_data_source: str, start: datetime, end: datetime,
-                         desired_renewable_ratio: float | None, now: datetime) -> list[dict]:
+def measured_intensities(pool: Pool, code: str, region: str, carbon_data_source: str, start: datetime,
+                         end: datetime, desired_renewable_ratio: float | None, now: datetime) -> list[dict]:
     """The points of the padded window [start, end] from stored data."""
     _refuse_unsupported(carbon_data_source, desired_renewable_ratio)
     # The original's test is truthiness: a desired ratio of 0 answered the measured values.
     reweigh = carbon_data_source == "c3lab" and bool(desired_renewable_ratio)
-    with pool().cursor() as cur:
+    with pool.cursor() as cur:
         series = candidate_series(cur, code, carbon_data_source)
         if not series and carbon_data_source == "emap":
-            raise LegacyError(400, f"no Electricity Maps data is stored for {region}: import its exports with "
-                              "`python -m crawler import-emap-csv`, or ask carbon_data_source=c3lab", "no_emap_data")
+            raise DomainError("no_emap_data", f"no Electricity Maps data is stored for {region}: import its exports "
+                              "with `python -m crawler import-emap-csv`, or ask carbon_data_source=c3lab",
+                              "carbon_data_source")
         check_window(series, start, end, region, MAX_RANGE)
         chosen = _series_for(cur, series, start, end, now)
         bounds = padded_bounds(cur, chosen.region_id, chosen.source_id, start, end)
@@ -253,12 +190,13 @@ def measured_intensities(code: str, region: str, carbon_data_source: str, start:
 
 def _refuse_unsupported(carbon_data_source: str, desired_renewable_ratio: float | None) -> None:
     if carbon_data_source == "azure":
-        raise LegacyError(400, "carbon_data_source=azure: the original read past data from a public API that "
-                          "no longer exists; for past windows ask carbon_data_source=c3lab (our data), and "
-                          "windows reaching the future are answered from our forecast", "not_supported")
+        raise DomainError("not_supported", "carbon_data_source=azure: the original read past data from a public API "
+                          "that no longer exists; for past windows ask carbon_data_source=c3lab (our data), and "
+                          "windows reaching the future are answered from our forecast", "carbon_data_source",
+                          NOT_SUPPORTED)
     if carbon_data_source == "emap" and desired_renewable_ratio is not None:
-        raise LegacyError(400, "Electricity map carbon data source does not support custom renewable ratio.",
-                          "not_supported")
+        raise DomainError("not_supported", "Electricity map carbon data source does not support custom renewable "
+                          "ratio.", "desired_renewable_ratio", NOT_SUPPORTED)
 
 
 def _known(values: np.ndarray, known: np.ndarray) -> list[float]:
@@ -284,30 +222,30 @@ def _split(cur, series: Series, bounds: tuple[datetime, datetime],
             split["nonrenewable_g_per_kwh"].to_numpy(dtype="float64"))
 
 
-def forecast_intensities(code: str, region: str, carbon_data_source: str, start: datetime, end: datetime,
-                         desired_renewable_ratio: float | None, now: datetime) -> list[dict]:
+def forecast_intensities(pool: Pool, code: str, region: str, carbon_data_source: str, start: datetime,
+                         end: datetime, desired_renewable_ratio: float | None, now: datetime) -> list[dict]:
     """The points of our forecast in the padded window [start, end] (use_prediction, azure)."""
     if desired_renewable_ratio is not None:
-        raise LegacyError(400, "desired_renewable_ratio cannot be applied to a forecast: the forecast is of "
-                          "intensity only, not of the fuel mix; ask without use_prediction for past data",
-                          "not_supported")
+        raise DomainError("not_supported", "desired_renewable_ratio cannot be applied to a forecast: the forecast is "
+                          "of intensity only, not of the fuel mix; ask without use_prediction for past data",
+                          "desired_renewable_ratio", NOT_SUPPORTED)
     if start > end:
-        raise LegacyError(400, "end must be after start", "invalid_range")
+        raise DomainError("invalid_range", "end must be after start", "end")
     if end <= now:
         asked = "carbon_data_source=azure" if carbon_data_source == "azure" else "use_prediction=true"
-        raise LegacyError(400, f"{asked} answers from our forecast, which starts now ({iso(now)}); this window "
-                          "ends before it: ask carbon_data_source=c3lab without use_prediction for past data",
-                          "window_in_past")
+        raise DomainError("window_in_past", f"{asked} answers from our forecast, which starts now ({iso(now)}); this "
+                          "window ends before it: ask carbon_data_source=c3lab without use_prediction for past data",
+                          "end", INVALID)
     issued_at = pd.Timestamp(now).floor("h").to_pydatetime()
-    with pool().cursor(transaction=True) as cur:  # an issued forecast is stored
+    with pool.cursor() as cur:  # reads only: the stored forecast of the hour, else one computed on the fly
         series = candidate_series(cur, code, carbon_data_source)
         if not series:
-            raise LegacyError(404, f"Region {region} doesn't exist.", "unknown_region")
+            raise DomainError("unknown_region", f"Region {region} doesn't exist.", kind=NOT_FOUND)
         chosen = history_series(series, None, issued_at, now, code)
         try:
             issued = forecasting.issue(cur, chosen, FACTOR_SET, issued_at, now)
         except NoHistory as exc:
-            raise LegacyError(404, f"{exc} for {region}", "no_history") from None
+            raise DomainError("no_history", f"{exc} for {region}", kind=NOT_FOUND) from None
     rows = list(issued.frame.itertuples(index=False))
     moments = [row.timestamp.to_pydatetime() for row in rows]
     low, high = padded_indices(moments, start, end)
@@ -326,9 +264,10 @@ def padded_indices(moments: list[datetime], start: datetime, end: datetime) -> t
 
 # -- energy mixture ----------------------------------------------------------------------
 
-def power_by_fuel_type(code: str, region: str, start: datetime, end: datetime, now: datetime) -> list[dict]:
+def power_by_fuel_type(pool: Pool, code: str, region: str, start: datetime, end: datetime,
+                       now: datetime) -> list[dict]:
     """MW by fuel of every interval starting in the closed window [start, end]."""
-    with pool().cursor() as cur:
+    with pool.cursor() as cur:
         series = candidate_series(cur, code, "c3lab")
         check_window(series, start, end, region, MAX_MIXTURE_RANGE)
         chosen = _series_for(cur, series, start, end, now, fuel_mix=True)

@@ -1,46 +1,53 @@
-"""Which region a request means: a region name or alias, coordinates (offline lookup in the
-installed boundaries, WattTime as an optional fallback), or a cloud region (the catalogue's
-stored grid zone: no boundaries needed). A zone that is no region of ours is "not covered"."""
+"""Which region a request means: Locator.resolve, the one resolver every face uses (native
+region= and location=, legacy iso= and coordinates, the SDK's location, the scheduler's
+candidates and origin), so that a string means the same region on every route.
+
+Precedence, for text:
+1. the original service's scheme prefix (`watttime:CAISO_NORTH`, `c3lab:US-CAISO`,
+   `emap:US-CAL-CISO`) says the rest is a region name: it is looked up in the region table
+   only (step 2);
+2. a region id, alias or zone key of the region table, any case (CISO, US-CAISO,
+   US-CAL-CISO, CAISO_NORTH, EIC codes, NSW1, DE, ...);
+3. a cloud region id `provider:name` (providers by name or alias: aws/amazon,
+   gcp/gcloud/google, azure/microsoft);
+4. a bare cloud region name: Azure's first (the Carbon Aware SDK's own names), then AWS's,
+   then Google's.
+A cloud region answers from the grid zone the catalogue stores for it: no boundaries needed.
+For coordinates (latitude, longitude): the installed boundaries, then WattTime if configured.
+A cloud region or a point in a zone that no source here covers is `not_covered`, naming the
+zone and why."""
 from __future__ import annotations
 
 import logging
 import threading
 from dataclasses import dataclass
 
-from api.errors import ApiError
-from energy_data import watttime
 from api.services import cloud_locations as cloud_location
 from api.services.boundaries import Boundaries, boundaries_from_env, validate_coordinates
-from api.params import location_choice
+from api.services.errors import INVALID, NOT_COVERED, NOT_FOUND, UNAVAILABLE, DomainError
 from database.pool import Pool
 from database.regions import Region, aliases_by_kind, all_regions, normalise_name, region_names
+from energy_data import watttime
 
 log = logging.getLogger(__name__)
 
 _UNSET = object()
 
-
 # The original service's prefixed region names: watttime:CAISO_NORTH, c3lab:US-CAISO, emap:US-CAL-CISO.
 NAME_SCHEMES = ("watttime", "c3lab", "emap")
-
-
-def without_scheme(name: str) -> str:
-    """A region name without the original service's naming-scheme prefix, if it has one."""
-    scheme, separator, rest = name.partition(":")
-    return rest if separator and scheme.strip().lower() in NAME_SCHEMES else name
 
 
 @dataclass(frozen=True)
 class Located:
     region: str
-    method: str  # region, boundaries, watttime, cloud
+    method: str  # region, cloud, boundaries, watttime
     latitude: float | None = None
     longitude: float | None = None
     cloud_location: str | None = None
 
 
 class Locator:
-    """Per-process: region names, regions and boundaries are loaded once, on first use."""
+    """Per process: region names, regions and boundaries are loaded once, on first use."""
 
     def __init__(self, pool: Pool, boundaries: Boundaries | None | object = _UNSET):
         self.pool = pool
@@ -49,6 +56,60 @@ class Locator:
         self._aliases: dict[str, dict[str, list[str]]] | None = None
         self._boundaries = boundaries
         self._lock = threading.Lock()
+
+    def resolve(self, place: str | tuple[float, float], parameter: str = "location") -> Located:
+        """The region `place` (text, or latitude and longitude) means, by the precedence above;
+        DomainError naming `parameter` when it means none."""
+        if isinstance(place, tuple):
+            return self.at(*place)
+        scheme, separator, rest = place.partition(":")
+        if separator and scheme.strip().lower() in NAME_SCHEMES:
+            code = self.region_named(rest)
+            if code is None:
+                raise _unknown(place, parameter)
+            return Located(code, "region")
+        code = self.region_named(place)
+        if code is not None:
+            return Located(code, "region")
+        cloud = cloud_location.find_any(place)
+        if cloud is None:
+            raise _unknown(place, parameter)
+        code = self.region_named(cloud.zone)
+        if code is None:
+            raise DomainError("not_covered", f"{cloud.id}: {cloud_location.not_covered_reason(cloud.zone)}",
+                              parameter, NOT_COVERED)
+        return Located(code, "cloud", cloud.latitude, cloud.longitude, cloud.id)
+
+    def region_named(self, name: str) -> str | None:
+        """Canonical code for a code, alias, zone key or full name of the region table (any
+        case), or None."""
+        return self.names().get(normalise_name(name))
+
+    def at(self, latitude: float, longitude: float) -> Located:
+        """The region at a point: the boundaries, then WattTime if configured."""
+        try:
+            validate_coordinates(latitude, longitude)
+        except ValueError as exc:
+            raise DomainError("invalid_parameter", str(exc), "latitude", INVALID) from None
+        boundaries = self.boundaries()
+        code = boundaries.locate(latitude, longitude) if boundaries else None
+        method = "boundaries"
+        if code is None and watttime.configured():
+            code, method = self._watttime(latitude, longitude), "watttime"
+        if code is not None:
+            return Located(code, method, latitude, longitude)
+        if boundaries is None and not watttime.configured():
+            raise DomainError("boundaries_not_installed", "no boundaries are installed for coordinates: run `make "
+                              "boundaries` or set ENERGY_DATA_BOUNDARIES (or configure WattTime); region ids and "
+                              "cloud regions work without them", kind=UNAVAILABLE)
+        zone = boundaries.zone_at(latitude, longitude) if boundaries else None
+        if zone is not None:
+            raise DomainError("not_covered", f"latitude {latitude}, longitude {longitude}: "
+                              f"{cloud_location.not_covered_reason(zone)}", "latitude", NOT_COVERED)
+        raise DomainError("no_region_here", f"no known grid region at latitude {latitude}, longitude {longitude}: "
+                          "the point is outside every balancing authority we know", "latitude", NOT_FOUND)
+
+    # -- the region table, loaded once ------------------------------------------------------
 
     def names(self) -> dict[str, str]:
         if self._names is None:
@@ -72,65 +133,11 @@ class Locator:
                 self._aliases = aliases_by_kind(cur)
         return self._aliases.get(code, {})
 
-    def resolve_name(self, name: str) -> str | None:
-        """Canonical code for a code, alias or full name (any case), or None."""
-        return self.names().get(normalise_name(name))
-
     def boundaries(self) -> Boundaries | None:
         with self._lock:
             if self._boundaries is _UNSET:
-                self._boundaries = boundaries_from_env(self.resolve_name)
+                self._boundaries = boundaries_from_env(self.region_named)
             return self._boundaries
-
-    def locate(self, args: dict) -> Located:
-        """The region meant by region / latitude+longitude / location in `args`."""
-        choice = location_choice(args)
-        if choice == "region":
-            code = self.resolve_name(without_scheme(args["region"]))
-            if code is None:
-                raise ApiError(404, "unknown_region", f"unknown region {args['region']!r}; "
-                               "GET /regions/ lists every region and alias", "region")
-            return Located(code, "region")
-        if choice == "location":
-            place = cloud_location.find_any(args["location"])
-            if place is None:
-                raise ApiError(404, "unknown_location", f"unknown cloud location {args['location']!r}; use "
-                               "provider:name (or a region name such as westeurope) as listed by "
-                               "/metadata/cloud-location/locations/<provider>/", "location")
-            return Located(self.cloud_region(place), "cloud", place.latitude, place.longitude, place.id)
-        return self.at(args["latitude"], args["longitude"])
-
-    def cloud_region(self, place: cloud_location.CloudLocation, parameter: str = "location") -> str:
-        """Our region for a cloud region: its stored grid zone, when that zone is one of our
-        regions; ApiError 404 `not_covered`, with the reason, when it is not."""
-        code = self.resolve_name(place.zone)
-        if code is None:
-            raise ApiError(404, "not_covered", f"{place.id}: {cloud_location.not_covered_reason(place.zone)}",
-                           parameter)
-        return code
-
-    def at(self, latitude: float, longitude: float) -> Located:
-        try:
-            validate_coordinates(latitude, longitude)
-        except ValueError as exc:
-            raise ApiError(400, "invalid_parameter", str(exc), "latitude") from None
-        boundaries = self.boundaries()
-        code = boundaries.locate(latitude, longitude) if boundaries else None
-        method = "boundaries"
-        if code is None and watttime.configured():
-            code, method = self._watttime(latitude, longitude), "watttime"
-        if code is not None:
-            return Located(code, method, latitude, longitude)
-        if boundaries is None and not watttime.configured():
-            raise ApiError(503, "boundaries_not_installed", "no boundaries are installed for coordinates: "
-                           "run `make boundaries` or set ENERGY_DATA_BOUNDARIES (or configure WattTime); "
-                           "region ids and cloud regions work without them")
-        zone = boundaries.zone_at(latitude, longitude) if boundaries else None
-        if zone is not None:
-            raise ApiError(404, "not_covered", f"latitude {latitude}, longitude {longitude}: "
-                           f"{cloud_location.not_covered_reason(zone)}", "latitude")
-        raise ApiError(404, "no_region_here", f"no known grid region at latitude {latitude}, longitude "
-                       f"{longitude}: the point is outside every balancing authority we know", "latitude")
 
     def _watttime(self, latitude: float, longitude: float) -> str | None:
         try:
@@ -138,4 +145,14 @@ class Locator:
         except watttime.WattTimeError as exc:
             log.warning("WattTime lookup failed: %s", exc)
             return None
-        return self.resolve_name(name) if name else None
+        return self.region_named(name) if name else None
+
+
+def _unknown(text: str, parameter: str) -> DomainError:
+    """Unknown text: `unknown_region` when the request named it a region, else `unknown_location`."""
+    if parameter == "region":
+        return DomainError("unknown_region", f"unknown region {text!r}; GET /regions/ lists every region and alias "
+                           "(a cloud region such as aws:us-west-2 or westeurope is taken too)", parameter, NOT_FOUND)
+    return DomainError("unknown_location", f"unknown cloud location {text!r}; use provider:name (or a bare name such "
+                       "as westeurope) as listed by /metadata/cloud-location/locations/<provider>/, or a region id or "
+                       "alias as listed by /regions/", parameter, NOT_FOUND)

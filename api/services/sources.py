@@ -6,12 +6,16 @@ exist, and EIA answers where the ISO feed has a hole or has gone stale. "Coverin
 intervals actually stored in the range where several sources could answer (a source whose
 span includes the range may still have a hole there). A source asked for by name answers if
 it has data for the region, else 404.
+
+Marginal intensity (WattTime's MOER) is chosen apart (marginal_series_for): it is never stood
+in for by average intensity, nor the other way round.
 """
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from api.errors import ApiError
+from api.services.errors import NOT_FOUND, DomainError
+from database.marginal import MarginalSeries, marginal_series
 from database.regions import Series, all_series, interval_counts
 
 
@@ -68,9 +72,21 @@ def history_series(series: list[Series], source: str | None, before: datetime, n
     chosen = default_series(candidates, now)
     if chosen is None:
         what = f"source {source!r} has" if source else "no source has"
-        raise ApiError(404, "no_history", f"{what} carbon-intensity history for {region} before "
-                       f"{before.isoformat()}", "source" if source else "region")
+        raise DomainError("no_history", f"{what} carbon-intensity history for {region} before "
+                          f"{before.isoformat()}", "source" if source else "region", NOT_FOUND)
     return chosen
+
+
+def marginal_series_for(cur, region: str, source: str | None, start: datetime, end: datetime) -> MarginalSeries:
+    """The marginal series answering for [start, end) in a region (the named source's, if one
+    is named): one overlapping the range, else the first; DomainError where none is stored."""
+    candidates = [s for s in marginal_series(cur, region) if source is None or s.source == source.upper()]
+    if not candidates:
+        what = f"from source {source!r} " if source else ""
+        raise DomainError("no_marginal_intensity", f"no marginal intensity {what}is stored for {region}: it comes "
+                          "from WattTime (source WATTTIME, regions of WATTTIME_REGIONS); use signal=average for the "
+                          "intensity of the whole mix", "signal", NOT_FOUND)
+    return next((s for s in candidates if s.first < end and s.last >= start), candidates[0])
 
 
 def _preference(s: Series, now: datetime) -> tuple:
@@ -82,5 +98,5 @@ def _named(series: list[Series], source: str) -> Series:
         if s.source == source.upper():
             return s
     available = ", ".join(s.source for s in series) or "none yet"
-    raise ApiError(404, "unknown_source", f"source {source!r} has no data for this region "
-                   f"(sources with data: {available})", "source")
+    raise DomainError("unknown_source", f"source {source!r} has no data for this region "
+                      f"(sources with data: {available})", "source", NOT_FOUND)

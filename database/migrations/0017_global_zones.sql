@@ -1,6 +1,6 @@
 -- Grid zones outside the US as regions: every bidding zone the ENTSO-E Transparency Platform
 -- publishes generation for, the Australian market regions (NEM and WEM), Québec and Great
--- Britain. Ids are Electricity Maps' zone keys (DESIGN.md), names in English, time zones IANA
+-- Britain. Ids are Electricity Maps' zone keys (docs/design.md), names in English, time zones IANA
 -- names (for presentation only; every stored time is UTC). Aliases: kind `eic` for the ENTSO-E
 -- area codes (the EIC of the bidding zone, or of the control area where Electricity Maps' zone
 -- is one: DE, LU, IE, GB-NIR), `nem` for AEMO's region ids, `wem` for Western Australia's market.
