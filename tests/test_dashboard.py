@@ -582,13 +582,13 @@ def test_the_picker_groups_the_regions_and_finds_them(page, server):
 def server_without_boundaries(world_data, tmp_path_factory):
     """The same data served by an app whose boundaries file does not exist."""
     from api import create_app
-    from api.services import locator
+    from api.faces.http import core
 
     previous = os.environ.get("ENERGY_DATA_BOUNDARIES")
     os.environ["ENERGY_DATA_BOUNDARIES"] = str(tmp_path_factory.mktemp("none") / "boundaries.geojson")
     app = create_app(world_data)
     with app.app_context():
-        assert locator().boundaries() is None  # read now, while the variable names no file
+        assert core().locator.boundaries() is None  # read now, while the variable names no file
     os.environ["ENERGY_DATA_BOUNDARIES"] = previous
     with serving(app) as url:
         yield url
