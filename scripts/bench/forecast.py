@@ -207,7 +207,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--samples", type=int, default=mix_forecast.TRAINING_SAMPLES,
                         help="--dacf: training rows per horizon band (python -m api.forecasts fit uses 10000)")
     parser.add_argument("--training-days", type=int, default=540,
-                        help="--dacf: days of history each fit trains on (python -m api.forecasts fit uses 365)")
+                        help="--dacf: days of history each fit trains on (python -m api.forecasts fit: 540 too)")
     parser.add_argument("--factor-set", choices=sorted(EM_COLUMNS), default="lifecycle")
     parser.add_argument("--mix", action="store_true", help="pass the trace's mix shares to the model")
     parser.add_argument("--warmup-days", type=int, default=60)
