@@ -274,3 +274,33 @@ def hourly_fuel_mw(cur: Cursor, region_id: int, source_id: int, start: datetime,
     frame = frame.div(minutes.reindex(frame.index), axis=0)
     frame.index.name, frame.columns.name = "timestamp", None
     return frame
+
+
+@dataclass(frozen=True)
+class NewestIntensity:
+    """The newest interval with a value of one series (region, source)."""
+
+    region_id: int
+    source_id: int
+    ts: datetime
+    interval_minutes: int
+    carbon_intensity: float
+    estimated: bool
+
+
+def newest_intensities(cur: Cursor, series: list[tuple[int, int]], factor_set: str,
+                       before: datetime) -> dict[tuple[int, int], NewestIntensity]:
+    """For each (region_id, source_id), its newest interval starting at or before `before` whose
+    intensity under `factor_set` is known; a series with none is absent. One statement: each
+    series is one backward step on carbon_intensity's primary key."""
+    if not series:
+        return {}
+    column = INTENSITY_COLUMN[factor_set]
+    cur.execute(
+        "SELECT k.region_id, k.source_id, c.ts, c.interval_minutes, c.value, c.estimated "
+        "FROM unnest(%(regions)s::smallint[], %(sources)s::smallint[]) AS k (region_id, source_id) "
+        "CROSS JOIN LATERAL (SELECT ts, interval_minutes, " + column + " AS value, estimated "
+        "                    FROM carbon_intensity WHERE region_id = k.region_id AND source_id = k.source_id "
+        "                    AND ts <= %(before)s AND " + column + " IS NOT NULL ORDER BY ts DESC LIMIT 1) c",
+        {"regions": [r for r, _ in series], "sources": [s for _, s in series], "before": before})
+    return {(row[0], row[1]): NewestIntensity(*row) for row in cur.fetchall()}

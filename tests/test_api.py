@@ -146,6 +146,20 @@ def test_bad_requests_name_the_parameter(client, params, status, parameter, word
     assert words.lower() in body["error"]["message"].lower()
 
 
+@pytest.mark.parametrize("query_string, parameter", [
+    ("region=CISO&region=PJM&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z", "region"),
+    ("region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&end=2025-01-03T00:00:00Z", "end"),
+    ("region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z&resolution=hour&resolution=day", "resolution"),
+])
+def test_a_repeated_parameter_is_a_400_naming_it(client, query_string, parameter):
+    response = client.get(f"/carbon-intensity/?{query_string}")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert response.get_json()["error"] == {"code": "repeated_parameter", "parameter": parameter,
+                                            "message": f"{parameter} is given 2 times: give it once"}
+    assert client.get("/balancing-authority/?latitude=40.7&latitude=41&longitude=-74").get_json()["error"][
+        "parameter"] == "latitude"
+
+
 def test_huge_query_strings_and_unknown_paths_answer_json(client):
     response = client.get("/carbon-intensity/?region=" + "x" * 5000)
     assert response.status_code == 400 and response.get_json()["error"]["code"] == "query_too_long"
@@ -161,7 +175,8 @@ def test_historical_answers_are_cacheable_and_conditional(client):
     again = client.get(url, headers={"If-None-Match": etag})
     assert again.status_code == 304 and again.data == b""
     other = client.get(url.replace("06:00", "07:00"), headers={"If-None-Match": etag})
-    assert other.status_code == 200
+    assert other.status_code == 200 and other.headers["ETag"] != etag  # another answer, sent whole
+    assert len(other.get_json()["carbon_intensities"]) == 2 * len(first.get_json()["carbon_intensities"])
 
 
 # -- /energy-mixture/ ------------------------------------------------------------------
@@ -226,6 +241,7 @@ def test_without_boundaries_the_lookup_says_how_to_install_them(filled, tmp_path
     monkeypatch.delenv("WATTTIME_USERNAME", raising=False)
     status, body = get(create_app(filled).test_client(), "/balancing-authority/", latitude=37.7, longitude=-122.4)
     assert status == 503 and "make boundaries" in body["error"]["message"]
+    assert body["error"]["code"] == "boundaries_not_installed" and "parameter" not in body["error"]
 
 
 def test_cloud_locations(client):

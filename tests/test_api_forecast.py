@@ -1,4 +1,5 @@
-"""GET /carbon-intensity/forecast/ on a real PostgreSQL holding generated hourly history."""
+"""GET /carbon-intensity/forecast/ on a real PostgreSQL holding generated hourly history; only the
+hourly schedule stores forecasts, a request never does."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,6 +14,7 @@ from api.models import forecast as model
 from database.dimensions import sync_source
 from database.emission_factors import factors_at
 from database.readings import write_readings
+from tests.crawlhelp import query
 
 LIFECYCLE = ("gas", "solar", "wind")
 
@@ -146,6 +148,20 @@ def test_too_little_history_falls_back_to_a_labelled_baseline(db_url, now_hour):
     assert body["forecast"][0]["lower"] is None and body["accuracy"] == []
     yesterday = history["intensity"][now_hour - pd.Timedelta(days=1)]
     assert body["forecast"][0]["carbon_intensity"] == pytest.approx(yesterday)
+
+
+def test_no_request_stores_a_forecast_only_the_hourly_schedule_does(db_url, db, long_history, now_hour):
+    from api.forecasts import main as schedule
+
+    client = create_app(db_url).test_client()
+    for days in (0, 3, 4, 5):  # the current hour and past ones, as anyone may ask: computed, not stored
+        issued = (now_hour - pd.Timedelta(days=days)).isoformat()
+        response = client.get("/carbon-intensity/forecast/", query_string={"region": "ERCO", "issued_at": issued})
+        assert response.status_code == 200 and response.get_json()["issued_at"] == issued
+        assert len(response.get_json()["forecast"]) == 24
+    assert query(db, "SELECT count(*) FROM forecast") == [(0,)]
+    assert schedule([]) == 0
+    assert query(db, "SELECT DISTINCT issued_at FROM forecast") == [(now_hour.to_pydatetime(),)]
 
 
 @pytest.mark.parametrize("params, status, parameter", [

@@ -1,5 +1,7 @@
 """The crawl engine end to end on a real PostgreSQL, with the remote ISOs replaced by a
-loopback server replaying recorded responses."""
+loopback server replaying recorded responses: runs, due rules, failures kept to their source,
+empty successes counted, and nothing that hangs a crawl (session timeouts, the run deadline,
+interrupted runs, a database restart mid-crawl)."""
 from __future__ import annotations
 
 import gzip
@@ -9,7 +11,8 @@ import signal
 import pytest
 
 from crawler.crawl import REGISTRY, Crawler, utc_now
-from tests.crawlhelp import crawler_cli, fresh_count, point_sources_at, serve_caiso, serve_nyiso, start_crawler, wait_for
+from tests.crawlhelp import (EIA_ROUTE, crawler_cli, eia_body, fresh_count, point_sources_at, serve_caiso, serve_eia,
+                             serve_nyiso, start_crawler, wait_for)
 
 # Hand-written: CAISO outlook format, three 5-minute rows.
 CAISO_SMALL = (
@@ -19,6 +22,7 @@ CAISO_SMALL = (
     b"00:10,0,1020,800,300,200,100,0,2200,5800,1500,-30,5200,10\n"
 )
 HTML_ERROR = b"<!DOCTYPE html><html><head><title>Service Unavailable</title></head><body>Sorry</body></html>"
+NYISO_HEADER_ONLY = b'"Time Stamp","Time Zone","Fuel Category","Gen MW"\n'  # hand-written
 
 
 @pytest.fixture
@@ -30,6 +34,12 @@ def nyiso_day(shared_fixtures):
 def sources(fake_iso, monkeypatch, db_url):
     point_sources_at(monkeypatch, fake_iso.url)
     return fake_iso
+
+
+@pytest.fixture
+def eia(sources, monkeypatch):
+    serve_eia(sources, monkeypatch)
+    return sources
 
 
 def run(*names, force=False, dry_run=False):
@@ -269,3 +279,133 @@ def test_archived_payloads_can_be_replayed(db, sources, nyiso_day):
     assert "1728 inserted" in result.stdout
     assert readings_of(db, "NYISO") == 1728
     assert crawler_cli("replay").returncode != 0  # neither files nor --archived
+
+
+# -- empty successes --------------------------------------------------------------------------
+
+def test_a_source_that_keeps_returning_nothing_is_counted_and_shown(db, sources, eia):
+    serve_nyiso(sources, NYISO_HEADER_ONLY)
+    for _ in range(2):
+        code, lines = run("NYISO", force=True)
+        assert code == 0 and "empty_body" in lines[0], lines
+    assert query(db, "SELECT count(*) FROM crawl_run WHERE (anomalies->>'empty_body')::int > 0") == [(2,)]
+    line = next(l for l in crawler_cli("status").stdout.splitlines() if l.startswith("NYISO "))
+    assert "EMPTY: the last 2 runs returned no data" in line
+    eia.serve(EIA_ROUTE, eia_body([]))  # an EIA page without data: counted the same way
+    assert "empty_body 1" in run("EIA", force=True)[1][0]
+    # One run with data ends the streak.
+    serve_nyiso(sources, NYISO_HEADER_ONLY + b'"02/19/2025 00:05:00","EST","Hydro",3000\n')
+    assert "1 inserted" in run("NYISO", force=True)[1][0]
+    line = next(l for l in crawler_cli("status").stdout.splitlines() if l.startswith("NYISO "))
+    assert "EMPTY" not in line
+
+
+# -- nothing hangs a crawl ----------------------------------------------------------------------
+
+def test_crawler_sessions_have_statement_and_lock_timeouts(db_url):
+    crawler = Crawler(out=lambda line: None)
+    try:
+        for conn in (crawler.meta, crawler.data):
+            with conn.cursor() as cur:
+                cur.execute("SELECT current_setting('statement_timeout'), current_setting('lock_timeout')")
+                assert cur.fetchone() == ("2min", "20s")
+            conn.rollback()
+    finally:
+        crawler.close()
+
+
+def test_a_run_past_its_deadline_stops_records_interrupted_and_releases_the_lock(db, sources, monkeypatch):
+    serve_nyiso(sources, NYISO_HEADER_ONLY, delay_s=20)  # a server that takes its time
+    monkeypatch.setenv("CRAWLER_RUN_DEADLINE_S", "2")
+    result = crawler_cli("run", "--source", "NYISO")
+    assert result.returncode == 1, result.stdout + result.stderr
+    assert "NYISO: interrupted: the run passed its deadline" in result.stdout
+    assert "run stopped: past its deadline of 2 s (CRAWLER_RUN_DEADLINE_S)" in result.stdout
+    assert query(db, "SELECT status, error FROM crawl_run") == [
+        ("interrupted", "stopped: the run passed its deadline")]
+    # The lock is free at once: the next run is not told that another one is running.
+    serve_nyiso(sources, NYISO_HEADER_ONLY)
+    monkeypatch.setenv("CRAWLER_RUN_DEADLINE_S", "60")
+    again = crawler_cli("run", "--source", "NYISO", "--force")
+    assert again.returncode == 0 and again.stdout.startswith("NYISO: ok"), again.stdout
+
+
+def test_a_killed_replay_is_marked_interrupted(db, shared_fixtures):
+    import subprocess
+    import sys
+
+    from tests.crawlhelp import REPO
+
+    day = shared_fixtures / "NYISO" / "20250219rtfuelmix.csv"
+    with db.cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("LOCK TABLE carbon_intensity IN EXCLUSIVE MODE")
+        replay = subprocess.Popen([sys.executable, "-m", "crawler", "replay", str(day)], cwd=REPO,
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                        "'energy-data crawler writes' AND wait_event_type = 'Lock'") == 1)
+        replay.send_signal(signal.SIGKILL)
+        replay.wait(timeout=10)
+        cur.execute("COMMIT")
+    wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE application_name LIKE 'energy-data crawler%'") == 0)
+    assert query(db, "SELECT kind, status FROM crawl_run") == [("replay", "running")]
+    assert crawler_cli("run", "--source", "HI").returncode == 0  # any later crawler command notices
+    assert query(db, "SELECT kind, status FROM crawl_run") == [("replay", "interrupted")]
+
+
+def test_a_backfill_still_running_elsewhere_is_left_alone(db_url, db):
+    from database import crawl_runs
+
+    busy = Crawler(out=lambda line: None)  # another process's backfill, mid-way
+    with busy.meta.cursor() as cur:
+        crawl_runs.start_run(cur, busy.source_ids["EIA"], "backfill", "2025-01-01..2025-02-01")
+    Crawler(out=lambda line: None).close()  # a cron run starting meanwhile
+    assert query(db, "SELECT status FROM crawl_run") == [("running",)]
+    busy.close()
+    wait_for(lambda: fresh_count(db, "SELECT count(*) FROM pg_stat_activity "
+                                     "WHERE application_name LIKE 'energy-data crawler%'") == 0)
+    Crawler(out=lambda line: None).close()
+    assert query(db, "SELECT status FROM crawl_run") == [("interrupted",)]
+
+
+# -- the database restarting in the middle of a crawl ---------------------------------------------
+
+def test_sessions_ended_by_the_server_mid_crawl_are_reconnected_and_the_other_sources_run(db, sources):
+    serve_nyiso(sources, NYISO_HEADER_ONLY, delay_s=3)
+    serve_caiso(sources, CAISO_SMALL)
+    crawl = start_crawler("run", "--source", "NYISO", "--source", "CAISO")
+    wait_for(lambda: any(r.path.startswith("/nyiso/") for r in sources.requests))
+    # What a restart does to the crawler's sessions: the server ends them while NYISO is fetched.
+    query(db, "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name LIKE %s",
+          "energy-data crawler%")
+    out, err = crawl.communicate(timeout=120)
+    assert crawl.returncode == 0, out + err
+    assert "Traceback" not in err and "InterfaceError" not in out + err
+    assert "NYISO: failed: database connection lost: " in out
+    assert query(db, "SELECT s.name, r.status FROM crawl_run r JOIN source s ON s.id = r.source_id ORDER BY r.id") == [
+        ("NYISO", "failed"), ("CAISO", "ok")]
+    assert query(db, "SELECT count(*) FROM generation_reading")[0][0] > 0
+
+
+def test_a_database_restart_mid_crawl_ends_in_a_reconnect_or_one_line(db, sources, database_url_session):
+    from pathlib import Path
+    from urllib.parse import parse_qs, urlsplit
+
+    from tests.test_service import restart_embedded
+
+    socket_dir = parse_qs(urlsplit(database_url_session).query).get("host", [""])[0]
+    if not socket_dir.endswith("pgdata"):
+        pytest.skip("the database is not this test session's embedded server; it cannot be restarted here")
+    serve_nyiso(sources, NYISO_HEADER_ONLY, delay_s=3)
+    serve_caiso(sources, CAISO_SMALL)
+    crawl = start_crawler("run", "--source", "NYISO", "--source", "CAISO")
+    wait_for(lambda: any(r.path.startswith("/nyiso/") for r in sources.requests))
+    db.close()
+    restart_embedded(Path(socket_dir))
+    out, err = crawl.communicate(timeout=120)
+    assert "Traceback" not in err, err
+    if crawl.returncode == 2:  # the server was not back within the reconnect attempts
+        assert err.count("\n") == 1 and err.startswith("error: database"), err
+    else:
+        assert crawl.returncode == 0 and "CAISO: ok" in out, out + err

@@ -1,22 +1,30 @@
 """The dashboard at / in a real headless Chromium (Debian's package, driven by Playwright
-through executable_path), against a real server holding the recorded fixtures: what the page
-draws is compared with the JSON API's own answers for the same question."""
+through executable_path), against a real server holding the recorded fixtures and hand-made
+European and Australian bodies (replayed by the crawler), with the world boundaries file built
+by `make boundaries`' script from the hand-written Natural Earth samples: what the page draws is
+compared with the JSON API's own answers for the same question."""
 from __future__ import annotations
 
 import csv
 import io
+import math
 import os
 import shutil
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pandas as pd
+import psycopg2
 import pytest
 import requests
 
 from tests.conftest import REPO
+from tests.crawlhelp import crawler_cli
+from tests.test_boundaries import downloader, world_download, zones_path  # noqa: F401  (fixtures)
+from tests.test_global_zones import HAND_MADE_A75, factors, hand_intensity, hand_made_bodies, hourly_mix
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
@@ -43,22 +51,42 @@ def chromium():
 
 
 @pytest.fixture(scope="module")
-def server(filled, shared_fixtures):
-    """The app on a loopback port, in a threaded werkzeug server, with the recorded boundaries."""
+def world_data(filled, tmp_path_factory):
+    """The recorded US fixtures (`filled`), then hand-made bodies for FI, NL, SE-SE3 and AU-NSW on
+    2025-02-19 replayed by `python -m crawler replay` (NYISO's data stay the newest)."""
+    files = hand_made_bodies(tmp_path_factory.mktemp("handmade"))
+    result = crawler_cli("replay", *map(str, files), timeout=600)
+    assert result.returncode == 0 and result.stdout.count(": ok: ") == len(files), result.stdout + result.stderr
+    return filled
+
+
+@contextmanager
+def serving(app):
+    """`app` on a loopback port, in a threaded werkzeug server; yields its base URL."""
     from werkzeug.serving import make_server
 
+    httpd = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{httpd.server_port}"
+    finally:
+        httpd.shutdown()
+        thread.join()
+
+
+@pytest.fixture(scope="module")
+def server(world_data, world_download):
+    """The app with the world boundaries file: the recorded US zones standing in for HIFLD's layer,
+    and the countries and bidding zones of the hand-written Natural Earth samples."""
     from api import create_app
 
     previous = os.environ.get("ENERGY_DATA_BOUNDARIES")
-    os.environ["ENERGY_DATA_BOUNDARIES"] = str(shared_fixtures.parent / "geo" / "us_zones.geojson")
+    os.environ["ENERGY_DATA_BOUNDARIES"] = str(world_download[0])
     for name in ("WATTTIME_USERNAME", "WATTTIME_PASSWORD"):
         os.environ.pop(name, None)
-    httpd = make_server("127.0.0.1", 0, create_app(filled), threaded=True)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{httpd.server_port}"
-    httpd.shutdown()
-    thread.join()
+    with serving(create_app(world_data)) as url:
+        yield url
     if previous is None:
         os.environ.pop("ENERGY_DATA_BOUNDARIES", None)
     else:
@@ -279,13 +307,14 @@ def test_switching_region_and_range_redraws(page, server):
 
 @pytest.mark.parametrize("fragment", [
     '#region=NYIS&range=x"]',   # once a selector SyntaxError: the page never rendered
-    "#region=NOWHERE&range=week&factor=bogus&window=-5&start=<b>x</b>&end=2025-13-99T99:99",
+    "#region=NOWHERE&range=week&factor=bogus&window=-5&start=<b>x</b>&end=2025-13-99T99:99&map=moon",
 ])
 def test_unknown_or_invalid_url_values_are_ignored(page, server, fragment):
     open_dashboard(page, fragment)
     assert page.input_value("#region") == "NYIS"  # given, or the default: the newest data
     assert page.is_checked("input[name=range][value='24h']") and page.is_hidden("#custom-range")
     assert (page.input_value("#factor"), page.input_value("#window-hours")) == ("lifecycle", "3")
+    assert page.input_value("#map-view") == "area"
     mix, intensity, forecast = expected_series(server, "NYIS", 24)
     assert_mix_drawn(page, mix)
     assert_intensity_drawn(page, intensity, forecast)
@@ -375,6 +404,209 @@ def test_a_server_error_shows_a_readable_message(page, server):
     # The forecast still answers and is still drawn, alone.
     names = [t["name"] for t in traces(page, "intensity-chart")]
     assert names and all(name.startswith("forecast") for name in names)
+
+
+# -- the world map: zones outside the US, from the boundaries file built from the samples ------
+
+RAMP = ["#2166AC", "#67A9CF", "#D1E5F0", "#FDDBC7", "#EF8A62", "#8C2D04"]
+# The picker's groups: the first part of a region's IANA time zone.
+AREAS = {"America": "Americas", "Europe": "Europe", "Australia": "Australia", "Pacific": "Pacific"}
+
+
+def ramp_colour(value: float, maximum: float = 800) -> str:
+    """The map's colour for a value, computed here: linear between the six ramp colours."""
+    t = max(0.0, min(1.0, value / maximum)) * (len(RAMP) - 1)
+    i = min(int(t), len(RAMP) - 2)
+    a, b = ([int(hex_[k:k + 2], 16) for k in (1, 3, 5)] for hex_ in RAMP[i:i + 2])
+    return "rgb(" + ",".join(str(math.floor(x + (y - x) * (t - i) + 0.5)) for x, y in zip(a, b)) + ")"
+
+
+def newest_by_hand(db_url: str, zone: str, factor_set: str = "lifecycle") -> tuple[datetime, float]:
+    """The newest hour of a hand-made A75 body, priced here with the zone's factors."""
+    series, minutes = HAND_MADE_A75[zone]
+    mixes = hourly_mix(series, minutes)
+    last = max(mixes)
+    with psycopg2.connect(db_url) as conn, conn.cursor() as cur:
+        return last, hand_intensity(mixes[last], factors(cur, zone, last, factor_set))
+
+
+def shown_on_map(page, selector: str) -> set[str]:
+    return set(page.eval_on_selector_all(selector, "paths => paths.map(p => p.dataset.region)"))
+
+
+def view_box(page) -> list[float]:
+    return [float(v) for v in page.get_attribute("#map svg", "viewBox").split()]
+
+
+def inside_view(page, region: str) -> bool:
+    x, y, width, height = view_box(page)
+    box = page.evaluate(f"(() => {{ const b = document.getElementById('map-{region}').getBBox(); "
+                        "return [b.x, b.y, b.x + b.width, b.y + b.height]; })()")
+    return x <= box[0] and box[2] <= x + width and y <= box[1] and box[3] <= y + height
+
+
+def test_the_world_map_shades_european_and_australian_zones(page, server, world_data):
+    open_dashboard(page, "#region=NL")
+    page.wait_for_selector("#map[data-factor=lifecycle]")
+    boundaries = {f["properties"]["id"] for f in api(server, "/dashboard/boundaries.geojson")["features"]}
+    regions = {r["id"]: r for r in api(server, "/regions/")["regions"] if r["newest_data"]}
+    shaded = shown_on_map(page, "#map path[tabindex]")
+    assert shaded == set(regions) & boundaries
+    assert {"NL", "SE-SE3", "AU-NSW", "NYIS", "CISO", "PACW"} <= shaded
+    # The file's other zones are drawn grey and inert, for orientation; FI has data but no outline.
+    grey = shown_on_map(page, "#map path.nodata")
+    assert {"FR", "IE", "SE-SE1", "NO-NO5", "IT-SIC", "AU-VIC", "AU-WA", "CA-QC"} <= grey and not grey & set(regions)
+    assert page.inner_text("#map-message") == "Not on the map (no outline in the installed boundaries): FI."
+
+    # Each zone is shaded by its newest interval: an hour of the hand-made body priced here.
+    for zone in ("NL", "SE-SE3"):
+        hour, value = newest_by_hand(world_data, zone)
+        assert page.get_attribute(f"#map-{zone}", "fill") == ramp_colour(value)
+        assert f"{value:.0f} gCO2eq/kWh at {hour:%Y-%m-%d %H:%M} UTC" in page.text_content(f"#map-{zone} title")
+    nl, se3 = (newest_by_hand(world_data, zone)[1] for zone in ("NL", "SE-SE3"))
+    assert nl > 300 > 100 > se3  # gas against nuclear and hydro: two ends of the ramp
+    nsw = region_doc(server, "AU-NSW")["newest_data"]
+    point = api(server, "/carbon-intensity/", region="AU-NSW", start=nsw,
+                end=(datetime.fromisoformat(nsw) + timedelta(minutes=5)).isoformat())["carbon_intensities"]
+    assert page.get_attribute("#map-AU-NSW", "fill") == ramp_colour(point[0]["carbon_intensity"])
+
+    # Drawn where they are: cities fall inside their zone's outline, not another's.
+    inside = page.evaluate("""places => places.map(([lon, lat, zone]) => {
+        const [x, y] = project(lon, lat);
+        return document.getElementById('map-' + zone).isPointInFill(new DOMPoint(x, y)); })""",
+                           [[4.9041, 52.3676, "NL"], [18.0686, 59.3293, "SE-SE3"], [151.2093, -33.8688, "AU-NSW"],
+                            [-73.9712, 40.7831, "NYIS"], [151.2093, -33.8688, "NL"], [4.9041, 52.3676, "NYIS"]])
+    assert inside == [True, True, True, True, False, False]
+    # An equal-area projection: a 10-degree cell at 60 N is drawn with the area it has on the sphere.
+    cells = page.evaluate("""cells => cells.map(([lon, lat]) => {
+        const edge = [];
+        for (let i = 0; i <= 40; i++) edge.push(project(lon + i / 4, lat));
+        for (let i = 0; i <= 40; i++) edge.push(project(lon + 10, lat + i / 4));
+        for (let i = 40; i >= 0; i--) edge.push(project(lon + i / 4, lat + 10));
+        for (let i = 40; i >= 0; i--) edge.push(project(lon, lat + i / 4));
+        let twice = 0;
+        edge.forEach(([x1, y1], i) => { const [x2, y2] = edge[(i + 1) % edge.length]; twice += x1 * y2 - x2 * y1; });
+        return Math.abs(twice) / 2; })""", [[0, 0], [100, 60]])
+    sphere = (math.sin(math.radians(10)) - 0) / (math.sin(math.radians(70)) - math.sin(math.radians(60)))
+    assert cells[0] / cells[1] == pytest.approx(sphere, rel=1e-3)
+
+    # The first view is the area of the selected region: Europe for NL, without the US in it.
+    assert page.input_value("#map-view") == "area"
+    assert inside_view(page, "NL") and inside_view(page, "SE-SE3") and not inside_view(page, "NYIS")
+
+    # Tab from the view's control reaches the first shaded region (by id), Enter shows it.
+    page.focus("#map-view")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.region") == "AU-NSW"
+    after_update(page, lambda: page.keyboard.press("Enter"))
+    assert page.input_value("#region") == "AU-NSW"
+    assert page.problems == []
+
+
+def test_clicking_a_european_zone_selects_it_and_draws_its_charts(page, server, world_data):
+    open_dashboard(page)  # NYIS, the newest data: the map shows North America
+    page.wait_for_selector("#map[data-factor=lifecycle]")
+    assert inside_view(page, "NYIS") and not inside_view(page, "NL")
+    page.select_option("#map-view", "europe")
+    assert inside_view(page, "NL") and not inside_view(page, "NYIS") and "map=europe" in page.url
+    after_update(page, lambda: page.click("#map-NL"))
+    assert page.input_value("#region") == "NL" and "region=NL" in page.url
+    mix, intensity, forecast = expected_series(server, "NL", 24)
+    assert len(mix["mixtures"]) == 24  # the quarter-hours of the body, stored as hourly means
+    assert_mix_drawn(page, mix)
+    assert_intensity_drawn(page, intensity, forecast)
+    assert page.get_attribute("#map use.selected-outline", "href") == "#map-NL"
+    assert page.inner_text("#region-info").startswith(
+        "NL, Netherlands (local time zone Europe/Amsterdam): source ENTSOE (60-minute), data 2025-02-19 00:00 UTC")
+
+    # With the keyboard: Sweden's SE3 focused (as Tab does) and Enter.
+    page.focus("#map-SE-SE3")
+    after_update(page, lambda: page.keyboard.press("Enter"))
+    assert page.input_value("#region") == "SE-SE3"
+    mix, intensity, forecast = expected_series(server, "SE-SE3", 24)
+    assert_mix_drawn(page, mix)
+    assert_intensity_drawn(page, intensity, forecast)
+    assert {t["name"] for t in traces(page, "mix-chart")} == {"nuclear", "hydro", "wind", "other"}
+
+    # Zoomed to the selected region: SE3 fills the view, its neighbours in Norway do not.
+    page.select_option("#map-view", "selected")
+    assert inside_view(page, "SE-SE3") and view_box(page)[2] < 100 and not inside_view(page, "IE")
+
+    # Australia: its preset view, and New South Wales picked on it.
+    page.select_option("#map-view", "australia")
+    after_update(page, lambda: page.click("#map-AU-NSW"))
+    start, end = shown_range(region_doc(server, "AU-NSW"), 24)
+    assert_mix_drawn(page, api(server, "/energy-mixture/", region="AU-NSW", start=start, end=end))
+
+    # Direct factors recolour the map from the same single request.
+    requests_seen: list[str] = []
+    page.on("request", lambda request: requests_seen.append(urlsplit(request.url).path))
+    after_update(page, lambda: page.select_option("#factor", "direct"))
+    page.wait_for_selector("#map[data-factor=direct]")
+    _, direct = newest_by_hand(world_data, "NL", "direct")
+    assert page.get_attribute("#map-NL", "fill") == ramp_colour(direct)
+    assert requests_seen.count("/carbon-intensity/latest/") == 1
+    assert page.problems == []
+
+
+def test_the_picker_groups_the_regions_and_finds_them(page, server):
+    open_dashboard(page)
+    regions = [r for r in api(server, "/regions/")["regions"] if r["sources"]]
+    expected: dict[str, list[str]] = {}
+    for r in sorted(regions, key=lambda r: r["id"]):
+        expected.setdefault(AREAS[r["time_zone"].split("/")[0]], []).append(r["id"])
+    groups = page.eval_on_selector_all("#region optgroup", "groups => groups.map(g => [g.label, "
+                                                           "Array.from(g.children, o => o.value)])")
+    assert groups == [[area, ids] for area, ids in sorted(expected.items())]
+    assert dict(groups)["Europe"] == ["FI", "NL", "SE-SE3"] and dict(groups)["Australia"] == ["AU-NSW"]
+    assert page.inner_text("#region-count") == f"{len(regions)} regions with data"
+
+    def visible() -> list[str]:
+        return page.eval_on_selector_all("#region option:not([hidden])", "options => options.map(o => o.value)")
+    page.fill("#region-filter", "sweden")  # a word of SE-SE3's name
+    assert visible() == ["SE-SE3"] and page.inner_text("#region-count") == f"1 of {len(regions)} regions match"
+    assert page.is_hidden("#region optgroup[label=Americas]")
+    after_update(page, lambda: page.press("#region-filter", "Enter"))
+    assert page.input_value("#region") == "SE-SE3"
+    assert_mix_drawn(page, expected_series(server, "SE-SE3", 24)[0])
+    page.fill("#region-filter", "10ynl")  # the Netherlands' EIC code, an alias
+    assert visible() == ["NL"]
+    page.fill("#region-filter", "europe helsinki")  # every word, here in the time zone
+    assert visible() == ["FI"]
+    page.fill("#region-filter", "")
+    assert len(visible()) == len(regions)
+    assert page.problems == []
+
+
+@pytest.fixture(scope="module")
+def server_without_boundaries(world_data, tmp_path_factory):
+    """The same data served by an app whose boundaries file does not exist."""
+    from api import create_app
+    from api.faces.http import core
+
+    previous = os.environ.get("ENERGY_DATA_BOUNDARIES")
+    os.environ["ENERGY_DATA_BOUNDARIES"] = str(tmp_path_factory.mktemp("none") / "boundaries.geojson")
+    app = create_app(world_data)
+    with app.app_context():
+        assert core().locator.boundaries() is None  # read now, while the variable names no file
+    os.environ["ENERGY_DATA_BOUNDARIES"] = previous
+    with serving(app) as url:
+        yield url
+
+
+def test_without_boundaries_the_picker_alone_shows_every_region(page, server_without_boundaries):
+    page.base = server_without_boundaries
+    assert api(page.base, "/dashboard/boundaries.geojson")["features"] == []
+    open_dashboard(page, "#region=SE-SE3")
+    assert page.is_hidden("#map-section")
+    assert page.input_value("#region") == "SE-SE3"
+    mix, intensity, forecast = expected_series(page.base, "SE-SE3", 24)
+    assert_mix_drawn(page, mix)
+    assert_intensity_drawn(page, intensity, forecast)
+    after_update(page, lambda: page.select_option("#region", "AU-NSW"))
+    start, end = shown_range(region_doc(page.base, "AU-NSW"), 24)
+    assert_mix_drawn(page, api(page.base, "/energy-mixture/", region="AU-NSW", start=start, end=end))
+    assert page.problems == []
 
 
 def test_forecast_interval_band_is_drawn(page, server, filled):

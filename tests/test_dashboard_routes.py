@@ -3,7 +3,7 @@ and readings in PostgreSQL), the page and its locally served assets, and the map
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pandas as pd
 import psycopg2
@@ -99,3 +99,49 @@ def test_unusable_boundaries_say_why(db_url, tmp_path, monkeypatch, body):
     monkeypatch.setenv("ENERGY_DATA_BOUNDARIES", str(path))
     collection = create_app(db_url).test_client().get("/dashboard/boundaries.geojson").get_json()
     assert collection["features"] == [] and str(path) in collection["note"]
+
+
+def test_latest_intensity_is_each_region_s_newest_interval_of_its_default_source(db_url, shared_fixtures):
+    from tests.apihelp import fill
+
+    fill(shared_fixtures)  # NYISO's two days, EIA's week of PACW, CAISO's hand-written day
+    now = pd.Timestamp.now(tz="UTC").floor("h")
+    # ERCO from two test sources of gas only: a live one, and one stopped two days ago.
+    write_source(db_url, "TLIVE", now - pd.Timedelta(hours=1), [("ok", None)])
+    write_source(db_url, "TOLD", now - pd.Timedelta(days=2), [("ok", None)])
+    client = create_app(db_url).test_client()
+    regions = {r["id"]: r for r in client.get("/regions/").get_json()["regions"] if r["sources"]}
+    factors = {name: {f["fuel"]: f["value"] for f in client.get("/emission-factors/", query_string={
+        "region": "ERCO", "emission_factor_type": name}).get_json()["factors"]} for name in ("lifecycle", "direct")}
+    for factor_set in ("lifecycle", "direct"):
+        answer = client.get("/carbon-intensity/latest/", query_string={"emission_factor_type": factor_set})
+        assert answer.status_code == 200
+        body = answer.get_json()
+        assert (body["emission_factor_type"], body["unit"]) == (factor_set, "gCO2eq/kWh")
+        assert [p["region"] for p in body["regions"]] == sorted(regions) == ["CISO", "ERCO", "NYIS", "PACW"]
+        for point in body["regions"]:
+            default = next(s for s in regions[point["region"]]["sources"] if s["default"])
+            assert (point["source"], point["interval_minutes"]) == (default["name"], default["interval_minutes"])
+            assert point["timestamp"] == default["newest_data"] and point["stale"] == default["stale"]
+            start = datetime.fromisoformat(point["timestamp"])
+            served = client.get("/carbon-intensity/", query_string={
+                "region": point["region"], "source": point["source"], "emission_factor_type": factor_set,
+                "start": start.isoformat(), "end": (start + timedelta(minutes=1)).isoformat()}).get_json()
+            (expected,) = served["carbon_intensities"]
+            assert point["carbon_intensity"] == pytest.approx(expected["carbon_intensity"])
+            assert point["estimated"] is expected["estimated"]
+        erco = next(p for p in body["regions"] if p["region"] == "ERCO")
+        # the live feed, not the stale one; gas alone: the intensity is gas' factor
+        assert (erco["source"], erco["stale"]) == ("TLIVE", False)
+        assert erco["timestamp"] == (now - pd.Timedelta(hours=1)).isoformat()
+        assert erco["carbon_intensity"] == pytest.approx(factors[factor_set]["gas"])
+    nyis = next(p for p in body["regions"] if p["region"] == "NYIS")
+    assert nyis["timestamp"] == "2025-02-21T04:55:00+00:00"  # 23:55 EST on 2025-02-20, the file's last row
+
+
+def test_latest_intensity_without_data_and_with_bad_parameters(db_url):
+    client = create_app(db_url).test_client()
+    assert client.get("/carbon-intensity/latest/").get_json()["regions"] == []
+    for query, parameter in (("emission_factor_type=ipcc", "emission_factor_type"), ("region=CISO", "region")):
+        answer = client.get(f"/carbon-intensity/latest/?{query}")
+        assert answer.status_code == 400 and answer.get_json()["error"]["parameter"] == parameter

@@ -144,12 +144,16 @@ def test_endpoint_refuses_bad_input_with_a_clear_error(client):
     assert status == 404 and body["error"]["code"] == "unknown_region"
     status, body = get(client, region="ERCO", at="2022-06-01T00:00:00")
     assert status == 400 and "offset" in body["error"]["message"]
+    assert (body["error"]["code"], body["error"]["parameter"]) == ("invalid_parameter", "at")
     status, body = get(client, region="ERCO", emission_factor_type="upstream")
     assert status == 400
+    assert (body["error"]["code"], body["error"]["parameter"]) == ("invalid_parameter", "emission_factor_type")
     status, body = get(client, region="ERCO", emission_factors="egrid")
     assert status == 400
+    assert (body["error"]["code"], body["error"]["parameter"]) == ("invalid_parameter", "emission_factors")
     status, body = get(client)
     assert status == 400
+    assert (body["error"]["code"], body["error"]["parameter"]) == ("missing_parameter", "region")
 
 
 def test_endpoint_defaults_to_now(client):

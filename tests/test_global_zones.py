@@ -21,7 +21,7 @@ from database.forecast_inputs import read_operator_forecasts
 from database.load_flows import read_flows, read_load
 from database.regions import normalise_name
 from tests.crawlhelp import crawler_cli
-from tests.test_parser_entsoe import xml_hourly_by_fuel, xml_series_values
+from tests.test_parser_entsoe import TEST_FUELS, xml_hourly_by_fuel, xml_series_values
 from tests.test_parser_openelectricity import expected_mix
 
 STORAGE = {"battery", "hydro_storage"}
@@ -33,27 +33,60 @@ AU_FILES = {"AU-NSW": "AU-NSW.v4.json", "AU-QLD": "AU-QLD.v4.json", "AU-SA": "AU
 DAY = "2025-02-19"  # the day of NYISO's recorded files, and of the hand-made European and Australian bodies
 
 
-def hand_made_bodies(folder: Path) -> list[Path]:
-    """Bodies in the sources' real formats for 2025-02-19, written here (no European or
-    Australian recording shares a day with a US one): Finland's A75 hourly, New South Wales'
-    Open Electricity 5-minute power (stamps in NEM time)."""
-    series = {"B14": [4000.0] * 24, "B19": [1500 + 1000 * np.sin(i / 3) for i in range(24)],
-              "B04": [300 + 40 * i for i in range(24)]}
+# Series of the hand-made A75 bodies: psrType -> MW per interval of DAY (one decimal, as written).
+FI_SERIES = {"B14": [4000.0] * 24, "B19": [round(1500 + 1000 * np.sin(i / 3), 1) for i in range(24)],
+             "B04": [300.0 + 40 * i for i in range(24)]}
+# The Netherlands in quarter-hours (PT15M, as TenneT reports), Sweden's SE3 hourly: the zones of
+# Azure's westeurope and swedencentral.
+NL_SERIES = {"B04": [round(6000 + 1500 * np.sin(i / 96 * 2 * np.pi), 1) for i in range(96)],
+             "B05": [1200.0] * 96, "B14": [485.0] * 96, "B01": [300.0 + 10 * (i % 4) for i in range(96)],
+             "B19": [round(2500 + 800 * np.cos(i / 10), 1) for i in range(96)],
+             "B16": [round(max(0.0, 3000 * np.sin(np.pi * (i - 28) / 40)), 1) for i in range(96)]}
+SE3_SERIES = {"B14": [6500.0] * 24, "B12": [1200.0 + 50 * i for i in range(24)], "B11": [800.0] * 24,
+              "B19": [round(1500 + 600 * np.sin(i / 4), 1) for i in range(24)], "B20": [150.0] * 24}
+HAND_MADE_A75 = {"FI": (FI_SERIES, 60), "NL": (NL_SERIES, 15), "SE-SE3": (SE3_SERIES, 60)}
+
+
+def a75_document(zone: str, series: dict[str, list[float]], minutes: int) -> str:
+    """Actual generation per production type (A75, A16) of `zone` over DAY, in the platform's
+    format: one TimeSeries per psrType, one Period of `minutes` resolution, UTC."""
+    eic = entsoe.ZONES[zone]
     timeseries = "".join(
         f"<TimeSeries><mRID>{n}</mRID><businessType>A01</businessType><objectAggregation>A08</objectAggregation>"
-        f"<inBiddingZone_Domain.mRID codingScheme=\"A01\">10YFI-1--------U</inBiddingZone_Domain.mRID>"
+        f"<inBiddingZone_Domain.mRID codingScheme=\"A01\">{eic}</inBiddingZone_Domain.mRID>"
         f"<quantity_Measure_Unit.name>MAW</quantity_Measure_Unit.name><curveType>A01</curveType>"
         f"<MktPSRType><psrType>{psr}</psrType></MktPSRType><Period><timeInterval><start>{DAY}T00:00Z</start>"
-        f"<end>2025-02-20T00:00Z</end></timeInterval><resolution>PT60M</resolution>"
+        f"<end>2025-02-20T00:00Z</end></timeInterval><resolution>PT{minutes}M</resolution>"
         + "".join(f"<Point><position>{i + 1}</position><quantity>{v:.1f}</quantity></Point>" for i, v in enumerate(values))
         + "</Period></TimeSeries>" for n, (psr, values) in enumerate(series.items()))
+    return ('<?xml version="1.0" encoding="utf-8"?><GL_MarketDocument xmlns="urn:iec62325.351:tc57wg16:451-6:'
+            f'generationloaddocument:3:0"><type>A75</type><process.processType>A16</process.processType>'
+            f'<createdDateTime>2025-02-20T01:00:00Z</createdDateTime>{timeseries}</GL_MarketDocument>')
+
+
+def hourly_mix(series: dict[str, list[float]], minutes: int) -> dict[datetime, dict[str, float]]:
+    """The test's own hourly mix of a hand-made body: each hour's mean of its intervals per
+    production type, summed by fuel (TEST_FUELS, the platform's table written out in the parser's test)."""
+    per_hour = 60 // minutes
+    out: dict[datetime, dict[str, float]] = defaultdict(lambda: defaultdict(float))
+    for psr, values in series.items():
+        for hour in range(len(values) // per_hour):
+            start = datetime.fromisoformat(f"{DAY}T00:00+00:00") + timedelta(hours=hour)
+            out[start][TEST_FUELS[psr]] += sum(values[hour * per_hour:(hour + 1) * per_hour]) / per_hour
+    return out
+
+
+def hand_made_bodies(folder: Path) -> list[Path]:
+    """Bodies in the sources' real formats for 2025-02-19, written here (no European or
+    Australian recording shares a day with a US one): Finland's, the Netherlands' and SE3's A75,
+    New South Wales' Open Electricity 5-minute power (stamps in NEM time)."""
     entsoe_dir, oe_dir = folder / "ENTSOE", folder / "OPENELECTRICITY"
     entsoe_dir.mkdir()
     oe_dir.mkdir()
-    fi = entsoe_dir / "handmade_FI_A75.xml"
-    fi.write_text('<?xml version="1.0" encoding="utf-8"?><GL_MarketDocument xmlns="urn:iec62325.351:tc57wg16:451-6:'
-                  f'generationloaddocument:3:0"><type>A75</type><process.processType>A16</process.processType>'
-                  f'<createdDateTime>2025-02-20T01:00:00Z</createdDateTime>{timeseries}</GL_MarketDocument>')
+    bodies = []
+    for zone, (series, minutes) in HAND_MADE_A75.items():
+        bodies.append(entsoe_dir / f"handmade_{zone}_A75.xml")
+        bodies[-1].write_text(a75_document(zone, series, minutes))
     ends = pd.date_range(f"{DAY}T00:05Z", periods=144, freq="5min")
     stamp = lambda t: t.tz_convert("Etc/GMT-10").strftime("%Y-%m-%dT%H:%M:%S+10:00")  # noqa: E731
     results = [{"columns": {"region": "NSW1", "fueltech": tech}, "data": [[stamp(t), round(f(i), 3)] for i, t in enumerate(ends)]}
@@ -62,7 +95,7 @@ def hand_made_bodies(folder: Path) -> list[Path]:
     nsw = oe_dir / "handmade_AU-NSW.json"
     nsw.write_text(json.dumps({"version": "4.4.5", "success": True, "error": None, "data": [
         {"network_code": "NEM", "metric": "power", "unit": "MW", "interval": "5m", "results": results}]}))
-    return [fi, nsw]
+    return [*bodies, nsw]
 
 
 @pytest.fixture(scope="module")
@@ -285,6 +318,27 @@ def test_the_sdk_route_answers_a_zone_by_its_id(client):
     assert {i["location"] for i in items} == {"FI"} and len(items) >= 3
     for item in items:
         assert item["rating"] == pytest.approx(stored[pd.Timestamp(item["time"]).isoformat()])
+
+
+@pytest.mark.parametrize("location, zone", [("westeurope", "NL"), ("swedencentral", "SE-SE3")])
+def test_the_sdk_answers_an_azure_region_from_its_zone_s_data(client, cursor, location, zone):
+    """The issue's case: Azure's names as the SDK sends them answer from the zone's replayed
+    A75 body, each hour's rating the test's own mean of the body's intervals priced with the
+    zone's factors."""
+    response = client.get("/emissions/bylocation", query_string={"location": location, "time": f"{DAY}T06:00:00Z",
+                                                                 "toTime": f"{DAY}T09:00:00Z"})
+    assert response.status_code == 200, response.get_data(as_text=True)
+    items = response.get_json()
+    series, minutes = HAND_MADE_A75[zone]
+    mixes = hourly_mix(series, minutes)
+    table = factors(cursor, zone, datetime.fromisoformat(f"{DAY}T00:00+00:00"))
+    # Every hour overlapping [06:00, 09:00]: the SDK's closed range includes the hour starting at 09:00.
+    assert [pd.Timestamp(i["time"]) for i in items] == [pd.Timestamp(f"{DAY}T{h:02d}:00Z") for h in (6, 7, 8, 9)]
+    for item in items:
+        assert item["location"] == location and item["duration"] == "01:00:00"
+        assert item["rating"] == pytest.approx(hand_intensity(mixes[pd.Timestamp(item["time"]).to_pydatetime()], table))
+    # The two zones' mixes differ by an order of magnitude: an answer from the wrong zone would show.
+    assert (items[0]["rating"] > 250) == (zone == "NL")
 
 
 def hourly(client, region: str, start: datetime, hours: int) -> np.ndarray:

@@ -149,6 +149,7 @@ def test_balancing_authority_validation_answers_422(client, params, messages):
 def test_balancing_authority_outside_every_region_and_unknown_parameters(client):
     status, body = get(client, "/legacy/balancing-authority/", latitude=0, longitude=-30)
     assert status == 404 and isinstance(body["error"], str) and "outside every" in body["error"]
+    assert body["code"] == "no_region_here"
     status, body = get(client, "/legacy/balancing-authority/", colour="blue", **MANHATTAN)
     assert status == 200 and body["region"] == "US-NY"  # ignored, as the original's webargs did
 
@@ -409,9 +410,11 @@ def test_energy_mixture_errors(client):
     status, body = get(client, "/legacy/energy-mixture/", start="2020-01-01T00:00:00", end="2020-01-02T00:00:00",
                        **MANHATTAN)
     assert status == 400 and body["error"] == "Time range is too old. No data available."
+    assert body["code"] == "no_data"
     status, body = get(client, "/legacy/energy-mixture/", start="2025-01-01T00:00:00", end="2025-02-19T05:00:00",
                        **MANHATTAN)
     assert status == 400 and "over 31 days" in body["error"]
+    assert body["code"] == "range_too_large"
 
 
 # -- /legacy/metadata/cloud-location/ --------------------------------------------------

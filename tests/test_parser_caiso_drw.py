@@ -10,7 +10,7 @@ import pytest
 from crawler.http import FetchError, HttpClient
 from crawler.model import ParseError, ParseResult, Payload
 from crawler.parsers import caiso_drw
-from tests.test_parser_caiso import HTML_PAGE, SAMPLES, kinds, requested, steps, utc, wide
+from tests.test_parser_caiso import kinds, requested, steps, utc, wide
 
 # -- Daily Renewables Watch (real reports recorded by pyiso, read from ../shared) ---------
 
@@ -100,8 +100,7 @@ def test_drw_date_comes_from_the_report(shared_fixtures: Path) -> None:
 def test_drw_bad_bodies_raise_a_readable_parse_error(shared_fixtures: Path) -> None:
     text = (shared_fixtures / "CAISO" / "20171106_DailyRenewablesWatch.txt").read_text()
     first_table_only = text[:text.index("Hourly Breakdown of Total Production")]
-    cases = [(b"", "empty body"), ((SAMPLES / HTML_PAGE).read_bytes(), "HTML page"),
-             (first_table_only.encode(), "no 'Hourly Breakdown of Total Production by Resource Type' table"),
+    cases = [(first_table_only.encode(), "no 'Hourly Breakdown of Total Production by Resource Type' table"),
              (b"just some text\n", "no date")]
     for body, message in cases:
         with pytest.raises(ParseError, match=message):

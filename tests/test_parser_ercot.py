@@ -90,8 +90,7 @@ def test_yesterday_and_today_are_contiguous_5_minute_intervals(shared_fixtures, 
     assert list(starts) == list(pd.date_range(utc(first), periods=count, freq="5min"))
     assert (result.readings.groupby("timestamp").size() == 7).all()
     assert set(result.readings["fuel"]) == set(FUELS.values())  # no battery from the fuel mix
-    assert set(result.readings["region"]) == {"ERCO"} and result.interval_minutes == 5
-    assert list(result.readings.columns) == READING_COLUMNS and result.anomalies == []
+    assert result.anomalies == []
 
 
 def test_known_value_of_the_first_stamp(shared_fixtures) -> None:
@@ -190,10 +189,6 @@ FUEL_ENTRY = {"Wind": {"gen": 100}, "Solar": {"gen": 5}}
 
 
 @pytest.mark.parametrize("body, message", [
-    (b"", "empty body"),
-    (b"<!DOCTYPE html><html><head><title>Access Denied</title></head></html>", "HTML page, not JSON.*Access Denied"),
-    (b'{"lastUpdated": "2025-10-09 06:46:00-0500", "data": {"2025-10-08": {"2025-10-08 00:04:56-0500"',
-     "not JSON.*truncated"),
     (b"{}", "missing key 'data' \\(fuel mix\\) or 'previousDay'/'currentDay'"),
     (b"[1, 2]", "unexpected JSON shape.*list"),
     (b'{"data": [1, 2]}', "'data' is a list, not an object of days"),
@@ -205,12 +200,6 @@ FUEL_ENTRY = {"Wind": {"gen": 100}, "Solar": {"gen": 5}}
 def test_bad_bodies_raise_readable_parse_errors(body: bytes, message: str) -> None:
     with pytest.raises(ParseError, match=message):
         ercot.parse(Payload(body=body, name="x.json"))
-
-
-def test_truncated_recording_is_a_parse_error(shared_fixtures) -> None:
-    body = (shared_fixtures / "ERCOT" / NEW_SHAPE).read_bytes()
-    with pytest.raises(ParseError, match="not JSON"):
-        ercot.parse(Payload(body=body[: len(body) // 2], name="fuel-mix.json"))
 
 
 def test_unknown_fuel_is_kept_as_unknown_and_reported() -> None:

@@ -1,4 +1,5 @@
-"""`python -m crawler prune`: retention of archived payloads, issued forecasts and crawl runs."""
+"""`python -m crawler prune`: retention of archived payloads, issued forecasts and crawl runs, and
+its place in the nightly schedule."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
@@ -7,7 +8,8 @@ import pandas as pd
 
 from database.forecasts import save_forecast
 from database.payloads import archive_payload
-from tests.crawlhelp import crawler_cli
+from tests.crawlhelp import REPO, crawler_cli, query
+from tests.test_api_forecast import long_history, now_hour  # noqa: F401 (fixtures)
 
 NOW = datetime.now(timezone.utc)
 
@@ -99,3 +101,20 @@ def test_dry_run_and_bad_settings_delete_nothing(db, monkeypatch):
     result = crawler_cli("prune")
     assert result.returncode != 0 and "RETAIN_FORECAST_DAYS must be a whole number" in result.stderr
     assert {t: remaining(db, t) for t in before} == before
+
+
+def test_old_issued_forecasts_are_pruned_on_a_schedule(db_url, db, long_history, now_hour, monkeypatch):
+    frame = pd.DataFrame({"timestamp": pd.date_range(now_hour, periods=3, freq="h"), "value": [1.0, 2.0, 3.0],
+                          "lower": [0.5] * 3, "upper": [4.0] * 3})
+    region, source = query(db, "SELECT region_id, source_id FROM series")[0]
+    with db.cursor() as cur:
+        for days in (40, 31, 2):
+            issued = (now_hour - pd.Timedelta(days=days)).to_pydatetime()
+            save_forecast(cur, region_id=region, source_id=source, factor_set="lifecycle", issued_at=issued,
+                          history_end=issued - pd.Timedelta(hours=1), model_name="m", model_version="1", frame=frame)
+    monkeypatch.setenv("RETAIN_FORECAST_DAYS", "30")
+    result = crawler_cli("prune")
+    assert result.returncode == 0 and "2 forecasts" in result.stdout, result.stdout + result.stderr
+    assert query(db, "SELECT issued_at FROM forecast") == [((now_hour - pd.Timedelta(days=2)).to_pydatetime(),)]
+    assert query(db, "SELECT count(*) FROM forecast_value") == [(3,)]
+    assert "run-crawler.sh prune" in (REPO / "deploy" / "crontab.example").read_text()  # nightly

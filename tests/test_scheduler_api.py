@@ -675,6 +675,7 @@ def test_a_candidate_without_data_from_the_named_source_is_left_out_and_named(cl
     status, answer = post(client, workload(carbon_data_source="emap", candidate_locations=[{"id": "MISO"}],
                                            original_location=None))
     assert status == 404 and "MISO" in answer["error"]["message"], answer
+    assert (answer["error"]["code"], answer["error"]["parameter"]) == ("unknown_source", "carbon_data_source"), answer
 
 
 def test_a_candidate_without_data_is_dropped_before_a_capacitated_solve(client):
@@ -693,3 +694,6 @@ def test_best_window_near_the_first_year_is_a_400(client):
     status, body = best(client, region="CISO", start="0001-01-01T00:00:00+05:00", end="0001-01-02T00:00:00Z",
                         duration=60)
     assert status == 400, body
+    error = body["error"]
+    assert error["code"] == "invalid_parameter" and error["parameter"] in ("start", "end"), body  # both are
+    assert error["message"] == f"{error['parameter']}: must be between 1900-01-01 and 2199-12-31"

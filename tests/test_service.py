@@ -2,6 +2,7 @@
 starting without network."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -58,6 +59,24 @@ def test_health_says_when_the_database_is_down():
     assert response.json["database"]["error"] == "database unavailable"  # the detail is logged, not shown
 
 
+def test_a_database_outage_says_database_unavailable_and_metrics_still_answer(caplog):
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = create_app(f"postgresql://nobody@127.0.0.1:{port}/nothing").test_client()
+    for path in ("/regions/", "/carbon-intensity/?region=CISO&start=2025-01-01T00:00:00Z&end=2025-01-02T00:00:00Z"):
+        response = client.get(path)
+        assert response.status_code == 503
+        assert response.get_json() == {"error": {"code": "database_unavailable", "message": "database unavailable"}}
+    health = client.get("/health")
+    assert health.status_code == 503 and health.get_json()["database"]["error"] == "database unavailable"
+    assert str(port) not in health.get_data(as_text=True)
+    assert str(port) in caplog.text  # the detail is logged
+    metrics = client.get("/metrics")
+    assert metrics.status_code == 200
+    assert b"energy_data_database_up 0.0" in metrics.data and b"energy_data_http_requests_total" in metrics.data
+
+
 def test_gunicorn_serves_health(db_url):
     port = free_port()
     venv_bin = Path(sys.executable).parent
@@ -85,8 +104,8 @@ def test_make_run_service_starts_without_network(db_url, tmp_path):
         service = subprocess.Popen(["deploy/run-local.sh"], cwd=REPO, env=env, stdout=out,
                                    stderr=subprocess.STDOUT, start_new_session=True)
     try:
-        status, _ = wait_for_health(f"http://127.0.0.1:{port}/health", service)
-        assert status == 200
+        status, body = wait_for_health(f"http://127.0.0.1:{port}/health", service)
+        assert status == 200 and json.loads(body)["status"] == "ok"
         text = log.read_text()
         assert "CAISO: failed: unreachable: 127.0.0.1:9 (connection refused)" in text
         assert "NYISO: failed: unreachable: 127.0.0.1:9 (connection refused)" in text
@@ -140,11 +159,14 @@ def test_the_api_survives_a_database_restart(db_url, database_url_session):
     if not socket_dir.endswith("pgdata"):
         pytest.skip("the database is not this test session's embedded server; it cannot be restarted here")
     client = create_app(db_url).test_client()
-    assert client.get("/health").status_code == 200
-    assert client.get("/regions/").status_code == 200
+
+    def answers() -> tuple:
+        health, regions = client.get("/health"), client.get("/regions/")
+        return (health.status_code, health.get_json()["status"], regions.status_code,
+                "CISO" in {r["id"] for r in regions.get_json()["regions"]})
+    assert answers() == (200, "ok", 200, True)
     restart_embedded(Path(socket_dir))
-    assert client.get("/health").status_code == 200
-    assert client.get("/regions/").status_code == 200
+    assert answers() == (200, "ok", 200, True)  # the pool replaced its dead connections
 
 
 def restart_embedded(pgdata: Path) -> None:

@@ -1,4 +1,5 @@
-"""The write path on a real PostgreSQL: upserts, revisions, counts, intensity, partitions."""
+"""The write path on a real PostgreSQL: upserts, revisions, counts, intensity, partitions; and a
+revision crawled end to end that no longer lists a fuel."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -9,6 +10,7 @@ import pytest
 
 from database.dimensions import sync_source
 from database.readings import write_net_imports, write_readings
+from tests.crawlhelp import EIA_ROUTE, eia_body, query, recent_periods, run_now, serve_eia
 
 LIFECYCLE = {"coal": 820, "gas": 490, "oil": 650, "nuclear": 12, "hydro": 24, "wind": 11,
              "solar": 45, "geothermal": 38, "biomass": 230, "other": 700, "unknown": 700}
@@ -198,3 +200,37 @@ def test_net_imports_are_upserted_apart_from_generation(db, db_url, source_id):
         cur.execute("SELECT mw FROM net_import")
         assert cur.fetchall() == [(1.0,)]
     assert stored(db) == []
+
+
+# -- a revision that drops a fuel, crawled end to end -------------------------------------------
+
+@pytest.fixture
+def eia(fake_iso, monkeypatch, db_url):
+    serve_eia(fake_iso, monkeypatch)
+    return fake_iso
+
+
+def test_a_revision_that_drops_a_fuel_removes_it_and_recomputes_intensity(db, eia):
+    periods = recent_periods(3)
+    first = [(p, fuel, mw) for p in periods for fuel, mw in (("NG", 500), ("COL", 500), ("WND", 1000))]
+    eia.serve(EIA_ROUTE, eia_body(first))
+    assert run_now("EIA")[0] == 0
+    # EIA's revision of the middle hour no longer lists coal (the respondent resubmitted it).
+    revised = [row for row in first if not (row[0] == periods[1] and row[1] == "COL")]
+    eia.serve(EIA_ROUTE, eia_body(revised))
+    code, lines = run_now("EIA")
+    assert code == 0 and "1 removed" in lines[0], lines
+    starts = [ts for (ts,) in query(db, "SELECT DISTINCT ts FROM generation_reading ORDER BY 1")]
+    coal = [ts for (ts,) in query(db, "SELECT g.ts FROM generation_reading g JOIN fuel f ON f.id = g.fuel_id "
+                                      "WHERE f.name = 'coal' ORDER BY 1")]
+    assert len(starts) == 3 and coal == [starts[0], starts[2]]
+    totals = query(db, "SELECT total_mw, direct_g_per_kwh FROM carbon_intensity ORDER BY ts")
+    # The factor valid for PACW at that time: its own override first, the global one otherwise.
+    direct = {fuel: query(db, "SELECT e.g_per_kwh FROM emission_factor e JOIN fuel f ON f.id = e.fuel_id "
+                              "LEFT JOIN region r ON r.id = e.region_id WHERE e.factor_set = 'direct' "
+                              "AND f.name = %s AND (r.code = 'PACW' OR e.region_id IS NULL) AND e.valid_from <= %s "
+                              "ORDER BY e.region_id IS NULL, e.valid_from DESC LIMIT 1", fuel, starts[1])[0][0]
+              for fuel in ("gas", "coal")}
+    assert totals[1] == pytest.approx((1500, 500 * direct["gas"] / 1500))
+    assert totals[0] == totals[2] == pytest.approx((2000, (500 * direct["gas"] + 500 * direct["coal"]) / 2000))
+    assert query(db, "SELECT row_count FROM series") == [(8,)]

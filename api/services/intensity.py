@@ -10,16 +10,17 @@ from itertools import groupby
 import numpy as np
 
 from api.services.errors import NOT_SUPPORTED, DomainError
-from api.services.sources import marginal_series_for, series_for_range
+from api.services.sources import default_series, marginal_series_for, series_for_range
 from database.marginal import MarginalPoint, MarginalSeries, marginal_points
 from database.pool import Pool
-from database.regions import Series
+from database.regions import Series, all_series
 from database.reported import is_reported
-from database.timeseries import IntensitySeries, energy_mixture, intensity_series, net_imports
+from database.timeseries import (IntensitySeries, NewestIntensity, energy_mixture, intensity_series, net_imports,
+                                 newest_intensities)
 from energy_data.fuels import STORAGE_FUELS
 
-__all__ = ["IntensitySeries", "MarginalPoint", "MarginalSeries", "Mixture", "average", "marginal", "mixtures",
-           "time_weighted"]
+__all__ = ["IntensitySeries", "MarginalPoint", "MarginalSeries", "Mixture", "NewestIntensity", "average", "latest",
+           "marginal", "mixtures", "time_weighted"]
 
 
 def average(pool: Pool, region: str, source: str | None, start: datetime, end: datetime, factor_type: str,
@@ -89,3 +90,15 @@ def mixtures(pool: Pool, region: str, source: str | None, start: datetime, end: 
     return series, [Mixture(ts, {fuel: mw for _, fuel, mw, _ in group}, imports.get(ts),
                             {fuel: method for _, fuel, _, method in group if method})
                     for ts, group in ((ts, list(g)) for ts, g in groupby(rows, key=lambda row: row[0]))]
+
+
+def latest(pool: Pool, factor_type: str, now: datetime) -> list[tuple[Series, NewestIntensity | None]]:
+    """Each region's default series (the one /regions/ marks `default`), by region id, with its
+    newest interval starting at or before `now` whose intensity is known (None: it has none)."""
+    with pool.cursor() as cur:
+        by_region: dict[str, list[Series]] = {}
+        for s in all_series(cur):
+            by_region.setdefault(s.region, []).append(s)
+        chosen = [default_series(items, now) for _, items in sorted(by_region.items())]
+        newest = newest_intensities(cur, [(s.region_id, s.source_id) for s in chosen], factor_type, now)
+    return [(s, newest.get((s.region_id, s.source_id))) for s in chosen]

@@ -11,6 +11,7 @@ from api.faces.native.energy_mixture import EnergyMixture
 from api.faces.native.errors import Error, render
 from api.faces.native.forecast import CarbonIntensityForecast
 from api.faces.native.health import Health
+from api.faces.native.latest_intensity import LatestCarbonIntensity
 from api.faces.native.metrics import Metrics
 from api.faces.native.openapi import Docs, OpenApi
 from api.faces.native.regions import Regions
@@ -22,6 +23,7 @@ from api.services.errors import DomainError
 ROUTES = (
     (BalancingAuthority, Regions, CarbonIntensity, CarbonIntensityForecast, EnergyMixture)
     + (EmissionFactors,)
+    + (LatestCarbonIntensity,)  # the newest value of every region (the dashboard's map)
     + (CloudProviders, CloudLocations)
     + (CarbonAwareScheduler, BestWindow)
     + (Sources, Dashboard, PlotlyBundle, RegionBoundaries)  # the dashboard page and what only it needs

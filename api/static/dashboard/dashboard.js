@@ -1,6 +1,7 @@
 // energy-data dashboard. Reads only the public JSON API (/regions/, /energy-mixture/,
-// /carbon-intensity/, /carbon-intensity/forecast/, /sources/) and the boundaries for the map;
-// draws with the plotly.js bundle the server ships (no CDN). Times are UTC throughout.
+// /carbon-intensity/, /carbon-intensity/latest/, /carbon-intensity/forecast/, /sources/) and the
+// boundaries for the map; draws with the plotly.js bundle the server ships (no CDN). Times are UTC
+// throughout.
 "use strict";
 
 // One colour per fuel, the same in every chart and CSV order. Okabe-Ito colours (distinguishable
@@ -119,7 +120,8 @@ function namedRange(region, hours) {
 
 function writeHash() {
   const params = new URLSearchParams({ region: $("region").value, range: rangeChoice(),
-                                       factor: $("factor").value, window: $("window-hours").value });
+                                       factor: $("factor").value, window: $("window-hours").value,
+                                       map: $("map-view").value });
   if (rangeChoice() === "custom") {
     params.set("start", $("custom-start").value);
     params.set("end", $("custom-end").value);
@@ -142,9 +144,69 @@ function readHash() {
   if (range) range.checked = true;
   if (offered($("factor"), params.get("factor"))) $("factor").value = params.get("factor");
   if (offered($("window-hours"), params.get("window"))) $("window-hours").value = params.get("window");
+  if (offered($("map-view"), params.get("map"))) $("map-view").value = params.get("map");
   if (MINUTE.test(params.get("start") || "")) $("custom-start").value = params.get("start");
   if (MINUTE.test(params.get("end") || "")) $("custom-end").value = params.get("end");
   $("custom-range").hidden = rangeChoice() !== "custom";
+}
+
+// ---- region picker --------------------------------------------------------------------------
+
+// Regions grouped by the first part of their IANA time zone (America/New_York: Americas), which
+// every region has; within a group, by id.
+const AREAS = { America: "Americas", Europe: "Europe", Asia: "Asia", Australia: "Australia", Pacific: "Pacific",
+                Africa: "Africa", Atlantic: "Atlantic", Indian: "Indian Ocean" };
+
+function areaOf(region) {
+  return AREAS[(region.time_zone || "").split("/")[0]] || "Elsewhere";
+}
+
+function fillPicker() {
+  const groups = new Map();
+  [...state.regions].sort((a, b) => a.id.localeCompare(b.id)).forEach((r) => {
+    const area = areaOf(r);
+    if (!groups.has(area)) groups.set(area, []);
+    groups.get(area).push(r);
+  });
+  $("region").replaceChildren(...[...groups.keys()].sort().map((area) => {
+    const group = document.createElement("optgroup");
+    group.label = area;
+    group.append(...groups.get(area).map((r) => {
+      const option = new Option(`${r.id} (${r.name})`, r.id);
+      option.dataset.search = [r.id, r.name, r.time_zone, ...r.aliases].join(" ").toLowerCase();
+      return option;
+    }));
+    return group;
+  }));
+  filterPicker();
+}
+
+// Typing in "Find" leaves in the picker the regions whose id, name, time zone or an alias holds
+// every word typed; Enter shows the first of them.
+function filterPicker() {
+  const words = $("region-filter").value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+  let shown = 0;
+  $("region").querySelectorAll("optgroup").forEach((group) => {
+    let any = false;
+    Array.from(group.children).forEach((option) => {
+      option.hidden = !words.every((word) => option.dataset.search.includes(word));
+      any = any || !option.hidden;
+      shown += option.hidden ? 0 : 1;
+    });
+    group.hidden = !any;
+  });
+  const total = state.regions.length;
+  $("region-count").textContent = words.length ? `${shown} of ${total} regions match` : `${total} regions with data`;
+}
+
+function pickFirstMatch(event) {
+  if (event.key !== "Enter") return;
+  event.preventDefault();  // not the form's submit
+  const first = $("region").querySelector("option:not([hidden])");
+  if (first && first.value !== $("region").value) {
+    $("region").value = first.value;
+    update();
+  }
 }
 
 // ---- charts ---------------------------------------------------------------------------------
@@ -384,21 +446,104 @@ function rampColour(value) {
   return `rgb(${a.map((v, k) => Math.round(v + (b[k] - v) * f)).join(",")})`;
 }
 
-// Equirectangular with the longitude scaled by cos(mean latitude) over the contiguous US (what
-// lies outside, Alaska, Hawaii, Puerto Rico, is cut off): good enough at this size, no library.
-const MAP_BOX = [-125, 24.3, -66.5, 49.6];
+// Equal Earth (Šavrič, Patterson and Jenny, 2018): an equal-area world projection, so that a zone's
+// share of the map is its share of the land (a choropleth compares areas), with straight parallels.
+// World units: the map is WORLD_WIDTH wide; the SVG's viewBox picks the part shown.
+const EE = { A1: 1.340264, A2: -0.081106, A3: 0.000893, A4: 0.003796, M: Math.sqrt(3) / 2 };
 
-function projector() {
-  const [x0, y0, x1, y1] = MAP_BOX;
-  const k = Math.cos(((y0 + y1) / 2) * Math.PI / 180);
-  const width = 960, scale = width / ((x1 - x0) * k), height = (y1 - y0) * scale;
-  return { width, height: Math.ceil(height), point: ([x, y]) => [((x - x0) * k * scale).toFixed(1), ((y1 - y) * scale).toFixed(1)] };
+function equalEarth(lambda, phi) {  // radians in, the projection's own units out (y north)
+  const t = Math.asin(EE.M * Math.sin(phi)), t2 = t * t, t6 = t2 * t2 * t2;
+  return [lambda * Math.cos(t) / (EE.M * (EE.A1 + 3 * EE.A2 * t2 + t6 * (7 * EE.A3 + 9 * EE.A4 * t2))),
+          t * (EE.A1 + EE.A2 * t2 + t6 * (EE.A3 + EE.A4 * t2))];
+}
+
+const EE_X_MAX = equalEarth(Math.PI, 0)[0], EE_Y_MAX = equalEarth(0, Math.PI / 2)[1];  // the world's edge
+const WORLD_WIDTH = 1000, SCALE = WORLD_WIDTH / (2 * EE_X_MAX), WORLD_HEIGHT = 2 * EE_Y_MAX * SCALE;
+const VIEW_ASPECT = 2;  // width / height of the map on the page, whatever part of the world is shown
+const MIN_VIEW_WIDTH = 30;  // 11 degrees of longitude at the equator: Luxembourg is not blown up to fill the map
+const MIN_AREA_WIDTH = 160;  // around a region outside every preset: some 60 degrees of longitude
+// Preset views, as [west, south, east, north] in degrees: the areas with grid data (the contiguous
+// US, Puerto Rico and Québec; the ENTSO-E zones; Australia's markets).
+const VIEWS = { "north-america": [-126, 15, -60, 56], europe: [-12, 34, 45, 71], australia: [112, -44, 154, -10] };
+
+// Degrees to world units (SVG: y down).
+function project(lon, lat) {
+  const [x, y] = equalEarth(lon * Math.PI / 180, lat * Math.PI / 180);
+  return [WORLD_WIDTH / 2 + x * SCALE, WORLD_HEIGHT / 2 - y * SCALE];
 }
 
 function polygons(geometry) {
   return geometry.type === "Polygon" ? [geometry.coordinates] : geometry.coordinates;
 }
 
+// A ring that crosses the antimeridian (its longitudes span more than half the world) is drawn
+// east of it in one piece; the world's outline clips what then lies beyond the edge.
+function unwrapped(ring) {
+  const lons = ring.map((c) => c[0]);
+  if (Math.max(...lons) - Math.min(...lons) <= 180) return ring;
+  return ring.map(([lon, lat]) => [lon < 0 ? lon + 360 : lon, lat]);
+}
+
+const emptyBox = () => [Infinity, Infinity, -Infinity, -Infinity];
+
+function extendBox(box, [x, y]) {
+  box[0] = Math.min(box[0], x); box[1] = Math.min(box[1], y);
+  box[2] = Math.max(box[2], x); box[3] = Math.max(box[3], y);
+}
+
+// The SVG path of a (Multi)Polygon in world units, and its bounding box [x0, y0, x1, y1].
+function projectedPath(geometry) {
+  const box = emptyBox();
+  const d = polygons(geometry).map((poly) => poly.map((ring) => "M" + unwrapped(ring).map(([lon, lat]) => {
+    const point = project(lon, lat);
+    extendBox(box, point);
+    return `${point[0].toFixed(2)},${point[1].toFixed(2)}`;
+  }).join("L") + "Z").join("")).join("");
+  return { d, box };
+}
+
+// The world's outline: the meridians of 180 degrees west and east.
+function worldOutline() {
+  const points = [];
+  for (let lat = -90; lat <= 90; lat += 2) points.push(project(-180, lat));
+  for (let lat = 90; lat >= -90; lat -= 2) points.push(project(180, lat));
+  return "M" + points.map(([x, y]) => `${x.toFixed(2)},${y.toFixed(2)}`).join("L") + "Z";
+}
+
+function boxOfDegrees([west, south, east, north]) {
+  const box = emptyBox();
+  for (let i = 0; i <= 8; i++) {  // along the edges: the projection bends meridians
+    const lon = west + (east - west) * i / 8, lat = south + (north - south) * i / 8;
+    [[lon, south], [lon, north], [west, lat], [east, lat]].forEach(([x, y]) => extendBox(box, project(x, y)));
+  }
+  return box;
+}
+
+function unionBox(boxes) {
+  const union = emptyBox();
+  boxes.forEach((b) => { extendBox(union, [b[0], b[1]]); extendBox(union, [b[2], b[3]]); });
+  return union;
+}
+
+// The viewBox showing `box` (with a margin) at the map's aspect, kept inside the world.
+function viewBoxFor(box, margin = 0.08, minWidth = MIN_VIEW_WIDTH) {
+  let width = Math.max((box[2] - box[0]) * (1 + 2 * margin), (box[3] - box[1]) * (1 + 2 * margin) * VIEW_ASPECT,
+                       minWidth);
+  width = Math.min(width, 1.02 * Math.max(WORLD_WIDTH, WORLD_HEIGHT * VIEW_ASPECT));
+  const height = width / VIEW_ASPECT;
+  const inside = (centre, size, limit) => (size >= limit ? limit / 2
+    : Math.min(Math.max(centre, size / 2), limit - size / 2));
+  const cx = inside((box[0] + box[2]) / 2, width, WORLD_WIDTH);
+  const cy = inside((box[1] + box[3]) / 2, height, WORLD_HEIGHT);
+  return [cx - width / 2, cy - height / 2, width, height].map((v) => v.toFixed(2)).join(" ");
+}
+
+// The map's outlines by region id ({path, box in world units, region or undefined}), and its state.
+const mapState = { shapes: new Map(), drawn: false, shading: 0 };
+const SVG_NS = "http://www.w3.org/2000/svg";
+
+// The outlines (once per page): every region of the boundaries file, those with data focusable
+// and clickable, the others grey and inert, for orientation.
 async function drawMap() {
   let collection;
   try {
@@ -406,66 +551,137 @@ async function drawMap() {
   } catch (err) {
     return;  // no map: the region picker does the same job
   }
-  const withData = new Map(state.regions.filter((r) => r.newest_data).map((r) => [r.id, r]));
-  // Every region of the file is drawn, for orientation; those without data stay grey and inert.
-  const features = collection.features;
+  const withData = new Map(state.regions.map((r) => [r.id, r]));
+  const features = collection.features.filter((f) => f.geometry && f.properties && f.properties.id);
   if (!features.some((f) => withData.has(f.properties.id))) return;
   $("map-section").hidden = false;
-  const latest = await Promise.all(features.filter((f) => withData.has(f.properties.id)).map(async (f) => {
-    const region = withData.get(f.properties.id);
-    const newest = new Date(region.newest_data);
-    try {
-      const answer = await getJSON("/carbon-intensity/", { region: region.id, start: newest.toISOString(),
-                                                            end: new Date(newest.getTime() + 60000).toISOString() });
-      const point = answer.carbon_intensities[answer.carbon_intensities.length - 1];
-      return { id: region.id, timestamp: point ? point.timestamp : null, value: point ? point.carbon_intensity : null };
-    } catch (err) {
-      return { id: region.id, timestamp: null, value: null };
-    }
-  }));
-  const byId = new Map(latest.map((l) => [l.id, l]));
-  const proj = projector();
-  const svgNS = "http://www.w3.org/2000/svg";
-  const svg = document.createElementNS(svgNS, "svg");
-  svg.setAttribute("viewBox", `0 0 ${proj.width} ${proj.height}`);
+  const svg = document.createElementNS(SVG_NS, "svg");
   svg.setAttribute("role", "group");
-  svg.setAttribute("aria-label", "Map of regions with data");
+  svg.setAttribute("aria-label", "World map of regions with data");
+  svg.setAttribute("preserveAspectRatio", "xMidYMid meet");
+  const outline = document.createElementNS(SVG_NS, "path");
+  outline.setAttribute("d", worldOutline());
+  outline.setAttribute("class", "world");
+  const clip = document.createElementNS(SVG_NS, "clipPath");
+  clip.id = "map-world";
+  clip.appendChild(outline.cloneNode());
+  const regions = document.createElementNS(SVG_NS, "g");
+  regions.setAttribute("clip-path", "url(#map-world)");
+  svg.append(clip, outline, regions);
   for (const f of features) {
-    const id = f.properties.id, value = byId.has(id) ? byId.get(id).value : null;
-    const path = document.createElementNS(svgNS, "path");
-    path.setAttribute("d", polygons(f.geometry).map((poly) => poly.map((ring) =>
-      "M" + ring.map((c) => proj.point(c).join(",")).join("L") + "Z").join("")).join(""));
+    const id = f.properties.id, region = withData.get(id);
+    const { d, box } = projectedPath(f.geometry);
+    const path = document.createElementNS(SVG_NS, "path");
+    path.setAttribute("d", d);
+    path.id = `map-${id}`;
     path.dataset.region = id;
-    const label = value === null ? `${id}: no data` : `${id}: ${value.toFixed(0)} gCO2eq/kWh`;
-    const title = document.createElementNS(svgNS, "title");
-    title.textContent = label;
-    path.appendChild(title);
-    if (value === null) {
+    path.appendChild(document.createElementNS(SVG_NS, "title"));
+    mapState.shapes.set(id, { path, box, region });
+    if (!region) {
       path.classList.add("nodata");
-      svg.appendChild(path);
-      continue;
+      path.firstChild.textContent = `${id}: no data`;
+    } else {
+      path.setAttribute("tabindex", "0");
+      path.setAttribute("role", "button");
+      const pick = () => { $("region").value = id; update(); };
+      path.addEventListener("click", pick);
+      path.addEventListener("keydown", (e) => {
+        if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); }
+      });
     }
-    path.setAttribute("fill", rampColour(value));
-    path.setAttribute("tabindex", "0");
-    path.setAttribute("role", "button");
-    path.setAttribute("aria-label", `${label}; show this region`);
-    const pick = () => { $("region").value = id; update(); };
-    path.addEventListener("click", pick);
-    path.addEventListener("keydown", (e) => { if (e.key === "Enter" || e.key === " ") { e.preventDefault(); pick(); } });
-    svg.appendChild(path);
+    regions.appendChild(path);
   }
+  // The selected region's outline on top of its neighbours' (a copy: moving the path itself would drop its focus).
+  const selected = document.createElementNS(SVG_NS, "use");
+  selected.setAttribute("class", "selected-outline");
+  regions.appendChild(selected);
   $("map").replaceChildren(svg);
+  mapState.drawn = true;
+  const missing = state.regions.filter((r) => !mapState.shapes.has(r.id)).map((r) => r.id);
+  showMessage("map-message", missing.length
+    ? `Not on the map (no outline in the installed boundaries): ${missing.join(", ")}.` : "");
+  setMapView();
+  highlightMap();
+  await shadeMap();
+}
+
+// Colour every region with data by its newest interval: one request (GET /carbon-intensity/latest/).
+async function shadeMap() {
+  if (!mapState.drawn) return;
+  const factor = $("factor").value, shading = ++mapState.shading;
+  let answer = null, failure = "";
+  try {
+    answer = await getJSON("/carbon-intensity/latest/", { emission_factor_type: factor });
+  } catch (err) {
+    failure = err.message;
+  }
+  if (shading !== mapState.shading) return;  // the factor changed again meanwhile
+  const latest = new Map((answer ? answer.regions : []).map((l) => [l.region, l]));
+  for (const [id, shape] of mapState.shapes) {
+    if (!shape.region) continue;
+    const point = latest.get(id);
+    const value = point && point.carbon_intensity !== null ? point.carbon_intensity : null;
+    const label = value === null ? `${id} (${shape.region.name}): no current value`
+      : `${id} (${shape.region.name}): ${value.toFixed(0)} gCO2eq/kWh at ${shortTime(point.timestamp)}`
+        + `${point.stale ? " (feed stale)" : ""}`;
+    shape.path.firstChild.textContent = label;
+    shape.path.setAttribute("aria-label", `${label}; show this region`);
+    if (value === null) shape.path.removeAttribute("fill"); else shape.path.setAttribute("fill", rampColour(value));
+    shape.path.classList.toggle("novalue", value === null);
+  }
+  if (failure) showMessage("map-message", `Could not load the current intensities: ${failure}.`);
   $("map-legend").innerHTML = `<span>0</span><svg class="ramp" viewBox="0 0 ${RAMP.length} 1" preserveAspectRatio="none" aria-hidden="true">`
     + RAMP.map((c, i) => `<rect x="${i}" width="1.02" height="1" fill="${c}"/>`).join("")
-    + `</svg><span>${RAMP_MAX}+ gCO2eq/kWh (lifecycle, newest interval)</span>`;
-  highlightMap();
-  $("map").dataset.regions = String(latest.filter((l) => l.value !== null).length);
-  offerCsv("map-csv", "regions_current_intensity.csv", ["region", "timestamp_utc", "carbon_intensity_gco2eq_per_kwh"],
-           latest.map((l) => [l.id, l.timestamp, l.value]));
+    + `</svg><span>${RAMP_MAX}+ gCO2eq/kWh (${factor}, newest interval); grey: no data</span>`;
+  const rows = state.regions.map((r) => latest.get(r.id)).filter(Boolean);
+  offerCsv("map-csv", `regions_current_intensity_${factor}.csv`,
+           ["region", "name", "source", "timestamp_utc", "carbon_intensity_gco2eq_per_kwh", "estimated", "stale"],
+           rows.map((l) => [l.region, state.regions.find((r) => r.id === l.region).name, l.source, l.timestamp,
+                            l.carbon_intensity, l.estimated, l.stale]));
+  $("map").dataset.regions = String([...mapState.shapes.values()].filter((s) => s.path.hasAttribute("fill")).length);
+  $("map").dataset.factor = factor;  // tests wait for this
+}
+
+// The part of the world shown: the preset area holding the selected region (the default), the
+// region itself, every region with data, the world, or a preset area.
+function setMapView() {
+  if (!mapState.drawn) return;
+  const view = $("map-view").value;
+  const selected = mapState.shapes.get($("region").value);
+  const withData = [...mapState.shapes.values()].filter((s) => s.region).map((s) => s.box);
+  let viewBox;
+  if (VIEWS[view]) viewBox = presetViewBox(boxOfDegrees(VIEWS[view]));
+  else if (view === "selected" && selected) viewBox = viewBoxFor(selected.box);
+  else if (view === "area" && selected) viewBox = areaViewBox(selected.box);
+  else if (view === "world") viewBox = viewBoxFor([0, 0, WORLD_WIDTH, WORLD_HEIGHT], 0);
+  else viewBox = viewBoxFor(unionBox(withData));  // every region with data (also "area" with none on the map)
+  $("map").querySelector("svg").setAttribute("viewBox", viewBox);
+  $("map").dataset.view = view;
+}
+
+const middle = (box) => [(box[0] + box[2]) / 2, (box[1] + box[3]) / 2];
+const holds = (area, [x, y]) => x >= area[0] && x <= area[2] && y >= area[1] && y <= area[3];
+
+// The preset area holding the middle of `box`, else `box` with at least MIN_AREA_WIDTH around it.
+function areaViewBox(box) {
+  const area = Object.values(VIEWS).map(boxOfDegrees).find((a) => holds(a, middle(box)));
+  return area ? presetViewBox(area) : viewBoxFor(box, 0.08, MIN_AREA_WIDTH);
+}
+
+// A preset area, fitted to the outlines drawn in it (the file has no land but its regions: the
+// area's empty corners are not shown), or the whole area when none is.
+function presetViewBox(area) {
+  const inside = [...mapState.shapes.values()].filter((s) => holds(area, middle(s.box))).map((s) => s.box);
+  return inside.length ? viewBoxFor(unionBox(inside), 0.04) : viewBoxFor(area, 0);
 }
 
 function highlightMap() {
-  document.querySelectorAll("#map path").forEach((p) => p.classList.toggle("selected", p.dataset.region === $("region").value));
+  if (!mapState.drawn) return;
+  const id = $("region").value;
+  mapState.shapes.forEach((shape, code) => shape.path.classList.toggle("selected", code === id));
+  const outline = $("map").querySelector("use.selected-outline");
+  if (mapState.shapes.has(id)) outline.setAttribute("href", `#map-${id}`); else outline.removeAttribute("href");
+  if (["selected", "area"].includes($("map-view").value)) setMapView();
 }
 
 // ---- one update -------------------------------------------------------------------------------
@@ -481,8 +697,9 @@ async function update() {
   highlightMap();
   if (!region) return;
   const source = region.sources.find((s) => s.default) || region.sources[0];
-  $("region-info").textContent = `${region.id}, ${region.name}: source ${source.name} (${source.interval_minutes}-minute), `
-    + `data ${shortTime(region.first_data)} to ${shortTime(region.newest_data)}.`;
+  $("region-info").textContent = `${region.id}, ${region.name} (local time zone ${region.time_zone}): source `
+    + `${source.name} (${source.interval_minutes}-minute), data ${shortTime(region.first_data)} to `
+    + `${shortTime(region.newest_data)}.`;
   const range = timeRange(region);
   if (range.error || !(range.start < range.end)) {
     showMessage("mix-message", range.error || "The custom range must end after it starts.");
@@ -518,7 +735,10 @@ async function update() {
 
 async function start() {
   $("region").addEventListener("change", update);
-  $("factor").addEventListener("change", update);
+  $("factor").addEventListener("change", () => { update(); shadeMap(); });
+  $("region-filter").addEventListener("input", filterPicker);
+  $("region-filter").addEventListener("keydown", pickFirstMatch);
+  $("map-view").addEventListener("change", () => { setMapView(); writeHash(); });
   $("window-hours").addEventListener("change", update);
   document.querySelectorAll("input[name=range]").forEach((input) => input.addEventListener("change", () => {
     $("custom-range").hidden = rangeChoice() !== "custom";
@@ -540,7 +760,7 @@ async function start() {
     setBusy(false);
     return;
   }
-  $("region").replaceChildren(...state.regions.map((r) => new Option(`${r.id} (${r.name})`, r.id)));
+  fillPicker();
   // Default: the region with the newest data.
   $("region").value = state.regions.reduce((a, b) => (a.newest_data >= b.newest_data ? a : b)).id;
   readHash();

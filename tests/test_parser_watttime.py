@@ -193,6 +193,7 @@ def test_served_as_signal_marginal_and_refused_where_none_is_stored(wt_api, db_u
     assert "signal=average" in refused.get_json()["error"]["message"]
     bad = client.get("/carbon-intensity/", query_string={"region": "CISO", "signal": "marginalish", **window})
     assert bad.status_code == 400
+    assert (bad.get_json()["error"]["code"], bad.get_json()["error"]["parameter"]) == ("invalid_parameter", "signal")
 
 
 def test_a_refused_token_is_renewed_once(wt_api, db_url):
@@ -302,6 +303,7 @@ def test_the_scheduler_places_a_run_on_marginal_intensity_when_asked(wt_api, db_
     assert "PJM" in refused.get_json()["error"]["message"]
     bad = client.post("/carbon-aware-scheduler/", json=dict(workload, signal="median"))
     assert bad.status_code == 400
+    assert (bad.get_json()["error"]["code"], bad.get_json()["error"]["parameter"]) == ("invalid_body", "signal")
 
 
 def test_status_counts_marginal_rows_and_their_newest_measured_time(wt_api, db_url):

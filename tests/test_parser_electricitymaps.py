@@ -158,7 +158,6 @@ def test_the_emission_factor_type_may_come_from_the_url_only():
 
 
 @pytest.mark.parametrize("text, why", [
-    (b"<html>502 Bad Gateway</html>", "not JSON"),
     (b'{"error": "Zone XX-NOWHERE does not exist"}', "answered an error"),
     (b'{"zone": "DE", "stuff": []}', "not an Electricity Maps"),
 ])

@@ -1,5 +1,6 @@
-"""One forecast per region and request (issue 23): a hundred identical workloads over three
-regions whose data reaches the last hour issue three forecasts, not three hundred."""
+"""The scheduler's forecasts: one per region and request (issue 23). A hundred identical
+workloads over three regions whose data reaches the last hour issue three forecasts, not three
+hundred."""
 from __future__ import annotations
 
 import numpy as np

@@ -1,8 +1,8 @@
-"""One request cannot stall the service (issue 23): the scheduler's answer is in its work
-budget (alternatives per run capped, answer bytes bounded, decided before any data is read),
-one forecast per region and request, every number bounded, and no identifier with a control
-character. Against a real app on real data: the 2022 Electricity Maps exports (imported as the
-CLI does) and the recorded fixtures."""
+"""The scheduler's work budget: one request cannot stall the service (issue 23). The answer is
+in its work budget (alternatives per run capped, answer bytes bounded, decided before any data
+is read), one forecast per region and request, every number bounded, and no identifier with a
+control character. Against a real app on real data: the 2022 Electricity Maps exports
+(imported as the CLI does) and the recorded fixtures."""
 from __future__ import annotations
 
 import math
@@ -229,6 +229,7 @@ def test_identifiers_with_control_characters_are_refused_everywhere(client):
     assert response.status_code == 422 and "iso" in response.get_json()["messages"]["query"]
     response = client.get("/legacy/carbon-aware-scheduler/", json={**ORIGINAL, "original_location": "AWS:us-west-1\n"})
     assert response.status_code == 400 and response.get_json()["error"].startswith("original_location")
+    assert response.get_json()["code"] == "invalid_body"
 
 
 def test_the_alternatives_parameter_and_the_budget_are_in_the_openapi_document(client):
