@@ -68,6 +68,11 @@ def write(url: str, now_hour: pd.Timestamp, days: int) -> None:
             write_weather_forecasts(cur, weather_source, rows)
             write_operator_forecasts(cur, operator_source, pd.DataFrame({
                 "region": REGION, "issued_at": issued, "timestamp": part.index, "kind": "load", "mw": part["load"]}))
+    with conn.cursor() as cur:
+        # A live database has autovacuum's statistics; without them the planner takes the year
+        # of readings for one row and the fit's read of the mix by fuel takes minutes, not seconds.
+        conn.autocommit = True
+        cur.execute("VACUUM (ANALYZE)")
     conn.close()
 
 
