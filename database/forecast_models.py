@@ -58,6 +58,26 @@ def newest_model(cur: Cursor, region_id: int, source_id: int, model_name: str,
     return _stored(row) if row else None
 
 
+def newest_model_ref(cur: Cursor, region_id: int, source_id: int, model_name: str,
+                     trained_before: datetime) -> tuple[int, datetime] | None:
+    """(id, fitted_at) of the newest fit of a series by that model whose training hours all end
+    by `trained_before` (a forecast issued then may use it: it saw nothing later), without its
+    body (a request asks this every time and loads a body only for an id it has not loaded
+    yet); None when there is none."""
+    cur.execute("SELECT id, fitted_at FROM forecast_model WHERE region_id = %s AND source_id = %s "
+                "AND model_name = %s AND training_end + interval '1 hour' <= %s "
+                "ORDER BY fitted_at DESC, id DESC LIMIT 1", (region_id, source_id, model_name, trained_before))
+    row = cur.fetchone()
+    return (row[0], row[1]) if row else None
+
+
+def model_by_id(cur: Cursor, model_id: int) -> StoredModel | None:
+    """One stored fit, body included, or None if it was pruned."""
+    cur.execute(f"SELECT {_COLUMNS} FROM forecast_model WHERE id = %s", (model_id,))
+    row = cur.fetchone()
+    return _stored(row) if row else None
+
+
 def model_fits(cur: Cursor, region_id: int | None = None) -> list[StoredModel]:
     """The newest fit of every series (of one region, if given), without their bodies' use."""
     cur.execute(f"SELECT DISTINCT ON (region_id, source_id, model_name) {_COLUMNS} FROM forecast_model "

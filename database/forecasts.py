@@ -13,7 +13,7 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import psycopg2.extensions
-from psycopg2.extras import execute_values
+from psycopg2.extras import Json, execute_values
 
 Cursor = psycopg2.extensions.cursor
 
@@ -37,6 +37,8 @@ class StoredForecast:
     interval_level: float | None
     created_at: datetime
     frame: pd.DataFrame
+    model_id: int | None = None  # the fitted model (forecast_model.id); None: the history-only model
+    inputs: dict | None = None   # the forecast inputs read for it (migration 0023); None: none
 
 
 @dataclass(frozen=True)
@@ -64,20 +66,24 @@ class Accuracy:
 
 def save_forecast(cur: Cursor, *, region_id: int, source_id: int, factor_set: str, issued_at: datetime,
                   history_end: datetime, model_name: str, model_version: str, frame: pd.DataFrame,
-                  fallback_reason: str | None = None, interval_level: float | None = None) -> int:
-    """Store a forecast (frame: timestamp, value, lower, upper); re-saving the same region,
-    factor set, issue time, source and model version replaces it. Returns its id."""
+                  fallback_reason: str | None = None, interval_level: float | None = None,
+                  model_id: int | None = None, inputs: dict | None = None) -> int:
+    """Store a forecast (frame: timestamp, value, lower, upper) with the fitted model and the
+    inputs it was made from (JSON-able); re-saving the same region, factor set, issue time,
+    source and model version replaces it. Returns its id."""
     _check_factor_set(factor_set)
     rows = _value_rows(frame)
     cur.execute(
         "INSERT INTO forecast (region_id, source_id, factor_set, issued_at, history_end, model_name, "
-        "model_version, fallback_reason, interval_level) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s) "
+        "model_version, fallback_reason, interval_level, model_id, inputs) "
+        "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
         "ON CONFLICT (region_id, factor_set, issued_at, source_id, model_name, model_version) DO UPDATE "
         "SET history_end = EXCLUDED.history_end, fallback_reason = EXCLUDED.fallback_reason, "
-        "interval_level = EXCLUDED.interval_level, created_at = now() "
+        "interval_level = EXCLUDED.interval_level, model_id = EXCLUDED.model_id, inputs = EXCLUDED.inputs, "
+        "created_at = now() "
         "RETURNING id",
         (region_id, source_id, factor_set, issued_at, history_end, model_name, model_version,
-         fallback_reason, interval_level),
+         fallback_reason, interval_level, model_id, None if inputs is None else Json(inputs)),
     )
     forecast_id = cur.fetchone()[0]
     cur.execute("DELETE FROM forecast_value WHERE forecast_id = %s", (forecast_id,))
@@ -93,7 +99,7 @@ def forecast_issued_at(cur: Cursor, region_id: int, factor_set: str, at: datetim
     _check_factor_set(factor_set)
     cur.execute(
         "SELECT id, region_id, source_id, factor_set, issued_at, history_end, model_name, model_version, "
-        "fallback_reason, interval_level, created_at FROM forecast "
+        "fallback_reason, interval_level, created_at, model_id, inputs FROM forecast "
         "WHERE region_id = %s AND factor_set = %s AND issued_at <= %s "
         "AND (%s::smallint IS NULL OR source_id = %s) AND (%s::text IS NULL OR model_name = %s) "
         "ORDER BY issued_at DESC, id DESC LIMIT 1",
@@ -102,7 +108,8 @@ def forecast_issued_at(cur: Cursor, region_id: int, factor_set: str, at: datetim
     row = cur.fetchone()
     if row is None:
         return None
-    return StoredForecast(*row[:9], None if row[9] is None else float(row[9]), row[10], _values(cur, row[0]))
+    return StoredForecast(*row[:9], None if row[9] is None else float(row[9]), row[10], _values(cur, row[0]),
+                          row[11], row[12])
 
 
 def delete_issued_before(cur: Cursor, moment: datetime) -> int:

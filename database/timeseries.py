@@ -239,6 +239,43 @@ def stored_readings_between(cur: Cursor, region_id: int, source_id: int, start: 
                          "interval_minutes": mix["interval_minutes"]})
 
 
+def hourly_fuel_mw(cur: Cursor, region_id: int, source_id: int, start: datetime, end: datetime) -> pd.DataFrame:
+    """Mean MW per fuel in each UTC hour starting in [start, end), over the served intervals
+    (served_mix's rule: stored readings, an estimate in place of a reading where there is one,
+    only intervals carbon_intensity serves), time-weighted over the served minutes of the hour:
+    a frame indexed by hour start, one column per fuel with any reading, 0 where a served hour
+    has no reading of that fuel (a complete interval without it produced none). Storage fuels
+    are included as stored, negative while charging. Aggregated in SQL: a year of 5-minute data
+    is ~1 M readings, 8,760 rows here."""
+    params = {"region": region_id, "source": source_id, "start": start, "end": end}
+    where = "region_id = %(region)s AND source_id = %(source)s AND ts >= %(start)s AND ts < %(end)s"
+    cur.execute(
+        "WITH readings AS ("
+        f"  SELECT g.ts, g.fuel_id, g.mw, g.interval_minutes FROM generation_reading g WHERE {where} "
+        "   AND NOT EXISTS (SELECT 1 FROM estimated_reading e WHERE e.region_id = g.region_id "
+        "                   AND e.source_id = g.source_id AND e.ts = g.ts AND e.fuel_id = g.fuel_id) "
+        f"  UNION ALL SELECT ts, fuel_id, mw, interval_minutes FROM estimated_reading WHERE {where}) "
+        "SELECT date_trunc('hour', r.ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', f.name, "
+        "  sum(r.mw * r.interval_minutes) "
+        "FROM readings r JOIN fuel f ON f.id = r.fuel_id "
+        "WHERE EXISTS (SELECT 1 FROM carbon_intensity c WHERE c.region_id = %(region)s "
+        "              AND c.source_id = %(source)s AND c.ts = r.ts) "
+        "GROUP BY 1, 2", params)
+    rows = pd.DataFrame(cur.fetchall(), columns=["hour", "fuel", "mw"])
+    if rows.empty:
+        return pd.DataFrame(index=pd.DatetimeIndex([], tz="UTC", name="timestamp"), dtype="float64")
+    cur.execute("SELECT date_trunc('hour', ts AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', sum(interval_minutes) "
+                f"FROM carbon_intensity WHERE {where} GROUP BY 1", params)
+    minutes = pd.DataFrame(cur.fetchall(), columns=["hour", "minutes"])
+    minutes = pd.Series(minutes["minutes"].astype("float64").to_numpy(),
+                        index=pd.to_datetime(minutes["hour"], utc=True))
+    rows["hour"] = pd.to_datetime(rows["hour"], utc=True)
+    frame = rows.pivot(index="hour", columns="fuel", values="mw").astype("float64").fillna(0.0).sort_index()
+    frame = frame.div(minutes.reindex(frame.index), axis=0)
+    frame.index.name, frame.columns.name = "timestamp", None
+    return frame
+
+
 @dataclass(frozen=True)
 class NewestIntensity:
     """The newest interval with a value of one series (region, source)."""

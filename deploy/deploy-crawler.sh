@@ -3,8 +3,9 @@
 # revision into $PREFIX/releases/<commit> with $PREFIX/current pointing at it, its own
 # virtualenv, the migrations (as ADMIN_DATABASE_URL from ENV_FILE), the log folder, a
 # logrotate file, and the crontab lines of RUN_USER (crawl every minute, freshness check,
-# nightly prune and backup). Each crontab line carries a `# energy-data:<name>` tag and
-# replaces the line with the same tag: deploying twice leaves one copy of each.
+# nightly prune and backup, hourly forecasts, the daily fit of the forecast model). Each crontab
+# line carries a `# energy-data:<name>` tag and replaces the line with the same tag: deploying
+# twice leaves one copy of each.
 #
 #   deploy/deploy-crawler.sh [REVISION]        (default HEAD of the repository it is run from)
 #
@@ -66,6 +67,7 @@ lines="$(cat <<CRON
 */15 * * * * $run status --check 2>&1 | tee -a $log_dir/freshness.log | grep -E 'STALE|error' # energy-data:freshness
 17 3 * * * $run prune >> $log_dir/prune.log 2>&1 # energy-data:prune
 5 * * * * $run forecasts >> $log_dir/forecasts.log 2>&1 # energy-data:forecasts
+31 4 * * * $run forecasts fit >> $log_dir/forecasts.log 2>&1 # energy-data:fit
 47 2 * * * ENERGY_DATA_ENV=$env_file BACKUP_DIR=$backup_dir $prefix/current/deploy/run-backup.sh >> $log_dir/backup.log 2>&1 # energy-data:backup
 CRON
 )"

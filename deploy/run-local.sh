@@ -12,9 +12,12 @@ bin="${VENV:-.venv}/bin"
 "$bin/python" -m crawler run --force || echo "crawl finished with errors (see above); starting the API anyway"
 
 # Every minute a crawl; once a day (the first time a minute in) what is past its retention is
-# pruned (old payloads, issued forecasts, runs), as the nightly cron line does on a host.
+# pruned (old payloads, issued forecasts, runs) and the forecast model refitted (regions without
+# weather or operators' forecasts, or with too little history, are skipped, saying why), as the
+# nightly cron lines do on a host. The fit runs beside the loop: it takes ~30 s a region.
 ( minute=0; while sleep 60; do
     "$bin/python" -m crawler run
+    [ $((minute % 1440)) -eq 0 ] && { "$bin/python" -m api.forecasts fit & }
     [ $((minute % 60)) -eq 0 ] && "$bin/python" -m api.forecasts  # the hour's forecasts, stored
     [ $((minute++ % 1440)) -eq 0 ] && "$bin/python" -m crawler prune
 done ) &

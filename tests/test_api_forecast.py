@@ -93,7 +93,9 @@ def test_forecast_for_the_next_hours_with_bounds_and_measured_error(db_url, db, 
     status, body = get(client, region="US-ERCOT", horizon_hours=24)
     assert status == 200, body
     assert (body["region"], body["source"], body["model"]["name"]) == ("ERCO", "TESTHOURLY", model.MODEL_NAME)
-    assert body["model"]["fallback_reason"] is None
+    # No mix model was fitted for the region: the history-only model answers and says why.
+    assert body["model"]["fallback_reason"] == "no fitted mix model for this region: history-only model"
+    assert body["model"]["inputs"] is None
     points = body["forecast"]
     assert [p["timestamp"] for p in points] == [(now_hour + pd.Timedelta(hours=h)).isoformat() for h in range(24)]
     assert all(p["lower"] <= p["carbon_intensity"] <= p["upper"] for p in points)
@@ -164,7 +166,7 @@ def test_no_request_stores_a_forecast_only_the_hourly_schedule_does(db_url, db, 
 
 @pytest.mark.parametrize("params, status, parameter", [
     ({"region": "ERCO", "horizon_hours": 0}, 400, "horizon_hours"),
-    ({"region": "ERCO", "horizon_hours": 73}, 400, "horizon_hours"),
+    ({"region": "ERCO", "horizon_hours": 97}, 400, "horizon_hours"),
     ({"region": "ERCO", "issued_at": "2999-01-01T00:00:00Z"}, 400, "issued_at"),
     ({"region": "ERCO", "issued_at": "2025-01-01T00:00:00"}, 400, "issued_at"),
     ({"region": "NYIS"}, 404, "region"),

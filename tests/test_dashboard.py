@@ -620,7 +620,7 @@ def test_forecast_interval_band_is_drawn(page, server, filled):
     write_history(filled, "ERCO", pd.DatetimeIndex(hours))
     open_dashboard(page, "#region=ERCO&range=24h&window=4")
     forecast = api(server, "/carbon-intensity/forecast/", region="ERCO", horizon_hours=24)
-    assert forecast["model"]["fallback_reason"] is None and forecast["model"]["interval_level"]
+    assert forecast["model"]["name"] == "ridge_same_hour" and forecast["model"]["interval_level"]
     drawn = {t["name"]: t for t in traces(page, "intensity-chart")}
     band = drawn[f"forecast {round(forecast['model']['interval_level'] * 100)} % interval"]
     assert band["y"] == pytest.approx([p["upper"] for p in forecast["forecast"]])
@@ -629,5 +629,7 @@ def test_forecast_interval_band_is_drawn(page, server, filled):
     assert "tonexty" in fill
     shape = page.evaluate("document.getElementById('intensity-chart').layout.shapes[0]")
     assert same_instant(shape["x0"], lowest_window(forecast["forecast"], 4))
-    assert page.is_hidden("#forecast-message")
+    # No mix model for the region: the message says the history-only model answered, and why.
+    assert page.inner_text("#forecast-message") == ("Forecast: ridge_same_hour, from the intensity history only, "
+                                                    f"because {forecast['model']['fallback_reason']}.")
     assert page.problems == []

@@ -308,7 +308,7 @@ def test_the_api_role_cannot_write(host):
 def test_crontab_lines_are_present_once_after_two_deploys(host):
     lines = run("crontab", "-u", CRAWL_USER, "-l").stdout.splitlines()
     tags = [line.rsplit("# energy-data:", 1)[1] for line in lines if "# energy-data:" in line]
-    assert sorted(tags) == ["backup", "crawl", "forecasts", "freshness", "prune"]
+    assert sorted(tags) == ["backup", "crawl", "fit", "forecasts", "freshness", "prune"]
     crawl = next(line for line in lines if line.endswith("# energy-data:crawl"))
     assert crawl.startswith("* * * * * ") and str(host.prefix / "current" / "deploy" / "run-crawler.sh") in crawl
 

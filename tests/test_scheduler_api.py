@@ -361,7 +361,8 @@ def test_a_future_window_is_scheduled_on_the_stored_forecast(client, imported):
     schedule = answer["schedules"][0]
     (data,) = schedule["data"]
     assert data["source"] == "TESTHOURLY" and data["measured"]["slots"] == 0
-    assert data["forecast"]["slots"] == 12 and data["forecast"]["fallback_reason"] is None
+    assert data["forecast"]["slots"] == 12 and data["forecast"]["model"] == "ridge_same_hour"
+    assert data["forecast"]["fallback_reason"] == "no fitted mix model for this region: history-only model"
     assert data["forecast"]["issued_at"] == now_hour.isoformat()
     assert {e["window_hours"] for e in data["forecast"]["measured_error"]} >= {24}
     issued = client.get("/carbon-intensity/forecast/", query_string={

@@ -134,7 +134,8 @@ def load_dacf(path: Path) -> tuple[pd.DataFrame, pd.DataFrame, pd.Series, dict[s
 
 def dacf_forecasts(mix: pd.DataFrame, weather: pd.DataFrame, factors: dict, issues: pd.DatetimeIndex,
                    refit_days: int | None, validation_days: int, horizon: int = 24,
-                   samples: int = mix_forecast.TRAINING_SAMPLES) -> tuple[pd.DataFrame, list, list]:
+                   samples: int = mix_forecast.TRAINING_SAMPLES,
+                   training_days: int = 540) -> tuple[pd.DataFrame, list, list]:
     """Our forecasts issued at `issues`, each from the rows before it; fits on the rows before
     the first issue (and before each refit)."""
     frames, fits, predicts = [], [], []
@@ -143,7 +144,7 @@ def dacf_forecasts(mix: pd.DataFrame, weather: pd.DataFrame, factors: dict, issu
         before = mix[mix.index < issued_at]
         if fitted is None or (refit_days and issued_at >= next_fit):
             fitted = mix_forecast.fit(before, weather, None, factors, end=issued_at, validation_days=validation_days,
-                                      samples=samples)
+                                      samples=samples, training_days=training_days)
             fits.append(fitted.fit_seconds)
             next_fit = issued_at + pd.Timedelta(days=refit_days or 10 ** 5)
         began = time.perf_counter()
@@ -155,7 +156,8 @@ def dacf_forecasts(mix: pd.DataFrame, weather: pd.DataFrame, factors: dict, issu
     return pd.concat(frames, ignore_index=True), fits, predicts, fitted
 
 
-def run_dacf(history_path: Path, forecasts_path: Path, refit_days: int | None, validation_days: int) -> None:
+def run_dacf(history_path: Path, forecasts_path: Path, refit_days: int | None, validation_days: int,
+             samples: int = mix_forecast.TRAINING_SAMPLES, training_days: int = 540) -> None:
     mix, weather, actual, factors = load_dacf(history_path)
     published = pd.read_csv(forecasts_path)
     published_index = pd.DatetimeIndex(pd.to_datetime(published["UTC time"], utc=True))
@@ -166,7 +168,8 @@ def run_dacf(history_path: Path, forecasts_path: Path, refit_days: int | None, v
           f"direct factors " + ", ".join(f"{k} {v:g}" for k, v in factors["direct"].items() if v))
     print(f"issued daily 00:00 UTC, 24 h, {issues[0].date()} .. {issues[-1].date()} ({len(issues)} forecasts); "
           f"fitted on the rows before {'each refit, every %d days' % refit_days if refit_days else issues[0].date()}")
-    ours, fits, predicts, fitted = dacf_forecasts(mix, weather, factors, issues, refit_days, validation_days)
+    ours, fits, predicts, fitted = dacf_forecasts(mix, weather, factors, issues, refit_days, validation_days,
+                                                  samples=samples, training_days=training_days)
     long = []
     for issued_at in issues[::6]:   # the API's longest horizon, 96 h, at 31 issue times
         began = time.perf_counter()
@@ -201,6 +204,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="benchmark the mix model against DACF's published forecasts")
     parser.add_argument("--refit-days", type=int, default=None, help="--dacf: refit every N days")
     parser.add_argument("--validation-days", type=int, default=60, help="--dacf: days held out at each fit")
+    parser.add_argument("--samples", type=int, default=mix_forecast.TRAINING_SAMPLES,
+                        help="--dacf: training rows per horizon band (python -m api.forecasts fit uses 10000)")
+    parser.add_argument("--training-days", type=int, default=540,
+                        help="--dacf: days of history each fit trains on (python -m api.forecasts fit: 540 too)")
     parser.add_argument("--factor-set", choices=sorted(EM_COLUMNS), default="lifecycle")
     parser.add_argument("--mix", action="store_true", help="pass the trace's mix shares to the model")
     parser.add_argument("--warmup-days", type=int, default=60)
@@ -208,7 +215,7 @@ def main(argv: list[str] | None = None) -> None:
                         help="UTC hour at which the daily forecast is issued")
     args = parser.parse_args(argv)
     if args.dacf:
-        run_dacf(*args.dacf, args.refit_days, args.validation_days)
+        run_dacf(*args.dacf, args.refit_days, args.validation_days, args.samples, args.training_days)
         return
     if not args.traces:
         parser.error("give trace files, or --dacf HISTORY.csv DACF_FORECASTS.csv")

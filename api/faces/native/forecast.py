@@ -1,4 +1,4 @@
-"""GET /carbon-intensity/forecast/: hourly carbon intensity for the next 1 to 72 hours."""
+"""GET /carbon-intensity/forecast/: hourly carbon intensity for the next 1 to 96 hours."""
 from __future__ import annotations
 
 import math
@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from api.faces.http import core, json_answer
 from api.faces.native.params import LocationArgs, locate, time_field
 from api.faces.spec import Endpoint
-from api.models.forecast import MAX_HORIZON_HOURS
+from api.models.mix_forecast import MAX_HORIZON_HOURS
 from api.models.times import iso, utc_now
 from api.services import forecasting
 from api.services.errors import DomainError
@@ -35,13 +35,41 @@ class ForecastPoint(Schema):
     upper = fields.Float(allow_none=True, required=True)
 
 
+class WeatherInputDoc(Schema):
+    issued_at = fields.String(required=True, metadata={"description": "newest weather forecast issue read (before "
+                                                                      "issued_at)"})
+    oldest_issued_at = fields.String(required=True, metadata={"description": "oldest issue read"})
+    points = fields.List(fields.String(), required=True, metadata={
+        "description": "the region's weather points (energy_data/data/weather_points.csv) with a value"})
+
+
+class OperatorInputDoc(Schema):
+    kind = fields.String(required=True, metadata={"description": "load, wind or solar"})
+    source = fields.String(required=True, metadata={"description": "the crawler source of the operator's forecast"})
+    issued_at = fields.String(required=True, metadata={"description": "newest issue read (before issued_at)"})
+
+
+class InputsDoc(Schema):
+    weather = fields.Nested(WeatherInputDoc, allow_none=True, required=True, metadata={
+        "description": "the weather forecasts read, or null when the model uses none"})
+    operator = fields.List(fields.Nested(OperatorInputDoc), allow_none=True, required=True, metadata={
+        "description": "the grid operators' forecasts read, or null when the model uses none"})
+
+
 class ModelDoc(Schema):
-    name = fields.String(required=True, metadata={"description": "ridge_same_hour, or the baseline used instead"})
+    name = fields.String(required=True, metadata={
+        "description": "mix_gbdt (per-fuel forecasts from weather and operators' forecasts), or ridge_same_hour "
+                       "(the history-only model), or the baseline it fell back to (same_hour_yesterday)"})
     version = fields.String(required=True)
     fallback_reason = fields.String(allow_none=True, required=True, metadata={
-        "description": "why a baseline answers instead of the model (too little or too old history)"})
+        "description": "why the history-only model answers instead of mix_gbdt (no fitted model for the region, "
+                       "inputs missing for the target hours, mix by fuel missing or stale), and why a baseline "
+                       "answers instead of it (too little or too old history); null when mix_gbdt answered"})
     interval_level = fields.Float(allow_none=True, required=True, metadata={
         "description": "share of actual values expected inside lower..upper"})
+    inputs = fields.Nested(InputsDoc, allow_none=True, required=True, metadata={
+        "description": "the forecast inputs mix_gbdt read, all issued before issued_at; null for the history-only "
+                       "model"})
 
 
 class AccuracyDoc(Schema):
@@ -68,16 +96,20 @@ class ForecastAnswer(Schema):
     model = fields.Nested(ModelDoc, required=True)
     forecast = fields.List(fields.Nested(ForecastPoint), required=True)
     accuracy = fields.List(fields.Nested(AccuracyDoc), required=True, metadata={
-        "description": "the model's measured error on this region's own data (empty until enough history)"})
+        "description": "the history-only model's error measured on this region's own data by daily backtests "
+                       "(empty until enough history); mix_gbdt's held-out error is in docs/forecasts.md"})
 
 
 class CarbonIntensityForecast(Resource):
     spec = Endpoint(
-        "/carbon-intensity/forecast/", "Carbon-intensity forecast for the next 1 to 72 hours", ForecastAnswer,
+        "/carbon-intensity/forecast/", "Carbon-intensity forecast for the next 1 to 96 hours", ForecastAnswer,
         ForecastArgs,
-        description="Hourly forecast fitted on the region's own history (only data before issued_at), with an "
-                    "80 % interval and the model's error measured on the region's recent data against the "
-                    "same-hour-yesterday baseline. Each hour the service issues and stores the current hour's "
+        description="Hourly forecast with an 80 % interval, from data before issued_at only. Where the region "
+                    "has a fitted mix model (python -m api.forecasts fit, daily), each fuel's production is "
+                    "forecast from the recent mix and the weather and grid operators' forecasts issued before "
+                    "issued_at, and intensity computed from that mix (model mix_gbdt, its inputs named in "
+                    "model.inputs); otherwise the history-only model (ridge_same_hour) answers and "
+                    "model.fallback_reason says why. Each hour the service issues and stores the current hour's "
                     "forecast (python -m api.forecasts), which this answers; any other issued_at is computed "
                     "on the fly. A request never writes.",
         tags=("carbon intensity",),
@@ -107,7 +139,8 @@ class CarbonIntensityForecast(Resource):
             "history_end": iso(issued.history_end),
             "location_method": located.method,
             "model": {"name": issued.model_name, "version": issued.model_version,
-                      "fallback_reason": issued.fallback_reason, "interval_level": issued.interval_level},
+                      "fallback_reason": issued.fallback_reason, "interval_level": issued.interval_level,
+                      "inputs": issued.inputs},
             "forecast": [{"timestamp": iso(row.timestamp.to_pydatetime()), "carbon_intensity": float(row.value),
                           "lower": _number(row.lower), "upper": _number(row.upper)}
                          for row in frame.itertuples(index=False)],

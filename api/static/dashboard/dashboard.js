@@ -323,9 +323,10 @@ function drawIntensity(region, intensity, forecast, range, measuredWindow) {
     showMessage("intensity-message", "");
   }
   showMessage("forecast-message", forecast.ok
-    ? (forecast.value.model.fallback_reason
-      ? `Forecast: ${forecast.value.model.name} baseline, without an interval, because ${forecast.value.model.fallback_reason}.`
-      : "")
+    ? (!forecast.value.model.fallback_reason ? ""
+      : forecast.value.model.interval_level
+        ? `Forecast: ${forecast.value.model.name}, from the intensity history only, because ${forecast.value.model.fallback_reason}.`
+        : `Forecast: ${forecast.value.model.name} baseline, without an interval, because ${forecast.value.model.fallback_reason}.`)
     : `No forecast: ${forecast.error}.`);
 
   const hours = Number($("window-hours").value);
