@@ -109,9 +109,7 @@ RECORDINGS: dict[str, Recordings] = {
     "WATTTIME": Recordings(("watttime/handwritten_*_*_*.json",), ("marginal",),
                            refused=("watttime/handwritten_403_*",), request=watttime_request),
     "HI": Recordings(("HI/*islandpulse_mix_*.json",), READINGS),
-    "PREPA": Recordings(("PREPA/*dataSource*.js",), READINGS,
-                        known_failures={"truncated": "a cut script loses plants: the remaining ones are turned into "
-                                                     "other shares of the mix, not refused"}),
+    "PREPA": Recordings(("PREPA/*dataSource*.js",), READINGS),
     "ENTSOE": Recordings(("ENTSOE/*_production*.xml", "ENTSOE/*_consumption*.xml", "ENTSOE/*_exchange_*.xml",
                           "ENTSOE/wind_solar_forecast_*.xml", "entsoe/handwritten_A75_*.xml",
                           "entsoe/handwritten_acknowledgement_no_data.xml"),
