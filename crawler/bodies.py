@@ -1,11 +1,12 @@
 """Checks every parser makes on a body before reading its format: not empty, not the HTML
-error page some ISOs serve with status 200, and, for JSON feeds, valid JSON."""
+error page some ISOs serve with status 200, for JSON feeds valid JSON, and for line-based
+formats whether the download stopped inside the last line."""
 from __future__ import annotations
 
 import json
 import re
 
-from crawler.model import ParseError, Payload
+from crawler.model import Anomaly, ParseError, Payload, note
 
 _TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
 
@@ -32,3 +33,27 @@ def load_json(payload: Payload, source: str) -> object:
     except json.JSONDecodeError as exc:
         raise ParseError(f"{source}: body is not JSON, truncated download? ({exc}; "
                          f"starts {text.strip()[:60]!r})") from None
+
+
+def complete_lines(text: str, source: str, anomalies: list[Anomaly], whole: bool | None = None,
+                   where: str = "") -> str:
+    """`text` without a cut last line. A download that stopped inside the last line leaves a
+    row whose last value may be a cut number (2395 read as 2): that line is dropped and noted
+    'truncated', the complete lines before it kept. `whole` says whether the body is complete
+    (its format's own closing mark found); by default a body is whole when nothing but spaces
+    follows its last line break, as in every complete recording of the formats relying on
+    it. A body with no line break at all is returned as it is: it is a header at most, which
+    the parser's header check judges."""
+    end = max(text.rfind("\n"), text.rfind("\r"))
+    cut = text[end + 1:]
+    if whole is None:
+        whole = not cut.strip()  # spaces after the last line break are no cut line
+    if whole or end < 0:
+        return text
+    if cut.strip():
+        note(anomalies, source, "truncated", f"{where}the body ends inside the line {cut[:60]!r} "
+             "(truncated download?): skipped")
+    else:
+        note(anomalies, source, "truncated", f"{where}the body ends before its closing line "
+             "(truncated download?): the complete lines kept")
+    return text[:end + 1]

@@ -164,6 +164,22 @@ def test_isone_seven_day_reports_by_local_hour_ending(shared_fixtures, name, kin
                                                    .replace(tzinfo=EST))}
 
 
+def test_isone_report_without_its_closing_line_keeps_only_whole_lines(shared_fixtures):
+    """The report ends with its "T","24 lines" line (and no line break): without it the body is
+    cut, and the last line, here hour ending 04 cut inside Friday's 519 (read as 5), is left out."""
+    path = shared_fixtures / "ISONE" / "seven_day_wind_power_forecast_20250225.csv"
+    text = path.read_text()
+    assert text.endswith('"T","24 lines"')
+    whole = by_target(isone_forecast.parse(payload(path)).operator_forecasts, "ISNE", "wind")
+    hour_04 = '"D",,04,,340,99,519,'
+    cut = text[:text.index(hour_04) + len(hour_04) - 3]
+    result = isone_forecast.parse(Payload(body=cut.encode(), name=str(path), fetched_at=LATE))
+    rows = by_target(result.operator_forecasts, "ISNE", "wind")
+    hours_01_to_03 = {t: v for t, v in whole.items() if t.tz_convert(EASTERN).hour in (0, 1, 2)}
+    assert rows == hours_01_to_03 and len(rows) == 3 * 7  # Tuesday's column is empty
+    assert [a.kind for a in result.anomalies] == ["truncated"]
+
+
 def test_isone_load_forecasts_carry_their_creation_date(shared_fixtures):
     path = shared_fixtures / "ISONE" / "wsclient_systemload_20250317.json"
     data = json.loads(path.read_bytes())[0]["data"]
@@ -187,6 +203,19 @@ def test_nyiso_isolf_total_by_local_hour(shared_fixtures):
     assert set(rows["issued_at"]) == {pd.Timestamp(datetime(2025, 2, 20, tzinfo=EASTERN))}
     fetched = nyiso_forecast.parse(payload(path, fetched_at=datetime(2025, 2, 19, 14, tzinfo=UTC)))
     assert set(fetched.operator_forecasts["issued_at"]) == {pd.Timestamp("2025-02-19T14:00Z")}
+
+
+def test_nyiso_isolf_cut_inside_its_last_value_leaves_that_hour_out(shared_fixtures):
+    """Every complete isolf file ends with a line break: a last line without one is cut (its
+    16465 MW arriving as 1) and is left out."""
+    path = shared_fixtures / "NYISO" / "20250219isolf.csv"
+    body = path.read_bytes()
+    assert body.endswith(b",16465\n")
+    whole = by_target(nyiso_forecast.parse(payload(path)).operator_forecasts, "NYIS", "load")
+    result = nyiso_forecast.parse(Payload(body=body[:-len(b"6465\n")], name=str(path), fetched_at=LATE))
+    last = max(whole)
+    assert by_target(result.operator_forecasts, "NYIS", "load") == {t: v for t, v in whole.items() if t != last}
+    assert whole[last] == 16465 and [a.kind for a in result.anomalies] == ["truncated"]
 
 
 def test_ercot_current_load_forecast_issued_at_last_updated(shared_fixtures):

@@ -240,6 +240,23 @@ def test_truncated_file_keeps_complete_rows_and_notes_the_cut_one() -> None:
     assert not (SAMPLES / TRUNCATED).read_bytes().endswith(b"\n")
 
 
+@pytest.mark.parametrize("kept", ["1", "2", "23", "2395"])
+def test_a_last_row_cut_inside_its_last_value_is_skipped_not_read_as_a_smaller_number(kept: str) -> None:
+    """A full-width last line without its line break is cut: its 2395 may arrive as 2."""
+    whole = f"{HEADER}\n00:00,1,2,3,4,5,6,7,8,9,10,11,12,13\n00:05,1,2,3,4,5,6,7,8,9,10,11,12,2395\n"
+    result = inline(whole[:whole.index("2395") + len(kept)])
+    assert set(result.readings["timestamp"]) == {utc("2025-02-09 08:00")}
+    assert wide(result).loc[utc("2025-02-09 08:00"), "other"] == 13
+    assert kinds(result) == ["truncated"]
+    assert "00:05,1,2" in result.anomalies[0].message
+
+
+def test_a_complete_file_keeps_its_last_row() -> None:
+    result = inline(f"{HEADER}\n00:00,1,2,3,4,5,6,7,8,9,10,11,12,13\n00:05,1,2,3,4,5,6,7,8,9,10,11,12,2395\n")
+    assert wide(result).loc[utc("2025-02-09 08:05"), "other"] == 2395
+    assert result.anomalies == []
+
+
 def test_short_row_inside_the_file_is_malformed_not_truncated() -> None:
     body = f"{HEADER}\n00:00,1,2,3,4,5,6,7,8,9,10,11,12,13\n00:05,1,2\n00:10,1,2,3,4,5,6,7,8,9,10,11,12,13\n"
     result = inline(body)

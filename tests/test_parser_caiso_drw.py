@@ -97,6 +97,24 @@ def test_drw_date_comes_from_the_report(shared_fixtures: Path) -> None:
     assert mismatched.readings["timestamp"].min() == utc("2017-11-06 08:00")
 
 
+def test_drw_report_cut_inside_its_last_value_leaves_that_row_out(shared_fixtures: Path) -> None:
+    """Every complete report ends with a line break: the last totals row without one is cut
+    (its 1969 MW of imports arrived as 1) and is left out; the hours before are whole."""
+    path = shared_fixtures / "CAISO" / "20171106_DailyRenewablesWatch.txt"
+    body = path.read_bytes()
+    assert body.endswith(b"\r\n")
+    cut = body[:body.rindex(b"1969") + 1]
+    result = caiso_drw.parse(Payload(body=cut, name=str(path)))
+    hours = drw_hours(path)
+    hour_24 = utc("2017-11-07 07:00")  # hour ending 24, 23:00 PST
+    imports = result.net_imports.set_index("timestamp")["mw"]
+    assert hour_24 not in imports.index and imports[utc("2017-11-07 06:00")] == hours[23]["IMPORTS"]
+    table = wide(result)
+    assert pd.isna(table.at[hour_24, "nuclear"]) and pd.isna(table.at[hour_24, "gas"])  # the totals row
+    assert table.at[hour_24, "wind"] == hours[24]["WIND TOTAL"]  # the renewables table is whole
+    assert kinds(result) == ["truncated"]
+
+
 def test_drw_bad_bodies_raise_a_readable_parse_error(shared_fixtures: Path) -> None:
     text = (shared_fixtures / "CAISO" / "20171106_DailyRenewablesWatch.txt").read_text()
     first_table_only = text[:text.index("Hourly Breakdown of Total Production")]

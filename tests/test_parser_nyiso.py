@@ -191,6 +191,28 @@ def test_truncated_download_keeps_complete_intervals_and_says_so(shared_fixtures
     assert kinds(result)["truncated"] == 1 and kinds(result)["incomplete_interval"] == 1
 
 
+def test_a_whole_file_ends_without_a_line_break_and_keeps_its_last_row(shared_fixtures):
+    """NYISO's files end without a line break, so that is no sign of a cut: the last value,
+    written with its decimal (1709.0), says the row is whole."""
+    text = (shared_fixtures / "NYISO" / "20250219rtfuelmix.csv").read_text()
+    assert text.endswith("02/20/2025 00:00:00,EST,Hydro,1709.0")
+    result = parse_text(text)
+    assert fuels_at(result.readings, "2025-02-20T04:55Z")["hydro"] == 1709.0
+    assert "truncated" not in kinds(result)
+
+
+@pytest.mark.parametrize("kept", ["1", "17", "170", "1709", "1709."])
+def test_a_last_value_cut_short_is_not_read_as_a_smaller_number(shared_fixtures, kept):
+    """A download that stops inside the last value (1709.0 arriving as 1, 17, ... 1709.) leaves
+    that row out, so the last interval lacks a fuel and is dropped: never 1 MW of hydro."""
+    text = (shared_fixtures / "NYISO" / "20250219rtfuelmix.csv").read_text()
+    result = parse_text(text.removesuffix("1709.0") + kept)
+    starts = result.readings["timestamp"].drop_duplicates()
+    assert starts.max() == utc("2025-02-20T04:50Z") and len(starts) == 287
+    assert fuels_at(result.readings, "2025-02-20T04:50Z") == expected_fuels(csv_rows(text), "02/19/2025 23:55:00")
+    assert kinds(result)["truncated"] == 1 and kinds(result)["incomplete_interval"] == 1
+
+
 def test_download_cut_between_rows_drops_the_half_listed_last_interval(shared_fixtures):
     text = (shared_fixtures / "NYISO" / "20250219rtfuelmix.csv").read_text()
     cut = text.index("02/19/2025 12:00:00,EST,Natural Gas")

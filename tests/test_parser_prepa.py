@@ -139,6 +139,14 @@ def test_missing_site_list_leaves_renewables_unsplit(recorded: str) -> None:
     assert kinds(result) == {"unreadable_sites": 1, "unsplit_renewables": 1}
 
 
+@pytest.mark.parametrize("cut_at", ["SiteTotal: 80", "MW: 18", "Desc:'Landfill'"])
+def test_a_script_cut_inside_the_site_list_is_refused(recorded: str, cut_at: str) -> None:
+    """A site list that never closes lost sites: splitting Renew over the ones that arrived,
+    or leaving it unsplit as 'other', is not what the whole script says. Refused."""
+    with pytest.raises(ParseError, match="the `dataLoadPerSite` array never closes \\(truncated download\\?\\)"):
+        parse_text(recorded[: recorded.index(cut_at) + len(cut_at) - 1])
+
+
 def test_unknown_fuel_and_unknown_renewable_site_are_unknown_and_reported(recorded: str) -> None:
     text = recorded.replace("{fuel: 'Diesel', value: 1}", "{fuel: 'Hydrogen', value: 1}") \
         .replace("Desc:'Landfill'", "Desc:'Biomasa'")

@@ -55,11 +55,6 @@ READINGS = ("readings",)
 WITH_IMPORTS = ("readings", "net_imports")
 FORECASTS = ("operator_forecasts",)
 
-# The known reason a check fails for a source today; the check is then a strict xfail, so a fix
-# makes the suite say the entry can go.
-CUT_LAST_LINE = ("a body cut inside a number of its last line reads the cut number as the value (2395.0 MW "
-                 "read as 2 MW) and notes no 'truncated' anomaly: a last line without its line break is not "
-                 "taken as cut")
 
 
 def open_meteo_request(path: Path) -> str:
@@ -96,10 +91,9 @@ class Recordings:
 
 RECORDINGS: dict[str, Recordings] = {
     "CAISO": Recordings(("CAISO/handwritten_*_fuelsource*.csv",), WITH_IMPORTS,
-                        refused=("CAISO/handwritten_*_error_page.html",), known_failures={"truncated": CUT_LAST_LINE}),
-    "CAISO_DRW": Recordings(("CAISO/*_DailyRenewablesWatch.txt",), WITH_IMPORTS,
-                            known_failures={"truncated": CUT_LAST_LINE}),
-    "NYISO": Recordings(("NYISO/*rtfuelmix*",), READINGS, known_failures={"truncated": CUT_LAST_LINE}),
+                        refused=("CAISO/handwritten_*_error_page.html",)),
+    "CAISO_DRW": Recordings(("CAISO/*_DailyRenewablesWatch.txt",), WITH_IMPORTS),
+    "NYISO": Recordings(("NYISO/*rtfuelmix*",), READINGS),
     "MISO": Recordings(("MISO/getfuelmix_*/*.json", "MISO/miso_getfuelmix_*.json", "MISO/*DOCTORED.json"),
                        WITH_IMPORTS, refused=("MISO/*_error-no-data_*.json",)),
     "ISONE": Recordings(("ISONE/*genfuelmix_*.json",), READINGS),
@@ -115,9 +109,7 @@ RECORDINGS: dict[str, Recordings] = {
     "WATTTIME": Recordings(("watttime/handwritten_*_*_*.json",), ("marginal",),
                            refused=("watttime/handwritten_403_*",), request=watttime_request),
     "HI": Recordings(("HI/*islandpulse_mix_*.json",), READINGS),
-    "PREPA": Recordings(("PREPA/*dataSource*.js",), READINGS,
-                        known_failures={"truncated": "a cut script loses plants: the remaining ones are turned into "
-                                                     "other shares of the mix, not refused"}),
+    "PREPA": Recordings(("PREPA/*dataSource*.js",), READINGS),
     "ENTSOE": Recordings(("ENTSOE/*_production*.xml", "ENTSOE/*_consumption*.xml", "ENTSOE/*_exchange_*.xml",
                           "ENTSOE/wind_solar_forecast_*.xml", "entsoe/handwritten_A75_*.xml",
                           "entsoe/handwritten_acknowledgement_no_data.xml"),
@@ -133,9 +125,8 @@ RECORDINGS: dict[str, Recordings] = {
     "CAISO_FORECAST": Recordings(("CAISO/*_FCST_*.zip",), FORECASTS),
     "MISO_FORECAST": Recordings(("MISO/DataBrokerServicesget*Forecast.asmx.json", "MISO/*_df_al.xls"), FORECASTS),
     "PJM_FORECAST": Recordings(("PJM/pjm_*_forecast_*.json", "PJM/compressed_pjm_load_forecast_*.gz"), FORECASTS),
-    "ISONE_FORECAST": Recordings(("ISONE/seven_day_*_forecast_*.csv", "ISONE/wsclient_systemload_*.json"), FORECASTS,
-                                 known_failures={"truncated": CUT_LAST_LINE}),
-    "NYISO_FORECAST": Recordings(("NYISO/*isolf.csv",), FORECASTS, known_failures={"truncated": CUT_LAST_LINE}),
+    "ISONE_FORECAST": Recordings(("ISONE/seven_day_*_forecast_*.csv", "ISONE/wsclient_systemload_*.json"), FORECASTS),
+    "NYISO_FORECAST": Recordings(("NYISO/*isolf.csv",), FORECASTS),
     "ERCOT_FORECAST": Recordings(("ERCOT/loadForecastVsActual_*.json",), FORECASTS),
     "EIA_FORECAST": Recordings(("EIA/*region-data_*.json",), FORECASTS),
 }

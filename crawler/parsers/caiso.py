@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from crawler.bodies import body_text
+from crawler.bodies import body_text, complete_lines
 from crawler.chunks import day_chunks, days_to_fetch
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import (
@@ -149,12 +149,15 @@ def _read_table(text: str, anomalies: list[Anomaly]) -> tuple[list[str], np.ndar
     lines = text.lstrip().splitlines()
     if len(lines) == 1 and not text.endswith(("\n", "\r")):
         raise ParseError("file ends inside the header line (truncated download?)")
+    # Every complete file ends with a line break: a last line without one is cut, even when
+    # it has all its fields (its last value may be a cut number).
+    lines = complete_lines(text, SOURCE, anomalies).lstrip().splitlines()
     names = [h.strip().strip('"').strip() for h in lines[0].split(",")]
     time_columns = [n for n in names if n.lower() == TIME_COLUMN]
     if len(time_columns) != 1:
         problem = "no 'Time' column" if not time_columns else "more than one 'Time' column"
         raise ParseError(f"{problem} in the header {lines[0][:200]!r}")
-    rows = _complete_rows(lines[1:], len(names), text.endswith(("\n", "\r")), anomalies)
+    rows = _complete_rows(lines[1:], len(names), anomalies)
     if not rows:
         raise ParseError("header only: the file has no data rows")
     # No quoting: CAISO's cells are plain numbers, so a stray quote stays in its own cell
@@ -185,9 +188,8 @@ def _table(names: list[str], cells: np.ndarray) -> pd.DataFrame:
     return table
 
 
-def _complete_rows(lines: list[str], width: int, ends_cleanly: bool,
-                   anomalies: list[Anomaly]) -> list[str]:
-    """Data lines with the header's field count; a short last line of a cut file is 'truncated'."""
+def _complete_rows(lines: list[str], width: int, anomalies: list[Anomaly]) -> list[str]:
+    """Data lines with the header's field count (a cut last line is already gone)."""
     rows = []
     for number, line in enumerate(lines, start=2):
         if not line.strip():
@@ -195,8 +197,6 @@ def _complete_rows(lines: list[str], width: int, ends_cleanly: bool,
         fields = line.count(",") + 1
         if fields == width:
             rows.append(line)
-        elif number == len(lines) + 1 and not ends_cleanly:
-            note(anomalies, SOURCE, "truncated", f"last line {number} is cut ({fields} of {width} fields): skipped")
         else:
             note(anomalies, SOURCE, "malformed_row",
                  f"line {number} has {fields} fields, header has {width}: skipped")

@@ -15,7 +15,7 @@ from datetime import date, datetime, timedelta
 
 import pandas as pd
 
-from crawler.bodies import body_text
+from crawler.bodies import body_text, complete_lines
 from crawler.chunks import day_chunks
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import Anomaly, ParseError, ParseResult, Payload, net_imports_of, note, wide_readings
@@ -65,8 +65,11 @@ _NAME_DATE = re.compile(r"(?<!\d)(20\d{2})(\d{2})(\d{2})(?!\d)")
 
 def parse(payload: Payload) -> ParseResult:
     """Parse one day's report into hourly readings (UTC interval starts) and net imports."""
-    records = _records(body_text(payload, "the Daily Renewables Watch text report"))
     anomalies: list[Anomaly] = []
+    # Every complete report ends with a line break: a last line without one is cut inside
+    # (its last value may be a cut number), and is left out.
+    records = _records(complete_lines(body_text(payload, "the Daily Renewables Watch text report"),
+                                      SOURCE, anomalies))
     day = _day(records, payload.name, anomalies)
     table = pd.concat([_table(records, RENEWABLES_TABLE, anomalies),
                        _table(records, TOTALS_TABLE, anomalies)], axis=1)

@@ -26,7 +26,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from crawler.bodies import body_text, load_json
+from crawler.bodies import body_text, complete_lines, load_json
 from crawler.chunks import day_chunks
 from crawler.forecast_inputs import known_by, operator_rows
 from crawler.http import FetchError, HttpClient, base_url
@@ -55,6 +55,9 @@ EASTERN = ZoneInfo("America/New_York")
 REPORTS = {"wphf": ("wind", "seven-day-wind-power-forecast"), "sphf": ("solar", "seven-day-solar-power-forecast")}
 ZONES = {"EST": timezone(timedelta(hours=-5)), "EDT": timezone(timedelta(hours=-4))}
 _GENERATED = re.compile(r"Report generated\s+(\d{2}/\d{2}/\d{4} \d{2}:\d{2}:\d{2})\s+([A-Z]{3})")
+# The report's closing line, "T","24 lines": the recorded reports end with it, and with no line
+# break after it, so it is what says that a report is whole.
+_TRAILER = re.compile(r'^"?T"?,', re.MULTILINE)
 _TITLE = re.compile(r"Seven Day (Wind|Solar) Power Forecast", re.IGNORECASE)
 
 
@@ -81,6 +84,9 @@ def _report(text: str, payload: Payload, anomalies: list[Anomaly]) -> pd.DataFra
     if not generated or generated.group(2) not in ZONES:
         raise ParseError(f"{SOURCE}: no 'Report generated <time> EST|EDT' line")
     made = datetime.strptime(generated.group(1), "%m/%d/%Y %H:%M:%S").replace(tzinfo=ZONES[generated.group(2)])
+    # Without its closing line the report is cut: a last line without a line break may end
+    # in a cut number, and is left out.
+    text = complete_lines(text, SOURCE, anomalies, whole=bool(_TRAILER.search(text)))
     lines = list(csv.reader(io.StringIO(text)))
     header = next((line for line in lines if len(line) > 3 and line[0] == "D" and line[1] == "Date"), None)
     if header is None:

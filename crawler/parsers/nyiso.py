@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 import pandas as pd
 
-from crawler.bodies import body_text
+from crawler.bodies import body_text, complete_lines
 from crawler.chunks import day_chunks, days_to_fetch, month_chunks, next_month
 from crawler.http import HttpClient, base_url, fetch_days
 from crawler.model import Anomaly, ParseError, ParseResult, Payload, fold_rows, no_net_imports, note
@@ -70,6 +70,9 @@ YESTERDAY_GRACE = timedelta(minutes=20)
 # zip is still growing, and the margin leaves its last days time to be complete.
 ARCHIVE_SETTLED = timedelta(days=10)
 RAW = ("stamp", "zone", "label", "value")  # the four columns read from each CSV, as strings
+# Every value of every recorded file (2016 to 2025) has one decimal, 1709.0: a last value
+# without it is a number cut short by a dropped download.
+_WHOLE_VALUE = re.compile(r'"?-?[0-9]+\.[0-9]"?')
 _PLAIN_STAMP = r"[0-9]{2}/[0-9]{2}/(?:19|20|21)[0-9]{2} [0-9]{2}:[0-9]{2}:[0-9]{2}"
 _PLAIN_STAMPS = re.compile(rf"(?:{_PLAIN_STAMP}\n)*{_PLAIN_STAMP}")  # a list of them, one a line
 
@@ -108,6 +111,7 @@ def _read_csv(body: bytes, where: str, anomalies: list[Anomaly], general: bool =
     """One CSV as string columns stamp, zone, label, value (NaN for a missing cell); rows
     with more fields than the header skipped."""
     text = body_text(Payload(body=body, name=where), "CSV", f"{SOURCE}: {where}".removesuffix(": "))
+    text = complete_lines(text, SOURCE, anomalies, _ends_whole(text), where)
     header, rows, bad_lines = (not general and _split(text)) or _read_with_pandas(text)
     columns = [str(c).strip() for c in header]
     value = next((c for c in VALUE_COLUMNS if c in columns), None)
@@ -124,6 +128,13 @@ def _read_csv(body: bytes, where: str, anomalies: list[Anomaly], general: bool =
              "the header skipped", bad_lines)
     table = {name: rows[columns.index(column)] for name, column in zip(RAW, (STAMP, ZONE, FUEL, value))}
     return _drop_cut_tail(table, where, anomalies)
+
+
+def _ends_whole(text: str) -> bool:
+    """Whether the body ends with a complete row. NYISO's files end without a line break, so
+    the last value says it: one with its decimal (1709.0) is whole, anything else is cut."""
+    last_line = text.rsplit("\n", 1)[-1]
+    return not last_line.strip() or bool(_WHOLE_VALUE.fullmatch(last_line.rsplit(",", 1)[-1].strip()))
 
 
 def _split(text: str) -> tuple[list[str], list[np.ndarray], int] | None:

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from crawler.bodies import body_text
+from crawler.bodies import body_text, complete_lines
 from crawler.chunks import day_chunks
 from crawler.forecast_inputs import known_by, operator_rows
 from crawler.http import FetchError, HttpClient, base_url
@@ -49,7 +49,9 @@ _DAY = re.compile(r"(\d{8})isolf")
 def parse(payload: Payload) -> ParseResult:
     """One isolf file into NYIS load forecasts (UTC hour starts)."""
     anomalies: list[Anomaly] = []
-    table = pd.read_csv(io.StringIO(body_text(payload, "CSV", SOURCE)))
+    # Every complete file ends with a line break: a last line without one is cut (its load a
+    # cut number) and is left out.
+    table = pd.read_csv(io.StringIO(complete_lines(body_text(payload, "CSV", SOURCE), SOURCE, anomalies)))
     if "Time Stamp" not in table or TOTAL not in table:
         raise ParseError(f"{SOURCE}: expected 'Time Stamp' and '{TOTAL}' columns, found {list(table.columns)}")
     found = _DAY.search(payload.name.rsplit("/", 1)[-1])

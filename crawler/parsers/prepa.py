@@ -89,6 +89,10 @@ _JS_TOKEN = re.compile(r"""
 
 # -- parse ------------------------------------------------------------------------------
 
+class CutScript(ParseError):
+    """An array that never closes: the download stopped inside the script."""
+
+
 def parse(payload: Payload) -> ParseResult:
     """Parse dataSource.js into one snapshot of PREPA readings (MW, UTC 5-minute interval start)."""
     script = _text(payload)
@@ -121,7 +125,7 @@ def js_array(script: str, name: str) -> list:
         raise ParseError(f"{SOURCE}: no `{name} = [...]` array in the script")
     literal = _bracketed(script, found.end() - 1)
     if literal is None:
-        raise ParseError(f"{SOURCE}: the `{name}` array never closes (truncated download?)")
+        raise CutScript(f"{SOURCE}: the `{name}` array never closes (truncated download?)")
     try:
         value = json.loads(js_to_json(literal))
     except json.JSONDecodeError as exc:
@@ -244,6 +248,10 @@ def _renewable_sites(script: str, anomalies: list[Anomaly]) -> pd.Series:
     """MW of dataLoadPerSite's renewable sites by fuel (a negative site total counts as 0)."""
     try:
         sites = [site for site in js_array(script, "dataLoadPerSite") if isinstance(site, dict)]
+    except CutScript:
+        # A cut site list would split Renew over the sites that arrived, or leave it unsplit,
+        # neither of which the whole script says: the snapshot is refused.
+        raise
     except ParseError as exc:
         note(anomalies, SOURCE, "unreadable_sites", f"{exc}: renewables cannot be split")
         sites = []
