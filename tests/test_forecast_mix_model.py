@@ -6,6 +6,7 @@ the benchmark's business (scripts/bench/forecast.py --dacf), not these tests'.""
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 
 import numpy as np
@@ -189,3 +190,44 @@ def test_bad_input_is_refused(pjm, model):
         mf.fit(mix, weather, None, {"direct": {"coal": 760}}, end=FIT_END)
     with pytest.raises(mf.NoInputs):
         mf.fit(mix, None, None, factors, end=FIT_END, training_days=200)
+
+
+def test_interval_width_follows_the_week_before_the_issue(pjm, model):
+    """The calibrated log-ratio quantiles are scaled by the standard deviation of the log
+    direct intensity over the 168 hours before the issue (clipped to the range seen at fit),
+    computed here by hand from the measured mix."""
+    mix, weather, _, factors = pjm
+    assert model.interval_scale is not None
+    low_clip, high_clip = model.interval_scale["clip"]
+    assert 0 < low_clip < high_clip
+    widths = []
+    for issued_at in (pd.Timestamp("2021-04-20", tz="UTC"), pd.Timestamp("2021-05-25 13:00", tz="UTC")):
+        frame = mf.predict(model, mix[mix.index < issued_at], weather, None, issued_at, 6).frame
+        week = mix[(mix.index >= issued_at - pd.Timedelta(hours=168)) & (mix.index < issued_at)]
+        assert len(week) == 168
+        scale = np.clip(np.std(np.log(mf.intensity_from_mix(week, factors["direct"]) + mf.LOG_OFFSET)),
+                        low_clip, high_clip)
+        low, high = model.calibration["direct"][0]            # horizons 1-6
+        np.testing.assert_allclose(frame["direct_upper"], frame["direct"] * np.exp(high * scale), rtol=1e-9)
+        np.testing.assert_allclose(frame["direct_lower"], frame["direct"] * np.exp(low * scale), rtol=1e-9)
+        widths.append(scale)
+    assert widths[0] != widths[1]
+
+
+def test_format_1_model_still_loads_with_its_plain_intervals(pjm, model):
+    """A model stored before interval scaling (format 1: no interval_scale, plain log-ratio
+    quantiles) loads and answers with bounds = forecast x exp(quantile)."""
+    mix, weather, _, _ = pjm
+    header, rest = model.to_bytes().split(b"\n", 1)
+    old = json.loads(header)
+    old["format"] = 1
+    del old["interval_scale"]
+    loaded = mf.MixModel.from_bytes(json.dumps(old).encode() + b"\n" + rest)
+    assert loaded.interval_scale is None
+    issued_at = pd.Timestamp("2021-05-02", tz="UTC")
+    frame = mf.predict(loaded, mix[mix.index < issued_at], weather, None, issued_at, 6).frame
+    low, high = model.calibration["direct"][0]
+    np.testing.assert_allclose(frame["direct_upper"], frame["direct"] * np.exp(high), rtol=1e-9)
+    np.testing.assert_allclose(frame["direct_lower"], frame["direct"] * np.exp(low), rtol=1e-9)
+    with pytest.raises(ValueError, match="format"):
+        mf.MixModel.from_bytes(json.dumps({**old, "format": 99}).encode() + b"\n" + rest)
