@@ -17,9 +17,8 @@ from api import create_app
 from api.models.optimization_engine import DEFAULT_TRANSFER_KWH_PER_GB
 from crawler.__main__ import read_payload
 from crawler.parsers import electricitymaps_csv as emap
-from database.dimensions import sync_source
-from database.readings import write_readings
 from database.reported import source_id, write_reported_intensity
+from tests.apihelp import write_hourly_mix
 from tests.conftest import shared_dir
 
 TRACES = ("US-CAL-CISO", "US-MIDA-PJM", "US-NY-NYIS", "US-TEX-ERCO")
@@ -342,14 +341,7 @@ def test_a_future_window_is_scheduled_on_the_stored_forecast(client, imported):
     solar = np.clip(np.sin((hours.hour.to_numpy() - 13) / 12 * np.pi + np.pi / 2), 0, None) * 8000
     mix = pd.DataFrame({"solar": solar, "wind": rng.uniform(2000, 9000, len(hours)), "gas": 30000 - solar},
                        index=hours)  # generated, not real: a live feed whose future must be forecast
-    readings = mix.stack().rename("mw").reset_index()
-    readings.columns = ["timestamp", "fuel", "mw"]
-    readings["region"] = "SWPP"
-    conn = psycopg2.connect(imported)
-    with conn, conn.cursor() as cur:
-        write_readings(cur, sync_source(cur, "TESTHOURLY", "generated", timedelta(hours=1), 60, timedelta(hours=6)),
-                       readings, 60)
-    conn.close()
+    write_hourly_mix(imported, "SWPP", mix)
     from api.forecasts import main as forecast_schedule  # the hourly schedule stores forecast and error
 
     assert forecast_schedule(["--region", "SWPP"]) == 0
