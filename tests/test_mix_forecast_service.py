@@ -23,8 +23,8 @@ from api.models import forecast as history_model
 from api.models import mix_forecast
 from database.dimensions import sync_source
 from database.forecast_inputs import sync_weather_points, write_operator_forecasts, write_weather_forecasts
-from database.readings import write_readings
 from energy_data.weather_points import WeatherPoint
+from tests.apihelp import write_hourly_mix
 
 REGION = "ERCO"
 DAYS = 75
@@ -66,17 +66,12 @@ def write_region(db_url: str, now_hour: pd.Timestamp, inputs: bool = True, days:
     hours = pd.date_range(end=now_hour - H, periods=days * 24, freq="h")
     future = pd.date_range(hours[0], now_hour + ISSUE_AHEAD * H, freq="h")
     mix, weather = generated(future)
-    readings = mix.loc[hours].stack().rename("mw").reset_index()
-    readings.columns = ["timestamp", "fuel", "mw"]
-    readings["region"] = REGION
-    conn = psycopg2.connect(db_url)
-    with conn, conn.cursor() as cur:
-        write_readings(cur, sync_source(cur, "TESTHOURLY", "generated", timedelta(hours=1), 60, timedelta(hours=6)),
-                       readings, 60)
-        if inputs:
-            issues = [now_hour - 2 * H - pd.Timedelta(days=k) for k in range(days + 1)]
-            write_inputs(cur, weather, issues)
-    conn.close()
+    write_hourly_mix(db_url, REGION, mix.loc[hours])
+    if inputs:
+        conn = psycopg2.connect(db_url)
+        with conn, conn.cursor() as cur:
+            write_inputs(cur, weather, [now_hour - 2 * H - pd.Timedelta(days=k) for k in range(days + 1)])
+        conn.close()
     return weather
 
 
@@ -160,7 +155,9 @@ def test_an_input_issued_after_t_cannot_reach_the_forecast_issued_at_t(db_url, d
     weather = write_region(db_url, now_hour)
     assert forecasts_cli(FIT_ARGS) == 0
     client = create_app(db_url).test_client()
-    before = get(client, horizon_hours=48)
+    # T is named, not taken from the clock: a test running across the hour would otherwise
+    # move T past the input issued at T + 30 minutes.
+    before = get(client, horizon_hours=48, issued_at=now_hour.isoformat())
     assert before["model"]["name"] == "mix_gbdt"
 
     # A wildly different forecast (calm and dark: a tenth of the wind and sun) issued 30 minutes after T for
@@ -168,13 +165,13 @@ def test_an_input_issued_after_t_cannot_reach_the_forecast_issued_at_t(db_url, d
     conn = psycopg2.connect(db_url)
     with conn, conn.cursor() as cur:
         write_inputs(cur, weather, [now_hour + pd.Timedelta(minutes=30)], scale=0.1)
-    assert get(client, horizon_hours=48) == before
+    assert get(client, horizon_hours=48, issued_at=now_hour.isoformat()) == before
 
     # The same forecast issued 30 minutes BEFORE T is read, and the answer moves with it.
     with conn, conn.cursor() as cur:
         write_inputs(cur, weather, [now_hour - pd.Timedelta(minutes=30)], scale=0.1)
     conn.close()
-    after = get(client, horizon_hours=48)
+    after = get(client, horizon_hours=48, issued_at=now_hour.isoformat())
     assert after["model"]["inputs"]["weather"]["issued_at"] == (now_hour - pd.Timedelta(minutes=30)).isoformat()
     # Calm and dark: less wind and sun, more gas, so a dirtier first day than the forecast from the truth.
     assert np.mean(values(after)[:24]) > np.mean(values(before)[:24]) * 1.02
@@ -202,14 +199,7 @@ def test_without_a_model_or_without_inputs_the_history_model_answers_and_says_wh
 def test_fit_skips_regions_without_inputs_or_history_with_a_reason(db_url, now_hour, capsys):
     write_region(db_url, now_hour, inputs=True, days=30)
     mix, _ = generated(pd.date_range(end=now_hour - H, periods=80 * 24, freq="h"))
-    readings = mix.stack().rename("mw").reset_index()
-    readings.columns = ["timestamp", "fuel", "mw"]
-    readings["region"] = "SWPP"
-    conn = psycopg2.connect(db_url)
-    with conn, conn.cursor() as cur:
-        write_readings(cur, sync_source(cur, "TESTHOURLY", "generated", timedelta(hours=1), 60, timedelta(hours=6)),
-                       readings, 60)
-    conn.close()
+    write_hourly_mix(db_url, "SWPP", mix)
     assert forecasts_cli(["fit", "--validation-days", "10"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert f"{REGION}: skipped: 30 days of hourly mix by fuel from TESTHOURLY; the mix model needs 70 " \
