@@ -231,3 +231,47 @@ def test_format_1_model_still_loads_with_its_plain_intervals(pjm, model):
     np.testing.assert_allclose(frame["direct_lower"], frame["direct"] * np.exp(low), rtol=1e-9)
     with pytest.raises(ValueError, match="format"):
         mf.MixModel.from_bytes(json.dumps({**old, "format": 99}).encode() + b"\n" + rest)
+
+
+def test_recent_error_correction_moves_the_forecast_by_half_its_median_past_error(pjm, model, monkeypatch):
+    """The forecast is the uncorrected one times exp(0.5 x median log(actual / forecast)) over
+    hours 1, 4, ..., 22 of the forecasts the model would have issued at the same hour on each
+    of the 14 days before; computed here from forecast_many with the correction off. The mix
+    moves with it, so every factor set still reads one mix."""
+    mix, weather, _, factors = pjm
+    issued_at = pd.Timestamp("2021-05-20 06:00", tz="UTC")
+    before = mix[mix.index < issued_at]
+    corrected = mf.predict(model, before, weather, None, issued_at, 48).frame
+    monkeypatch.setattr(mf, "CORRECTION_SHRINK", 0.0)
+    plain = mf.predict(model, before, weather, None, issued_at, 48).frame
+    past = pd.date_range(issued_at - pd.Timedelta(days=14), periods=14, freq="D")
+    made = mf.forecast_many(model, before, weather, None, past, 24)
+    made = made[made["horizon"].isin([1, 4, 7, 10, 13, 16, 19, 22])]
+    measured = pd.Series(mf.intensity_from_mix(mix, factors["direct"]), index=mix.index)
+    truth = measured.reindex(pd.DatetimeIndex(made["timestamp"])).to_numpy()
+    assert len(truth) == 14 * 8 and np.isfinite(truth).all()
+    factor = np.exp(0.5 * np.median(np.log(truth / made["direct"].to_numpy())))
+    assert abs(factor - 1) > 0.002, factor               # the case has something to correct
+    np.testing.assert_allclose(corrected["direct"] / plain["direct"], factor, rtol=1e-6)
+    assert not np.allclose(corrected["gas_mw"], plain["gas_mw"])
+    assert not np.allclose(corrected["lifecycle"], plain["lifecycle"])
+
+
+def test_no_correction_without_the_history_or_inputs_it_needs(pjm, model, monkeypatch):
+    """Past forecasts are made only where the fuel history and the weather were given: with a
+    week of history, or weather from 100 hours before the issue only, there is none to learn
+    from and the forecast is the uncorrected one (not one made on filled-in values)."""
+    mix, weather, _, _ = pjm
+    issued_at = pd.Timestamp("2021-05-20 06:00", tz="UTC")
+    week = mix[(mix.index < issued_at) & (mix.index >= issued_at - pd.Timedelta(hours=mf.LOOKBACK_HOURS + 20))]
+    before = mix[mix.index < issued_at]
+    recent_weather = weather[weather.index >= issued_at - pd.Timedelta(hours=100)]
+    cases = [(week, weather), (before, recent_weather)]
+    got = [mf.predict(model, history, wx, None, issued_at, 24).frame for history, wx in cases]
+    monkeypatch.setattr(mf, "CORRECTION_SHRINK", 0.0)
+    for frame, (history, wx) in zip(got, cases):
+        pd.testing.assert_frame_equal(frame, mf.predict(model, history, wx, None, issued_at, 24).frame)
+    # while with both in full, the same issue is corrected
+    monkeypatch.undo()
+    full = mf.predict(model, before, weather, None, issued_at, 24).frame
+    assert not np.allclose(full["direct"], got[1]["direct"])

@@ -17,7 +17,9 @@ job and the API call these functions; scripts/bench/forecast.py --dacf measures 
   back by that week's figure before the issue), then the model is refitted
   on the whole window with the number of trees early stopping chose.
 - `predict(model, history, weather, operator, issued_at, horizon_hours)` forecasts every fuel's
-  MW for the hours from `issued_at`, and from that one mix the intensity of every factor set
+  MW for the hours from `issued_at`, moved by the model's recent error (its forecasts at the
+  same hour on the 14 days before against what happened, see CORRECTION_DAYS; the held-out
+  forecasts at fit carry the same correction), and from that one mix the intensity of every factor set
   (so lifecycle and direct, regional and IPCC agree: each is the same mix times its factors),
   with 80 % bounds. Without a model, or without the weather it was fitted on, it falls back to
   the history-only model (api.models.forecast.forecast) and says so in `fallback_reason`.
@@ -27,7 +29,7 @@ weather columns `wind_speed_10m`, `wind_speed_100m` (m/s), `temperature_2m`, `de
 (°C), `shortwave_radiation` (W/m²), `cloud_cover` (%), `precipitation` (mm); operator columns
 `load_forecast_mw`, `wind_forecast_mw`, `solar_forecast_mw`; any may be absent. The caller
 passes inputs issued before `issued_at` only; this module in turn reads no history row at or
-after `issued_at`.
+after `issued_at`. predict reads HISTORY_HOURS of history behind the first target hour.
 """
 from __future__ import annotations
 
@@ -67,6 +69,18 @@ LGB_PARAMS = {
 }
 MAX_TREES = 300
 MODEL_BANDS = ((1, 24), (25, 96))  # horizons with their own models
+# Recent-error correction: the forecasts the model would have issued at the same hour on each of
+# the CORRECTION_DAYS days before (CORRECTION_HORIZONS of their first day) against what happened; the median
+# log ratio, times CORRECTION_SHRINK, moves the new forecast. It follows a level the grid has
+# drifted to since the fit (CISO's drier 2021: the model ran 2 % low for months). Fourteen days
+# and one half sit mid-grid of the settings measured (docs/performance.md#forecast-against-dacf).
+CORRECTION_DAYS = 14
+CORRECTION_SHRINK = 0.5
+# Every third hour of each past forecast's first day: as accurate as all 24 (measured), at a
+# third of the cost, which keeps a 96-hour predict near 35 ms instead of 50-65.
+CORRECTION_HORIZONS = np.arange(1, 25, 3)
+CORRECTION_MIN_HOURS = 24        # fewer past forecast hours with an outcome: no correction
+HISTORY_HOURS = LOOKBACK_HOURS + 24 * CORRECTION_DAYS   # what predict reads behind its issue hour
 INTENSITY = "intensity"          # direct models of the first factor set's (log) intensity, learning
 INTENSITY_LAST = "intensity_last"  # its change from the same hour a day before / from the last hour
 LOG_OFFSET = 10.0                # g/kWh: keeps the log finite where direct intensity is 0
@@ -247,14 +261,26 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
         x_valid, _ = _features(timeline, fuels, *band_rows)
         for target, booster in fitted.items():
             best[f"{target}@{lo}"] = band_best[target]
+            trees[f"{target}@{lo}"] = booster
             values = booster.predict(x_valid, num_threads=1) + timeline.base(target, band_rows)
             predictions.setdefault(target, np.full(len(valid_rows[0]), np.nan))[in_band] = values
     mix_valid = _mix_from_predictions(predictions, fuels, constant)
     direct_valid = _direct(predictions)
     direct_weight = _choose_weight(timeline, valid_rows, mix_valid, direct_valid, primary)
-    validation, calibration, interval_scale = _validate(timeline, fuels, constant, factors, valid_rows,
-                                                        _blend(mix_valid, direct_valid, primary, direct_weight))
+    # The held-out forecasts as predict() issues them, recent-error correction included, so
+    # that the interval is calibrated on the errors it will have.
+    held_out = MixModel(fuels, constant, factors, tuple(wx.columns), tuple(op.columns), start, stop, horizon_hours,
+                        trees, {}, {}, direct_weight=direct_weight)
+    observed_from = _first_observed(timeline)
+    rows = _correction_rows(valid_issue, observed_from)
+    past = intensity_from_mix(_mix_rows(held_out, timeline, *rows), primary) if rows[0].size else np.empty(0)
+    correction = _correction(timeline, valid_issue, observed_from, rows, past)
+    blended = _blend(mix_valid, direct_valid, primary, direct_weight)
+    correction = correction[np.searchsorted(valid_issue, valid_rows[0])]
+    blended = _blend(blended, intensity_from_mix(blended, primary) * correction, primary, 1.0)
+    validation, calibration, interval_scale = _validate(timeline, fuels, constant, factors, valid_rows, blended)
     validation["direct_weight"] = direct_weight
+    trees = {}
 
     # Refit on the whole window (the held-out days are the most recent, so the most useful),
     # with the number of trees early stopping chose, and 10 % more for the larger sample.
@@ -275,7 +301,7 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
     """Forecast the `horizon_hours` hours from issued_at.
 
     history: MW per fuel before issued_at (rows at or after it are ignored), at least the last
-    LOOKBACK_HOURS hours. weather/operator: the contract frames for the target hours (and the
+    LOOKBACK_HOURS hours (HISTORY_HOURS for the recent-error correction). weather/operator: the contract frames for the target hours (and the
     history hours, which some features read). factors: factor sets to answer (default: those
     the model was fitted with). intensity: measured intensity per factor set, used only by the
     history-only fallback (else it is computed from history with the factors); shares: the
@@ -290,19 +316,25 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
     reason = _why_not(model, history, weather, operator, issued_at, targets)
     if reason:
         return _fallback(history, intensity, factors, issued_at, horizon_hours, targets, reason, shares)
-    first = targets[0] - _HOUR * LOOKBACK_HOURS
+    first = targets[0] - _HOUR * HISTORY_HOURS
     mix = _hourly_frame(_rows_between(history, first - _HOUR, issued_at.floor("h") - _HOUR, "history"), "history")
     mix = mix[mix.index >= first - _HOUR].reindex(pd.date_range(first, targets[0] - _HOUR, freq="h"))
     for fuel in model.fuels + tuple(model.constant_fuels):
         if fuel not in mix.columns:
             mix[fuel] = np.nan
+    observed = mix.notna().any(axis=1).to_numpy().copy()
     mix = mix.ffill().bfill()                      # short gaps: from the newest value before them
     span_end = targets[-1]
     wx = _input_frame(weather, model.weather_columns, "weather", first, span_end, required=True)
     op = _input_frame(operator, model.operator_columns, "operator", first, span_end, required=True)
     timeline = _Timeline.build(mix, wx, op, span_end + _HOUR, _primary(model))
     horizons = np.arange(1, horizon_hours + 1)
-    frame = _predict_rows(model, timeline, np.full(horizon_hours, LOOKBACK_HOURS), horizons, factors)
+    issue = HISTORY_HOURS
+    for frame, columns in ((weather, model.weather_columns), (operator, model.operator_columns)):
+        observed &= _covered(frame, columns, mix.index)
+    # past forecasts are made only where history and inputs were there, not filled in
+    start = int(np.argmax(observed)) if observed.any() else len(observed)
+    frame = _predict_rows(model, timeline, np.full(horizon_hours, issue), horizons, factors, start)
     frame.insert(0, "timestamp", targets)
     return MixForecast(frame, model.name, model.version, issued_at, mix.index[-1], model.inputs, None)
 
@@ -330,28 +362,28 @@ def forecast_many(model: MixModel, history: pd.DataFrame, weather: pd.DataFrame 
     if (issue < LOOKBACK_HOURS).any():
         raise ValueError(f"every issue time needs {LOOKBACK_HOURS} h of history before it")
     horizons = np.tile(np.arange(1, horizon_hours + 1), len(issue_times))
-    frame = _predict_rows(model, timeline, issue, horizons, factors)
+    frame = _predict_rows(model, timeline, issue, horizons, factors, _first_observed(timeline))
     frame.insert(0, "timestamp", timeline.index[issue + horizons - 1])
     frame.insert(0, "issued_at", timeline.index[issue])
     return frame
 
 
 def _predict_rows(model: MixModel, timeline: _Timeline, issue: np.ndarray, horizons: np.ndarray,
-                  factors: dict[str, dict[str, float]]) -> pd.DataFrame:
-    """Fuel MW and intensities with bounds for each (issue position, horizon) row."""
-    x, _ = _features(timeline, model.fuels, issue, horizons)
+                  factors: dict[str, dict[str, float]], start: int) -> pd.DataFrame:
+    """Fuel MW and intensities with bounds for each (issue position, horizon) row, with the
+    recent-error correction from past forecasts whose lookback starts at or after `start`:
+    each row's mix moved so that its first factor set's intensity is that many times its own
+    (emitting fuels scaled one way, the others the other, as in _blend). The past forecasts
+    go through the same model calls as the rows asked for (each call costs more than its rows)."""
+    issues = np.unique(issue)
+    past_rows = _correction_rows(issues, start)
+    both = _mix_rows(model, timeline, np.concatenate([issue, past_rows[0]]), np.concatenate([horizons, past_rows[1]]))
+    mw = {fuel: values[:len(issue)] for fuel, values in both.items()}
+    primary = _primary(model)
+    past = intensity_from_mix({fuel: values[len(issue):] for fuel, values in both.items()}, primary)
+    correction = _correction(timeline, issues, start, past_rows, past)[np.searchsorted(issues, issue)]
+    mw = _blend(mw, intensity_from_mix(mw, primary) * correction, primary, 1.0)
     frame = pd.DataFrame({"horizon": horizons})
-    predictions = {}
-    for lo, hi in _bands(int(horizons.max())):
-        part = (horizons >= lo) & (horizons <= hi)
-        if not part.any():
-            continue
-        for target in _targets(model.fuels):
-            values = predictions.setdefault(target, np.empty(len(horizons)))
-            values[part] = model.trees[f"{target}@{lo}"].predict(x[part], num_threads=1) \
-                + timeline.base(target, (issue[part], horizons[part]))
-    mw = _blend(_mix_from_predictions(predictions, model.fuels, model.constant_fuels),
-                _direct(predictions), _primary(model), model.direct_weight)
     for fuel in mw:
         frame[f"{fuel}_mw"] = mw[fuel]
     bands = np.searchsorted(HORIZON_BANDS, horizons)
@@ -366,6 +398,65 @@ def _predict_rows(model: MixModel, timeline: _Timeline, issue: np.ndarray, horiz
         frame[f"{name}_lower"] = np.minimum(value * np.exp(low), value)
         frame[f"{name}_upper"] = np.maximum(value * np.exp(high), value)
     return frame
+
+
+def _first_observed(timeline: _Timeline) -> int:
+    """Position of the first hour with a measured mix."""
+    finite = np.flatnonzero(np.isfinite(timeline.total))
+    return int(finite[0]) if finite.size else len(timeline.total)
+
+
+def _past_issues(issues: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per issue, the positions of the same hour on each of the CORRECTION_DAYS days before,
+    and whether each has its whole LOOKBACK_HOURS at or after `start`."""
+    past = issues[:, None] - 24 * np.arange(1, CORRECTION_DAYS + 1)[None, :]
+    return past, past - LOOKBACK_HOURS >= start
+
+
+def _correction_rows(issues: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
+    """The (issue position, horizon) rows of the past forecasts the correction needs, each
+    once however many issues share it; their hours all lie before the issues."""
+    past, usable = _past_issues(issues, start)
+    unique = np.unique(past[usable]) if CORRECTION_SHRINK else np.array([], dtype=int)
+    return np.repeat(unique, len(CORRECTION_HORIZONS)), np.tile(CORRECTION_HORIZONS, unique.size)
+
+
+def _correction(timeline: _Timeline, issues: np.ndarray, start: int, rows: tuple[np.ndarray, np.ndarray],
+                predicted: np.ndarray) -> np.ndarray:
+    """Per issue, the factor on the first factor set's intensity (see CORRECTION_DAYS) from
+    the past forecasts `predicted` for `rows` (as _correction_rows gave them)."""
+    correction = np.ones(len(issues))
+    if rows[0].size == 0:
+        return correction
+    width = len(CORRECTION_HORIZONS)
+    actual = np.exp(timeline.log_intensity[rows[0] + rows[1] - 1]) - LOG_OFFSET
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratio = np.log(actual / predicted).reshape(-1, width)
+    ratio[~np.isfinite(ratio)] = np.nan
+    unique = rows[0][::width]
+    past, usable = _past_issues(issues, start)
+    for k, (positions, keep) in enumerate(zip(past, usable)):
+        values = ratio[np.searchsorted(unique, positions[keep])]
+        if np.isfinite(values).sum() >= CORRECTION_MIN_HOURS:
+            correction[k] = np.exp(CORRECTION_SHRINK * np.nanmedian(values))
+    return correction
+
+
+def _mix_rows(model: MixModel, timeline: _Timeline, issue: np.ndarray, horizons: np.ndarray) -> dict[str, np.ndarray]:
+    """The model's mix (MW per fuel, blended with its direct models) for each (issue
+    position, horizon) row."""
+    x, _ = _features(timeline, model.fuels, issue, horizons)
+    predictions = {}
+    for lo, hi in _bands(int(horizons.max())):
+        part = (horizons >= lo) & (horizons <= hi)
+        if not part.any():
+            continue
+        for target in _targets(model.fuels):
+            values = predictions.setdefault(target, np.empty(len(horizons)))
+            values[part] = model.trees[f"{target}@{lo}"].predict(x[part], num_threads=1) \
+                + timeline.base(target, (issue[part], horizons[part]))
+    return _blend(_mix_from_predictions(predictions, model.fuels, model.constant_fuels),
+                  _direct(predictions), _primary(model), model.direct_weight)
 
 
 # --- internals: preparation ------------------------------------------------------------------
@@ -425,6 +516,17 @@ def _input_frame(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str
         return hourly.reindex(columns=list(columns)).interpolate(limit_direction="both")
     keep = [c for c in hourly.columns if hourly[c].notna().mean() >= 0.9]
     return hourly[keep].interpolate(limit_direction="both")
+
+
+def _covered(frame: pd.DataFrame | None, columns: tuple[str, ...], index: pd.DatetimeIndex) -> np.ndarray:
+    """Whether each hour of `index` has every one of `columns` in `frame` (as given, before
+    any gap filling)."""
+    if not columns:
+        return np.ones(len(index), dtype=bool)
+    if frame is None or frame.empty or any(c not in frame.columns for c in columns):
+        return np.zeros(len(index), dtype=bool)
+    hourly = _hourly_frame(_rows_between(frame[list(columns)], index[0], index[-1], "inputs"), "inputs")
+    return hourly.reindex(index).notna().all(axis=1).to_numpy()
 
 
 def _why_not(model, history, weather, operator, issued_at, targets) -> str | None:

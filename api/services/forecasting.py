@@ -39,11 +39,13 @@ ACCURACY_MAX_AGE = timedelta(days=1)
 
 # The mix model's factor sets: the first is the one its direct models learn.
 MIX_FACTOR_SETS = ("lifecycle", "direct")
-# Per-fuel history a mix forecast reads: the model's deepest feature, and a day to spare for gaps.
-MIX_HISTORY = timedelta(hours=mix.LOOKBACK_HOURS + 24)
+# Per-fuel history a mix forecast reads (its deepest feature behind the past forecasts of its
+# recent-error correction), and a day to spare for gaps.
+MIX_HISTORY = timedelta(hours=mix.HISTORY_HOURS + 24)
 # Inputs a mix forecast reads around its target hours: features compare each target hour with
-# the same hour up to 4 days before the issue, and average +-6 h around both.
-INPUTS_BEFORE = timedelta(hours=mix.MAX_HORIZON_HOURS + 12)
+# the same hour up to 4 days before the issue and average +-6 h around both, and the
+# correction's past forecasts read the inputs of their own hours, up to HISTORY_HOURS back.
+INPUTS_BEFORE = timedelta(hours=max(mix.MAX_HORIZON_HOURS, mix.HISTORY_HOURS) + 12)
 INPUTS_AFTER = timedelta(hours=mix.MAX_HORIZON_HOURS + 12)
 # Training rows see, for each past hour, the inputs issued at least this long before it: what a
 # forecast issued a day ahead saw. Live forecasts for the first day see fresher inputs and those
