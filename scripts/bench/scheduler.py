@@ -25,8 +25,11 @@
    arrival hour of the test period for the next 25 hours from the history before that hour
    and the weather forecast columns; a 1-hour job with 24 hours of slack is placed by the
    engine on the forecast, in its region. Prints the oracle's mean saving and the share of it
-   (grams) kept with our forecasts; and, on every `--every`-th arrival, the same with the
-   history-only model for comparison.
+   (grams) kept with our forecasts, placing once at arrival and asking again every hour (the
+   job starts when the newest forecast places it now); on every `--every`-th arrival, the same with the
+   history-only model for comparison; and, since DACF published one forecast a day (00:00-23:00
+   UTC), on the 00:00 arrivals (23 h of slack) the share kept by ours, by DACF's and by the same
+   hours a day before: what the published forecaster earns on the same jobs.
 2. Speed: (a) 1,000 jobs x 10 regions x 288 five-minute slots with a capacity per region, under
    the default time limit, against the best lower bound found by a long run of the same solver
    (the optimum lies between the bound and the best schedule, so the gap printed bounds the
@@ -216,13 +219,15 @@ def dacf_quality(directory: Path, every: int) -> None:
     from forecast import load_dacf  # scripts/bench/forecast.py: the same reading as its --dacf
 
     print("\n## Quality on the DACF data set: 1 h jobs, 24 h slack, in their region, direct intensity")
-    print("| region | arrivals | oracle saving % | mix model: saving % (x oracle) | fit s | "
-          f"every {every}th arrival: history-only x oracle / mix x oracle |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print("| region | arrivals | oracle saving % | mix model: saving % (x oracle) | asking again hourly: x oracle | "
+          f"fit s | every {every}th arrival: history-only x oracle / mix x oracle | "
+          "00:00 arrivals, 23 h slack: ours / DACF / same hour yesterday, x oracle |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     width = 1 + SLACK
     for history_path in sorted(directory.glob("*_direct_emissions.csv")):
         region = history_path.name.split("_")[0]
-        published = pd.read_csv(directory / f"{region}_dacf_forecasts_direct.csv", usecols=["UTC time"])
+        published = pd.read_csv(directory / f"{region}_dacf_forecasts_direct.csv",
+                                usecols=["UTC time", "carbon_from_src_forecasts"])
         test_start = pd.Timestamp(published["UTC time"].min(), tz="UTC")
         mix, weather, actual, factors = load_dacf(history_path)
         model = mix_forecast.fit(mix[mix.index < test_start], weather, None, factors, end=test_start)
@@ -241,8 +246,55 @@ def dacf_quality(directory: Path, every: int) -> None:
         fraction_sample, _ = _forecast_saving(series, {i: ours[i] for i in sample}, 0, 1, False, width, base,
                                               best, True)
         perfect = mean_saving_pct(base[:len(issues)], best[:len(issues)])
-        print(f"| {region} | {len(issues)} | {perfect:.1f} | {pct:.1f} ({fraction:.2f}) | {model.fit_seconds:.0f} | "
-              f"{fraction_history:.2f} / {fraction_sample:.2f} |")
+        same_day = _same_day_shares(actual, test, published, predicted)
+        replanned = _replanned_share(series[0], predicted)
+        print(f"| {region} | {len(issues)} | {perfect:.1f} | {pct:.1f} ({fraction:.2f}) | {replanned:.2f} | "
+              f"{model.fit_seconds:.0f} | {fraction_history:.2f} / {fraction_sample:.2f} | "
+              + " / ".join(f"{share:.2f}" for share in same_day.values()) + " |")
+
+
+def _replanned_share(series: np.ndarray, predicted: np.ndarray) -> float:
+    """Share of the oracle's saving when the client asks again every hour: at each hour from
+    its arrival the job is placed on the forecast issued then, over what is left of its window,
+    and starts when that placement is the present hour (at its deadline at the latest).
+    Arrivals whose window runs past the last forecast are left out, of the oracle's sum too."""
+    width = predicted.shape[1]
+    got = best = 0.0
+    for arrival in range(len(predicted) - width + 1):
+        window = series[arrival:arrival + width]
+        if not np.isfinite(window).all():
+            continue
+        deadline = arrival + width
+        for now in range(arrival, deadline):
+            job = Job(1.0, 1, 0, deadline - now, False, origin=0, regions=(0,))
+            if oe.best_placements(predicted[now][None, :deadline - now], job).best.slots[0] == 0:
+                break
+        got += window[0] - series[now]
+        best += window[0] - window.min()
+    return got / best
+
+
+def _same_day_shares(actual: pd.Series, test: pd.Series, published: pd.DataFrame,
+                     predicted: np.ndarray) -> dict[str, float]:
+    """DACF publishes one forecast a day, for 00:00-23:00 UTC: on the arrivals at 00:00 (a
+    1-hour job with 23 h of slack) the share of the oracle's saving kept by placing on ours, on
+    DACF's and on the same hours of the day before, over the same arrivals."""
+    series = test.to_numpy(float)[None, :]
+    dacf = pd.Series(published["carbon_from_src_forecasts"].to_numpy(float),
+                     index=pd.DatetimeIndex(pd.to_datetime(published["UTC time"], utc=True)))
+    dacf = dacf.reindex(test.index).to_numpy(float)
+    yesterday = actual.reindex(test.index - pd.Timedelta(days=1)).to_numpy(float)
+    arrivals = [i for i in np.flatnonzero(test.index.hour == 0)
+                if i + 24 <= min(len(test), len(predicted)) and np.isfinite(series[0, i:i + 24]).all()
+                and np.isfinite(dacf[i:i + 24]).all() and np.isfinite(yesterday[i:i + 24]).all()]
+    base = series[0]
+    day_oracle = np.array([series[0, i:i + 24].min() if i + 24 <= series.shape[1] else np.nan
+                           for i in range(series.shape[1])])
+    candidates = {"ours": lambda i: predicted[i][:24], "DACF": lambda i: dacf[i:i + 24],
+                  "same hour yesterday": lambda i: yesterday[i:i + 24]}
+    return {name: _forecast_saving(series, {i: make(i)[None, :] for i in arrivals}, 0, 1, False, 24, base,
+                                   day_oracle, True)[0]
+            for name, make in candidates.items()}
 
 
 # --------------------------------------------------------------------------- speed
