@@ -70,8 +70,8 @@ LGB_PARAMS = {
 MAX_TREES = 300
 MODEL_BANDS = ((1, 24), (25, 96))  # horizons with their own models
 # Recent-error correction: the forecasts the model would have issued at the same hour on each of
-# the CORRECTION_DAYS days before (CORRECTION_HORIZONS of their first day) against what happened; the median
-# log ratio, times CORRECTION_SHRINK, moves the new forecast. It follows a level the grid has
+# the CORRECTION_DAYS days before (CORRECTION_HORIZONS of their first day) against what
+# happened; the median log ratio, times CORRECTION_SHRINK, moves the new forecast. It follows a level the grid has
 # drifted to since the fit (CISO's drier 2021: the model ran 2 % low for months). Fourteen days
 # and one half sit mid-grid of the settings measured (docs/performance.md#forecast-against-dacf).
 CORRECTION_DAYS = 14
@@ -253,7 +253,7 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
     # only, so an error in the total level does not reach it. Each learns the change from the
     # same hour on the newest day before the issue, which keeps it right when levels move
     # beyond what it saw in training.
-    trees, best, predictions = {}, {}, {}
+    trees, best, predictions, first_stage = {}, {}, {}, {}
     for lo, hi in _bands(horizon_hours):
         in_band = (valid_rows[1] >= lo) & (valid_rows[1] <= hi)
         band_rows = (valid_rows[0][in_band], valid_rows[1][in_band])
@@ -261,7 +261,7 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
         x_valid, _ = _features(timeline, fuels, *band_rows)
         for target, booster in fitted.items():
             best[f"{target}@{lo}"] = band_best[target]
-            trees[f"{target}@{lo}"] = booster
+            first_stage[f"{target}@{lo}"] = booster
             values = booster.predict(x_valid, num_threads=1) + timeline.base(target, band_rows)
             predictions.setdefault(target, np.full(len(valid_rows[0]), np.nan))[in_band] = values
     mix_valid = _mix_from_predictions(predictions, fuels, constant)
@@ -270,7 +270,7 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
     # The held-out forecasts as predict() issues them, recent-error correction included, so
     # that the interval is calibrated on the errors it will have.
     held_out = MixModel(fuels, constant, factors, tuple(wx.columns), tuple(op.columns), start, stop, horizon_hours,
-                        trees, {}, {}, direct_weight=direct_weight)
+                        first_stage, {}, {}, direct_weight=direct_weight)
     observed_from = _first_observed(timeline)
     rows = _correction_rows(valid_issue, observed_from)
     past = intensity_from_mix(_mix_rows(held_out, timeline, *rows), primary) if rows[0].size else np.empty(0)
@@ -280,7 +280,6 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
     blended = _blend(blended, intensity_from_mix(blended, primary) * correction, primary, 1.0)
     validation, calibration, interval_scale = _validate(timeline, fuels, constant, factors, valid_rows, blended)
     validation["direct_weight"] = direct_weight
-    trees = {}
 
     # Refit on the whole window (the held-out days are the most recent, so the most useful),
     # with the number of trees early stopping chose, and 10 % more for the larger sample.
@@ -301,8 +300,8 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
     """Forecast the `horizon_hours` hours from issued_at.
 
     history: MW per fuel before issued_at (rows at or after it are ignored), at least the last
-    LOOKBACK_HOURS hours (HISTORY_HOURS for the recent-error correction). weather/operator: the contract frames for the target hours (and the
-    history hours, which some features read). factors: factor sets to answer (default: those
+    LOOKBACK_HOURS hours (HISTORY_HOURS for the recent-error correction). weather/operator:
+    the contract frames for the target hours (and the history hours, which some features read). factors: factor sets to answer (default: those
     the model was fitted with). intensity: measured intensity per factor set, used only by the
     history-only fallback (else it is computed from history with the factors); shares: the
     fallback's optional `mix` argument (e.g. the renewable share), as the API passes it.
@@ -330,8 +329,8 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
     timeline = _Timeline.build(mix, wx, op, span_end + _HOUR, _primary(model))
     horizons = np.arange(1, horizon_hours + 1)
     issue = HISTORY_HOURS
-    for frame, columns in ((weather, model.weather_columns), (operator, model.operator_columns)):
-        observed &= _covered(frame, columns, mix.index)
+    for given, columns in ((weather, model.weather_columns), (operator, model.operator_columns)):
+        observed &= _covered(given, columns, mix.index)
     # past forecasts are made only where history and inputs were there, not filled in
     start = int(np.argmax(observed)) if observed.any() else len(observed)
     frame = _predict_rows(model, timeline, np.full(horizon_hours, issue), horizons, factors, start)
