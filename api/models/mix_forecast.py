@@ -271,10 +271,9 @@ def fit(history: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFr
     # that the interval is calibrated on the errors it will have.
     held_out = MixModel(fuels, constant, factors, tuple(wx.columns), tuple(op.columns), start, stop, horizon_hours,
                         first_stage, {}, {}, direct_weight=direct_weight)
-    observed_from = _first_observed(timeline)
-    rows = _correction_rows(valid_issue, observed_from)
+    rows = _correction_rows(valid_issue, 0)       # the window's first hour has a mix (dropna above)
     past = intensity_from_mix(_mix_rows(held_out, timeline, *rows), primary) if rows[0].size else np.empty(0)
-    correction = _correction(timeline, valid_issue, observed_from, rows, past)
+    correction = _correction(timeline, valid_issue, 0, rows, past)
     blended = _blend(mix_valid, direct_valid, primary, direct_weight)
     correction = correction[np.searchsorted(valid_issue, valid_rows[0])]
     blended = _blend(blended, intensity_from_mix(blended, primary) * correction, primary, 1.0)
@@ -321,19 +320,15 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
     for fuel in model.fuels + tuple(model.constant_fuels):
         if fuel not in mix.columns:
             mix[fuel] = np.nan
-    observed = mix.notna().any(axis=1).to_numpy().copy()
-    mix = mix.ffill().bfill()                      # short gaps: from the newest value before them
     span_end = targets[-1]
-    wx = _input_frame(weather, model.weather_columns, "weather", first, span_end, required=True)
-    op = _input_frame(operator, model.operator_columns, "operator", first, span_end, required=True)
+    given = (_input_hours(weather, model.weather_columns, "weather", first, span_end),
+             _input_hours(operator, model.operator_columns, "operator", first, span_end))
+    start = _first_complete_hour(mix, given)
+    mix = mix.ffill().bfill()                      # short gaps: from the newest value before them
+    wx, op = (inputs.interpolate(limit_direction="both") for inputs in given)
     timeline = _Timeline.build(mix, wx, op, span_end + _HOUR, _primary(model))
     horizons = np.arange(1, horizon_hours + 1)
-    issue = HISTORY_HOURS
-    for given, columns in ((weather, model.weather_columns), (operator, model.operator_columns)):
-        observed &= _covered(given, columns, mix.index)
-    # past forecasts are made only where history and inputs were there, not filled in
-    start = int(np.argmax(observed)) if observed.any() else len(observed)
-    frame = _predict_rows(model, timeline, np.full(horizon_hours, issue), horizons, factors, start)
+    frame = _predict_rows(model, timeline, np.full(horizon_hours, HISTORY_HOURS), horizons, factors, start)
     frame.insert(0, "timestamp", targets)
     return MixForecast(frame, model.name, model.version, issued_at, mix.index[-1], model.inputs, None)
 
@@ -351,17 +346,19 @@ def forecast_many(model: MixModel, history: pd.DataFrame, weather: pd.DataFrame 
     for fuel in model.fuels + tuple(model.constant_fuels):
         if fuel not in mix.columns:
             mix[fuel] = np.nan
-    mix = mix.ffill()
     issue_times = pd.DatetimeIndex(issue_times).tz_convert("UTC")
     end = issue_times.max() + horizon_hours * _HOUR
-    wx = _input_frame(weather, model.weather_columns, "weather", mix.index[0], end, required=True)
-    op = _input_frame(operator, model.operator_columns, "operator", mix.index[0], end, required=True)
+    given = (_input_hours(weather, model.weather_columns, "weather", mix.index[0], end),
+             _input_hours(operator, model.operator_columns, "operator", mix.index[0], end))
+    start = _first_complete_hour(mix, given)
+    mix = mix.ffill()
+    wx, op = (inputs.interpolate(limit_direction="both") for inputs in given)
     timeline = _Timeline.build(mix, wx, op, end, _primary(model))
     issue = np.repeat(timeline.index.get_indexer(issue_times), horizon_hours)
     if (issue < LOOKBACK_HOURS).any():
         raise ValueError(f"every issue time needs {LOOKBACK_HOURS} h of history before it")
     horizons = np.tile(np.arange(1, horizon_hours + 1), len(issue_times))
-    frame = _predict_rows(model, timeline, issue, horizons, factors, _first_observed(timeline))
+    frame = _predict_rows(model, timeline, issue, horizons, factors, start)
     frame.insert(0, "timestamp", timeline.index[issue + horizons - 1])
     frame.insert(0, "issued_at", timeline.index[issue])
     return frame
@@ -397,12 +394,6 @@ def _predict_rows(model: MixModel, timeline: _Timeline, issue: np.ndarray, horiz
         frame[f"{name}_lower"] = np.minimum(value * np.exp(low), value)
         frame[f"{name}_upper"] = np.maximum(value * np.exp(high), value)
     return frame
-
-
-def _first_observed(timeline: _Timeline) -> int:
-    """Position of the first hour with a measured mix."""
-    finite = np.flatnonzero(np.isfinite(timeline.total))
-    return int(finite[0]) if finite.size else len(timeline.total)
 
 
 def _past_issues(issues: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -498,34 +489,36 @@ def _rows_between(frame: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp, 
     return frame[(index >= start) & (index < stop + _HOUR)]
 
 
-def _input_frame(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str, start: pd.Timestamp,
-                 stop: pd.Timestamp, required: bool = False) -> pd.DataFrame:
-    """The known columns of an input frame on [start, stop] hourly; at fit, a column that
-    covers under 90 % of the hours is left out (better no feature than a mostly-missing one);
-    at predict (`required`) the model's own columns, gaps filled from neighbours."""
+def _input_hours(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str, start: pd.Timestamp,
+                 stop: pd.Timestamp) -> pd.DataFrame:
+    """`columns` of an input frame on [start, stop] hourly, as given: NaN where missing."""
     index = pd.date_range(start, stop, freq="h")
     if frame is None or frame.empty:
-        return pd.DataFrame(index=index, columns=list(columns) if required else [], dtype="float64")
+        return pd.DataFrame(index=index, columns=list(columns), dtype="float64")
     frame = _rows_between(frame, start, stop, name)
     hourly = _hourly_frame(frame[[c for c in columns if c in frame.columns]], name).reindex(index)
     if name == "weather" and "temperature_2m" in hourly:
         # Kelvin-zero placeholders of missing GFS steps: not a temperature.
         hourly.loc[hourly["temperature_2m"] < -90, ["temperature_2m"]] = np.nan
-    if required:
-        return hourly.reindex(columns=list(columns)).interpolate(limit_direction="both")
+    return hourly.reindex(columns=list(columns))
+
+
+def _input_frame(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str, start: pd.Timestamp,
+                 stop: pd.Timestamp) -> pd.DataFrame:
+    """For fit: the columns of an input frame that cover at least 90 % of [start, stop]
+    (better no feature than a mostly-missing one), gaps filled from neighbours."""
+    hourly = _input_hours(frame, columns, name, start, stop)
     keep = [c for c in hourly.columns if hourly[c].notna().mean() >= 0.9]
     return hourly[keep].interpolate(limit_direction="both")
 
 
-def _covered(frame: pd.DataFrame | None, columns: tuple[str, ...], index: pd.DatetimeIndex) -> np.ndarray:
-    """Whether each hour of `index` has every one of `columns` in `frame` (as given, before
-    any gap filling)."""
-    if not columns:
-        return np.ones(len(index), dtype=bool)
-    if frame is None or frame.empty or any(c not in frame.columns for c in columns):
-        return np.zeros(len(index), dtype=bool)
-    hourly = _hourly_frame(_rows_between(frame[list(columns)], index[0], index[-1], "inputs"), "inputs")
-    return hourly.reindex(index).notna().all(axis=1).to_numpy()
+def _first_complete_hour(mix: pd.DataFrame, inputs: tuple[pd.DataFrame, ...]) -> int:
+    """Position in mix's index of the first hour with a measured mix and every input column,
+    before any gap filling: the recent-error correction's past forecasts start there."""
+    complete = mix.notna().any(axis=1).to_numpy()
+    for hours in inputs:
+        complete = complete & hours.reindex(mix.index).notna().all(axis=1).to_numpy()
+    return int(np.argmax(complete)) if complete.any() else len(complete)
 
 
 def _why_not(model, history, weather, operator, issued_at, targets) -> str | None:
