@@ -33,10 +33,10 @@ from api.services import forecasting  # noqa: E402
 from database.dimensions import sync_source  # noqa: E402
 from database.forecast_inputs import sync_weather_points, write_operator_forecasts, write_weather_forecasts  # noqa: E402
 from database.migrate import migrate  # noqa: E402
-from database.readings import write_readings  # noqa: E402
 from database.regions import all_series  # noqa: E402
 from database.scratch import scratch_database  # noqa: E402
 from energy_data.weather_points import load_points  # noqa: E402
+from tests.apihelp import write_hourly_mix  # noqa: E402
 from tests.test_mix_forecast_service import ISSUE_AHEAD, generated  # noqa: E402
 
 REGION = "ERCO"
@@ -46,14 +46,10 @@ H = pd.Timedelta(hours=1)
 def write(url: str, now_hour: pd.Timestamp, days: int) -> None:
     hours = pd.date_range(end=now_hour - H, periods=days * 24, freq="h")
     mix, weather = generated(pd.date_range(hours[0], now_hour + ISSUE_AHEAD * H, freq="h"))
-    readings = mix.loc[hours].stack().rename("mw").reset_index()
-    readings.columns = ["timestamp", "fuel", "mw"]
-    readings["region"] = REGION
+    write_hourly_mix(url, REGION, mix.loc[hours])
     points = [p for p in load_points() if p.region == REGION]
     conn = psycopg2.connect(url)
     with conn, conn.cursor() as cur:
-        write_readings(cur, sync_source(cur, "TESTHOURLY", "generated", timedelta(hours=1), 60, timedelta(hours=6)),
-                       readings, 60)
         weather_source = sync_source(cur, "TEST_WEATHER", "generated", timedelta(hours=1), 60, timedelta(hours=6))
         operator_source = sync_source(cur, "TEST_ISO_FORECAST", "generated", timedelta(hours=1), 60, timedelta(hours=6))
         sync_weather_points(cur, points)
