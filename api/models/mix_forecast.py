@@ -379,9 +379,7 @@ def _predict_rows(model: MixModel, timeline: _Timeline, issue: np.ndarray, horiz
     past = intensity_from_mix({fuel: values[len(issue):] for fuel, values in both.items()}, primary)
     correction = _correction(timeline, issues, start, past_rows, past)[np.searchsorted(issues, issue)]
     mw = _blend(mw, intensity_from_mix(mw, primary) * correction, primary, 1.0)
-    frame = pd.DataFrame({"horizon": horizons})
-    for fuel in mw:
-        frame[f"{fuel}_mw"] = mw[fuel]
+    columns = {"horizon": horizons, **{f"{fuel}_mw": mw[fuel] for fuel in mw}}
     bands = np.searchsorted(HORIZON_BANDS, horizons)
     scale = 1.0
     if model.interval_scale is not None:
@@ -390,10 +388,10 @@ def _predict_rows(model: MixModel, timeline: _Timeline, issue: np.ndarray, horiz
         value = intensity_from_mix(mw, table)
         low, high = _band_quantiles(model, name, bands)
         low, high = low * scale, high * scale
-        frame[name] = value
-        frame[f"{name}_lower"] = np.minimum(value * np.exp(low), value)
-        frame[f"{name}_upper"] = np.maximum(value * np.exp(high), value)
-    return frame
+        columns[name] = value
+        columns[f"{name}_lower"] = np.minimum(value * np.exp(low), value)
+        columns[f"{name}_upper"] = np.maximum(value * np.exp(high), value)
+    return pd.DataFrame(columns)
 
 
 def _past_issues(issues: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -472,12 +470,22 @@ def _hourly_frame(frame: pd.DataFrame, name: str) -> pd.DataFrame:
     index = frame.index
     if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
         raise ValueError(f"{name} must be indexed by timezone-aware timestamps (UTC hour starts)")
-    out = frame.apply(pd.to_numeric, errors="coerce").astype("float64")
+    numeric = all(pd.api.types.is_numeric_dtype(dtype) for dtype in frame.dtypes)
+    out = frame.astype("float64") if numeric else frame.apply(pd.to_numeric, errors="coerce").astype("float64")
     out.index = index.tz_convert("UTC").as_unit("ns")
+    if _on_hour_starts(out.index):
+        return out      # what the clean-up below would return, at a fraction of its cost
     out = out[~out.index.duplicated(keep="last")].sort_index()
     if out.empty:
         return out
     return out.resample("h").mean()
+
+
+def _on_hour_starts(index: pd.DatetimeIndex) -> bool:
+    """Whether the index is already every hour start, in order, without a gap or repeat."""
+    stamps = index.asi8
+    step = 3_600_000_000_000
+    return bool(len(stamps)) and stamps[0] % step == 0 and bool((np.diff(stamps) == step).all())
 
 
 def _rows_between(frame: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp, name: str) -> pd.DataFrame:
@@ -486,6 +494,8 @@ def _rows_between(frame: pd.DataFrame, start: pd.Timestamp, stop: pd.Timestamp, 
     index = frame.index
     if not isinstance(index, pd.DatetimeIndex) or index.tz is None:
         raise ValueError(f"{name} must be indexed by timezone-aware timestamps (UTC hour starts)")
+    if index.is_monotonic_increasing:
+        return frame.iloc[index.searchsorted(start):index.searchsorted(stop + _HOUR)]
     return frame[(index >= start) & (index < stop + _HOUR)]
 
 
@@ -496,11 +506,12 @@ def _input_hours(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str
     if frame is None or frame.empty:
         return pd.DataFrame(index=index, columns=list(columns), dtype="float64")
     frame = _rows_between(frame, start, stop, name)
-    hourly = _hourly_frame(frame[[c for c in columns if c in frame.columns]], name).reindex(index)
+    hourly = _hourly_frame(frame[[c for c in columns if c in frame.columns]], name)
+    hourly = hourly.reindex(index=index, columns=list(columns))
     if name == "weather" and "temperature_2m" in hourly:
         # Kelvin-zero placeholders of missing GFS steps: not a temperature.
-        hourly.loc[hourly["temperature_2m"] < -90, ["temperature_2m"]] = np.nan
-    return hourly.reindex(columns=list(columns))
+        hourly["temperature_2m"] = hourly["temperature_2m"].mask(hourly["temperature_2m"] < -90)
+    return hourly
 
 
 def _input_frame(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str, start: pd.Timestamp,
@@ -515,9 +526,11 @@ def _input_frame(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str
 def _first_complete_hour(mix: pd.DataFrame, inputs: tuple[pd.DataFrame, ...]) -> int:
     """Position in mix's index of the first hour with a measured mix and every input column,
     before any gap filling: the recent-error correction's past forecasts start there."""
-    complete = mix.notna().any(axis=1).to_numpy()
+    complete = np.isfinite(mix.to_numpy(dtype=float)).any(axis=1)
     for hours in inputs:
-        complete = complete & hours.reindex(mix.index).notna().all(axis=1).to_numpy()
+        at = hours.index.get_indexer(mix.index)
+        given = np.isfinite(hours.to_numpy(dtype=float)).all(axis=1)
+        complete = complete & (at >= 0) & given[at]
     return int(np.argmax(complete)) if complete.any() else len(complete)
 
 
@@ -535,8 +548,10 @@ def _why_not(model, history, weather, operator, issued_at, targets) -> str | Non
             continue
         if frame is None or frame.empty:
             return f"no {kind} forecast for the target hours"
-        lacking = [c for c in columns if c not in frame.columns
-                   or frame[c].reindex(targets).notna().mean() < 0.5]
+        cut = _rows_between(frame, targets[0], targets[-1], kind)
+        at = targets.get_indexer(cut.index)
+        lacking = [c for c in columns if c not in cut.columns
+                   or np.unique(at[(at >= 0) & cut[c].notna().to_numpy()]).size < 0.5 * len(targets)]
         if lacking:
             return f"the {kind} forecast lacks {', '.join(lacking)} for the target hours"
     times = history.index[history.index < issued_at.floor("h")]
@@ -588,16 +603,12 @@ class _Timeline:
     def build(cls, mix: pd.DataFrame, wx: pd.DataFrame, op: pd.DataFrame, end: pd.Timestamp,
               primary: dict[str, float]) -> _Timeline:
         index = pd.date_range(mix.index[0], end - _HOUR, freq="h") if end > mix.index[0] else mix.index
-        mix = mix.reindex(index)
-        mw = {str(c): mix[c].to_numpy(dtype=float) for c in mix.columns}
+        mw = _columns(mix, index)
         total = np.nansum(np.column_stack([np.clip(v, 0, None) for v in mw.values()]), axis=1)
         total[np.all(np.isnan(np.column_stack(list(mw.values()))), axis=1)] = np.nan
         with np.errstate(invalid="ignore", divide="ignore"):
             share = {f: np.clip(v, 0, None) / np.where(total > 0, total, np.nan) for f, v in mw.items()}
-        inputs = {}
-        for frame in (wx, op):
-            for column in frame.columns:
-                inputs[column] = frame[column].reindex(index).to_numpy(dtype=float)
+        inputs = {**_columns(wx, index), **_columns(op, index)}
         log_intensity = np.log(intensity_from_mix(mw, primary) + LOG_OFFSET)
         return cls(index, mw, share, total, log_intensity, inputs)
 
@@ -628,6 +639,12 @@ class _Timeline:
         """What the model `name` learns at each row: the change of total MW or of a fuel's
         share from `base`."""
         return self.series(name)[rows[0] + rows[1] - 1] - self.base(name, rows)
+
+
+def _columns(frame: pd.DataFrame, index: pd.DatetimeIndex) -> dict[str, np.ndarray]:
+    """Each column of frame on index (NaN where it has no row), as a float array."""
+    values = np.ascontiguousarray(frame.reindex(index).to_numpy(dtype=float).T)
+    return {str(column): values[k] for k, column in enumerate(frame.columns)}
 
 
 def _bands(horizon_hours: int) -> list[tuple[int, int]]:
