@@ -236,8 +236,11 @@ def read_weather_features(cur: Cursor, region: str, issued_before: datetime, sta
     if hours.empty:
         return frame
     # One index probe per point and hour (weather rows are hourly): the newest issue before T.
+    # Every column comes back as a number (times in epoch microseconds), so that the rows
+    # convert as one array: as Python objects they cost more than the query.
     cur.execute(
-        f"SELECT p.code, p.role, p.weight, h.ts, w.issued_at, {', '.join('w.' + v for v in WEATHER_VARIABLES)} "
+        f"SELECT p.id, p.weight, (extract(epoch FROM h.ts) * 1000000)::bigint, "
+        f"(extract(epoch FROM w.issued_at) * 1000000)::bigint, {', '.join('w.' + v for v in WEATHER_VARIABLES)} "
         "FROM weather_point p JOIN region r ON r.id = p.region_id "
         "CROSS JOIN generate_series(%(first)s::timestamptz, %(last)s::timestamptz, '1 hour') AS h (ts) "
         "JOIN LATERAL (SELECT * FROM weather_forecast w WHERE w.point_id = p.id AND w.ts = h.ts "
@@ -245,27 +248,33 @@ def read_weather_features(cur: Cursor, region: str, issued_before: datetime, sta
         "WHERE r.code = upper(%(region)s)",
         {"region": region, "first": hours[0].to_pydatetime(), "last": hours[-1].to_pydatetime(),
          "before": issued_before, "lead": _lead(lead)})
-    rows = pd.DataFrame(cur.fetchall(), columns=["point", "role", "weight", "ts", "issued_at", *WEATHER_VARIABLES])
-    if rows.empty:
+    rows = np.array(cur.fetchall(), dtype=float).reshape(-1, 4 + len(WEATHER_VARIABLES))
+    if not len(rows):
         return frame
-    rows["ts"] = pd.to_datetime(rows["ts"], utc=True).dt.floor("h").astype(hours.dtype)
-    rows["issued_at"] = pd.to_datetime(rows["issued_at"], utc=True)
-    roles = set(rows["role"])
-    for variable in WEATHER_VARIABLES:
+    ids, row_point = np.unique(rows[:, 0].astype(int), return_inverse=True)
+    cur.execute("SELECT id, code, role FROM weather_point WHERE id = ANY(%s)", (ids.tolist(),))
+    points = {point_id: (code, role) for point_id, code, role in cur.fetchall()}
+    used = [points[point_id] for point_id in ids.tolist()]
+    role = np.array([r for _, r in used])[row_point]
+    weight, issued = rows[:, 1], rows[:, 3]
+    at = ((rows[:, 2] - hours[0].value // 1000) // 3_600_000_000).astype(int)
+    roles = {r for _, r in used}
+    for k, variable in enumerate(WEATHER_VARIABLES):
         wanted = [r for r in VARIABLE_ROLES[variable] if r in roles] or sorted(roles)
-        part = rows[rows["role"].isin(wanted)]
-        values = pd.to_numeric(part[variable], errors="coerce").astype("float64")
-        known = values.notna()
+        values = rows[:, 4 + k]
+        known = np.isin(role, wanted) & np.isfinite(values)
         if not known.any():
             continue
-        weights = part["weight"].astype("float64").where(known, 0.0)
-        sums = (values.fillna(0.0) * weights).groupby(part["ts"]).sum()
-        totals = weights.groupby(part["ts"]).sum()
-        frame[variable] = (sums / totals.where(totals > 0)).reindex(hours)
-    frame.attrs = {"issued_at": rows["issued_at"].max().to_pydatetime(),
-                   "oldest_issued_at": rows["issued_at"].min().to_pydatetime(),
-                   "points": sorted(rows["point"].unique())}
+        sums = np.bincount(at[known], weights=values[known] * weight[known], minlength=len(hours))
+        totals = np.bincount(at[known], weights=weight[known], minlength=len(hours))
+        frame[variable] = np.where(totals > 0, sums, np.nan) / np.where(totals > 0, totals, 1.0)
+    frame.attrs = {"issued_at": _from_microseconds(issued.max()), "oldest_issued_at": _from_microseconds(issued.min()),
+                   "points": sorted(code for code, _ in used)}
     return frame
+
+
+def _from_microseconds(value: float) -> datetime:
+    return pd.Timestamp(int(value), unit="us", tz="UTC").to_pydatetime()
 
 
 def read_operator_forecasts(cur: Cursor, region: str, issued_before: datetime, start: datetime,
