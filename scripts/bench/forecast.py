@@ -27,7 +27,8 @@ is issued every day at 00:00 UTC for the next 24 hours from the history before i
 weather forecast columns of the forecast hours. The `avg_*_production_forecast` columns are
 DACF's outputs and are dropped on reading. Prints our MAPE, DACF's, same-hour-yesterday's and
 the history-only model's on the same hours, the share inside our 80 % interval, fit and
-predict times; the last line is `ours/DACF <ratio>`.
+predict times, and how far the interval's share and ours/DACF move when the days are
+resampled (a day-block bootstrap); the last line is `ours/DACF <ratio>`.
 """
 from __future__ import annotations
 
@@ -156,6 +157,15 @@ def dacf_forecasts(mix: pd.DataFrame, weather: pd.DataFrame, factors: dict, issu
     return pd.concat(frames, ignore_index=True), fits, predicts, fitted
 
 
+def day_bootstrap(days: pd.Series, columns: list[np.ndarray], statistic, draws: int = 2000) -> np.ndarray:
+    """The 2.5th and 97.5th percentiles of statistic(column totals) over `draws` resamplings
+    of whole days (an hour's error is much like its neighbours', so hours are not independent
+    draws): how far a figure could move on another half-year of the same kind."""
+    totals = pd.DataFrame(np.column_stack(columns)).groupby(days.to_numpy()).sum().to_numpy()
+    pick = np.random.default_rng(0).integers(0, len(totals), (draws, len(totals)))
+    return np.quantile(statistic(totals[pick].sum(axis=1)), [0.025, 0.975])
+
+
 def run_dacf(history_path: Path, forecasts_path: Path, refit_days: int | None, validation_days: int,
              samples: int = mix_forecast.TRAINING_SAMPLES, training_days: int = 540) -> None:
     mix, weather, actual, factors = load_dacf(history_path)
@@ -190,7 +200,14 @@ def run_dacf(history_path: Path, forecasts_path: Path, refit_days: int | None, v
     print(f"{'24 h MAPE over ' + str(int(valid.sum())) + ' hours':<34} {'%':>6}")
     for name, value in mape.items():
         print(f"{name:<34} {value:6.2f}")
-    print(f"our 80 % interval holds {100 * inside[valid].mean():.1f} % of the actual hours")
+    ape = {name: np.abs(candidates[name][valid] - truth[valid]) / truth[valid] for name in ("ours (mix model)", "DACF")}
+    ratio_low, ratio_high = day_bootstrap(ours["issued_at"][valid], [ape["ours (mix model)"], ape["DACF"]],
+                                          lambda totals: totals[:, 0] / totals[:, 1])
+    cover_low, cover_high = day_bootstrap(ours["issued_at"][valid], [inside[valid], np.ones(int(valid.sum()))],
+                                          lambda totals: 100 * totals[:, 0] / totals[:, 1])
+    print(f"our 80 % interval holds {100 * inside[valid].mean():.1f} % of the actual hours "
+          f"(95 % over resampled days: {cover_low:.1f}-{cover_high:.1f} %)")
+    print(f"ours/DACF 95 % over resampled days: {ratio_low:.3f}-{ratio_high:.3f}")
     print(f"fit: {len(fits)} x {np.mean(fits):.1f} s (max {np.max(fits):.1f} s); predict p50: 24 h "
           f"{1000 * np.median(predicts):.1f} ms, 96 h {1000 * np.median(long):.1f} ms; direct model's weight "
           f"in the mix {fitted.direct_weight:g}; held-out 24 h MAPE at fit {fitted.validation['mape_24h']['direct']:.2f} %")
