@@ -83,6 +83,21 @@ def test_future_rows_and_dacf_outputs_change_nothing(pjm, model):
     assert not np.allclose(moved.frame["wind_mw"], clean.frame["wind_mw"])
 
 
+def test_bench_day_bootstrap_resamples_whole_days():
+    """The bench's range for a ratio of sums: a single point where every day has the same
+    ratio, and a range around the whole period's ratio that only whole days can move (hours
+    of one day resampled together: a day of 10 hours at ratio 2 among days at ratio 1)."""
+    bench = _bench()
+    days = pd.Series(np.repeat(pd.date_range("2021-07-01", periods=40, freq="D", tz="UTC"), 10))
+    ours, theirs = np.full(400, 3.0), np.full(400, 2.0)
+    low, high = bench.day_bootstrap(days, [ours, theirs], lambda t: t[:, 0] / t[:, 1])
+    assert low == pytest.approx(1.5) and high == pytest.approx(1.5)
+    ours = np.where(np.arange(400) < 10, 4.0, 2.0)       # the first day is worse
+    low, high = bench.day_bootstrap(days, [ours, theirs], lambda t: t[:, 0] / t[:, 1])
+    assert low == pytest.approx(1.0)                     # draws without that day
+    assert 1.0 < ours.sum() / theirs.sum() < high <= 1.0 + 3 * 10 / 400
+
+
 def test_bench_never_reads_dacf_outputs_or_the_future(dacf_file, tmp_path):
     """scripts/bench/forecast.py --dacf on a copy whose avg_*_production_forecast columns (DACF's
     outputs) are garbled everywhere, and whose rows after the last forecast hour are garbled too,
