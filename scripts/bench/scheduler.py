@@ -178,10 +178,16 @@ def quality(traces: Path, years: list[int], every: int) -> None:
         _means_rows(intensity, forecasts, names)
 
 
+def hour_means(forecast: np.ndarray) -> np.ndarray:
+    """Each hour of each forecast row (the last axis) replaced by the centred MEAN_HOURS-hour
+    mean around it (the end hours repeat themselves past the edge)."""
+    return uniform_filter1d(forecast, size=MEAN_HOURS, axis=-1, mode="nearest")
+
+
 def _means_rows(intensity: np.ndarray, forecasts: dict[int, np.ndarray], names: list[str]) -> None:
     """In their own region, the share kept placing on the forecast and on its MEAN_HOURS-hour
     means (see _share_on_means), for the 1-hour and the interruptible 24-hour job."""
-    means = {i: uniform_filter1d(f, size=MEAN_HOURS, axis=1, mode="nearest") for i, f in forecasts.items()}
+    means = {i: hour_means(f) for i, f in forecasts.items()}
     print(f"\n| job, in its region | " + " | ".join(f"{n}: point / {MEAN_HOURS}-hour means (x oracle)" for n in names)
           + " |")
     print("|" + "---|" * (1 + len(names)))
@@ -298,7 +304,7 @@ def _share_on_means(series: np.ndarray, predicted: np.ndarray, base: np.ndarray,
     """Share of the oracle's saving when each arrival's job is placed on the centred
     MEAN_HOURS-hour means of its forecast instead of the forecast itself: one hour's value is
     noisy, a low stretch is likelier to hold the true low hour."""
-    means = uniform_filter1d(predicted, size=MEAN_HOURS, axis=1, mode="nearest")
+    means = hour_means(predicted)
     forecasts = {i: means[i][None, :] for i in range(len(means))}
     return _forecast_saving(series, forecasts, 0, 1, False, predicted.shape[1], base, best, True)[0]
 
