@@ -300,10 +300,11 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
 
     history: MW per fuel before issued_at (rows at or after it are ignored), at least the last
     LOOKBACK_HOURS hours (HISTORY_HOURS for the recent-error correction). weather/operator:
-    the contract frames for the target hours (and the history hours, which some features read). factors: factor sets to answer (default: those
-    the model was fitted with). intensity: measured intensity per factor set, used only by the
-    history-only fallback (else it is computed from history with the factors); shares: the
-    fallback's optional `mix` argument (e.g. the renewable share), as the API passes it.
+    the contract frames for the target hours (and the history hours, which some features
+    read). factors: factor sets to answer (default: those the model was fitted with).
+    intensity: measured intensity per factor set, used only by the history-only fallback (else
+    it is computed from history with the factors); shares: the fallback's optional `mix`
+    argument (e.g. the renewable share), as the API passes it.
     """
     _check_horizon(horizon_hours)
     issued_at = _utc(issued_at, "issued_at")
@@ -320,13 +321,7 @@ def predict(model: MixModel | None, history: pd.DataFrame | None, weather: pd.Da
     for fuel in model.fuels + tuple(model.constant_fuels):
         if fuel not in mix.columns:
             mix[fuel] = np.nan
-    span_end = targets[-1]
-    given = (_input_hours(weather, model.weather_columns, "weather", first, span_end),
-             _input_hours(operator, model.operator_columns, "operator", first, span_end))
-    start = _first_complete_hour(mix, given)
-    mix = mix.ffill().bfill()                      # short gaps: from the newest value before them
-    wx, op = (inputs.interpolate(limit_direction="both") for inputs in given)
-    timeline = _Timeline.build(mix, wx, op, span_end + _HOUR, _primary(model))
+    timeline, start = _prepared(model, mix, weather, operator, targets[-1] + _HOUR)
     horizons = np.arange(1, horizon_hours + 1)
     frame = _predict_rows(model, timeline, np.full(horizon_hours, HISTORY_HOURS), horizons, factors, start)
     frame.insert(0, "timestamp", targets)
@@ -347,13 +342,7 @@ def forecast_many(model: MixModel, history: pd.DataFrame, weather: pd.DataFrame 
         if fuel not in mix.columns:
             mix[fuel] = np.nan
     issue_times = pd.DatetimeIndex(issue_times).tz_convert("UTC")
-    end = issue_times.max() + horizon_hours * _HOUR
-    given = (_input_hours(weather, model.weather_columns, "weather", mix.index[0], end),
-             _input_hours(operator, model.operator_columns, "operator", mix.index[0], end))
-    start = _first_complete_hour(mix, given)
-    mix = mix.ffill()
-    wx, op = (inputs.interpolate(limit_direction="both") for inputs in given)
-    timeline = _Timeline.build(mix, wx, op, end, _primary(model))
+    timeline, start = _prepared(model, mix, weather, operator, issue_times.max() + horizon_hours * _HOUR)
     issue = np.repeat(timeline.index.get_indexer(issue_times), horizon_hours)
     if (issue < LOOKBACK_HOURS).any():
         raise ValueError(f"every issue time needs {LOOKBACK_HOURS} h of history before it")
@@ -521,6 +510,19 @@ def _input_frame(frame: pd.DataFrame | None, columns: tuple[str, ...], name: str
     hourly = _input_hours(frame, columns, name, start, stop)
     keep = [c for c in hourly.columns if hourly[c].notna().mean() >= 0.9]
     return hourly[keep].interpolate(limit_direction="both")
+
+
+def _prepared(model: MixModel, mix: pd.DataFrame, weather: pd.DataFrame | None, operator: pd.DataFrame | None,
+              end: pd.Timestamp) -> tuple[_Timeline, int]:
+    """The timeline of mix (hourly, every model fuel a column) and the inputs up to `end`
+    (exclusive), short gaps filled (the mix from the newest value before them, the inputs
+    from their neighbours), and the position of the first hour given in full, before filling
+    (see _first_complete_hour)."""
+    given = (_input_hours(weather, model.weather_columns, "weather", mix.index[0], end - _HOUR),
+             _input_hours(operator, model.operator_columns, "operator", mix.index[0], end - _HOUR))
+    start = _first_complete_hour(mix, given)
+    wx, op = (inputs.interpolate(limit_direction="both") for inputs in given)
+    return _Timeline.build(mix.ffill().bfill(), wx, op, end, _primary(model)), start
 
 
 def _first_complete_hour(mix: pd.DataFrame, inputs: tuple[pd.DataFrame, ...]) -> int:
