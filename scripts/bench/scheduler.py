@@ -266,13 +266,8 @@ def dacf_quality(directory: Path, every: int) -> None:
                                 usecols=["UTC time", "carbon_from_src_forecasts"])
         test_start = pd.Timestamp(published["UTC time"].min(), tz="UTC")
         mix, weather, actual, factors = load_dacf(history_path)
-        model = mix_forecast.fit(mix[mix.index < test_start], weather, None, factors, end=test_start)
         test = actual[actual.index >= test_start]
-        series = test.to_numpy(float)[None, :]
-        issues = test.index[:len(test) - width + 1]
-        made = mix_forecast.forecast_many(model, mix, weather, None, issues, width)
-        predicted = made["direct"].to_numpy(float).reshape(len(issues), width)
-        base, best = at_arrival(series, 1)[0], oracle(series, 1, False)[0]
+        model, series, issues, predicted, base, best = _fitted_forecasts(mix, weather, factors, test, width)
         ours = {i: predicted[i][None, :] for i in range(len(issues))}
         fraction, pct = _forecast_saving(series, ours, 0, 1, False, width, base, best, True)
         sample = range(0, len(issues), every)
@@ -300,6 +295,18 @@ def dacf_quality(directory: Path, every: int) -> None:
     print("\n".join(smoothing_rows))
 
 
+def _fitted_forecasts(mix, weather, factors, period: pd.Series, width: int):
+    """The mix model fitted on the rows before `period`, and issued at each of its hours for
+    the next `width` hours: (model, the period's series as 1 x hours, the issue times, the
+    forecasts as issues x width, grams of starting at arrival and the oracle's, 1-hour jobs)."""
+    model = mix_forecast.fit(mix[mix.index < period.index[0]], weather, None, factors, end=period.index[0])
+    series = period.to_numpy(float)[None, :]
+    issues = period.index[:len(period) - width + 1]
+    made = mix_forecast.forecast_many(model, mix, weather, None, issues, width)
+    predicted = made["direct"].to_numpy(float).reshape(len(issues), width)
+    return model, series, issues, predicted, at_arrival(series, 1)[0], oracle(series, 1, False)[0]
+
+
 def _share_on_means(series: np.ndarray, predicted: np.ndarray, base: np.ndarray, best: np.ndarray) -> float:
     """Share of the oracle's saving when each arrival's job is placed on the centred
     MEAN_HOURS-hour means of its forecast instead of the forecast itself: one hour's value is
@@ -313,13 +320,8 @@ def _earlier_half_year(mix, weather, actual, factors, test_start: pd.Timestamp, 
     """The point forecast's share and the means' share on the 182 days before the test period,
     with a model fitted on the rows before them: the comparison on data the test never saw."""
     start = test_start - pd.Timedelta(days=182)
-    model = mix_forecast.fit(mix[mix.index < start], weather, None, factors, end=start)
     period = actual[(actual.index >= start) & (actual.index < test_start)]
-    series = period.to_numpy(float)[None, :]
-    issues = period.index[:len(period) - width + 1]
-    made = mix_forecast.forecast_many(model, mix, weather, None, issues, width)
-    predicted = made["direct"].to_numpy(float).reshape(len(issues), width)
-    base, best = at_arrival(series, 1)[0], oracle(series, 1, False)[0]
+    _, series, issues, predicted, base, best = _fitted_forecasts(mix, weather, factors, period, width)
     point, _ = _forecast_saving(series, {i: predicted[i][None, :] for i in range(len(issues))}, 0, 1, False, width,
                                 base, best, True)
     return point, _share_on_means(series, predicted, base, best)
